@@ -1,0 +1,1 @@
+"""Activities: everything that touches the outside world (department systems, surveys)."""

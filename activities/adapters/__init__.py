@@ -1,0 +1,1 @@
+"""Department adapters: each hides one kind of department system behind `DepartmentAdapter`."""

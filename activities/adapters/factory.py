@@ -1,0 +1,25 @@
+"""Build the adapter a department's configuration names."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+
+from activities.adapters.base import DepartmentAdapter
+from activities.adapters.file_inbox import FileInboxDepartmentAdapter
+from activities.adapters.simulated import SimulatedDepartmentAdapter
+from activities.adapters.webhook import WebhookDepartmentAdapter
+from domain.config import Department, DistrictConfig, FileInboxAdapter, SimulatedAdapter, WebhookAdapter
+from domain.models import Actor
+
+
+def build_adapter(department: Department, config: DistrictConfig, client: Client) -> DepartmentAdapter:
+    settings = department.adapter
+    if isinstance(settings, WebhookAdapter):
+        return WebhookDepartmentAdapter(settings)
+    if isinstance(settings, FileInboxAdapter):
+        return FileInboxDepartmentAdapter(settings)
+    if isinstance(settings, SimulatedAdapter):
+        person = config.person(settings.actor)
+        clerk = Actor(id=person.id, name=person.name, role=person.role, department=person.department)
+        return SimulatedDepartmentAdapter(settings, clerk, client)
+    raise TypeError(f"no adapter for {settings!r}")

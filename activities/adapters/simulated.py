@@ -1,0 +1,110 @@
+"""A simulated department: receives tickets and acts back on them after delays, through the same
+workflow updates a clerk would use. For the demo and tests.
+
+Which tickets take a detour (return, extension, unresolved answer) is chosen by a stable hash of
+ticket number, department and round, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import structlog
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from domain.commands import ContactCitizen, GiveAnswer, RequestExtension, RequestReturn, SignFor
+from domain.config import SimulatedAdapter
+from domain.delivery import Delivery, DeliveryReceipt, Notice, NoticeKind
+from domain.models import Actor, Answer
+from workflows.ticket import TicketWorkflow
+
+log = structlog.get_logger()
+
+
+def fraction(*parts: object) -> float:
+    """A stable number in [0, 1) for the given parts."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+class SimulatedDepartmentAdapter:
+    kind = "simulated"
+
+    def __init__(self, settings: SimulatedAdapter, clerk: Actor, client: Client) -> None:
+        self.settings = settings
+        self.clerk = clerk
+        self.client = client
+        self.received: dict[str, Delivery] = {}
+        self.notices: dict[str, Notice] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, delivery: Delivery) -> DeliveryReceipt:
+        if delivery.idempotency_key in self.received:
+            return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key, duplicate=True)
+        self.received[delivery.idempotency_key] = delivery
+        self._spawn(self._handle(delivery))
+        return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key)
+
+    async def notify(self, notice: Notice) -> None:
+        if notice.idempotency_key in self.notices:
+            return
+        self.notices[notice.idempotency_key] = notice
+        if notice.kind is NoticeKind.RETURN_REJECTED:
+            # The return was refused: the department must handle the ticket after all.
+            self._spawn(self._finish(notice.workflow_id, notice.ticket_no, round=0))
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ----- the clerk's behaviour -----
+
+    async def _handle(self, delivery: Delivery) -> None:
+        s = self.settings
+        ticket_no, round = delivery.ticket.ticket_no, delivery.round
+        handle = self.client.get_workflow_handle(delivery.workflow_id)
+        await asyncio.sleep(s.sign_delay_s)
+        await handle.execute_update(TicketWorkflow.sign_for, SignFor(actor=self.clerk))
+        first_round = round == 1
+        if first_round and fraction(ticket_no, self.clerk.department, "return") < s.return_rate:
+            reason = "经核实，该事项不属于本单位职责范围，建议改派"
+            await handle.execute_update(TicketWorkflow.request_return, RequestReturn(actor=self.clerk, reason=reason))
+            return
+        if first_round and fraction(ticket_no, self.clerk.department, "extend") < s.extension_rate:
+            reason = "需协调多方现场勘查，申请延期"
+            await handle.execute_update(
+                TicketWorkflow.request_extension, RequestExtension(actor=self.clerk, hours=72, reason=reason)
+            )
+        await self._finish(delivery.workflow_id, ticket_no, round)
+
+    async def _finish(self, workflow_id: str, ticket_no: str, round: int) -> None:
+        s = self.settings
+        handle = self.client.get_workflow_handle(workflow_id)
+        await asyncio.sleep(s.contact_delay_s)
+        await handle.execute_update(
+            TicketWorkflow.contact_citizen, ContactCitizen(actor=self.clerk, note="已电话联系诉求人，了解具体情况")
+        )
+        await asyncio.sleep(s.answer_delay_s)
+        resolved = round > 1 or fraction(ticket_no, self.clerk.department, "resolve") >= s.unresolved_rate
+        text = "已到现场核实并处理完毕" if resolved else "已现场核实，问题需进一步协调，暂未解决"
+        await handle.execute_update(
+            TicketWorkflow.answer, GiveAnswer(actor=self.clerk, answer=Answer(text=text, resolved=resolved))
+        )
+
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(self._guard(work))  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, work: asyncio.Future[None]) -> None:
+        try:
+            await work
+        except WorkflowUpdateFailedError as err:
+            # The ticket moved on (e.g. reassigned) before the simulated clerk acted: that is fine.
+            log.info("simulated action refused", reason=str(err.cause or err))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("simulated department failed")

@@ -1,0 +1,62 @@
+"""Activities of the centre's worker: the callback survey channel (回访)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from activities.adapters.simulated import fraction
+from domain.commands import RecordCallback
+from domain.config import ManualSurvey, SimulatedSurvey
+from domain.delivery import CallbackRequest
+from domain.models import Actor, Callback, Satisfaction
+from workflows.ticket import TicketWorkflow
+
+log = structlog.get_logger()
+
+
+class CenterActivities:
+    def __init__(self, survey: SimulatedSurvey | ManualSurvey, operator: Actor | None, client: Client) -> None:
+        self.survey = survey
+        self.operator = operator
+        self.client = client
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @activity.defn(name="request_callback")
+    async def request_callback(self, request: CallbackRequest) -> None:
+        """Queue the callback. Operators record manual ones with `hotline center callback`."""
+        if isinstance(self.survey, ManualSurvey) or self.operator is None:
+            log.info("awaiting callback by an operator", ticket=request.ticket_no, workflow_id=request.workflow_id)
+            return
+        task = asyncio.create_task(self._simulate(self.survey, self.operator, request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _simulate(self, survey: SimulatedSurvey, operator: Actor, request: CallbackRequest) -> None:
+        # The citizen is called once per round; only the first answer of a ticket may disappoint.
+        first = request.round == 1
+        resolved = not (first and fraction(request.ticket_no, "callback") < survey.unresolved_rate)
+        unsatisfied = first and fraction(request.ticket_no, "satisfaction") < survey.unsatisfied_rate
+        if not resolved or unsatisfied:
+            satisfaction = Satisfaction.UNSATISFIED
+        elif fraction(request.ticket_no, "basic") < 0.2:
+            satisfaction = Satisfaction.BASICALLY_SATISFIED
+        else:
+            satisfaction = Satisfaction.SATISFIED
+        await asyncio.sleep(survey.delay_s)
+        handle = self.client.get_workflow_handle(request.workflow_id)
+        try:
+            await handle.execute_update(
+                TicketWorkflow.record_callback,
+                RecordCallback(actor=operator, callback=Callback(resolved=resolved, satisfaction=satisfaction)),
+            )
+        except WorkflowUpdateFailedError as err:
+            log.info("simulated callback refused", ticket=request.ticket_no, reason=str(err.cause or err))

@@ -1,0 +1,62 @@
+"""Activities a department's worker runs on its own task queue: deliver tickets and notices to
+the department's system through its adapter."""
+
+from __future__ import annotations
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.adapters.base import DepartmentAdapter, PermanentDeliveryError, TransientDeliveryError
+from domain.delivery import Delivery, DeliveryReceipt, Notice
+
+log = structlog.get_logger()
+
+
+class DepartmentActivities:
+    """Bound to one department: it refuses work addressed to any other."""
+
+    def __init__(self, department: str, adapter: DepartmentAdapter) -> None:
+        self.department = department
+        self.adapter = adapter
+
+    @activity.defn(name="deliver_ticket")
+    async def deliver_ticket(self, delivery: Delivery) -> DeliveryReceipt:
+        self._own(delivery.assignment.department)
+        bound = log.bind(
+            ticket=delivery.ticket.ticket_no,
+            workflow_id=delivery.workflow_id,
+            department=self.department,
+            key=delivery.idempotency_key,
+            attempt=activity.info().attempt,
+        )
+        try:
+            receipt = await self.adapter.deliver(delivery)
+        except PermanentDeliveryError as err:
+            bound.warning("delivery refused", error=str(err))
+            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
+        except TransientDeliveryError as err:
+            bound.info("delivery will be retried", error=str(err))
+            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        bound.info("delivered", adapter=receipt.adapter, reference=receipt.reference, duplicate=receipt.duplicate)
+        return receipt
+
+    @activity.defn(name="notify_department")
+    async def notify_department(self, notice: Notice) -> None:
+        self._own(notice.department)
+        try:
+            await self.adapter.notify(notice)
+        except PermanentDeliveryError as err:
+            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
+        except TransientDeliveryError as err:
+            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        log.info("notified", ticket=notice.ticket_no, department=self.department, kind=notice.kind.value)
+
+    def _own(self, department: str) -> None:
+        # Task queues already keep departments apart; this guards against a misconfigured queue.
+        if department != self.department:
+            raise ApplicationError(
+                f"worker of {self.department} received work for {department}",
+                type="WrongDepartment",
+                non_retryable=True,
+            )

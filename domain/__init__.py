@@ -1,0 +1,1 @@
+"""Pure models and rules shared by workflows, activities and the CLI (no I/O)."""

@@ -1,0 +1,75 @@
+"""Human actions on a ticket, as the payloads of its workflow updates. Each names its actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from domain.models import Actor, Answer, Assignment, Callback, Frozen, TicketStatus
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+
+
+class SignFor(Frozen):
+    actor: Actor
+
+
+class ContactCitizen(Frozen):
+    actor: Actor
+    note: Note = ""
+
+
+class GiveAnswer(Frozen):
+    actor: Actor
+    answer: Answer
+
+
+class RequestReturn(Frozen):
+    actor: Actor
+    reason: Reason
+
+
+class RequestExtension(Frozen):
+    actor: Actor
+    hours: int = Field(gt=0, le=24 * 60)
+    reason: Reason
+
+
+class ManualDispatch(Frozen):
+    actor: Actor
+    to: Assignment
+    note: Note = ""
+
+
+class Decide(Frozen):
+    """The shift lead's decision on an 异常审批 request (approve or reject)."""
+
+    actor: Actor
+    approval_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    reassign_to: Assignment | None = None  # 改派: required when approving a return
+    note: Note = ""
+
+
+class RecordCallback(Frozen):
+    actor: Actor
+    callback: Callback
+
+
+class ActionResult(Frozen):
+    """What an update returns: the ticket's new status and, for requests, the approval's id."""
+
+    status: TicketStatus
+    message: str
+    approval_id: str | None = None
+
+
+class TicketOutcome(Frozen):
+    """The workflow's result when the ticket ends."""
+
+    ticket_no: str
+    status: TicketStatus
+    department: str | None
+    redo_count: int
+    return_count: int

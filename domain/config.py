@@ -1,0 +1,235 @@
+"""The district's configuration as data: departments, streets, categories, urgencies, the dispatch
+catalogue (派单目录), the knowledge base (知识库) and the people who may act.
+
+Validated with pydantic; cross references (a catalogue line naming an unknown department, …) are
+errors that name the key. Reading the file is the caller's job (see starter/settings.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.models import Role
+
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WebhookAdapter(Strict):
+    """POST each delivery to the department's system, signed with HMAC-SHA256."""
+
+    type: Literal["webhook"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    secret: str | None = None
+    secret_env: str | None = None  # name of an environment variable holding the secret
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> WebhookAdapter:
+        if not self.secret and not self.secret_env:
+            raise ValueError("webhook adapter needs secret or secret_env")
+        return self
+
+
+class FileInboxAdapter(Strict):
+    """Write each delivery as a JSON file into the department's folder."""
+
+    type: Literal["file_inbox"]
+    folder: str
+
+
+class SimulatedAdapter(Strict):
+    """Acts back on the ticket after delays, as a named clerk would (demo and tests)."""
+
+    type: Literal["simulated"]
+    actor: str  # person id of the clerk who acts
+    sign_delay_s: float = Field(default=1.0, ge=0)
+    contact_delay_s: float = Field(default=1.0, ge=0)
+    answer_delay_s: float = Field(default=2.0, ge=0)
+    # Fractions of tickets (chosen by a stable hash of ticket number and round) that take a detour.
+    return_rate: float = Field(default=0.0, ge=0, le=1)
+    extension_rate: float = Field(default=0.0, ge=0, le=1)
+    unresolved_rate: float = Field(default=0.0, ge=0, le=1)
+
+
+AdapterSettings = Annotated[WebhookAdapter | FileInboxAdapter | SimulatedAdapter, Field(discriminator="type")]
+
+
+class Department(Strict):
+    """承办单位."""
+
+    code: Code
+    name: str
+    task_queue: str = ""
+    adapter: AdapterSettings
+
+    @model_validator(mode="after")
+    def _default_queue(self) -> Department:
+        if not self.task_queue:
+            object.__setattr__(self, "task_queue", f"hotline-dept-{self.code}")
+        return self
+
+
+class Street(Strict):
+    """镇街 with its communities (社区/村)."""
+
+    name: str
+    communities: list[str] = Field(default_factory=list)
+
+
+class Category(Strict):
+    name: str
+    description: str = ""
+
+
+class Urgency(Strict):
+    """An urgency level with its simple time limits (the full deadline engine refines these)."""
+
+    name: str
+    sign_for_hours: float = Field(gt=0)
+    resolve_hours: float = Field(gt=0)
+
+
+class CatalogueEntry(Strict):
+    """派单目录: a category, optionally refined by street, goes to a department."""
+
+    category: str
+    street: str | None = None
+    department: str
+
+
+class KnowledgeEntry(Strict):
+    """知识库: a 咨询 whose text contains every keyword is answered at intake."""
+
+    id: str
+    keywords: list[str] = Field(min_length=1)
+    category: str | None = None
+    answer: str
+
+
+class Person(Strict):
+    id: Code
+    name: str
+    role: Role
+    department: str | None = None
+    street: str | None = None
+
+
+class SimulatedSurvey(Strict):
+    """A simulated callback survey: the citizen's answer arrives after a delay."""
+
+    type: Literal["simulated"]
+    actor: str
+    delay_s: float = Field(default=1.0, ge=0)
+    unresolved_rate: float = Field(default=0.0, ge=0, le=1)
+    unsatisfied_rate: float = Field(default=0.0, ge=0, le=1)
+
+
+class ManualSurvey(Strict):
+    """Callbacks are made by operators, who record them with `hotline center callback`."""
+
+    type: Literal["manual"] = "manual"
+
+
+class Center(Strict):
+    """区域社会治理中心."""
+
+    name: str
+    task_queue: str = "hotline-center"
+    callback: Annotated[SimulatedSurvey | ManualSurvey, Field(discriminator="type")] = ManualSurvey()
+    return_window_hours: float = Field(default=48, gt=0)
+    max_extensions: int = Field(default=1, ge=0)
+    max_extension_hours: float = Field(default=240, gt=0)
+
+
+class DistrictConfig(Strict):
+    district: str
+    center: Center
+    departments: list[Department] = Field(min_length=1)
+    streets: list[Street] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    urgencies: list[Urgency] = Field(min_length=1)
+    catalogue: list[CatalogueEntry] = Field(default_factory=list)
+    knowledge_base: list[KnowledgeEntry] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> DistrictConfig:
+        _unique("departments", [d.code for d in self.departments])
+        _unique("streets", [s.name for s in self.streets])
+        _unique("categories", [c.name for c in self.categories])
+        _unique("urgencies", [u.name for u in self.urgencies])
+        _unique("people", [p.id for p in self.people])
+        _unique("knowledge_base", [k.id for k in self.knowledge_base])
+        departments = {d.code for d in self.departments}
+        streets = {s.name for s in self.streets}
+        categories = {c.name for c in self.categories}
+        people = {p.id: p for p in self.people}
+        for i, line in enumerate(self.catalogue):
+            _known(f"catalogue.{i}.category", line.category, categories)
+            _known(f"catalogue.{i}.department", line.department, departments)
+            if line.street is not None:
+                _known(f"catalogue.{i}.street", line.street, streets)
+        for i, entry in enumerate(self.knowledge_base):
+            if entry.category is not None:
+                _known(f"knowledge_base.{i}.category", entry.category, categories)
+        for i, person in enumerate(self.people):
+            if person.role is Role.CLERK:
+                _known(f"people.{i}.department", person.department or "", departments)
+            if person.role is Role.STREET:
+                _known(f"people.{i}.street", person.street or "", streets)
+        for i, dept in enumerate(self.departments):
+            if isinstance(dept.adapter, SimulatedAdapter):
+                who = people.get(dept.adapter.actor)
+                if who is None or who.department != dept.code:
+                    raise ValueError(
+                        f"departments.{i}.adapter.actor: '{dept.adapter.actor}' is not a clerk of {dept.code}"
+                    )
+        if isinstance(self.center.callback, SimulatedSurvey):
+            _known("center.callback.actor", self.center.callback.actor, set(people))
+        return self
+
+    # Look-ups used by the CLI, workers and intake.
+    def department(self, code: str) -> Department:
+        for dept in self.departments:
+            if dept.code == code:
+                return dept
+        raise KeyError(code)
+
+    def person(self, person_id: str) -> Person:
+        for person in self.people:
+            if person.id == person_id:
+                return person
+        raise KeyError(person_id)
+
+    def urgency(self, name: str) -> Urgency:
+        for urgency in self.urgencies:
+            if urgency.name == name:
+                return urgency
+        raise KeyError(name)
+
+
+def _unique(key: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{key}.{i}: duplicate '{name}'")
+        seen.add(name)
+
+
+def _known(key: str, value: str, known: set[str]) -> None:
+    if value not in known:
+        raise ValueError(f"{key}: unknown '{value}'")
+
+
+def describe_validation_error(source: str, error: ValidationError) -> str:
+    """One line naming the source and the key of the first problem."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{source}: {where}: {message}" if where else f"{source}: {message}"

@@ -1,0 +1,62 @@
+"""What the centre sends to a department's system, and what comes back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from domain.models import Assignment, Frozen, Ticket
+
+
+class Delivery(Frozen):
+    """派遣: one ticket to one department in one dispatch round.
+
+    The idempotency key (ticket number + round) lets a department's system recognise a
+    redelivery after a retry, so a ticket never appears twice there.
+    """
+
+    idempotency_key: str
+    workflow_id: str
+    round: int
+    assignment: Assignment
+    ticket: Ticket
+    sign_for_due: datetime
+    resolve_due: datetime
+    redo: bool = False
+    note: str = ""
+
+
+def delivery_key(ticket_no: str, round: int) -> str:
+    return f"{ticket_no}#{round}"
+
+
+class DeliveryReceipt(Frozen):
+    adapter: str
+    reference: str  # the department system's own id, or the file written
+    duplicate: bool = False  # the department already had this delivery
+
+
+class NoticeKind(StrEnum):
+    RETURN_REJECTED = "退单驳回"
+    EXTENSION_APPROVED = "延期批准"
+    EXTENSION_REJECTED = "延期驳回"
+    WITHDRAWN = "工单改派"  # the ticket was reassigned away from this department
+
+
+class Notice(Frozen):
+    """A message to a department about one of its tickets."""
+
+    idempotency_key: str
+    workflow_id: str
+    ticket_no: str
+    department: str
+    kind: NoticeKind
+    text: str
+
+
+class CallbackRequest(Frozen):
+    """Asks the centre's survey channel to call the citizen back."""
+
+    workflow_id: str
+    ticket_no: str
+    round: int

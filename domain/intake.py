@@ -1,0 +1,110 @@
+"""受理: check a ticket against the configuration, route it by the dispatch catalogue and the
+knowledge base, and fix the policy it will live under.
+
+Runs at the edge (CLI, gateway) so that the workflow receives everything it needs in its input
+and never reads configuration itself: a later change of configuration never changes a running
+ticket's replay.
+"""
+
+from __future__ import annotations
+
+from domain.config import DistrictConfig, KnowledgeEntry
+from domain.models import Assignment, Frozen, RequestKind, Ticket
+
+
+class TicketRejected(ValueError):
+    """A ticket that cannot be accepted; the message names the field."""
+
+
+class TicketPolicy(Frozen):
+    """Time limits fixed when the ticket is received."""
+
+    sign_for_hours: float
+    resolve_hours: float
+    return_window_hours: float
+    max_extensions: int
+    max_extension_hours: float
+
+
+class IntakePlan(Frozen):
+    route: Assignment | None = None  # None: the shift lead dispatches by hand
+    knowledge_id: str | None = None
+    direct_answer: str | None = None  # a 咨询 the knowledge base answers
+    policy: TicketPolicy
+
+
+class TicketInput(Frozen):
+    ticket: Ticket
+    plan: IntakePlan
+
+
+def workflow_id_for(ticket_no: str) -> str:
+    return f"ticket-{ticket_no}"
+
+
+def check_ticket(config: DistrictConfig, ticket: Ticket) -> None:
+    categories = {c.name for c in config.categories}
+    if ticket.category not in categories:
+        raise TicketRejected(f"category: unknown '{ticket.category}'")
+    streets = {s.name: s for s in config.streets}
+    street = streets.get(ticket.street)
+    if street is None:
+        raise TicketRejected(f"street: unknown '{ticket.street}'")
+    if ticket.community is not None and ticket.community not in street.communities:
+        raise TicketRejected(f"community: '{ticket.community}' is not in {ticket.street}")
+    if ticket.urgency not in {u.name for u in config.urgencies}:
+        raise TicketRejected(f"urgency: unknown '{ticket.urgency}'")
+
+
+def assignment_for(config: DistrictConfig, department_code: str) -> Assignment:
+    try:
+        dept = config.department(department_code)
+    except KeyError:
+        raise TicketRejected(f"department: unknown '{department_code}'") from None
+    return Assignment(department=dept.code, department_name=dept.name, task_queue=dept.task_queue)
+
+
+def route(config: DistrictConfig, category: str, street: str) -> str | None:
+    """The department for a category: a line for this street wins over a line for every street."""
+    generic = None
+    for line in config.catalogue:
+        if line.category != category:
+            continue
+        if line.street == street:
+            return line.department
+        if line.street is None and generic is None:
+            generic = line.department
+    return generic
+
+
+def answer_from_knowledge(config: DistrictConfig, ticket: Ticket) -> KnowledgeEntry | None:
+    if ticket.kind is not RequestKind.QUESTION:
+        return None
+    text = f"{ticket.title}\n{ticket.content}"
+    for entry in config.knowledge_base:
+        if entry.category not in (None, ticket.category):
+            continue
+        if all(keyword in text for keyword in entry.keywords):
+            return entry
+    return None
+
+
+def plan_intake(config: DistrictConfig, ticket: Ticket) -> TicketInput:
+    check_ticket(config, ticket)
+    urgency = config.urgency(ticket.urgency)
+    policy = TicketPolicy(
+        sign_for_hours=urgency.sign_for_hours,
+        resolve_hours=urgency.resolve_hours,
+        return_window_hours=config.center.return_window_hours,
+        max_extensions=config.center.max_extensions,
+        max_extension_hours=config.center.max_extension_hours,
+    )
+    knowledge = answer_from_knowledge(config, ticket)
+    department = None if knowledge else route(config, ticket.category, ticket.street)
+    plan = IntakePlan(
+        route=assignment_for(config, department) if department else None,
+        knowledge_id=knowledge.id if knowledge else None,
+        direct_answer=knowledge.answer if knowledge else None,
+        policy=policy,
+    )
+    return TicketInput(ticket=ticket, plan=plan)

@@ -1,0 +1,186 @@
+"""Tickets (工单), actors and the records a ticket keeps.
+
+Pure pydantic models shared by workflows, activities and the CLI. No I/O here: these modules
+are passed through the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+# Ticket numbers become workflow ids, so keep them to a safe alphabet.
+TicketNo = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RequestKind(StrEnum):
+    """诉求类型."""
+
+    COMPLAINT = "投诉"
+    REQUEST = "求助"
+    SUGGESTION = "建议"
+    QUESTION = "咨询"
+    REPORT = "举报"
+    PRAISE = "表扬"
+
+
+class Role(StrEnum):
+    """Who may act; the workflow refuses an action whose role does not fit."""
+
+    CLERK = "clerk"  # 承办单位经办人
+    SHIFT_LEAD = "shift_lead"  # 值班长
+    OPERATOR = "operator"  # 中心话务/回访员
+    STREET = "street"  # 镇街工作人员
+    SYSTEM = "system"  # the centre's automatic steps
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.CLERK: "承办单位经办人",
+    Role.SHIFT_LEAD: "值班长",
+    Role.OPERATOR: "中心回访员",
+    Role.STREET: "镇街工作人员",
+    Role.SYSTEM: "系统",
+}
+
+
+class Actor(Frozen):
+    """Who performed an action. Bound to a person in the configuration at the edge (CLI, gateway)."""
+
+    id: ShortText
+    name: ShortText
+    role: Role
+    department: str | None = None  # for clerks
+    street: str | None = None  # for street staff
+
+    @property
+    def label(self) -> str:
+        unit = self.department or self.street or "中心"
+        return f"{self.name}({unit}·{ROLE_LABELS[self.role]})"
+
+
+SYSTEM_ACTOR = Actor(id="system", name="系统", role=Role.SYSTEM)
+
+
+class Citizen(Frozen):
+    """诉求人. Personal data: never put into search attributes."""
+
+    name: ShortText
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\- ]{5,20}$")]
+    address: ShortText | None = None
+
+
+class Ticket(Frozen):
+    """A citizen's request as received by the hotline (受理信息)."""
+
+    ticket_no: TicketNo
+    received_at: AwareDatetime
+    kind: RequestKind = RequestKind.COMPLAINT
+    category: ShortText
+    street: ShortText
+    community: ShortText | None = None
+    urgency: ShortText = "一般"
+    title: ShortText
+    content: LongText
+    citizen: Citizen
+
+
+class TicketStatus(StrEnum):
+    """User-facing statuses; also the value of the HotlineStatus search attribute."""
+
+    AWAITING_DISPATCH = "待派遣"  # no route: waits for the shift lead
+    DISPATCHING = "派遣中"
+    DISPATCH_FAILED = "派遣失败"
+    AWAITING_SIGN_FOR = "待签收"
+    SIGNED = "已签收"
+    CONTACTED = "已联系"
+    RETURN_PENDING = "退单审批中"
+    AWAITING_CALLBACK = "待回访"
+    CLOSED = "办结"
+    ANSWERED_DIRECTLY = "直接答复"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY)
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "满意"
+    BASICALLY_SATISFIED = "基本满意"
+    UNSATISFIED = "不满意"
+
+
+class Assignment(Frozen):
+    """The department a ticket is dispatched to, with what a worker needs to reach it."""
+
+    department: str
+    department_name: str
+    task_queue: str
+
+
+class ApprovalKind(StrEnum):
+    RETURN = "退单"
+    EXTENSION = "延期"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "待审批"
+    APPROVED = "已批准"
+    REJECTED = "已驳回"
+
+
+class ExceptionApproval(Frozen):
+    """异常审批: a department's request and the shift lead's decision on it."""
+
+    id: str
+    kind: ApprovalKind
+    department: str
+    requested_by: Actor
+    requested_at: datetime
+    reason: str
+    extension_hours: int | None = None
+    state: ApprovalState = ApprovalState.PENDING
+    decided_by: Actor | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    reassigned_to: str | None = None
+
+
+class Answer(Frozen):
+    """答复 (答卷): the department's result."""
+
+    text: LongText
+    resolved: bool
+    evidence: list[ShortText] = Field(default_factory=list, max_length=20)
+
+
+class Callback(Frozen):
+    """回访 result as the citizen tells it."""
+
+    resolved: bool
+    satisfaction: Satisfaction
+    note: str | None = None
+
+    @property
+    def needs_redo(self) -> bool:
+        return not self.resolved or self.satisfaction is Satisfaction.UNSATISFIED
+
+
+class Action(Frozen):
+    """One line of the ticket's record: who did what, when."""
+
+    at: datetime
+    actor: Actor
+    action: str  # Chinese label, e.g. 签收
+    detail: str = ""
+    department: str | None = None

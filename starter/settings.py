@@ -1,0 +1,82 @@
+"""Where the configuration and the Temporal connection come from: flags, then the environment,
+then defaults. Shared by worker.py and the CLI."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+from domain.config import DistrictConfig, describe_validation_error
+from domain.models import Actor
+
+CONFIG_ENV = "HOTLINE_CONFIG"
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is one line naming the file and key."""
+
+
+def bundled_config_path() -> Path:
+    return Path(str(resources.files("domain").joinpath("data/haibowan.yaml")))
+
+
+def config_path(flag: str | Path | None = None) -> Path:
+    chosen = flag or os.environ.get(CONFIG_ENV)
+    return Path(chosen) if chosen else bundled_config_path()
+
+
+def load_config(flag: str | Path | None = None) -> DistrictConfig:
+    path = config_path(flag)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return DistrictConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(str(path), err)) from err
+
+
+def actor_for(config: DistrictConfig, person_id: str) -> Actor:
+    """Bind a person of the configuration to an Actor; unknown people are refused here."""
+    try:
+        person = config.person(person_id)
+    except KeyError:
+        raise ConfigError(f"actor: unknown person '{person_id}'") from None
+    return Actor(id=person.id, name=person.name, role=person.role, department=person.department, street=person.street)
+
+
+def connect_options() -> dict[str, Any]:
+    """Temporal's environment conventions (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+    TLS settings, TEMPORAL_PROFILE and temporal.toml), defaulting to localhost:7233."""
+    options: dict[str, Any] = dict(ClientConfig.load_client_connect_config(profile=os.environ.get("TEMPORAL_PROFILE")))
+    options.setdefault("target_host", DEFAULT_ADDRESS)
+    if not options.get("target_host"):
+        options["target_host"] = DEFAULT_ADDRESS
+    return options
+
+
+def address() -> str:
+    return str(connect_options()["target_host"])
+
+
+async def connect(target_host: str | None = None) -> Client:
+    options = connect_options()
+    if target_host:
+        options["target_host"] = target_host
+    return await Client.connect(**options, data_converter=pydantic_data_converter)

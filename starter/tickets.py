@@ -1,0 +1,87 @@
+"""Client-side ticket operations shared by the CLI, the demo and tests: submit (受理), act, view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import search_attributes as sa
+from domain.commands import ActionResult, TicketOutcome
+from domain.config import DistrictConfig
+from domain.intake import plan_intake, workflow_id_for
+from domain.models import Ticket
+from domain.ticket_record import TicketRecord
+from workflows.ticket import TicketWorkflow
+
+
+class ActionFailed(Exception):
+    """An action the workflow refused, or a ticket that does not exist; one line of Chinese."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ticket_no: str
+    workflow_id: str
+    duplicate: bool  # the ticket number was already received: no second workflow was started
+
+
+async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Submitted:
+    """受理: check and route the ticket, then start its workflow, at most once per ticket number."""
+    ticket_input = plan_intake(config, ticket)
+    workflow_id = workflow_id_for(ticket.ticket_no)
+    initial = TicketRecord.receive(ticket_input.ticket, ticket_input.plan, ticket.received_at)
+    try:
+        await client.start_workflow(
+            TicketWorkflow.run,
+            ticket_input,
+            id=workflow_id,
+            task_queue=config.center.task_queue,
+            # A ticket number is received once, ever: even after the first ticket has closed.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=sa.for_ticket(initial),
+            static_summary=f"{ticket.category} · {ticket.street} · {ticket.title}",
+        )
+    except WorkflowAlreadyStartedError:
+        return Submitted(ticket.ticket_no, workflow_id, duplicate=True)
+    return Submitted(ticket.ticket_no, workflow_id, duplicate=False)
+
+
+def handle_for(client: Client, ticket: str) -> WorkflowHandle[Any, Any]:
+    """A ticket number or a workflow id."""
+    workflow_id = ticket if ticket.startswith("ticket-") else workflow_id_for(ticket)
+    return client.get_workflow_handle(workflow_id)
+
+
+async def view(client: Client, ticket: str) -> TicketRecord:
+    try:
+        return await handle_for(client, ticket).query(TicketWorkflow.view)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise ActionFailed(f"工单 {ticket} 不存在") from None
+        raise
+
+
+async def act(client: Client, ticket: str, update: Any, command: Any) -> ActionResult:
+    """Send a human action; a refusal comes back as ActionFailed with the workflow's reason."""
+    try:
+        return await handle_for(client, ticket).execute_update(update, command)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = getattr(cause, "message", None) or str(cause or err)
+        raise ActionFailed(message) from None
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise ActionFailed(f"工单 {ticket} 不存在或已结束") from None
+        raise
+
+
+async def outcome(client: Client, ticket: str) -> TicketOutcome:
+    """Wait for the ticket's workflow to end and return its outcome."""
+    workflow_id = handle_for(client, ticket).id
+    return await client.get_workflow_handle_for(TicketWorkflow.run, workflow_id).result()

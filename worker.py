@@ -1,0 +1,155 @@
+"""Workers: `python worker.py --department CODE [CODE ...]`, `--center`, or `--all`.
+
+A department's worker polls only its own task queue and runs only the delivery activities of its
+own adapter, so it can run on the department's own machine, next to its system. The centre's
+worker runs the workflows and the callback channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.adapters.factory import build_adapter
+from activities.center import CenterActivities
+from activities.department import DepartmentActivities
+from domain.config import DistrictConfig, SimulatedSurvey
+from starter.logging import configure_logging
+from starter.settings import ConfigError, actor_for, connect, load_config
+from starter.startup import SetupError, check_search_attributes
+from workflows.ticket import TicketWorkflow
+
+log = structlog.get_logger()
+
+WORKFLOWS: list[type] = [TicketWorkflow]
+
+
+@dataclass
+class WorkerSet:
+    """The workers of one process and what must be closed after them."""
+
+    workers: list[Worker] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def __aenter__(self) -> WorkerSet:
+        self._runs = [asyncio.create_task(w.run()) for w in self.workers]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+        await asyncio.gather(*self._runs, return_exceptions=True)
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        runs = [asyncio.create_task(w.run()) for w in self.workers]
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)
+        await self.shutdown()
+        for task in done:
+            if task is not stopped and task.exception():
+                raise task.exception()  # type: ignore[misc]
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
+        for close in self.closers:
+            await close()
+
+
+def build_workers(
+    client: Client,
+    config: DistrictConfig,
+    *,
+    departments: Sequence[str] = (),
+    center: bool = False,
+    max_cached_workflows: int = 1000,
+    workflow_failure_exception_types: Sequence[type[BaseException]] = (),
+) -> WorkerSet:
+    """Workers for the given departments and, if asked, the centre. Unknown codes are refused."""
+    result = WorkerSet()
+    for code in departments:
+        try:
+            department = config.department(code)
+        except KeyError:
+            raise ConfigError(f"--department: unknown department '{code}'") from None
+        adapter = build_adapter(department, config, client)
+        acts = DepartmentActivities(department.code, adapter)
+        result.workers.append(
+            Worker(
+                client,
+                task_queue=department.task_queue,
+                activities=[acts.deliver_ticket, acts.notify_department],
+                identity=f"hotline-dept-{department.code}",
+            )
+        )
+        result.closers.append(adapter.aclose)
+    if center:
+        survey = config.center.callback
+        operator = actor_for(config, survey.actor) if isinstance(survey, SimulatedSurvey) else None
+        center_acts = CenterActivities(survey, operator, client)
+        result.workers.append(
+            Worker(
+                client,
+                task_queue=config.center.task_queue,
+                workflows=WORKFLOWS,
+                activities=[center_acts.request_callback],
+                max_cached_workflows=max_cached_workflows,
+                workflow_failure_exception_types=list(workflow_failure_exception_types),
+                identity="hotline-center",
+            )
+        )
+        result.closers.append(center_acts.aclose)
+    return result
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="运行 12345 热线工作流的 worker")
+    parser.add_argument("--config", help="配置文件（默认：HOTLINE_CONFIG 或内置海勃湾区样例）")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--department", nargs="+", metavar="CODE", help="运行这些承办单位的 worker")
+    who.add_argument("--center", action="store_true", help="运行中心的工作流和活动")
+    who.add_argument("--all", action="store_true", help="在一个进程中运行全部（本地使用）")
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = load_config(args.config)
+    client = await connect()
+    await check_search_attributes(client)
+    departments = [d.code for d in config.departments] if args.all else (args.department or [])
+    workers = build_workers(client, config, departments=departments, center=args.center or args.all)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    queues = [w.task_queue for w in workers.workers]
+    log.info("workers started", task_queues=queues)
+    print(f"worker 已启动，任务队列：{', '.join(queues)}（Ctrl-C 停止）", flush=True)
+    await workers.run_until(stop)
+    log.info("workers stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        asyncio.run(serve(args))
+    except (ConfigError, SetupError) as err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        if "connect" in str(err).lower():
+            print(f"错误：无法连接 Temporal 服务：{err}", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""TicketWorkflow: one citizen request (工单) from intake to closure.
+
+受理 → 派遣 → 签收 → 联系诉求人 → 答复 → 回访 → 办结, with 退单/改派, 延期 and 重办 on the way.
+The rules live in `domain.ticket_record`; this module wires them to Temporal: human actions are
+updates whose validators refuse before anything is written; deliveries and notices are activities
+on the department's own task queue; the record is the query `view`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import search_attributes as sa
+    from domain.commands import (
+        ActionResult,
+        ContactCitizen,
+        Decide,
+        GiveAnswer,
+        ManualDispatch,
+        RecordCallback,
+        RequestExtension,
+        RequestReturn,
+        SignFor,
+        TicketOutcome,
+    )
+    from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, Notice, delivery_key
+    from domain.intake import TicketInput
+    from domain.models import TicketStatus
+    from domain.ticket_record import TicketRecord
+
+# A department system that is down is retried with backoff for as long as it takes; one that
+# refuses the ticket (HTTP 4xx) is not, and the shift lead is told.
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["PermanentDeliveryError", "WrongDepartment"],
+)
+DELIVERY_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, input: TicketInput) -> None:
+        self.record = TicketRecord.receive(input.ticket, input.plan, workflow.now())
+        self._published = workflow.info().typed_search_attributes
+
+    @workflow.run
+    async def run(self, input: TicketInput) -> TicketOutcome:
+        self._publish()
+        notices = asyncio.create_task(self._send_notices())
+        while not self.record.status.is_final:
+            await workflow.wait_condition(lambda: self.record.pending_dispatch)
+            if not await self._dispatch():
+                continue  # 派遣失败: waits for the shift lead to dispatch by hand
+            await self._await_answer()
+            if self.record.pending_dispatch:
+                continue  # 退单 approved: 改派 to another department
+            await self._call_back()
+        await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
+        notices.cancel()
+        return TicketOutcome(
+            ticket_no=self.record.ticket.ticket_no,
+            status=self.record.status,
+            department=self.record.assignment.department if self.record.assignment else None,
+            redo_count=self.record.redo_count,
+            return_count=self.record.return_count,
+        )
+
+    # ----- the centre's steps -----
+
+    async def _dispatch(self) -> bool:
+        """派遣: deliver to the department's system through its own worker."""
+        record = self.record
+        round = record.start_delivery(workflow.now())
+        assert record.assignment is not None and record.sign_for_due and record.resolve_due
+        self._publish()
+        delivery = Delivery(
+            idempotency_key=delivery_key(record.ticket.ticket_no, round),
+            workflow_id=workflow.info().workflow_id,
+            round=round,
+            assignment=record.assignment,
+            ticket=record.ticket,
+            sign_for_due=record.sign_for_due,
+            resolve_due=record.resolve_due,
+            redo=record.redo_count > 0,
+        )
+        try:
+            receipt = await workflow.execute_activity(
+                "deliver_ticket",
+                delivery,
+                result_type=DeliveryReceipt,
+                task_queue=record.assignment.task_queue,
+                start_to_close_timeout=DELIVERY_TIMEOUT,
+                retry_policy=DELIVERY_RETRY,
+            )
+        except ActivityError as err:
+            record.delivery_failed(workflow.now(), str(err.cause or err))
+            workflow.logger.warning("delivery failed", extra={"ticket": record.ticket.ticket_no})
+            self._publish()
+            return False
+        record.delivered(workflow.now(), receipt.reference)
+        self._publish()
+        return True
+
+    async def _await_answer(self) -> None:
+        """The department works; the resolution clock runs until it answers or hands the ticket back."""
+        record = self.record
+        while record.awaiting_answer:
+            due = record.resolve_due
+            if record.overdue or due is None:
+                await workflow.wait_condition(lambda: not record.awaiting_answer)
+                continue
+            remaining = due - workflow.now()
+            try:
+                if remaining <= timedelta(0):
+                    raise TimeoutError
+                # Wakes early when an approved extension moves the due time.
+                await workflow.wait_condition(
+                    lambda: not record.awaiting_answer or record.resolve_due != due,  # noqa: B023 (awaited here)
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                record.mark_overdue(workflow.now())
+                self._publish()
+
+    async def _call_back(self) -> None:
+        """回访: ask the centre's survey channel, then wait for the citizen's verdict."""
+        record = self.record
+        await workflow.execute_local_activity(
+            "request_callback",
+            CallbackRequest(
+                workflow_id=workflow.info().workflow_id,
+                ticket_no=record.ticket.ticket_no,
+                round=record.dispatch_round,
+            ),
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+        await workflow.wait_condition(lambda: record.status is not TicketStatus.AWAITING_CALLBACK)
+
+    async def _send_notices(self) -> None:
+        """Tell departments of the decisions that concern them, in order, each exactly once."""
+        record = self.record
+        sent = 0
+        while True:
+            await workflow.wait_condition(lambda: bool(record.outbox))
+            pending = record.outbox[0]
+            sent += 1
+            notice = Notice(
+                idempotency_key=f"{record.ticket.ticket_no}#n{sent}",
+                workflow_id=workflow.info().workflow_id,
+                ticket_no=record.ticket.ticket_no,
+                department=pending.department.department,
+                kind=pending.kind,
+                text=pending.text,
+            )
+            try:
+                await workflow.execute_activity(
+                    "notify_department",
+                    notice,
+                    task_queue=pending.department.task_queue,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    retry_policy=DELIVERY_RETRY,
+                )
+            except ActivityError as err:
+                workflow.logger.warning("notice failed: %s", err.cause or err)
+            record.outbox.pop(0)
+
+    # ----- human actions (updates with validators) -----
+
+    @workflow.update
+    def dispatch(self, cmd: ManualDispatch) -> ActionResult:
+        self.record.dispatch(cmd.actor, cmd.to, workflow.now())
+        return self._done(f"已派往 {cmd.to.department_name}")
+
+    @dispatch.validator
+    def _check_dispatch(self, cmd: ManualDispatch) -> None:
+        self.record.check_dispatch(cmd.actor, cmd.to)
+
+    @workflow.update
+    def sign_for(self, cmd: SignFor) -> ActionResult:
+        self.record.sign_for(cmd.actor, workflow.now())
+        return self._done("已签收")
+
+    @sign_for.validator
+    def _check_sign_for(self, cmd: SignFor) -> None:
+        self.record.check_sign_for(cmd.actor)
+
+    @workflow.update
+    def contact_citizen(self, cmd: ContactCitizen) -> ActionResult:
+        self.record.contact(cmd.actor, cmd.note, workflow.now())
+        return self._done("已联系诉求人")
+
+    @contact_citizen.validator
+    def _check_contact(self, cmd: ContactCitizen) -> None:
+        self.record.check_contact(cmd.actor)
+
+    @workflow.update
+    def answer(self, cmd: GiveAnswer) -> ActionResult:
+        self.record.give_answer(cmd.actor, cmd.answer, workflow.now())
+        return self._done("已答复，待回访")
+
+    @answer.validator
+    def _check_answer(self, cmd: GiveAnswer) -> None:
+        self.record.check_answer(cmd.actor)
+
+    @workflow.update
+    def request_return(self, cmd: RequestReturn) -> ActionResult:
+        approval_id = f"R{len(self.record.approvals) + 1}"
+        self.record.request_return(cmd.actor, cmd.reason, workflow.now(), approval_id)
+        return self._done("退单申请已提交，待值班长审批", approval_id)
+
+    @request_return.validator
+    def _check_return(self, cmd: RequestReturn) -> None:
+        self.record.check_request_return(cmd.actor, cmd.reason, workflow.now())
+
+    @workflow.update
+    def request_extension(self, cmd: RequestExtension) -> ActionResult:
+        approval_id = f"E{len(self.record.approvals) + 1}"
+        self.record.request_extension(cmd.actor, cmd.hours, cmd.reason, workflow.now(), approval_id)
+        return self._done("延期申请已提交，待值班长审批", approval_id)
+
+    @request_extension.validator
+    def _check_extension(self, cmd: RequestExtension) -> None:
+        self.record.check_request_extension(cmd.actor, cmd.hours, cmd.reason, workflow.now())
+
+    @workflow.update
+    def approve(self, cmd: Decide) -> ActionResult:
+        self.record.approve(cmd.actor, cmd.approval_id, cmd.reassign_to, cmd.note, workflow.now())
+        return self._done(f"已批准 {cmd.approval_id}")
+
+    @approve.validator
+    def _check_approve(self, cmd: Decide) -> None:
+        self.record.check_decision(cmd.actor, cmd.approval_id, cmd.reassign_to, approve=True)
+
+    @workflow.update
+    def reject(self, cmd: Decide) -> ActionResult:
+        self.record.reject(cmd.actor, cmd.approval_id, cmd.note, workflow.now())
+        return self._done(f"已驳回 {cmd.approval_id}")
+
+    @reject.validator
+    def _check_reject(self, cmd: Decide) -> None:
+        self.record.check_decision(cmd.actor, cmd.approval_id, None, approve=False)
+
+    @workflow.update
+    def record_callback(self, cmd: RecordCallback) -> ActionResult:
+        self.record.record_callback(cmd.actor, cmd.callback, workflow.now())
+        message = "回访不满意或未解决，已发回重办" if cmd.callback.needs_redo else "已办结"
+        return self._done(message)
+
+    @record_callback.validator
+    def _check_callback(self, cmd: RecordCallback) -> None:
+        self.record.check_callback(cmd.actor)
+
+    @workflow.query
+    def view(self) -> TicketRecord:
+        return self.record
+
+    # ----- helpers -----
+
+    def _done(self, message: str, approval_id: str | None = None) -> ActionResult:
+        self._publish()
+        return ActionResult(status=self.record.status, message=message, approval_id=approval_id)
+
+    def _publish(self) -> None:
+        """Keep the search attributes current: one upsert per step, only of what changed."""
+        current: TypedSearchAttributes = sa.for_ticket(self.record)
+        updates = sa.changes(self._published, current)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._published = current
