@@ -23,6 +23,7 @@ from activities.center import CenterActivities
 from activities.department import DepartmentActivities
 from domain.config import DistrictConfig, SimulatedSurvey
 from starter.logging import configure_logging
+from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
 from starter.startup import SetupError, check_search_attributes
 from workflows.ticket import TicketWorkflow
@@ -152,4 +153,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -186,7 +186,7 @@ class DistrictConfig(Strict):
         for i, dept in enumerate(self.departments):
             if isinstance(dept.adapter, SimulatedAdapter):
                 who = people.get(dept.adapter.actor)
-                if who is None or who.department != dept.code:
+                if who is None or who.role is not Role.CLERK or who.department != dept.code:
                     raise ValueError(
                         f"departments.{i}.adapter.actor: '{dept.adapter.actor}' is not a clerk of {dept.code}"
                     )

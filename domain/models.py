@@ -137,6 +137,7 @@ class ApprovalState(StrEnum):
     PENDING = "待审批"
     APPROVED = "已批准"
     REJECTED = "已驳回"
+    LAPSED = "已失效"  # the ticket left the requesting department before a decision
 
 
 class ExceptionApproval(Frozen):

@@ -23,8 +23,22 @@ CLOSED_AT = SearchAttributeKey.for_datetime("HotlineClosedAt")
 RESOLVE_DUE = SearchAttributeKey.for_datetime("HotlineResolveDue")
 OVERDUE = SearchAttributeKey.for_bool("HotlineOverdue")
 REDO_COUNT = SearchAttributeKey.for_int("HotlineRedoCount")
+# A 退单 or 延期 request waits for the shift lead (the approvals queue).
+AWAITING_APPROVAL = SearchAttributeKey.for_bool("HotlineAwaitingApproval")
 
-ALL = (STATUS, DEPARTMENT, STREET, CATEGORY, URGENCY, RECEIVED_AT, CLOSED_AT, RESOLVE_DUE, OVERDUE, REDO_COUNT)
+ALL = (
+    STATUS,
+    DEPARTMENT,
+    STREET,
+    CATEGORY,
+    URGENCY,
+    RECEIVED_AT,
+    CLOSED_AT,
+    RESOLVE_DUE,
+    OVERDUE,
+    REDO_COUNT,
+    AWAITING_APPROVAL,
+)
 
 # Names of the types as `temporal server start-dev --search-attribute Name=Type` spells them.
 _CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "INT": "Int"}
@@ -48,6 +62,7 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
         SearchAttributePair(RECEIVED_AT, record.ticket.received_at),
         SearchAttributePair(OVERDUE, record.overdue),
         SearchAttributePair(REDO_COUNT, record.redo_count),
+        SearchAttributePair(AWAITING_APPROVAL, bool(record.pending_approvals)),
     ]
     if record.assignment is not None:
         values.append(SearchAttributePair(DEPARTMENT, record.assignment.department))

@@ -203,6 +203,8 @@ class TicketRecord(BaseModel):
             raise ActionRefused(f"拒绝{verb}：没有编号为 {approval_id} 的异常申请")
         if approval.state is not ApprovalState.PENDING:
             raise ActionRefused(f"拒绝{verb}：申请 {approval_id} 已{approval.state.value.removeprefix('已')}")
+        if self.assignment is None or approval.department != self.assignment.department:
+            raise ActionRefused(f"拒绝{verb}：申请单位已不是该工单的承办单位")
         if not approve:
             return
         if approval.kind is ApprovalKind.RETURN:
@@ -242,6 +244,8 @@ class TicketRecord(BaseModel):
             self.extensions_granted += 1
             if self.resolve_due is not None:
                 self.resolve_due += timedelta(hours=hours)
+                # Requested in time but decided late: the new due time governs again.
+                self.overdue = self.overdue and self.resolve_due <= at
             self._log(at, actor, "批准延期", f"延期 {hours} 小时；{note}".rstrip("；"))
             self.outbox.append(
                 PendingNotice(department=previous, kind=NoticeKind.EXTENSION_APPROVED, text=f"延期 {hours} 小时已批准")
@@ -277,6 +281,7 @@ class TicketRecord(BaseModel):
             summary += f"：{callback.note}"
         self._log(at, actor, "回访", summary)
         if callback.needs_redo:
+            self._lapse_pending()
             self.redo_count += 1
             self.pending_dispatch = True
             self.status = TicketStatus.DISPATCHING
@@ -308,6 +313,7 @@ class TicketRecord(BaseModel):
     # ----- helpers -----
 
     def _assign(self, to: Assignment) -> None:
+        self._lapse_pending()
         self.assignment = to
         self.pending_dispatch = True
         self.status = TicketStatus.DISPATCHING
@@ -327,6 +333,13 @@ class TicketRecord(BaseModel):
         )
         self.approvals.append(approval)
         return approval
+
+    def _lapse_pending(self) -> None:
+        """Requests of a department that no longer holds the ticket (or starts over) lapse."""
+        self.approvals = [
+            a.model_copy(update={"state": ApprovalState.LAPSED}) if a.state is ApprovalState.PENDING else a
+            for a in self.approvals
+        ]
 
     def _approval(self, approval_id: str) -> ExceptionApproval | None:
         return next((a for a in self.approvals if a.id == approval_id), None)

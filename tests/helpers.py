@@ -57,5 +57,7 @@ async def eventually(
         if record is not None and condition(record):
             return record
         if time.monotonic() > deadline:
-            raise AssertionError(f"ticket {ticket_no} never reached the expected state; last: {record and record.status}")
+            raise AssertionError(
+                f"ticket {ticket_no} never reached the expected state; last: {record and record.status}"
+            )
         await asyncio.sleep(0.05)

@@ -73,7 +73,10 @@ async def handle_to_answer(client: Client, config: DistrictConfig, ticket_no: st
 async def call_back(client: Client, config: DistrictConfig, ticket_no: str, resolved: bool, satisfaction: Satisfaction):
     callback = Callback(resolved=resolved, satisfaction=satisfaction)
     return await act(
-        client, ticket_no, TicketWorkflow.record_callback, RecordCallback(actor=person(config, "liumei"), callback=callback)
+        client,
+        ticket_no,
+        TicketWorkflow.record_callback,
+        RecordCallback(actor=person(config, "liumei"), callback=callback),
     )
 
 
@@ -141,7 +144,11 @@ async def test_return_approved_reassigns_to_another_department(client, config, w
 
     to = assignment_for(config, "bhjd")
     await act(client, ticket.ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id="R1", reassign_to=to))
-    record = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.assignment.department == "bhjd")
+    record = await eventually(
+        client,
+        ticket.ticket_no,
+        lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.assignment.department == "bhjd",
+    )
     assert record.dispatch_round == 2 and record.return_count == 1
     assert record.approvals[0].state is ApprovalState.APPROVED and record.approvals[0].decided_by.name == "张丽"
     assert [d["delivery"]["idempotency_key"] for d in inbox(tmp_path, "bhjd")] == [f"{ticket.ticket_no}#2"]
@@ -166,7 +173,10 @@ async def test_return_rejected_department_must_handle(client, config, workers, t
     with pytest.raises(ActionFailed, match="须指定改派单位"):
         await act(client, ticket.ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id="R1"))
     result = await act(
-        client, ticket.ticket_no, TicketWorkflow.reject, Decide(actor=lead, approval_id="R1", note="属市容环卫范围，请办理")
+        client,
+        ticket.ticket_no,
+        TicketWorkflow.reject,
+        Decide(actor=lead, approval_id="R1", note="属市容环卫范围，请办理"),
     )
     assert result.status is TicketStatus.AWAITING_SIGN_FOR
     with pytest.raises(ActionFailed, match="已驳回"):
@@ -185,21 +195,44 @@ async def test_extension_approved_moves_the_due_time_and_only_once(client, confi
     await eventually(client, ticket.ticket_no, awaiting_sign_for)
     clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
     with pytest.raises(ActionFailed, match="仅在「已签收」、「已联系」时可申请延期"):
-        await act(client, ticket.ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=48, reason="需勘查"))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.request_extension,
+            RequestExtension(actor=clerk, hours=48, reason="需勘查"),
+        )
     await act(client, ticket.ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
     with pytest.raises(ActionFailed, match="延期时长"):
-        await act(client, ticket.ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=500, reason="x"))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.request_extension,
+            RequestExtension(actor=clerk, hours=500, reason="x"),
+        )
     before = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.SIGNED)
     requested = await act(
-        client, ticket.ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=48, reason="需勘查")
+        client,
+        ticket.ticket_no,
+        TicketWorkflow.request_extension,
+        RequestExtension(actor=clerk, hours=48, reason="需勘查"),
     )
     with pytest.raises(ActionFailed, match="已有延期申请待审批"):
-        await act(client, ticket.ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=8, reason="再延"))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.request_extension,
+            RequestExtension(actor=clerk, hours=8, reason="再延"),
+        )
     await act(client, ticket.ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id=requested.approval_id))
     after = await eventually(client, ticket.ticket_no, lambda r: r.extensions_granted == 1)
     assert after.resolve_due - before.resolve_due == timedelta(hours=48)
     with pytest.raises(ActionFailed, match="延期次数已达上限"):
-        await act(client, ticket.ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=8, reason="再延"))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.request_extension,
+            RequestExtension(actor=clerk, hours=8, reason="再延"),
+        )
     assert [a.action for a in after.actions][-2:] == ["申请延期", "批准延期"]
 
 
@@ -210,7 +243,9 @@ async def test_unsatisfied_callback_sends_the_ticket_back_for_redo(client, confi
     await handle_to_answer(client, config, ticket.ticket_no, "cgj_sun")
     result = await call_back(client, config, ticket.ticket_no, False, Satisfaction.UNSATISFIED)
     assert "重办" in result.message
-    record = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 2)
+    record = await eventually(
+        client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 2
+    )
     assert record.redo_count == 1 and record.assignment.department == "cgj"
     keys = [d["delivery"]["idempotency_key"] for d in inbox(tmp_path, "cgj")]
     assert keys == [f"{ticket.ticket_no}#1", f"{ticket.ticket_no}#2"]
@@ -222,21 +257,47 @@ async def test_unsatisfied_callback_sends_the_ticket_back_for_redo(client, confi
 
 
 async def test_no_route_waits_for_manual_dispatch_by_the_shift_lead(client, config, workers, tmp_path):
-    ticket = sample_ticket("政策咨询", kind=RequestKind.QUESTION, title="退休人员能否参加职业技能培训", content="想了解退休后能否参加区里的技能培训班。")
+    ticket = sample_ticket(
+        "政策咨询",
+        kind=RequestKind.QUESTION,
+        title="退休人员能否参加职业技能培训",
+        content="想了解退休后能否参加区里的技能培训班。",
+    )
     await submit(client, config, ticket)
     record = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
     assert record.assignment is None and inbox(tmp_path, "rsj") == []
     with pytest.raises(ActionFailed, match="仅限值班长"):
-        await act(client, ticket.ticket_no, TicketWorkflow.dispatch, ManualDispatch(actor=person(config, "liumei"), to=assignment_for(config, "rsj")))
-    await act(client, ticket.ticket_no, TicketWorkflow.dispatch, ManualDispatch(actor=person(config, "zhangli"), to=assignment_for(config, "rsj")))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.dispatch,
+            ManualDispatch(actor=person(config, "liumei"), to=assignment_for(config, "rsj")),
+        )
+    await act(
+        client,
+        ticket.ticket_no,
+        TicketWorkflow.dispatch,
+        ManualDispatch(actor=person(config, "zhangli"), to=assignment_for(config, "rsj")),
+    )
     record = await eventually(client, ticket.ticket_no, awaiting_sign_for)
     assert record.assignment.department == "rsj" and len(inbox(tmp_path, "rsj")) == 1
     with pytest.raises(ActionFailed, match="仅在「待派遣」、「派遣失败」时可派遣"):
-        await act(client, ticket.ticket_no, TicketWorkflow.dispatch, ManualDispatch(actor=person(config, "zhangli"), to=assignment_for(config, "zjj")))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.dispatch,
+            ManualDispatch(actor=person(config, "zhangli"), to=assignment_for(config, "zjj")),
+        )
 
 
 async def test_question_answered_by_the_knowledge_base_closes_at_intake(client, config, workers, tmp_path):
-    ticket = sample_ticket("供暖/煤改电", "千里山镇", kind=RequestKind.QUESTION, title="煤改电补贴怎么申请", content="请问煤改电的补贴标准和申请方式？")
+    ticket = sample_ticket(
+        "供暖/煤改电",
+        "千里山镇",
+        kind=RequestKind.QUESTION,
+        title="煤改电补贴怎么申请",
+        content="请问煤改电的补贴标准和申请方式？",
+    )
     submitted = await submit(client, config, ticket)
     result = await outcome(client, submitted.workflow_id)
     assert result.status is TicketStatus.ANSWERED_DIRECTLY and result.department is None
@@ -259,12 +320,21 @@ async def test_validators_refuse_wrong_department_wrong_state_and_wrong_role(cli
         await call_back(client, config, ticket.ticket_no, True, Satisfaction.SATISFIED)
     with pytest.raises(ActionFailed, match="仅限中心回访员、值班长"):
         callback = Callback(resolved=True, satisfaction=Satisfaction.SATISFIED)
-        await act(client, ticket.ticket_no, TicketWorkflow.record_callback, RecordCallback(actor=clerk, callback=callback))
+        await act(
+            client, ticket.ticket_no, TicketWorkflow.record_callback, RecordCallback(actor=clerk, callback=callback)
+        )
     await act(client, ticket.ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
     with pytest.raises(ActionFailed, match="请先联系诉求人"):
-        await act(client, ticket.ticket_no, TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=Answer(text="x", resolved=True)))
+        await act(
+            client,
+            ticket.ticket_no,
+            TicketWorkflow.answer,
+            GiveAnswer(actor=clerk, answer=Answer(text="x", resolved=True)),
+        )
     with pytest.raises(ActionFailed, match="没有编号为 R9"):
-        await act(client, ticket.ticket_no, TicketWorkflow.approve, Decide(actor=person(config, "zhangli"), approval_id="R9"))
+        await act(
+            client, ticket.ticket_no, TicketWorkflow.approve, Decide(actor=person(config, "zhangli"), approval_id="R9")
+        )
     # Refused actions never reach the history: only the one accepted sign-for is there.
     events = [e async for e in client.get_workflow_handle(submitted.workflow_id).fetch_history_events()]
     accepted = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]

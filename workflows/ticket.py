@@ -116,7 +116,8 @@ class TicketWorkflow:
         while record.awaiting_answer:
             due = record.resolve_due
             if record.overdue or due is None:
-                await workflow.wait_condition(lambda: not record.awaiting_answer)
+                # A late-approved extension clears `overdue`, and the clock runs again.
+                await workflow.wait_condition(lambda: not record.awaiting_answer or not record.overdue)
                 continue
             remaining = due - workflow.now()
             try:

@@ -1,0 +1,87 @@
+"""`hotline`: the admin CLI of the district's 12345 hotline coordination."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import typer
+
+from starter import cli_common as common
+from starter.cli_actions import center_app, dept_app
+from starter.cli_tickets import app as ticket_app
+from starter.logging import configure_logging
+from starter.process import exit_now
+
+app = typer.Typer(
+    help="12345 热线区域社会治理中心：工单工作流管理",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(dept_app, name="dept")
+app.add_typer(center_app, name="center")
+
+
+@app.command()
+def server(
+    port: int = typer.Option(7233, help="gRPC 端口"),
+    ui_port: int = typer.Option(8233, help="Web UI 端口"),
+    data_dir: Path = typer.Option(Path(".hotline"), help="数据目录（SQLite 文件与日志）"),
+) -> None:
+    """启动内置 Temporal 服务（SQLite 持久化、注册搜索属性、Web UI），Ctrl-C 停止。"""
+    from starter.server import EmbeddedServer
+
+    embedded = EmbeddedServer(port=port, ui_port=ui_port, data_dir=data_dir)
+
+    async def go() -> None:
+        try:
+            embedded.start()
+        except OSError as err:
+            common.fail(str(err))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await embedded.wait_ready()
+            common.console.print(f"Temporal 服务已启动：{embedded.address}；Web UI：{embedded.ui_url}")
+            common.console.print(f"数据：{data_dir / 'temporal.db'}；日志：{embedded.log_path}（Ctrl-C 停止）")
+            exited = asyncio.create_task(asyncio.to_thread(embedded.process.wait))  # type: ignore[union-attr]
+            await asyncio.wait([exited, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            embedded.stop()
+        common.console.print("Temporal 服务已停止")
+
+    common.run(go())
+
+
+@app.command()
+def demo(
+    tickets: int = typer.Option(50, "--tickets", "-n", min=1, max=2000, help="提交的样例工单数"),
+    keep_server: bool = typer.Option(False, "--keep-server", help="结束后保留内置服务（便于在 Web UI 查看历史）"),
+    data_dir: Path = typer.Option(Path(".hotline/demo"), help="内置服务的数据目录"),
+    timeout: float = typer.Option(300, help="最长等待秒数"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """演示：启动（或连接）服务与模拟承办单位，提交一批样例工单并实时显示进度，最后汇总。"""
+    from starter.demo import run_demo
+
+    settings = common.config_from(config)
+    ok = common.run(run_demo(settings, tickets, keep_server=keep_server, data_dir=data_dir, timeout=timeout))
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:
+    configure_logging(level="WARNING")
+    try:
+        app()
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    main()

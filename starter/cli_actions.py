@@ -1,0 +1,166 @@
+"""`hotline dept …` and `hotline center …`: the human actions on a ticket, acting as a named person
+of the configuration. The workflow's validators have the last word: a refusal prints its reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from domain.commands import (
+    ContactCitizen,
+    Decide,
+    GiveAnswer,
+    ManualDispatch,
+    RecordCallback,
+    RequestExtension,
+    RequestReturn,
+    SignFor,
+)
+from domain.intake import TicketRejected, assignment_for
+from domain.models import Actor, Answer, Callback, Satisfaction
+from starter import cli_common as common
+from starter.settings import ConfigError, actor_for
+from starter.tickets import act
+from workflows.ticket import TicketWorkflow
+
+dept_app = typer.Typer(help="承办单位操作：签收、联系、答复、退单、延期", no_args_is_help=True)
+center_app = typer.Typer(help="中心操作：人工派遣、审批、驳回、回访", no_args_is_help=True)
+
+TicketArg = typer.Argument(..., help="工单号")
+AsOption = typer.Option(..., "--as", help="操作人（配置中的人员 ID）")
+
+
+def _actor(config: str | None, person: str) -> Actor:
+    settings = common.config_from(config)
+    try:
+        return actor_for(settings, person)
+    except ConfigError as err:
+        common.fail(f"--as: {err}".replace("actor: ", ""))
+
+
+def _send(ticket: str, update: Any, command: Any) -> None:
+    async def go() -> None:
+        client = await common.client()
+        result = await act(client, ticket, update, command)
+        suffix = f"（申请编号 {result.approval_id}）" if result.approval_id else ""
+        common.console.print(f"{ticket}：{result.message}{suffix}；当前状态：{result.status.value}")
+
+    common.run(go())
+
+
+def _assignment(config: str | None, code: str, option: str) -> Any:
+    try:
+        return assignment_for(common.config_from(config), code)
+    except TicketRejected:
+        common.fail(f"{option}: unknown department '{code}'")
+
+
+@dept_app.command("sign")
+def sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
+    """签收。"""
+    _send(ticket, TicketWorkflow.sign_for, SignFor(actor=_actor(config, person)))
+
+
+@dept_app.command("contact")
+def contact(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    note: str = typer.Option("", help="联系情况"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """联系诉求人（首次响应）。"""
+    _send(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=_actor(config, person), note=note))
+
+
+@dept_app.command("answer")
+def answer(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    text: str = typer.Option(..., help="答复内容"),
+    resolved: bool = typer.Option(True, "--resolved/--unresolved", help="是否已解决"),
+    evidence: list[str] = typer.Option([], help="佐证材料引用，可多次给出"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """答复（答卷）。"""
+    actor = _actor(config, person)
+    command = GiveAnswer(actor=actor, answer=Answer(text=text, resolved=resolved, evidence=evidence))
+    _send(ticket, TicketWorkflow.answer, command)
+
+
+@dept_app.command("return")
+def return_ticket(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="退单理由"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """申请退单（非本单位职责），由值班长审批。"""
+    _send(ticket, TicketWorkflow.request_return, RequestReturn(actor=_actor(config, person), reason=reason))
+
+
+@dept_app.command("extend")
+def extend(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    hours: int = typer.Option(..., min=1, help="延期小时数"),
+    reason: str = typer.Option(..., help="延期理由"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """申请延期，由值班长审批。"""
+    command = RequestExtension(actor=_actor(config, person), hours=hours, reason=reason)
+    _send(ticket, TicketWorkflow.request_extension, command)
+
+
+@center_app.command("dispatch")
+def dispatch(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    to: str = typer.Option(..., "--to", help="承办单位代码"),
+    note: str = typer.Option("", help="派遣说明"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """人工派遣（派单目录无匹配或派遣失败时）。"""
+    command = ManualDispatch(actor=_actor(config, person), to=_assignment(config, to, "--to"), note=note)
+    _send(ticket, TicketWorkflow.dispatch, command)
+
+
+@center_app.command("approve")
+def approve(
+    ticket: str = TicketArg,
+    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2"),
+    person: str = AsOption,
+    reassign: str | None = typer.Option(None, help="批准退单时改派的承办单位代码"),
+    note: str = typer.Option("", help="审批意见"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """批准退单（须改派）或延期。"""
+    to = _assignment(config, reassign, "--reassign") if reassign else None
+    command = Decide(actor=_actor(config, person), approval_id=approval_id, reassign_to=to, note=note)
+    _send(ticket, TicketWorkflow.approve, command)
+
+
+@center_app.command("reject")
+def reject(
+    ticket: str = TicketArg,
+    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2"),
+    person: str = AsOption,
+    note: str = typer.Option(..., help="驳回理由"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """驳回退单（承办单位须继续办理）或延期。"""
+    _send(ticket, TicketWorkflow.reject, Decide(actor=_actor(config, person), approval_id=approval_id, note=note))
+
+
+@center_app.command("callback")
+def callback(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    resolved: bool = typer.Option(..., "--resolved/--unresolved", help="诉求人认为是否解决"),
+    satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
+    note: str | None = typer.Option(None, help="回访记录"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """记录回访结果：未解决或不满意则发回重办，否则办结。"""
+    result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
+    _send(ticket, TicketWorkflow.record_callback, RecordCallback(actor=_actor(config, person), callback=result))

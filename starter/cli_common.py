@@ -1,0 +1,62 @@
+"""What every CLI command shares: the configuration option, the console, and turning errors into
+one clear line with the right exit code (2 for bad input, 1 for an unreachable server)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from temporalio.client import Client
+
+from domain.config import DistrictConfig, describe_validation_error
+from domain.intake import TicketRejected
+from starter.settings import ConfigError, address, connect, load_config
+from starter.startup import SetupError
+from starter.ticket_files import TicketFileError
+from starter.tickets import ActionFailed
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"错误：{message}", markup=False)
+    raise typer.Exit(code)
+
+
+def run(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run a command's coroutine; known failures become one line on stderr."""
+    try:
+        return asyncio.run(work)
+    except (ConfigError, TicketRejected, TicketFileError, ActionFailed, SetupError) as err:
+        fail(str(err))
+    except ValidationError as err:
+        fail(describe_validation_error("输入", err))
+    except ConnectionError as err:
+        fail(str(err), code=1)
+
+
+def config_from(path: str | None) -> DistrictConfig:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        fail(str(err))
+
+
+async def client() -> Client:
+    try:
+        return await connect()
+    except RuntimeError as err:
+        hint = "请先运行 hotline server，或设置 TEMPORAL_ADDRESS"
+        raise ConnectionError(f"无法连接 Temporal 服务 {address()}（{hint}）") from err
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,161 @@
+"""`hotline ticket …`: submit, import, show, list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from domain import search_attributes as sa
+from domain.intake import TicketRejected, check_ticket
+from domain.models import TicketStatus
+from starter import cli_common as common
+from starter.render import ticket_panel, when
+from starter.ticket_files import TicketFileError, read_many, read_ticket
+from starter.tickets import submit, view
+
+app = typer.Typer(help="工单：受理、导入、查看、查询", no_args_is_help=True)
+
+
+@app.command("submit")
+def submit_command(
+    file: Path = typer.Option(..., "--file", "-f", help="一个工单的 JSON 文件"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """受理一个工单；同一工单号重复提交不会产生第二个工作流。"""
+    settings = common.config_from(config)
+    try:
+        ticket = read_ticket(file)
+        check_ticket(settings, ticket)
+    except (TicketFileError, TicketRejected) as err:
+        common.fail(f"{file}: {err}" if isinstance(err, TicketRejected) else str(err))
+
+    async def go() -> None:
+        client = await common.client()
+        result = await submit(client, settings, ticket)
+        if result.duplicate:
+            common.console.print(f"重复工单：{ticket.ticket_no} 已受理，未重复创建（{result.workflow_id}）")
+        else:
+            common.console.print(result.workflow_id)
+
+    common.run(go())
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="JSONL（每行一个工单）或 CSV 文件"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """批量导入工单：坏行报告行号后跳过，重复运行不会重复受理。"""
+    settings = common.config_from(config)
+
+    async def go() -> tuple[int, int, int]:
+        lines = list(read_many(file))
+        client = await common.client()
+        started = duplicates = bad = 0
+        with Progress(
+            TextColumn("导入"), BarColumn(), MofNCompleteColumn(), console=common.errors, transient=True
+        ) as progress:
+            task = progress.add_task("import", total=len(lines))
+            for line in lines:
+                progress.advance(task)
+                if line.ticket is None:
+                    bad += 1
+                    common.errors.print(f"{file}: {line.error}，已跳过", markup=False)
+                    continue
+                try:
+                    check_ticket(settings, line.ticket)
+                except TicketRejected as err:
+                    bad += 1
+                    common.errors.print(f"{file}: line {line.number}: {err}，已跳过", markup=False)
+                    continue
+                result = await submit(client, settings, line.ticket)
+                if result.duplicate:
+                    duplicates += 1
+                else:
+                    started += 1
+        return started, duplicates, bad
+
+    started, duplicates, bad = common.run(go())
+    common.console.print(f"导入完成：新受理 {started}，重复 {duplicates}，错误行 {bad}")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command("show")
+def show_command(ticket: str = typer.Argument(..., help="工单号或工作流 ID")) -> None:
+    """显示工单的全部信息：状态、时限、审批和每一步办理记录。"""
+
+    async def go() -> None:
+        client = await common.client()
+        record = await view(client, ticket)
+        common.console.print(ticket_panel(record))
+
+    common.run(go())
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def list_query(
+    status: str | None = None,
+    department: str | None = None,
+    street: str | None = None,
+    category: str | None = None,
+    awaiting_approval: bool = False,
+) -> str:
+    clauses = ["WorkflowType = 'TicketWorkflow'"]
+    if status:
+        try:
+            label = TicketStatus(status).value
+        except ValueError:
+            label = TicketStatus[status.upper()].value if status.upper() in TicketStatus.__members__ else None
+            if label is None:
+                common.fail(f"--status: unknown status '{status}'（可选：{'、'.join(s.value for s in TicketStatus)}）")
+        clauses.append(f"{sa.STATUS.name} = {_quote(label)}")
+    for key, value in ((sa.DEPARTMENT, department), (sa.STREET, street), (sa.CATEGORY, category)):
+        if value:
+            clauses.append(f"{key.name} = {_quote(value)}")
+    if awaiting_approval:
+        clauses.append(f"{sa.AWAITING_APPROVAL.name} = true")
+    return " AND ".join(clauses)
+
+
+@app.command("list")
+def list_command(
+    status: str | None = typer.Option(None, help="状态，如 待签收、办结"),
+    department: str | None = typer.Option(None, help="承办单位代码，如 cgj"),
+    street: str | None = typer.Option(None, help="镇街，如 滨河街道"),
+    category: str | None = typer.Option(None, help="类别，如 物业服务"),
+    awaiting_approval: bool = typer.Option(False, "--awaiting-approval", help="只看待值班长审批的"),
+    limit: int = typer.Option(50, min=1, max=10000, help="最多显示多少条"),
+) -> None:
+    """按状态、承办单位、镇街、类别查询工单（基于搜索属性）。"""
+    query = list_query(status, department, street, category, awaiting_approval)
+
+    async def go() -> None:
+        client = await common.client()
+        table = Table(title=f"工单列表（{query}）", title_justify="left")
+        for column in ("工单号", "状态", "承办单位", "镇街", "类别", "紧急程度", "受理时间", "办理时限"):
+            table.add_column(column)
+        shown = 0
+        async for wf in client.list_workflows(query, limit=limit):
+            attrs = wf.typed_search_attributes
+            table.add_row(
+                wf.id.removeprefix("ticket-"),
+                attrs.get(sa.STATUS) or "",
+                attrs.get(sa.DEPARTMENT) or "—",
+                attrs.get(sa.STREET) or "",
+                attrs.get(sa.CATEGORY) or "",
+                attrs.get(sa.URGENCY) or "",
+                when(attrs.get(sa.RECEIVED_AT)),
+                when(attrs.get(sa.RESOLVE_DUE)) + (" 超期" if attrs.get(sa.OVERDUE) else ""),
+            )
+            shown += 1
+        common.console.print(table)
+        common.console.print(f"共 {shown} 条")
+
+    common.run(go())

@@ -1,0 +1,233 @@
+"""`hotline demo`: the whole process on one machine, in a minute.
+
+Starts the embedded server (or uses the one at TEMPORAL_ADDRESS), the centre's worker and a
+simulated worker for every department, submits a batch of sample tickets, plays the shift lead
+(approving or rejecting returns, approving extensions, dispatching by hand what the catalogue
+cannot route), shows live progress and ends with a summary per department.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client
+
+from domain import search_attributes as sa
+from domain.commands import Decide, ManualDispatch
+from domain.config import Department, DistrictConfig, SimulatedAdapter, SimulatedSurvey
+from domain.intake import assignment_for
+from domain.models import ApprovalKind, ApprovalState, Role, TicketStatus
+from domain.ticket_record import TicketRecord
+from starter.cli_common import console
+from starter.demo_data import demo_tickets
+from starter.server import EmbeddedServer, port_open
+from starter.settings import actor_for, address, connect
+from starter.startup import check_search_attributes
+from starter.tickets import ActionFailed, act, submit, view
+from worker import build_workers
+from workflows.ticket import TicketWorkflow
+
+FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value)
+
+
+def simulated(config: DistrictConfig) -> DistrictConfig:
+    """The same district with every department simulated by its first clerk, on demo queues."""
+    departments = []
+    for i, dept in enumerate(config.departments):
+        clerk = next(p for p in config.people if p.role is Role.CLERK and p.department == dept.code)
+        adapter = SimulatedAdapter(
+            type="simulated",
+            actor=clerk.id,
+            sign_delay_s=0.5 + (i % 3) * 0.3,
+            contact_delay_s=0.5,
+            answer_delay_s=1.0,
+            return_rate=0.08,
+            extension_rate=0.08,
+        )
+        departments.append(
+            Department(code=dept.code, name=dept.name, task_queue=f"hotline-demo-{dept.code}", adapter=adapter)
+        )
+    operator = next(p for p in config.people if p.role is Role.OPERATOR)
+    survey = SimulatedSurvey(
+        type="simulated", actor=operator.id, delay_s=1.0, unresolved_rate=0.06, unsatisfied_rate=0.04
+    )
+    center = config.center.model_copy(update={"task_queue": "hotline-demo-center", "callback": survey})
+    return config.model_copy(update={"departments": departments, "center": center})
+
+
+class ShiftLead:
+    """The demo's 值班长: decides every pending request and dispatches what has no route."""
+
+    def __init__(self, client: Client, config: DistrictConfig, prefix: str) -> None:
+        self.client = client
+        self.config = config
+        self.prefix = prefix
+        lead = next(p for p in config.people if p.role is Role.SHIFT_LEAD)
+        self.actor = actor_for(config, lead.id)
+        self.returns_seen = 0
+
+    def office_for(self, street: str, not_this: str | None) -> str:
+        """The street's own office takes what a department returns (or the 住建局 as a fallback)."""
+        for dept in self.config.departments:
+            if dept.name.startswith(street) and dept.code != not_this:
+                return dept.code
+        return "zjj" if not_this != "zjj" else "cgj"
+
+    async def run(self) -> None:
+        query = (
+            f"WorkflowId STARTS_WITH 'ticket-{self.prefix}' AND "
+            f"({sa.AWAITING_APPROVAL.name} = true OR {sa.STATUS.name} IN ('待派遣', '派遣失败'))"
+        )
+        while True:
+            async for wf in self.client.list_workflows(query):
+                with contextlib.suppress(ActionFailed):
+                    await self.decide(await view(self.client, wf.id))
+            await asyncio.sleep(0.5)
+
+    async def decide(self, record: TicketRecord) -> None:
+        no = record.ticket.ticket_no
+        current = record.assignment.department if record.assignment else None
+        if record.status in (TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED):
+            to = assignment_for(self.config, self.office_for(record.ticket.street, None))
+            await act(
+                self.client,
+                no,
+                TicketWorkflow.dispatch,
+                ManualDispatch(actor=self.actor, to=to, note="派单目录无匹配，人工派遣"),
+            )
+        for approval in record.pending_approvals:
+            if approval.kind is ApprovalKind.EXTENSION:
+                await act(
+                    self.client,
+                    no,
+                    TicketWorkflow.approve,
+                    Decide(actor=self.actor, approval_id=approval.id, note="同意延期"),
+                )
+                continue
+            self.returns_seen += 1
+            if self.returns_seen % 2:
+                to = assignment_for(self.config, self.office_for(record.ticket.street, current))
+                await act(
+                    self.client,
+                    no,
+                    TicketWorkflow.approve,
+                    Decide(actor=self.actor, approval_id=approval.id, reassign_to=to, note="同意改派"),
+                )
+            else:
+                note = "经核实属于本单位职责，请继续办理"
+                await act(
+                    self.client, no, TicketWorkflow.reject, Decide(actor=self.actor, approval_id=approval.id, note=note)
+                )
+
+
+async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, data_dir: Path, timeout: float) -> bool:
+    demo_config = simulated(config)
+    target = address()
+    host, _, port_text = target.rpartition(":")
+    embedded: EmbeddedServer | None = None
+    ui_url = f"http://{host}:{int(port_text) + 1000}"
+    if not port_open(host or "127.0.0.1", int(port_text)):
+        embedded = EmbeddedServer(port=int(port_text), ui_port=int(port_text) + 1000, data_dir=data_dir)
+        embedded.start()
+        await embedded.wait_ready()
+        ui_url = embedded.ui_url
+        console.print(f"已启动内置 Temporal 服务 {embedded.address}（数据：{data_dir}）")
+    else:
+        console.print(f"使用已在运行的 Temporal 服务 {target}")
+    try:
+        client = await connect()
+        await check_search_attributes(client)
+        async with build_workers(
+            client, demo_config, departments=[d.code for d in demo_config.departments], center=True
+        ):
+            console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
+            return await _run_batch(client, demo_config, count, timeout, ui_url)
+    finally:
+        if embedded is not None:
+            if keep_server:
+                pid = embedded.process.pid if embedded.process else "?"
+                console.print(f"内置服务继续运行（进程 {pid}）；停止：kill {pid}")
+            else:
+                embedded.stop()
+                console.print("内置 Temporal 服务已停止")
+
+
+async def _run_batch(client: Client, config: DistrictConfig, count: int, timeout: float, ui_url: str) -> bool:
+    now = datetime.now(UTC)
+    prefix = f"DEMO{now:%y%m%d%H%M%S}"
+    tickets = demo_tickets(config, count, prefix, now)
+    results = await asyncio.gather(*(submit(client, config, t) for t in tickets))
+    duplicate = await submit(client, config, tickets[0])  # the same call again, as a citizen calling twice
+    console.print(f"已受理 {sum(not r.duplicate for r in results)} 件工单（{prefix}-0001 … {prefix}-{count:04d}）")
+    console.print(
+        f"重复提交 {duplicate.ticket_no}：{'识别为重复工单，未重复创建' if duplicate.duplicate else '未识别！'}"
+    )
+
+    lead = ShiftLead(client, config, prefix)
+    lead_task = asyncio.create_task(lead.run())
+    scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
+    closed_query = f"{scope} AND {sa.STATUS.name} IN ('{FINAL[0]}', '{FINAL[1]}')"
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("办结进度"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    try:
+        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("", total=count)
+            while True:
+                closed = (await client.count_workflows(closed_query)).count
+                progress.update(task, completed=closed, description=f"在办 {count - closed}")
+                if closed >= count or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        lead_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lead_task
+    return await _summary(client, config, prefix, count, ui_url)
+
+
+async def _summary(client: Client, config: DistrictConfig, prefix: str, count: int, ui_url: str) -> bool:
+    found = [wf async for wf in client.list_workflows(f"WorkflowId STARTS_WITH 'ticket-{prefix}'")]
+    names = {d.code: d.name for d in config.departments}
+    received: Counter[str] = Counter()
+    closed: Counter[str] = Counter()
+    for wf in found:
+        attrs = wf.typed_search_attributes
+        unit = names.get(attrs.get(sa.DEPARTMENT) or "", "（知识库直接答复）")
+        received[unit] += 1
+        if attrs.get(sa.STATUS) in FINAL:
+            closed[unit] += 1
+    records = await asyncio.gather(*(view(client, wf.id) for wf in found))
+    approvals = [a for r in records for a in r.approvals]
+    returns = [a for a in approvals if a.kind is ApprovalKind.RETURN]
+
+    table = Table(title="演示汇总", title_justify="left")
+    for column in ("承办单位", "受理", "办结", "在办"):
+        table.add_column(column, justify="right" if column != "承办单位" else "left")
+    for unit in sorted(received, key=lambda u: (-received[u], u)):
+        table.add_row(unit, str(received[unit]), str(closed[unit]), str(received[unit] - closed[unit]))
+    total_closed = sum(closed.values())
+    table.add_row("合计", str(len(found)), str(total_closed), str(len(found) - total_closed), style="bold")
+    console.print(table)
+    console.print(
+        f"退单 {len(returns)}（批准改派 {sum(a.state is ApprovalState.APPROVED for a in returns)}，"
+        f"驳回 {sum(a.state is ApprovalState.REJECTED for a in returns)}）；"
+        f"延期 {sum(a.kind is ApprovalKind.EXTENSION for a in approvals)}；"
+        f"重办 {sum(r.redo_count for r in records)}；"
+        f"人工派遣 {sum(any(x.action == '人工派遣' for x in r.actions) for r in records)}；"
+        f"直接答复 {sum(r.status is TicketStatus.ANSWERED_DIRECTLY for r in records)}"
+    )
+    accounted = len(found) == count and total_closed + (len(found) - total_closed) == count
+    console.print(
+        f"受理 {count}，办结 {total_closed}，在办 {len(found) - total_closed}：{'全部工单均有着落' if accounted else '有工单未找到！'}"
+    )
+    namespace = client.namespace
+    console.print(f"Web UI：{ui_url}/namespaces/{namespace}/workflows（每件工单的完整历史）", soft_wrap=True)
+    console.print(f"例如：{ui_url}/namespaces/{namespace}/workflows/ticket-{prefix}-0001", soft_wrap=True)
+    return accounted

@@ -1,0 +1,93 @@
+"""How tickets look in the terminal: the whole record of one, or a table of many."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from domain.ticket_record import TicketRecord
+
+LOCAL_TZ = datetime.now().astimezone().tzinfo or UTC
+
+
+def when(at: datetime | None) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+
+
+def remaining(due: datetime | None, now: datetime, done_at: datetime | None = None) -> str:
+    if due is None:
+        return "—"
+    if done_at is not None:
+        return "按时" if done_at <= due else f"超时 {_span(done_at - due)}"
+    delta = due - now
+    return f"剩余 {_span(delta)}" if delta.total_seconds() >= 0 else f"已超期 {_span(-delta)}"
+
+
+def _span(delta) -> str:  # type: ignore[no-untyped-def]
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}天" if days else "", f"{hours}小时" if hours else "", f"{minutes}分" if not days else ""]
+    return "".join(parts) or "0分"
+
+
+def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
+    now = now or datetime.now(UTC)
+    t = record.ticket
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("工单号", t.ticket_no)
+    info.add_row("状态", Text(record.status.value, style="green" if record.status.is_final else "yellow"))
+    info.add_row("类型 / 类别", f"{t.kind.value} / {t.category}")
+    info.add_row("镇街 / 社区", f"{t.street} / {t.community or '—'}")
+    info.add_row("紧急程度", t.urgency)
+    info.add_row("标题", t.title)
+    info.add_row("内容", t.content)
+    info.add_row("受理时间", when(t.received_at))
+    info.add_row("承办单位", record.assignment.department_name if record.assignment else "—")
+    info.add_row("派遣轮次 / 重办 / 退单", f"{record.dispatch_round} / {record.redo_count} / {record.return_count}")
+    if record.dispatch_round:
+        info.add_row(
+            "签收时限", f"{when(record.sign_for_due)}（{remaining(record.sign_for_due, now, record.signed_at)}）"
+        )
+        overdue = "，已超期" if record.overdue else ""
+        answer_clock = remaining(record.resolve_due, now, record.answered_at)
+        info.add_row("办理时限", f"{when(record.resolve_due)}（{answer_clock}{overdue}）")
+    if record.dispatch_error:
+        info.add_row("派遣错误", Text(record.dispatch_error, style="red"))
+    if record.answer:
+        info.add_row("答复", f"{'已解决' if record.answer.resolved else '未解决'}：{record.answer.text}")
+    if record.callback:
+        info.add_row(
+            "回访", f"{'已解决' if record.callback.resolved else '未解决'} · {record.callback.satisfaction.value}"
+        )
+
+    parts: list[Panel | Table] = [info]  # type: ignore[list-item]
+    if record.approvals:
+        approvals = Table(title="异常审批", title_justify="left")
+        for column in ("编号", "类型", "申请人", "申请时间", "理由", "状态", "审批人", "意见"):
+            approvals.add_column(column)
+        for a in record.approvals:
+            approvals.add_row(
+                a.id,
+                a.kind.value + (f" {a.extension_hours}小时" if a.extension_hours else ""),
+                a.requested_by.label,
+                when(a.requested_at),
+                a.reason,
+                a.state.value,
+                a.decided_by.label if a.decided_by else "—",
+                (a.decision_note or "") + (f" 改派 {a.reassigned_to}" if a.reassigned_to else ""),
+            )
+        parts.append(approvals)
+    actions = Table(title="办理记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "说明"):
+        actions.add_column(column)
+    for action in record.actions:
+        actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
+    parts.append(actions)
+    return Panel(Group(*parts), title=f"工单 {t.ticket_no}", title_align="left")

@@ -1,0 +1,169 @@
+"""Record the histories that tests/test_replay.py replays: `python -m tests.record_histories`.
+
+Runs three tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期) and writes each
+workflow's history as JSON to tests/histories/<name>.json. Re-record after an intended change of
+TicketWorkflow's commands; a change that breaks replay of these files breaks running tickets too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain import search_attributes as sa
+from domain.commands import (
+    ContactCitizen,
+    Decide,
+    GiveAnswer,
+    RecordCallback,
+    RequestExtension,
+    RequestReturn,
+    SignFor,
+)
+from domain.config import DistrictConfig
+from domain.intake import assignment_for, workflow_id_for
+from domain.models import Answer, Callback, Satisfaction, TicketStatus
+from starter.binaries import temporal_cli
+from starter.tickets import act, outcome, submit
+from tests.conftest import make_config
+from tests.helpers import eventually, person, sample_ticket
+from worker import build_workers
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+RECEIVED_AT = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+Scenario = Callable[[Client, DistrictConfig, str], Awaitable[None]]
+
+
+def ticket_no_for(name: str) -> str:
+    """The fixed ticket number of a scenario, so re-recording gives the same workflow ids."""
+    return f"HIST-{name.replace('_', '-')}"
+
+
+async def _delivered_to(client: Client, ticket_no: str, department: str, round: int) -> None:
+    await eventually(
+        client,
+        ticket_no,
+        lambda r: (
+            r.status is TicketStatus.AWAITING_SIGN_FOR
+            and r.assignment is not None
+            and r.assignment.department == department
+            and r.dispatch_round == round
+        ),
+    )
+
+
+async def _work(client: Client, config: DistrictConfig, ticket_no: str, clerk: str, *, sign: bool = True) -> None:
+    actor = person(config, clerk)
+    if sign:
+        await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=actor))
+    await act(client, ticket_no, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor, note="已电话联系诉求人"))
+    answer = Answer(text="已到现场处理完毕", resolved=True, evidence=["photo-001.jpg"])
+    await act(client, ticket_no, TicketWorkflow.answer, GiveAnswer(actor=actor, answer=answer))
+
+
+async def _call_back(client: Client, config: DistrictConfig, ticket_no: str, satisfaction: Satisfaction) -> None:
+    callback = Callback(resolved=satisfaction is not Satisfaction.UNSATISFIED, satisfaction=satisfaction)
+    await act(
+        client,
+        ticket_no,
+        TicketWorkflow.record_callback,
+        RecordCallback(actor=person(config, "liumei"), callback=callback),
+    )
+
+
+async def standard(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """受理 → 派遣 → 签收 → 联系 → 答复 → 回访 → 办结."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
+
+
+async def return_reassign(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """cgj signs, asks to return it; the shift lead approves and reassigns it to bhjd, who handles it."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
+    requested = await act(
+        client, ticket_no, TicketWorkflow.request_return, RequestReturn(actor=clerk, reason="属小区物业管理范围")
+    )
+    to = assignment_for(config, "bhjd")
+    decision = Decide(actor=lead, approval_id=requested.approval_id or "", reassign_to=to, note="改派滨河街道")
+    await act(client, ticket_no, TicketWorkflow.approve, decision)
+    await _delivered_to(client, ticket_no, "bhjd", 2)
+    await eventually(client, ticket_no, lambda r: not r.outbox)  # the 工单改派 notice has reached cgj
+    await _work(client, config, ticket_no, "bhjd_yang")
+    await _call_back(client, config, ticket_no, Satisfaction.BASICALLY_SATISFIED)
+
+
+async def redo_extension(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """cgj signs and gets a 48-hour extension, answers; the citizen is unsatisfied; the redo closes it."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
+    requested = await act(
+        client, ticket_no, TicketWorkflow.request_extension, RequestExtension(actor=clerk, hours=48, reason="需勘查")
+    )
+    await act(client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id=requested.approval_id or ""))
+    await _work(client, config, ticket_no, "cgj_sun", sign=False)
+    await _call_back(client, config, ticket_no, Satisfaction.UNSATISFIED)
+    await _delivered_to(client, ticket_no, "cgj", 2)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "standard": standard,
+    "return_reassign": return_reassign,
+    "redo_extension": redo_extension,
+}
+
+
+async def record(folder: Path = HISTORIES) -> list[Path]:
+    """Run every scenario on a fresh dev server and write its history; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    written: list[Path] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:
+            config = make_config(Path(tmp))
+            codes = [d.code for d in config.departments]
+            async with build_workers(env.client, config, departments=codes, center=True):
+                for name, scenario in SCENARIOS.items():
+                    ticket_no = ticket_no_for(name)
+                    ticket = sample_ticket(ticket_no=ticket_no).model_copy(update={"received_at": RECEIVED_AT})
+                    await submit(env.client, config, ticket)
+                    await scenario(env.client, config, ticket_no)
+                    result = await outcome(env.client, ticket_no)
+                    assert result.status is TicketStatus.CLOSED, f"{name} ended {result.status}"
+                    history = await env.client.get_workflow_handle(workflow_id_for(ticket_no)).fetch_history()
+                    path = folder / f"{name}.json"
+                    path.write_text(history.to_json(), encoding="utf-8")
+                    written.append(path)
+                    print(f"{path}: {len(history.events)} events")
+    finally:
+        await env.shutdown()
+    return written
+
+
+def main() -> int:
+    asyncio.run(record())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

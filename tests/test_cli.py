@@ -1,0 +1,213 @@
+"""The `hotline` CLI as a user runs it: a real process against the dev server, with workers running.
+
+Bad input gets one line naming the field or line, exit code 2, no traceback and no workflow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from domain.config import DistrictConfig
+from domain.intake import workflow_id_for
+from domain.models import TicketStatus
+from tests.conftest import make_config
+from tests.helpers import eventually, sample_ticket
+from worker import build_workers
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+    cwd: Path
+
+    async def __call__(self, *args: str) -> Result:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "starter.cli",
+            *args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        return Result(process.returncode or 0, out.decode(), err.decode())
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> DistrictConfig:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+async def cli(client: Client, config: DistrictConfig, tmp_path: Path) -> AsyncIterator[Cli]:
+    config_file = tmp_path / "district.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOTLINE_CONFIG": str(config_file),
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "COLUMNS": "200",
+    }
+    async with build_workers(client, config, departments=[d.code for d in config.departments], center=True):
+        yield Cli(env=env, cwd=Path(__file__).resolve().parent.parent)
+
+
+def ticket_json(tmp_path: Path, name: str = "ticket.json", **changes: object) -> tuple[Path, dict]:
+    data = sample_ticket().model_dump(mode="json")
+    data.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path, data
+
+
+async def exists(client: Client, ticket_no: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id_for(ticket_no)).describe()
+        return True
+    except RPCError:
+        return False
+
+
+def one_line_error(result: Result) -> str:
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err, result.err
+    return lines[0]
+
+
+async def test_submit_prints_the_workflow_id_and_refuses_a_duplicate(cli, client, tmp_path):
+    path, data = ticket_json(tmp_path)
+    first = await cli("ticket", "submit", "--file", str(path))
+    assert first.code == 0 and first.out.strip() == workflow_id_for(data["ticket_no"])
+    again = await cli("ticket", "submit", "--file", str(path))
+    assert again.code == 0 and "重复工单" in again.out
+    await eventually(client, data["ticket_no"], lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"citizen": {"name": "王小明", "phone": "call me"}}, "citizen.phone"),
+        ({"title": ""}, "title"),
+        ({"category": "外星人入侵"}, "category: unknown '外星人入侵'"),
+        ({"street": "不存在街道"}, "street: unknown"),
+        ({"received_at": "yesterday"}, "received_at"),
+        ({"ticket_no": "bad no/1"}, "ticket_no"),
+    ],
+)
+async def test_a_malformed_ticket_names_the_field_and_starts_nothing(cli, client, tmp_path, changes, expected):
+    path, data = ticket_json(tmp_path, **changes)
+    line = one_line_error(await cli("ticket", "submit", "--file", str(path)))
+    assert expected in line and str(path) in line
+    assert not await exists(client, data["ticket_no"])
+
+
+async def test_invalid_json_names_the_line(cli, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "ticket_no": "X1",\n  oops\n}', encoding="utf-8")
+    assert "line 3" in one_line_error(await cli("ticket", "submit", "--file", str(path)))
+
+
+async def test_import_reports_bad_lines_skips_them_and_is_idempotent(cli, client, tmp_path):
+    good = [sample_ticket().model_dump(mode="json") for _ in range(3)]
+    bad = dict(good[0], ticket_no="BAD-1", category="不存在")
+    lines = [json.dumps(good[0], ensure_ascii=False), "{not json", json.dumps(good[1], ensure_ascii=False)]
+    lines += [json.dumps(bad, ensure_ascii=False), json.dumps(good[2], ensure_ascii=False)]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    first = await cli("ticket", "import", str(path))
+    assert first.code == 2  # some lines were bad: the exit code says so
+    assert "line 2: not valid JSON" in first.err and "line 4: category: unknown '不存在'" in first.err
+    assert "新受理 3，重复 0，错误行 2" in first.out
+    second = await cli("ticket", "import", str(path))
+    assert "新受理 0，重复 3，错误行 2" in second.out
+    for ticket in good:
+        assert await exists(client, ticket["ticket_no"])
+    assert not await exists(client, "BAD-1")
+
+
+async def test_import_csv(cli, client, tmp_path):
+    ticket = sample_ticket()
+    header = "ticket_no,received_at,kind,category,street,community,urgency,title,content,citizen_name,citizen_phone,citizen_address"
+    row = f"{ticket.ticket_no},,投诉,市容环卫,滨河街道,镇北社区,一般,垃圾未清运,东门垃圾三天未清运,李四,13900001111,"
+    bad = "X-2,,投诉,市容环卫,滨河街道,不存在社区,一般,t,c,李四,13900001111,"
+    path = tmp_path / "batch.csv"
+    path.write_text("\n".join([header, row, bad]) + "\n", encoding="utf-8")
+    result = await cli("ticket", "import", str(path))
+    assert "line 3: community: '不存在社区' is not in 滨河街道" in result.err
+    assert "新受理 1" in result.out and await exists(client, ticket.ticket_no)
+
+
+async def test_department_and_centre_actions_through_the_cli(cli, client, tmp_path):
+    path, data = ticket_json(tmp_path)
+    no = data["ticket_no"]
+    await cli("ticket", "submit", "--file", str(path))
+    await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+
+    refused = one_line_error(await cli("dept", "sign", no, "--as", "zjj_li"))
+    assert "不属于承办单位 区城市管理综合执法局" in refused
+    assert "unknown person 'nobody'" in one_line_error(await cli("dept", "sign", no, "--as", "nobody"))
+
+    assert (await cli("dept", "sign", no, "--as", "cgj_sun")).code == 0
+    assert (await cli("dept", "contact", no, "--as", "cgj_sun", "--note", "已电话联系")).code == 0
+    returned = await cli("dept", "return", no, "--as", "cgj_sun", "--reason", "属物业管理范围")
+    assert returned.code == 0 and "R1" in returned.out
+    assert "unknown department 'nope'" in one_line_error(
+        await cli("center", "approve", no, "R1", "--as", "zhangli", "--reassign", "nope")
+    )
+    assert (await cli("center", "reject", no, "R1", "--as", "zhangli", "--note", "请继续办理")).code == 0
+    answered = await cli("dept", "answer", no, "--as", "cgj_sun", "--text", "已清运完毕", "--evidence", "p1.jpg")
+    assert answered.code == 0 and "待回访" in answered.out
+    callback = await cli("center", "callback", no, "--as", "liumei", "--resolved", "--satisfaction", "满意")
+    assert callback.code == 0 and "办结" in callback.out
+
+    shown = await cli("ticket", "show", no)
+    assert shown.code == 0
+    for word in ("办结", "签收", "申请退单", "驳回退单", "孙浩", "张丽", "已驳回"):
+        assert word in shown.out
+
+
+async def test_list_filters_by_status_and_department(cli, client, tmp_path):
+    path, data = ticket_json(tmp_path)
+    await cli("ticket", "submit", "--file", str(path))
+    await eventually(client, data["ticket_no"], lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    for _ in range(50):  # visibility is eventually consistent
+        listed = await cli("ticket", "list", "--status", "待签收", "--department", "cgj", "--limit", "1000")
+        if data["ticket_no"] in listed.out:
+            break
+    assert data["ticket_no"] in listed.out
+    other = await cli("ticket", "list", "--status", "待签收", "--department", "zjj", "--limit", "1000")
+    assert data["ticket_no"] not in other.out
+    assert "--status: unknown status" in one_line_error(await cli("ticket", "list", "--status", "飞走了"))
+
+
+async def test_unknown_ticket_and_broken_config(cli, tmp_path):
+    assert "不存在" in one_line_error(await cli("ticket", "show", "NO-SUCH-TICKET"))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("district: x\ncenter: {name: c}\ndepartments: []\n", encoding="utf-8")
+    cli.env["HOTLINE_CONFIG"] = str(broken)
+    path, _ = ticket_json(tmp_path)
+    line = one_line_error(await cli("ticket", "submit", "--file", str(path)))
+    assert str(broken) in line and "departments" in line

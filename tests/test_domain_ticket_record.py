@@ -1,0 +1,407 @@
+"""TicketRecord as a pure state machine: no Temporal, explicit times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.config import DistrictConfig
+from domain.delivery import NoticeKind
+from domain.intake import assignment_for, plan_intake
+from domain.models import (
+    Actor,
+    Answer,
+    ApprovalKind,
+    ApprovalState,
+    Callback,
+    Satisfaction,
+    TicketStatus,
+)
+from domain.ticket_record import ActionRefused, TicketRecord
+from starter.settings import CONFIG_ENV, actor_for, load_config
+from tests.helpers import sample_ticket
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # received and dispatched
+SIGNED = T0 + timedelta(minutes=30)
+
+
+@pytest.fixture
+def config(monkeypatch: pytest.MonkeyPatch) -> DistrictConfig:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    return load_config()
+
+
+def who(config: DistrictConfig, person_id: str) -> Actor:
+    return actor_for(config, person_id)
+
+
+def delivered(config: DistrictConfig, urgency: str = "一般") -> TicketRecord:
+    """A 市容环卫 ticket of 滨河街道, routed to cgj and delivered at T0 (status 待签收)."""
+    ticket = sample_ticket(urgency=urgency, ticket_no="HX-RECORD-1")
+    record = TicketRecord.receive(ticket, plan_intake(config, ticket).plan, T0)
+    assert record.status is TicketStatus.DISPATCHING and record.pending_dispatch
+    assert record.start_delivery(T0) == 1
+    record.delivered(T0, "cgj/tickets/HX-RECORD-1_round1.json")
+    return record
+
+
+def signed(config: DistrictConfig, urgency: str = "一般") -> TicketRecord:
+    record = delivered(config, urgency)
+    clerk = who(config, "cgj_sun")
+    record.check_sign_for(clerk)
+    record.sign_for(clerk, SIGNED)
+    return record
+
+
+def refused(check: object, *args: object) -> str:
+    """Call a check_* method, expect a refusal and return its reason."""
+    with pytest.raises(ActionRefused) as info:
+        check(*args)  # type: ignore[operator]
+    return str(info.value)
+
+
+# --- intake and dispatch ---------------------------------------------------------------------
+
+
+def test_receive_with_a_route_waits_for_delivery(config: DistrictConfig) -> None:
+    record = delivered(config)
+
+    assert record.status is TicketStatus.AWAITING_SIGN_FOR and not record.pending_dispatch
+    assert record.assignment is not None and record.assignment.department == "cgj"
+    assert record.sign_for_due == T0 + timedelta(hours=2)
+    assert record.resolve_due == T0 + timedelta(hours=168)
+    assert [a.action for a in record.actions] == ["受理", "派遣"]
+
+
+def test_receive_without_a_route_waits_for_the_shift_lead(config: DistrictConfig) -> None:
+    ticket = sample_ticket("政策咨询", title="培训政策", content="想了解培训政策。")
+    record = TicketRecord.receive(ticket, plan_intake(config, ticket).plan, T0)
+
+    assert record.status is TicketStatus.AWAITING_DISPATCH and record.assignment is None
+    assert "仅限值班长" in refused(record.check_dispatch, who(config, "liumei"), assignment_for(config, "rsj"))
+    record.check_dispatch(who(config, "zhangli"), assignment_for(config, "rsj"))
+
+
+def test_dispatch_is_refused_once_dispatched(config: DistrictConfig) -> None:
+    record = delivered(config)
+
+    reason = refused(record.check_dispatch, who(config, "zhangli"), assignment_for(config, "zjj"))
+
+    assert "拒绝派遣" in reason and "「待签收」" in reason and "「待派遣」、「派遣失败」" in reason
+
+
+def test_failed_delivery_may_be_dispatched_by_hand(config: DistrictConfig) -> None:
+    record = delivered(config)
+    record.start_delivery(T0 + timedelta(minutes=1))
+    record.delivery_failed(T0 + timedelta(minutes=2), "HTTP 422 from http://cgj: bad")
+    lead = who(config, "zhangli")
+
+    assert record.status is TicketStatus.DISPATCH_FAILED and record.dispatch_error is not None
+    record.check_dispatch(lead, assignment_for(config, "zjj"))
+    record.dispatch(lead, assignment_for(config, "zjj"), T0 + timedelta(minutes=3))
+    assert record.pending_dispatch and record.assignment == assignment_for(config, "zjj")
+    assert record.start_delivery(T0 + timedelta(minutes=4)) == 3
+    assert record.dispatch_error is None
+
+
+# --- checks refuse with a reason and change nothing ------------------------------------------
+
+
+def test_wrong_department_is_refused(config: DistrictConfig) -> None:
+    record = delivered(config)
+    before = record.model_dump()
+
+    reason = refused(record.check_sign_for, who(config, "zjj_li"))
+
+    assert reason == "拒绝签收：李建国(zjj·承办单位经办人) 不属于承办单位 区城市管理综合执法局"
+    assert record.model_dump() == before
+
+
+def test_wrong_role_is_refused(config: DistrictConfig) -> None:
+    record = delivered(config)
+
+    reason = refused(record.check_sign_for, who(config, "zhangli"))
+    callback_reason = refused(record.check_callback, who(config, "cgj_sun"))
+
+    assert "拒绝签收" in reason and "无权操作" in reason and "仅限承办单位经办人" in reason
+    assert "拒绝回访" in callback_reason and "仅限中心回访员、值班长" in callback_reason
+
+
+def test_wrong_state_is_refused(config: DistrictConfig) -> None:
+    record = delivered(config)
+    clerk = who(config, "cgj_sun")
+
+    contact = refused(record.check_contact, clerk)
+    answer = refused(record.check_answer, clerk)
+    extension = refused(record.check_request_extension, clerk, 24, "需勘查", T0)
+    callback = refused(record.check_callback, who(config, "liumei"))
+
+    assert contact == "拒绝联系诉求人：工单当前状态为「待签收」，仅在「已签收」、「已联系」时可联系诉求人"
+    assert "工单当前状态为「待签收」" in answer and "仅在「已联系」时可答复" in answer
+    assert "仅在「已签收」、「已联系」时可申请延期" in extension
+    assert "仅在「待回访」时可回访" in callback
+
+
+def test_answer_before_contact_is_refused(config: DistrictConfig) -> None:
+    record = signed(config)
+
+    assert refused(record.check_answer, who(config, "cgj_sun")) == "拒绝答复：请先联系诉求人"
+
+
+def test_sign_for_twice_is_refused(config: DistrictConfig) -> None:
+    record = signed(config)
+
+    assert "工单当前状态为「已签收」" in refused(record.check_sign_for, who(config, "cgj_sun"))
+    assert record.signed_on_time is True
+
+
+# --- 退单 (return) -----------------------------------------------------------------------------
+
+
+def test_return_within_the_window_is_allowed(config: DistrictConfig) -> None:
+    record = signed(config)
+    window = timedelta(hours=record.plan.policy.return_window_hours)
+
+    record.check_request_return(who(config, "cgj_sun"), "不属本单位", T0 + window)
+
+
+def test_return_after_the_window_is_refused(config: DistrictConfig) -> None:
+    record = signed(config)
+    late = T0 + timedelta(hours=record.plan.policy.return_window_hours, minutes=1)
+
+    reason = refused(record.check_request_return, who(config, "cgj_sun"), "不属本单位", late)
+
+    assert "拒绝退单" in reason and "已超过退单时限" in reason and "48 小时" in reason
+
+
+def test_return_rejected_restores_the_status_it_had(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    approval = record.request_return(clerk, "不属本单位", SIGNED + timedelta(hours=1), "R1")
+    assert record.status is TicketStatus.RETURN_PENDING and approval.kind is ApprovalKind.RETURN
+
+    record.check_decision(lead, "R1", None, approve=False)
+    record.reject(lead, "R1", "属本单位职责，请办理", SIGNED + timedelta(hours=2))
+
+    assert record.status is TicketStatus.SIGNED
+    assert record.approvals[0].state is ApprovalState.REJECTED and record.approvals[0].decided_by == lead
+    assert [(n.kind, n.department.department, n.text) for n in record.outbox] == [
+        (NoticeKind.RETURN_REJECTED, "cgj", "属本单位职责，请办理")
+    ]
+    assert record.return_count == 0
+    assert "已驳回" in refused(record.check_decision, lead, "R1", None, False)
+
+
+def test_return_rejected_before_sign_for_goes_back_to_awaiting_sign_for(config: DistrictConfig) -> None:
+    record = delivered(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.check_request_return(clerk, "不属本单位", T0 + timedelta(hours=1))
+    record.request_return(clerk, "不属本单位", T0 + timedelta(hours=1), "R1")
+
+    record.reject(lead, "R1", "请办理", T0 + timedelta(hours=2))
+
+    assert record.status is TicketStatus.AWAITING_SIGN_FOR
+
+
+def test_return_rejected_after_contact_goes_back_to_contacted(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.contact(clerk, "已电话联系", SIGNED + timedelta(minutes=10))
+    record.request_return(clerk, "不属本单位", SIGNED + timedelta(hours=1), "R1")
+
+    record.reject(lead, "R1", "请办理", SIGNED + timedelta(hours=2))
+
+    assert record.status is TicketStatus.CONTACTED
+
+
+def test_return_approved_reassigns_and_tells_the_old_department(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_return(clerk, "属物业管理范围", SIGNED + timedelta(hours=1), "R1")
+    to = assignment_for(config, "bhjd")
+
+    assert "须指定改派单位" in refused(record.check_decision, lead, "R1", None, True)
+    assert "不能是原承办单位" in refused(record.check_decision, lead, "R1", assignment_for(config, "cgj"), True)
+    assert "仅限值班长" in refused(record.check_decision, clerk, "R1", to, True)
+    record.check_decision(lead, "R1", to, approve=True)
+    record.approve(lead, "R1", to, "改派滨河街道", SIGNED + timedelta(hours=2))
+
+    assert record.assignment == to and record.pending_dispatch and record.return_count == 1
+    assert record.status is TicketStatus.DISPATCHING
+    [notice] = record.outbox
+    assert notice.kind is NoticeKind.WITHDRAWN
+    assert notice.department == assignment_for(config, "cgj")
+    assert "滨河街道办事处" in notice.text
+    assert record.approvals[0].state is ApprovalState.APPROVED and record.approvals[0].reassigned_to == "bhjd"
+    # The old department's clerk may no longer act.
+    assert "不属于承办单位 滨河街道办事处" in refused(record.check_sign_for, clerk)
+
+
+# --- 延期 (extension) --------------------------------------------------------------------------
+
+
+def test_extension_after_the_resolve_due_is_refused(config: DistrictConfig) -> None:
+    record = signed(config, urgency="紧急")
+    assert record.resolve_due == T0 + timedelta(hours=2)
+    clerk = who(config, "cgj_sun")
+
+    record.check_request_extension(clerk, 4, "需勘查", T0 + timedelta(hours=2))  # at the due time: still allowed
+    reason = refused(record.check_request_extension, clerk, 4, "需勘查", T0 + timedelta(hours=2, seconds=1))
+
+    assert reason == "拒绝延期申请：须在办理期限届满前申请"
+
+
+def test_extension_beyond_max_extensions_is_refused(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    due = record.resolve_due
+    assert due is not None and record.plan.policy.max_extensions == 1
+    record.check_request_extension(clerk, 24, "需勘查", SIGNED)
+    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+
+    assert "已有延期申请待审批" in refused(record.check_request_extension, clerk, 8, "再延", SIGNED)
+    assert "延期申请不涉及改派" in refused(record.check_decision, lead, "E1", assignment_for(config, "zjj"), True)
+    record.check_decision(lead, "E1", None, approve=True)
+    record.approve(lead, "E1", None, "", SIGNED + timedelta(hours=1))
+
+    assert record.resolve_due == due + timedelta(hours=24) and record.extensions_granted == 1
+    assert [n.kind for n in record.outbox] == [NoticeKind.EXTENSION_APPROVED]
+    reason = refused(record.check_request_extension, clerk, 8, "再延", SIGNED + timedelta(hours=2))
+    assert reason == "拒绝延期申请：延期次数已达上限（1 次）"
+
+
+@pytest.mark.parametrize("hours", [0, -1, 241])
+def test_extension_hours_out_of_range_are_refused(config: DistrictConfig, hours: int) -> None:
+    record = signed(config)
+
+    reason = refused(record.check_request_extension, who(config, "cgj_sun"), hours, "需勘查", SIGNED)
+
+    assert "延期时长须在 1 至 240 小时之间" in reason
+
+
+def test_extension_rejected_keeps_the_due_time(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    due = record.resolve_due
+    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+
+    record.reject(lead, "E1", "期限内可办结", SIGNED + timedelta(hours=1))
+
+    assert record.resolve_due == due and record.extensions_granted == 0 and record.status is TicketStatus.SIGNED
+    assert [n.kind for n in record.outbox] == [NoticeKind.EXTENSION_REJECTED]
+    record.check_request_extension(clerk, 8, "再申请", SIGNED + timedelta(hours=2))  # no approval pending now
+
+
+# --- 回访 (callback), 办结 and 重办 -------------------------------------------------------------
+
+
+def answered(config: DistrictConfig) -> TicketRecord:
+    record = signed(config)
+    clerk = who(config, "cgj_sun")
+    record.check_contact(clerk)
+    record.contact(clerk, "已电话联系", SIGNED + timedelta(minutes=10))
+    record.check_answer(clerk)
+    record.give_answer(clerk, Answer(text="已清运", resolved=True), SIGNED + timedelta(hours=1))
+    assert record.status is TicketStatus.AWAITING_CALLBACK and record.answered_on_time
+    return record
+
+
+@pytest.mark.parametrize(
+    ("resolved", "satisfaction"),
+    [(False, Satisfaction.SATISFIED), (True, Satisfaction.UNSATISFIED), (False, Satisfaction.UNSATISFIED)],
+)
+def test_callback_needing_redo_sends_the_ticket_back(
+    config: DistrictConfig, resolved: bool, satisfaction: Satisfaction
+) -> None:
+    record = answered(config)
+    operator = who(config, "liumei")
+    record.check_callback(operator)
+
+    record.record_callback(
+        operator, Callback(resolved=resolved, satisfaction=satisfaction), SIGNED + timedelta(hours=2)
+    )
+
+    assert record.redo_count == 1 and record.pending_dispatch
+    assert record.status is TicketStatus.DISPATCHING and record.closed_at is None
+    assert record.assignment is not None and record.assignment.department == "cgj"  # back to the same department
+    assert [a.action for a in record.actions][-2:] == ["回访", "重办"]
+    assert record.start_delivery(SIGNED + timedelta(hours=3)) == 2
+    assert record.signed_at is None and record.answered_at is None
+
+
+def test_satisfied_callback_closes_the_ticket(config: DistrictConfig) -> None:
+    record = answered(config)
+    at = SIGNED + timedelta(hours=2)
+
+    record.record_callback(who(config, "chenjing"), Callback(resolved=True, satisfaction=Satisfaction.SATISFIED), at)
+
+    assert record.status is TicketStatus.CLOSED and record.status.is_final
+    assert record.closed_at == at and record.redo_count == 0 and not record.pending_dispatch
+
+
+def test_mark_overdue_logs_the_due_time(config: DistrictConfig) -> None:
+    record = signed(config, urgency="紧急")
+
+    record.mark_overdue(T0 + timedelta(hours=2))
+
+    assert record.overdue
+    assert record.actions[-1].action == "超期" and "2024-05-06 11:00" in record.actions[-1].detail
+
+
+# --- requests that outlive their department ------------------------------------------------------
+
+
+def test_pending_requests_lapse_when_the_ticket_is_reassigned(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    record.request_return(clerk, "不属本单位", SIGNED, "R2")
+    record.approve(lead, "R2", assignment_for(config, "bhjd"), "", SIGNED + timedelta(hours=1))
+
+    assert [a.state for a in record.approvals] == [ApprovalState.LAPSED, ApprovalState.APPROVED]
+    assert not record.pending_approvals
+    # cgj's old extension can no longer move bhjd's deadline.
+    assert "已失效" in refused(record.check_decision, lead, "E1", None, True)
+
+
+def test_a_decision_on_another_departments_request_is_refused(config: DistrictConfig) -> None:
+    record = signed(config)
+    record.request_extension(who(config, "cgj_sun"), 24, "需勘查", SIGNED, "E1")
+    # Simulate a request left pending by a department that no longer holds the ticket.
+    record.assignment = assignment_for(config, "zjj")
+
+    reason = refused(record.check_decision, who(config, "zhangli"), "E1", None, True)
+
+    assert reason == "拒绝审批：申请单位已不是该工单的承办单位"
+
+
+def test_pending_requests_lapse_on_redo(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk = who(config, "cgj_sun")
+    record.contact(clerk, "", SIGNED)
+    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    record.give_answer(clerk, Answer(text="已处理", resolved=True), SIGNED + timedelta(hours=1))
+    callback = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED)
+    record.record_callback(who(config, "liumei"), callback, SIGNED + timedelta(hours=2))
+
+    assert record.approvals[0].state is ApprovalState.LAPSED and not record.pending_approvals
+
+
+def test_extension_approved_after_the_deadline_makes_the_ticket_current_again(config: DistrictConfig) -> None:
+    record = signed(config, urgency="紧急")  # due T0 + 2h
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_extension(clerk, 4, "需勘查", T0 + timedelta(hours=1), "E1")
+    record.mark_overdue(T0 + timedelta(hours=2))
+    record.approve(lead, "E1", None, "", T0 + timedelta(hours=3))
+
+    assert record.resolve_due == T0 + timedelta(hours=6) and not record.overdue
+
+
+def test_extension_approved_too_late_to_help_leaves_it_overdue(config: DistrictConfig) -> None:
+    record = signed(config, urgency="紧急")
+    record.request_extension(who(config, "cgj_sun"), 1, "需勘查", T0 + timedelta(hours=1), "E1")
+    record.mark_overdue(T0 + timedelta(hours=2))
+    record.approve(who(config, "zhangli"), "E1", None, "", T0 + timedelta(hours=4))
+
+    assert record.resolve_due == T0 + timedelta(hours=3) and record.overdue
