@@ -19,9 +19,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.adapters.factory import build_adapter
+from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
 from activities.department import DepartmentActivities
-from domain.config import DistrictConfig, SimulatedSurvey
+from domain.config import DistrictConfig, FileInboxAdapter, SimulatedSurvey
 from starter.logging import configure_logging
 from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
@@ -93,13 +94,16 @@ def build_workers(
     if center:
         survey = config.center.callback
         operator = actor_for(config, survey.actor) if isinstance(survey, SimulatedSurvey) else None
-        center_acts = CenterActivities(survey, operator, client)
+        sink = FileInboxDepartmentAdapter(
+            FileInboxAdapter(type="file_inbox", folder=config.center.notifications.folder)
+        )
+        center_acts = CenterActivities(survey, operator, client, sink)
         result.workers.append(
             Worker(
                 client,
                 task_queue=config.center.task_queue,
                 workflows=WORKFLOWS,
-                activities=[center_acts.request_callback],
+                activities=[center_acts.request_callback, center_acts.notify_center],
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),
                 identity="hotline-center",

@@ -8,10 +8,11 @@ import structlog
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 
+from activities.adapters.base import DepartmentAdapter
 from activities.adapters.simulated import fraction
 from domain.commands import RecordCallback
 from domain.config import ManualSurvey, SimulatedSurvey
-from domain.delivery import CallbackRequest
+from domain.delivery import CallbackRequest, Notice
 from domain.models import Actor, Callback, Satisfaction
 from workflows.ticket import TicketWorkflow
 
@@ -19,11 +20,24 @@ log = structlog.get_logger()
 
 
 class CenterActivities:
-    def __init__(self, survey: SimulatedSurvey | ManualSurvey, operator: Actor | None, client: Client) -> None:
+    def __init__(
+        self,
+        survey: SimulatedSurvey | ManualSurvey,
+        operator: Actor | None,
+        client: Client,
+        notices: DepartmentAdapter,
+    ) -> None:
         self.survey = survey
         self.operator = operator
         self.client = client
+        self.notices = notices  # where the shift lead's and leaders' notices are dropped
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @activity.defn(name="notify_center")
+    async def notify_center(self, notice: Notice) -> None:
+        """催办/督办/通报 for the shift lead and district leaders."""
+        await self.notices.notify(notice)
+        log.info("centre notified", ticket=notice.ticket_no, level=notice.level, audience=notice.audience)
 
     @activity.defn(name="request_callback")
     async def request_callback(self, request: CallbackRequest) -> None:

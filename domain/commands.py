@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
+from domain.calendar import Span, Unit
 from domain.models import Actor, Answer, Assignment, Callback, Frozen, TicketStatus
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -32,9 +33,24 @@ class RequestReturn(Frozen):
 
 
 class RequestExtension(Frozen):
+    """延期: by hours or by working days (exactly one)."""
+
     actor: Actor
-    hours: int = Field(gt=0, le=24 * 60)
+    hours: int | None = Field(default=None, gt=0, le=24 * 60)
+    working_days: int | None = Field(default=None, gt=0, le=60)
     reason: Reason
+
+    @model_validator(mode="after")
+    def _one_length(self) -> RequestExtension:
+        if (self.hours is None) == (self.working_days is None):
+            raise ValueError("give either hours or working_days")
+        return self
+
+    @property
+    def span(self) -> Span:
+        if self.working_days is not None:
+            return Span(amount=self.working_days, unit=Unit.WORKING_DAYS)
+        return Span(amount=self.hours or 0, unit=Unit.HOURS)
 
 
 class ManualDispatch(Frozen):

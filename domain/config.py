@@ -7,10 +7,12 @@ errors that name the key. Reading the file is the caller's job (see starter/sett
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.deadlines import DeadlinePolicy
 from domain.models import Role
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -55,6 +57,8 @@ class SimulatedAdapter(Strict):
     return_rate: float = Field(default=0.0, ge=0, le=1)
     extension_rate: float = Field(default=0.0, ge=0, le=1)
     unresolved_rate: float = Field(default=0.0, ge=0, le=1)
+    # Tickets this clerk never touches, to show the warnings and the escalation ladder.
+    never_answer: list[str] = Field(default_factory=list)
 
 
 AdapterSettings = Annotated[WebhookAdapter | FileInboxAdapter | SimulatedAdapter, Field(discriminator="type")]
@@ -88,11 +92,31 @@ class Category(Strict):
 
 
 class Urgency(Strict):
-    """An urgency level with its simple time limits (the full deadline engine refines these)."""
+    """An urgency level (紧急, 加急, 一般, 复杂); its time limits come from the deadline policy's tiers."""
 
     name: str
-    sign_for_hours: float = Field(gt=0)
-    resolve_hours: float = Field(gt=0)
+    description: str = ""
+
+
+class CalendarSettings(Strict):
+    """Local additions to the statutory calendar, and years it does not know yet.
+
+    `override_file` (YAML with the same keys, relative to the configuration file) is read as well.
+    A year listed in `complete_years` is taken as fully described by these lists (e.g. the next
+    year once the State Council has published it, before the package knows it).
+    """
+
+    override_file: str | None = None
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+    complete_years: list[int] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)
+
+
+class CenterNotifications(Strict):
+    """Where notices for the shift lead and district leaders go (催办/督办/通报 …)."""
+
+    folder: str = "var/center"
 
 
 class CatalogueEntry(Strict):
@@ -142,9 +166,7 @@ class Center(Strict):
     name: str
     task_queue: str = "hotline-center"
     callback: Annotated[SimulatedSurvey | ManualSurvey, Field(discriminator="type")] = ManualSurvey()
-    return_window_hours: float = Field(default=48, gt=0)
-    max_extensions: int = Field(default=1, ge=0)
-    max_extension_hours: float = Field(default=240, gt=0)
+    notifications: CenterNotifications = CenterNotifications()
 
 
 class DistrictConfig(Strict):
@@ -157,6 +179,8 @@ class DistrictConfig(Strict):
     catalogue: list[CatalogueEntry] = Field(default_factory=list)
     knowledge_base: list[KnowledgeEntry] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
+    deadlines: DeadlinePolicy
+    calendar: CalendarSettings = CalendarSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:
@@ -190,6 +214,12 @@ class DistrictConfig(Strict):
                     raise ValueError(
                         f"departments.{i}.adapter.actor: '{dept.adapter.actor}' is not a clerk of {dept.code}"
                     )
+        urgencies = {u.name for u in self.urgencies}
+        for i, tier in enumerate(self.deadlines.tiers):
+            for name in tier.match.urgency:
+                _known(f"deadlines.tiers.{i}.match.urgency", name, urgencies)
+            for name in tier.match.category:
+                _known(f"deadlines.tiers.{i}.match.category", name, categories)
         if isinstance(self.center.callback, SimulatedSurvey):
             _known("center.callback.actor", self.center.callback.actor, set(people))
         return self

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from domain.models import Assignment, Frozen, Ticket
 
 
@@ -41,10 +43,12 @@ class NoticeKind(StrEnum):
     EXTENSION_APPROVED = "延期批准"
     EXTENSION_REJECTED = "延期驳回"
     WITHDRAWN = "工单改派"  # the ticket was reassigned away from this department
+    REMINDER = "预警提醒"  # a share of the time limit has gone
+    ESCALATION = "超期督办"  # a step of the ladder: 催办, 督办, 通报 …
 
 
 class Notice(Frozen):
-    """A message to a department about one of its tickets."""
+    """A message about a ticket: to its department, or to the centre's people (department "center")."""
 
     idempotency_key: str
     workflow_id: str
@@ -52,6 +56,13 @@ class Notice(Frozen):
     department: str
     kind: NoticeKind
     text: str
+    audience: list[str] = Field(default_factory=list)
+    level: str | None = None
+    clock: str | None = None
+    due_at: datetime | None = None
+
+
+CENTER = "center"
 
 
 class CallbackRequest(Frozen):

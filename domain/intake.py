@@ -8,7 +8,9 @@ ticket's replay.
 
 from __future__ import annotations
 
+from domain.calendar import CalendarData
 from domain.config import DistrictConfig, KnowledgeEntry
+from domain.deadlines import TicketDeadlines, deadlines_for
 from domain.models import Assignment, Frozen, RequestKind, Ticket
 
 
@@ -17,7 +19,8 @@ class TicketRejected(ValueError):
 
 
 class TicketPolicy(Frozen):
-    """Time limits fixed when the ticket is received."""
+    """Hour-based limits of the first release, kept so that tickets started then replay as they ran.
+    New tickets carry `TicketDeadlines` instead."""
 
     sign_for_hours: float
     resolve_hours: float
@@ -30,7 +33,8 @@ class IntakePlan(Frozen):
     route: Assignment | None = None  # None: the shift lead dispatches by hand
     knowledge_id: str | None = None
     direct_answer: str | None = None  # a 咨询 the knowledge base answers
-    policy: TicketPolicy
+    policy: TicketPolicy | None = None  # first release only
+    deadlines: TicketDeadlines | None = None
 
 
 class TicketInput(Frozen):
@@ -89,22 +93,16 @@ def answer_from_knowledge(config: DistrictConfig, ticket: Ticket) -> KnowledgeEn
     return None
 
 
-def plan_intake(config: DistrictConfig, ticket: Ticket) -> TicketInput:
+def plan_intake(config: DistrictConfig, ticket: Ticket, calendar: CalendarData) -> TicketInput:
+    """Everything the ticket's workflow needs, fixed now: route, knowledge answer, deadline tier and
+    the slice of the working-day calendar its clocks will use."""
     check_ticket(config, ticket)
-    urgency = config.urgency(ticket.urgency)
-    policy = TicketPolicy(
-        sign_for_hours=urgency.sign_for_hours,
-        resolve_hours=urgency.resolve_hours,
-        return_window_hours=config.center.return_window_hours,
-        max_extensions=config.center.max_extensions,
-        max_extension_hours=config.center.max_extension_hours,
-    )
     knowledge = answer_from_knowledge(config, ticket)
     department = None if knowledge else route(config, ticket.category, ticket.street)
     plan = IntakePlan(
         route=assignment_for(config, department) if department else None,
         knowledge_id=knowledge.id if knowledge else None,
         direct_answer=knowledge.answer if knowledge else None,
-        policy=policy,
+        deadlines=deadlines_for(config.deadlines, calendar, ticket.urgency, ticket.category, ticket.kind),
     )
     return TicketInput(ticket=ticket, plan=plan)

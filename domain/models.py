@@ -149,7 +149,8 @@ class ExceptionApproval(Frozen):
     requested_by: Actor
     requested_at: datetime
     reason: str
-    extension_hours: int | None = None
+    extension_hours: int | None = None  # first-release requests
+    extension: str | None = None  # a duration such as "3wd" or "48h"
     state: ApprovalState = ApprovalState.PENDING
     decided_by: Actor | None = None
     decided_at: datetime | None = None

@@ -25,6 +25,9 @@ OVERDUE = SearchAttributeKey.for_bool("HotlineOverdue")
 REDO_COUNT = SearchAttributeKey.for_int("HotlineRedoCount")
 # A 退单 or 延期 request waits for the shift lead (the approvals queue).
 AWAITING_APPROVAL = SearchAttributeKey.for_bool("HotlineAwaitingApproval")
+# The highest step of the escalation ladder reached in the current round (催办, 督办 …).
+# (SQLite visibility allows three Datetime attributes: received, closed and the resolution due time.)
+ESCALATION = SearchAttributeKey.for_keyword("HotlineEscalation")
 
 ALL = (
     STATUS,
@@ -38,6 +41,7 @@ ALL = (
     OVERDUE,
     REDO_COUNT,
     AWAITING_APPROVAL,
+    ESCALATION,
 )
 
 # Names of the types as `temporal server start-dev --search-attribute Name=Type` spells them.
@@ -70,9 +74,15 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
         values.append(SearchAttributePair(RESOLVE_DUE, record.resolve_due))
     if record.closed_at is not None:
         values.append(SearchAttributePair(CLOSED_AT, record.closed_at))
+    if record.plan.deadlines is not None and record.escalation_level is not None:
+        values.append(SearchAttributePair(ESCALATION, record.escalation_level))
     return TypedSearchAttributes(values)
 
 
 def changes(before: TypedSearchAttributes, after: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
-    """Only what differs, so each step upserts once and only what moved."""
-    return [pair.key.value_set(pair.value) for pair in after if before.get(pair.key) != pair.value]
+    """Only what differs, so each step upserts once and only what moved; what went away is unset."""
+    updates: list[SearchAttributeUpdate] = [
+        pair.key.value_set(pair.value) for pair in after if before.get(pair.key) != pair.value
+    ]
+    updates += [pair.key.value_unset() for pair in before if after.get(pair.key) is None]
+    return updates

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain.calendar import CHINA_TZ, Span, Unit, WorkCalendar, add, parse_span
+from domain.deadlines import Clock, ClockEvent, ClockKind, Escalation, next_event, start_clock
 from domain.delivery import NoticeKind
 from domain.intake import IntakePlan
 from domain.models import (
@@ -39,9 +41,15 @@ class ActionRefused(Exception):
 
 
 class PendingNotice(BaseModel):
-    department: Assignment
+    """A notice waiting to be sent: to a department, or (department None) to the centre's people."""
+
+    department: Assignment | None
     kind: NoticeKind
     text: str
+    audience: list[str] = Field(default_factory=list)
+    level: str | None = None
+    clock: ClockKind | None = None
+    due_at: datetime | None = None
 
 
 class TicketRecord(BaseModel):
@@ -63,9 +71,15 @@ class TicketRecord(BaseModel):
     closed_at: datetime | None = None
     sign_for_due: datetime | None = None
     resolve_due: datetime | None = None
-    signed_on_time: bool | None = None
-    answered_on_time: bool | None = None
+    return_deadline: datetime | None = None
+    signed_on_time: bool | None = None  # 签收及时
+    contacted_on_time: bool | None = None  # 响应及时
+    answered_on_time: bool | None = None  # 按时办结
     overdue: bool = False
+    clocks: list[Clock] = Field(default_factory=list)
+    clock_version: int = 0  # moves whenever a clock starts, stops or moves: the timekeeper wakes
+    escalations: list[Escalation] = Field(default_factory=list)
+    escalation_level: str | None = None
     dispatch_error: str | None = None
     answer: Answer | None = None
     callback: Callback | None = None
@@ -98,18 +112,30 @@ class TicketRecord(BaseModel):
         self._log(at, actor, "人工派遣", f"派往 {to.department_name}")
 
     def start_delivery(self, at: datetime) -> int:
-        """A new dispatch round: the sign-for and resolution clocks start now."""
-        policy = self.plan.policy
+        """A new dispatch round: its sign-for, response and resolution clocks start now."""
         self.pending_dispatch = False
         self.dispatch_round += 1
         self.status = TicketStatus.DISPATCHING
         self.dispatched_at = at
         self.dispatch_error = None
         self.signed_at = self.contacted_at = self.answered_at = None
-        self.signed_on_time = self.answered_on_time = None
+        self.signed_on_time = self.contacted_on_time = self.answered_on_time = None
         self.overdue = False
-        self.sign_for_due = at + timedelta(hours=policy.sign_for_hours)
-        self.resolve_due = at + timedelta(hours=policy.resolve_hours)
+        self.escalation_level = None
+        deadlines = self.plan.deadlines
+        if deadlines is None:  # first-release tickets: plain hours
+            policy = self.plan.policy
+            assert policy is not None
+            self.sign_for_due = at + timedelta(hours=policy.sign_for_hours)
+            self.resolve_due = at + timedelta(hours=policy.resolve_hours)
+            return self.dispatch_round
+        for clock in self.running_clocks:
+            clock.stopped_at = at  # the previous round's clocks end with it
+        self.clocks += [start_clock(kind, self.dispatch_round, at, deadlines) for kind in ClockKind]
+        self.sign_for_due = self.clock(ClockKind.SIGN_FOR).due_at
+        self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
+        self.return_deadline, _ = add(WorkCalendar(deadlines.calendar), at, deadlines.return_window)
+        self.clock_version += 1
         return self.dispatch_round
 
     def delivered(self, at: datetime, reference: str) -> None:
@@ -132,7 +158,7 @@ class TicketRecord(BaseModel):
     def sign_for(self, actor: Actor, at: datetime) -> None:
         self.status = TicketStatus.SIGNED
         self.signed_at = at
-        self.signed_on_time = self.sign_for_due is None or at <= self.sign_for_due
+        self.signed_on_time = self._stop(ClockKind.SIGN_FOR, at, self.sign_for_due)
         self._log(at, actor, "签收", "" if self.signed_on_time else "超时签收")
 
     def check_contact(self, actor: Actor) -> None:
@@ -141,7 +167,9 @@ class TicketRecord(BaseModel):
 
     def contact(self, actor: Actor, note: str, at: datetime) -> None:
         self.status = TicketStatus.CONTACTED
-        self.contacted_at = self.contacted_at or at
+        if self.contacted_at is None:
+            self.contacted_at = at
+            self.contacted_on_time = self._stop(ClockKind.CONTACT, at, None)
         self._log(at, actor, "联系诉求人", note)
 
     def check_answer(self, actor: Actor) -> None:
@@ -154,7 +182,8 @@ class TicketRecord(BaseModel):
         self.status = TicketStatus.AWAITING_CALLBACK
         self.answer = answer
         self.answered_at = at
-        self.answered_on_time = self.resolve_due is None or at <= self.resolve_due
+        self.answered_on_time = self._stop(ClockKind.RESOLVE, at, self.resolve_due)
+        self._lapse_pending()  # an extension asked for before the answer is moot now
         outcome = "已解决" if answer.resolved else "未解决"
         self._log(at, actor, "答复", f"{outcome}：{answer.text}")
 
@@ -163,10 +192,18 @@ class TicketRecord(BaseModel):
     def check_request_return(self, actor: Actor, reason: str, now: datetime) -> None:
         self._require_assigned_clerk(actor, "退单")
         self._require_status("退单", *HANDLING)
-        window = timedelta(hours=self.plan.policy.return_window_hours)
-        if self.dispatched_at is not None and now - self.dispatched_at > window:
+        if self.plan.deadlines is not None:
+            if self.return_deadline is not None and now > self.return_deadline:
+                window = self.plan.deadlines.return_window.label
+                raise ActionRefused(
+                    f"拒绝退单：已超过退单时限（派遣后{window}内，截至 {_local(self.return_deadline)}），须由本单位办理"
+                )
+            return
+        policy = self.plan.policy
+        assert policy is not None
+        if self.dispatched_at is not None and now - self.dispatched_at > timedelta(hours=policy.return_window_hours):
             raise ActionRefused(
-                f"拒绝退单：已超过退单时限（派遣后 {self.plan.policy.return_window_hours:g} 小时内），须由本单位办理"
+                f"拒绝退单：已超过退单时限（派遣后 {policy.return_window_hours:g} 小时内），须由本单位办理"
             )
 
     def request_return(self, actor: Actor, reason: str, at: datetime, approval_id: str) -> ExceptionApproval:
@@ -175,24 +212,34 @@ class TicketRecord(BaseModel):
         self._log(at, actor, "申请退单", reason)
         return approval
 
-    def check_request_extension(self, actor: Actor, hours: int, reason: str, now: datetime) -> None:
+    def check_request_extension(self, actor: Actor, span: Span, reason: str, now: datetime) -> None:
         self._require_assigned_clerk(actor, "申请延期")
         self._require_status("申请延期", TicketStatus.SIGNED, TicketStatus.CONTACTED)
-        policy = self.plan.policy
         if self._pending(ApprovalKind.EXTENSION) is not None:
             raise ActionRefused("拒绝延期申请：已有延期申请待审批")
-        if self.extensions_granted >= policy.max_extensions:
-            raise ActionRefused(f"拒绝延期申请：延期次数已达上限（{policy.max_extensions} 次）")
-        if hours <= 0 or hours > policy.max_extension_hours:
-            raise ActionRefused(f"拒绝延期申请：延期时长须在 1 至 {policy.max_extension_hours:g} 小时之间")
+        deadlines, policy = self.plan.deadlines, self.plan.policy
+        max_count = deadlines.extension.max_count if deadlines else policy.max_extensions  # type: ignore[union-attr]
+        if self.extensions_granted >= max_count:
+            raise ActionRefused(f"拒绝延期申请：延期次数已达上限（{max_count} 次）")
+        if deadlines is None:
+            assert policy is not None
+            hours = span.amount if span.unit is Unit.HOURS else -1
+            if hours <= 0 or hours > policy.max_extension_hours:
+                raise ActionRefused(f"拒绝延期申请：延期时长须在 1 至 {policy.max_extension_hours:g} 小时之间")
+        elif self.resolve_due is not None:
+            calendar = WorkCalendar(deadlines.calendar)
+            wanted, _ = add(calendar, self.resolve_due, span)
+            allowed, _ = add(calendar, self.resolve_due, deadlines.extension.max)
+            if span.amount <= 0 or wanted > allowed:
+                raise ActionRefused(f"拒绝延期申请：延期最长{deadlines.extension.max.label}，申请的{span.label}超出")
         if self.resolve_due is not None and now > self.resolve_due:
             raise ActionRefused("拒绝延期申请：须在办理期限届满前申请")
 
     def request_extension(
-        self, actor: Actor, hours: int, reason: str, at: datetime, approval_id: str
+        self, actor: Actor, span: Span, reason: str, at: datetime, approval_id: str
     ) -> ExceptionApproval:
-        approval = self._open_approval(approval_id, ApprovalKind.EXTENSION, actor, reason, at, hours)
-        self._log(at, actor, "申请延期", f"{hours} 小时：{reason}")
+        approval = self._open_approval(approval_id, ApprovalKind.EXTENSION, actor, reason, at, span)
+        self._log(at, actor, "申请延期", f"{span.label}：{reason}")
         return approval
 
     def check_decision(self, actor: Actor, approval_id: str, reassign_to: Assignment | None, approve: bool) -> None:
@@ -240,16 +287,13 @@ class TicketRecord(BaseModel):
             )
             self._assign(reassign_to)
         else:
-            hours = approval.extension_hours or 0
+            span = _span_of(approval)
             self.extensions_granted += 1
-            if self.resolve_due is not None:
-                self.resolve_due += timedelta(hours=hours)
-                # Requested in time but decided late: the new due time governs again.
-                self.overdue = self.overdue and self.resolve_due <= at
-            self._log(at, actor, "批准延期", f"延期 {hours} 小时；{note}".rstrip("；"))
-            self.outbox.append(
-                PendingNotice(department=previous, kind=NoticeKind.EXTENSION_APPROVED, text=f"延期 {hours} 小时已批准")
-            )
+            self._extend(span, at)
+            due = _local(self.resolve_due)
+            self._log(at, actor, "批准延期", f"延期{span.label}，办理时限改为 {due}；{note}".rstrip("；"))
+            text = f"延期{span.label}已批准，办理时限改为 {due}"
+            self.outbox.append(PendingNotice(department=previous, kind=NoticeKind.EXTENSION_APPROVED, text=text))
 
     def reject(self, actor: Actor, approval_id: str, note: str, at: datetime) -> None:
         approval = self._approval(approval_id)
@@ -298,9 +342,83 @@ class TicketRecord(BaseModel):
 
     # ----- clocks -----
 
+    # ----- clocks (签收、响应、办结时限) -----
+
+    @property
+    def running_clocks(self) -> list[Clock]:
+        return [c for c in self.clocks if c.running]
+
+    def clock(self, kind: ClockKind) -> Clock:
+        """The current round's clock of that kind."""
+        return next(c for c in reversed(self.clocks) if c.kind is kind and c.round == self.dispatch_round)
+
+    def next_clock_event(self) -> ClockEvent | None:
+        if self.plan.deadlines is None:
+            return None
+        return next_event(self.running_clocks, self.plan.deadlines)
+
+    @property
+    def next_due(self) -> datetime | None:
+        return min((c.due_at for c in self.running_clocks), default=None)
+
+    def fire(self, event: ClockEvent, at: datetime) -> None:
+        """A warning or an escalation step is due: record it and queue its notices."""
+        clock = next(c for c in self.running_clocks if c.kind is event.clock)
+        clock.fired.append(event.key)
+        about = {"clock": clock.kind, "due_at": clock.due_at}
+        if event.level is None:
+            text = f"{clock.kind.value}时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}，请抓紧办理"
+            self._log(at, None, "预警", text)
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.REMINDER, text=text, **about))
+            return
+        assert self.assignment is not None
+        clock.level = event.level
+        ladder = [step.level for step in self.plan.deadlines.ladder] if self.plan.deadlines else []
+        if self.escalation_level not in ladder or ladder.index(event.level) >= ladder.index(self.escalation_level):
+            self.escalation_level = event.level  # the highest step reached on any clock
+        self.overdue = True
+        self.escalations.append(
+            Escalation(at=at, round=clock.round, level=event.level, department=self.assignment.department, **about)
+        )
+        text = f"{self.assignment.department_name}{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
+        self._log(at, None, event.level, text)
+        notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
+        if "department" in event.notify:
+            self.outbox.append(PendingNotice(department=self.assignment, **notice))
+        audience = [t for t in event.notify if t != "department"]
+        if audience:
+            self.outbox.append(PendingNotice(department=None, audience=audience, **notice))
+
+    def _stop(self, kind: ClockKind, at: datetime, legacy_due: datetime | None) -> bool | None:
+        """Stop the current round's clock; whether it stopped in time."""
+        if self.plan.deadlines is None:
+            return None if kind is ClockKind.CONTACT else (legacy_due is None or at <= legacy_due)
+        clock = self.clock(kind)
+        if clock.running:
+            clock.stopped_at = at
+            self.clock_version += 1
+        return clock.on_time
+
+    def _extend(self, span: Span, at: datetime) -> None:
+        if self.resolve_due is None:
+            return
+        if self.plan.deadlines is None:  # first-release tickets: hours only
+            self.resolve_due += timedelta(hours=span.amount)
+            # Requested in time but decided late: the new due time governs again.
+            self.overdue = self.overdue and self.resolve_due <= at
+            return
+        clock = self.clock(ClockKind.RESOLVE)
+        clock.due_at, estimated = add(WorkCalendar(self.plan.deadlines.calendar), clock.due_at, span)
+        clock.estimated |= estimated
+        # Warnings and the ladder start over from the new due time; what lies in the past stays quiet.
+        clock.armed_from, clock.fired = at, []
+        self.resolve_due = clock.due_at
+        self.overdue = any(c.breached(at) for c in self.clocks if c.round == self.dispatch_round)
+        self.clock_version += 1
+
     def mark_overdue(self, at: datetime) -> None:
         self.overdue = True
-        self._log(at, None, "超期", f"办理期限 {self.resolve_due:%Y-%m-%d %H:%M} 已过")
+        self._log(at, None, "超期", f"办理期限 {_local(self.resolve_due)} 已过")
 
     @property
     def awaiting_answer(self) -> bool:
@@ -319,7 +437,7 @@ class TicketRecord(BaseModel):
         self.status = TicketStatus.DISPATCHING
 
     def _open_approval(
-        self, approval_id: str, kind: ApprovalKind, actor: Actor, reason: str, at: datetime, hours: int | None = None
+        self, approval_id: str, kind: ApprovalKind, actor: Actor, reason: str, at: datetime, span: Span | None = None
     ) -> ExceptionApproval:
         assert self.assignment is not None
         approval = ExceptionApproval(
@@ -329,7 +447,7 @@ class TicketRecord(BaseModel):
             requested_by=actor,
             requested_at=at,
             reason=reason,
-            extension_hours=hours,
+            extension=str(span) if span else None,
         )
         self.approvals.append(approval)
         return approval
@@ -379,3 +497,13 @@ def _require_role(actor: Actor, action: str, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = "、".join(ROLE_LABELS[r] for r in roles)
         raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{allowed}")
+
+
+def _span_of(approval: ExceptionApproval) -> Span:
+    if approval.extension:
+        return Span.model_validate(parse_span(approval.extension))
+    return Span(amount=approval.extension_hours or 0, unit=Unit.HOURS)  # first-release requests
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at else "—"

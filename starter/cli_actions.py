@@ -103,12 +103,15 @@ def return_ticket(
 def extend(
     ticket: str = TicketArg,
     person: str = AsOption,
-    hours: int = typer.Option(..., min=1, help="延期小时数"),
+    hours: int | None = typer.Option(None, min=1, help="延期小时数"),
+    days: int | None = typer.Option(None, min=1, help="延期工作日数"),
     reason: str = typer.Option(..., help="延期理由"),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """申请延期，由值班长审批。"""
-    command = RequestExtension(actor=_actor(config, person), hours=hours, reason=reason)
+    """申请延期（--days 个工作日或 --hours 小时），由值班长审批。"""
+    if (hours is None) == (days is None):
+        common.fail("--days / --hours: give exactly one")
+    command = RequestExtension(actor=_actor(config, person), hours=hours, working_days=days, reason=reason)
     _send(ticket, TicketWorkflow.request_extension, command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -11,6 +12,7 @@ from rich.table import Table
 from domain import search_attributes as sa
 from domain.intake import TicketRejected, check_ticket
 from domain.models import TicketStatus
+from domain.ticket_record import HANDLING
 from starter import cli_common as common
 from starter.render import ticket_panel, when
 from starter.ticket_files import TicketFileError, read_many, read_ticket
@@ -106,6 +108,8 @@ def list_query(
     street: str | None = None,
     category: str | None = None,
     awaiting_approval: bool = False,
+    overdue: bool = False,
+    due_before: datetime | None = None,
 ) -> str:
     clauses = ["WorkflowType = 'TicketWorkflow'"]
     if status:
@@ -121,7 +125,23 @@ def list_query(
             clauses.append(f"{key.name} = {_quote(value)}")
     if awaiting_approval:
         clauses.append(f"{sa.AWAITING_APPROVAL.name} = true")
+    if overdue:
+        clauses.append(f"{sa.OVERDUE.name} = true")
+    if due_before is not None:
+        # Due soon: still being handled, not yet overdue, the answer due before the given instant.
+        handling = ", ".join(f"'{s.value}'" for s in HANDLING)
+        clauses.append(f"{sa.STATUS.name} IN ({handling}) AND {sa.OVERDUE.name} = false")
+        clauses.append(f"{sa.RESOLVE_DUE.name} <= '{due_before.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'")
     return " AND ".join(clauses)
+
+
+def parse_within(value: str) -> timedelta:
+    """'24h', '90m', '3d' → a timedelta; anything else is refused naming the option."""
+    units = {"m": 60, "h": 3600, "d": 86400}
+    number, unit = value[:-1], value[-1:]
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        common.fail(f"--due-within: '{value}' is not a span like 90m, 24h or 3d")
+    return timedelta(seconds=int(number) * units[unit])
 
 
 @app.command("list")
@@ -131,15 +151,18 @@ def list_command(
     street: str | None = typer.Option(None, help="镇街，如 滨河街道"),
     category: str | None = typer.Option(None, help="类别，如 物业服务"),
     awaiting_approval: bool = typer.Option(False, "--awaiting-approval", help="只看待值班长审批的"),
+    overdue: bool = typer.Option(False, "--overdue", help="只看已超期的"),
+    due_within: str | None = typer.Option(None, "--due-within", help="办理时限在此时间内到期的，如 24h、3d"),
     limit: int = typer.Option(50, min=1, max=10000, help="最多显示多少条"),
 ) -> None:
-    """按状态、承办单位、镇街、类别查询工单（基于搜索属性）。"""
-    query = list_query(status, department, street, category, awaiting_approval)
+    """按状态、承办单位、镇街、类别、超期与到期时间查询工单（基于搜索属性）。"""
+    due_before = datetime.now(UTC) + parse_within(due_within) if due_within else None
+    query = list_query(status, department, street, category, awaiting_approval, overdue, due_before)
 
     async def go() -> None:
         client = await common.client()
         table = Table(title=f"工单列表（{query}）", title_justify="left")
-        for column in ("工单号", "状态", "承办单位", "镇街", "类别", "紧急程度", "受理时间", "办理时限"):
+        for column in ("工单号", "状态", "承办单位", "镇街", "类别", "紧急程度", "受理时间", "办理时限", "督办级别"):
             table.add_column(column)
         shown = 0
         async for wf in client.list_workflows(query, limit=limit):
@@ -153,6 +176,7 @@ def list_command(
                 attrs.get(sa.URGENCY) or "",
                 when(attrs.get(sa.RECEIVED_AT)),
                 when(attrs.get(sa.RESOLVE_DUE)) + (" 超期" if attrs.get(sa.OVERDUE) else ""),
+                attrs.get(sa.ESCALATION) or "—",
             )
             shown += 1
         common.console.print(table)

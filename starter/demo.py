@@ -22,11 +22,13 @@ from temporalio.client import Client
 from domain import search_attributes as sa
 from domain.commands import Decide, ManualDispatch
 from domain.config import Department, DistrictConfig, SimulatedAdapter, SimulatedSurvey
+from domain.deadlines import LadderStep, Tier, TierMatch
 from domain.intake import assignment_for
-from domain.models import ApprovalKind, ApprovalState, Role, TicketStatus
+from domain.models import ApprovalKind, ApprovalState, Role, Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.cli_common import console
 from starter.demo_data import demo_tickets
+from starter.render import ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
 from starter.startup import check_search_attributes
@@ -37,7 +39,7 @@ from workflows.ticket import TicketWorkflow
 FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value)
 
 
-def simulated(config: DistrictConfig) -> DistrictConfig:
+def simulated(config: DistrictConfig, never_answer: list[str] = []) -> DistrictConfig:  # noqa: B006
     """The same district with every department simulated by its first clerk, on demo queues."""
     departments = []
     for i, dept in enumerate(config.departments):
@@ -50,16 +52,29 @@ def simulated(config: DistrictConfig) -> DistrictConfig:
             answer_delay_s=1.0,
             return_rate=0.08,
             extension_rate=0.08,
+            never_answer=never_answer,
         )
         departments.append(
             Department(code=dept.code, name=dept.name, task_queue=f"hotline-demo-{dept.code}", adapter=adapter)
         )
+    # One urgent ticket is left unanswered; its clocks run in seconds so the whole ladder shows.
+    tiers = [Tier(name="演示紧急", match=TierMatch(urgency=["紧急"]), sign_for="10s", contact="20s", resolve="30s")]
+    ladder = [
+        LadderStep(level=level, after=after, notify=notify)
+        for level, after, notify in (
+            ("催办", "0s", ["department", "shift_lead"]),
+            ("督办", "5s", ["department", "shift_lead"]),
+            ("通报", "10s", ["shift_lead", "leadership"]),
+            ("领导督办", "15s", ["leadership"]),
+        )
+    ]
+    deadlines = config.deadlines.model_copy(update={"tiers": tiers + config.deadlines.tiers, "ladder": ladder})
     operator = next(p for p in config.people if p.role is Role.OPERATOR)
     survey = SimulatedSurvey(
         type="simulated", actor=operator.id, delay_s=1.0, unresolved_rate=0.06, unsatisfied_rate=0.04
     )
     center = config.center.model_copy(update={"task_queue": "hotline-demo-center", "callback": survey})
-    return config.model_copy(update={"departments": departments, "center": center})
+    return config.model_copy(update={"departments": departments, "center": center, "deadlines": deadlines})
 
 
 class ShiftLead:
@@ -128,7 +143,20 @@ class ShiftLead:
 
 
 async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, data_dir: Path, timeout: float) -> bool:
-    demo_config = simulated(config)
+    now = datetime.now(UTC)
+    prefix = f"DEMO{now:%y%m%d%H%M%S}"
+    tickets = demo_tickets(config, count, prefix, now)
+    # The last ticket is urgent and nobody answers it: it shows the warnings and the whole ladder.
+    unanswered = tickets[-1].model_copy(
+        update={
+            "urgency": "紧急",
+            "category": "供水供电",
+            "title": "小区突发停水",
+            "content": "楼里突然停水，家中有卧床老人，急需供水。",
+        }
+    )
+    tickets[-1] = unanswered
+    demo_config = simulated(config, never_answer=[unanswered.ticket_no] if count > 1 else [])
     target = address()
     host, _, port_text = target.rpartition(":")
     embedded: EmbeddedServer | None = None
@@ -148,7 +176,7 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
             client, demo_config, departments=[d.code for d in demo_config.departments], center=True
         ):
             console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
-            return await _run_batch(client, demo_config, count, timeout, ui_url)
+            return await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url)
     finally:
         if embedded is not None:
             if keep_server:
@@ -159,10 +187,11 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
                 console.print("内置 Temporal 服务已停止")
 
 
-async def _run_batch(client: Client, config: DistrictConfig, count: int, timeout: float, ui_url: str) -> bool:
-    now = datetime.now(UTC)
-    prefix = f"DEMO{now:%y%m%d%H%M%S}"
-    tickets = demo_tickets(config, count, prefix, now)
+async def _run_batch(
+    client: Client, config: DistrictConfig, prefix: str, tickets: list[Ticket], timeout: float, ui_url: str
+) -> bool:
+    count = len(tickets)
+    unanswered = tickets[-1].ticket_no if count > 1 else None
     results = await asyncio.gather(*(submit(client, config, t) for t in tickets))
     duplicate = await submit(client, config, tickets[0])  # the same call again, as a citizen calling twice
     console.print(f"已受理 {sum(not r.duplicate for r in results)} 件工单（{prefix}-0001 … {prefix}-{count:04d}）")
@@ -181,14 +210,22 @@ async def _run_batch(client: Client, config: DistrictConfig, count: int, timeout
             task = progress.add_task("", total=count)
             while True:
                 closed = (await client.count_workflows(closed_query)).count
-                progress.update(task, completed=closed, description=f"在办 {count - closed}")
-                if closed >= count or time.monotonic() > deadline:
+                record = await view(client, unanswered) if unanswered else None
+                note = f"；无人答复的紧急工单督办级别：{record.escalation_level or '—'}" if record else ""
+                progress.update(task, completed=closed, description=f"在办 {count - closed}{note}")
+                # Done when every other ticket is closed and the unanswered one has climbed every ladder.
+                ladder_done = record is None or (bool(record.clocks) and record.next_clock_event() is None)
+                done = closed >= count - (1 if unanswered else 0) and ladder_done
+                if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
     finally:
         lead_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await lead_task
+    if unanswered:
+        console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
+        console.print(ticket_panel(await view(client, unanswered)))
     return await _summary(client, config, prefix, count, ui_url)
 
 

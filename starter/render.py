@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from domain.ticket_record import TicketRecord
+from domain.ticket_record import HANDLING, TicketRecord
 
 LOCAL_TZ = datetime.now().astimezone().tzinfo or UTC
 
@@ -51,13 +51,18 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
     info.add_row("受理时间", when(t.received_at))
     info.add_row("承办单位", record.assignment.department_name if record.assignment else "—")
     info.add_row("派遣轮次 / 重办 / 退单", f"{record.dispatch_round} / {record.redo_count} / {record.return_count}")
-    if record.dispatch_round:
-        info.add_row(
-            "签收时限", f"{when(record.sign_for_due)}（{remaining(record.sign_for_due, now, record.signed_at)}）"
-        )
+    if record.plan.deadlines is not None:
+        info.add_row("时限档次", record.plan.deadlines.tier.name)
+    if record.dispatch_round and record.plan.deadlines is None:  # first-release tickets
+        sign_clock = remaining(record.sign_for_due, now, record.signed_at)
+        info.add_row("签收时限", f"{when(record.sign_for_due)}（{sign_clock}）")
         overdue = "，已超期" if record.overdue else ""
         answer_clock = remaining(record.resolve_due, now, record.answered_at)
         info.add_row("办理时限", f"{when(record.resolve_due)}（{answer_clock}{overdue}）")
+    if record.return_deadline and record.status in HANDLING:
+        info.add_row("可退单至", when(record.return_deadline))
+    if record.escalation_level:
+        info.add_row("督办级别", Text(record.escalation_level, style="red"))
     if record.dispatch_error:
         info.add_row("派遣错误", Text(record.dispatch_error, style="red"))
     if record.answer:
@@ -68,6 +73,24 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
         )
 
     parts: list[Panel | Table] = [info]  # type: ignore[list-item]
+    clocks = [c for c in record.clocks if c.round == record.dispatch_round]
+    if clocks:
+        table = Table(title=f"时限（第 {record.dispatch_round} 轮）", title_justify="left")
+        for column in ("时限", "起算", "到期", "状态", "督办级别", "备注"):
+            table.add_column(column)
+        for clock in clocks:
+            state = remaining(clock.due_at, now, clock.stopped_at)
+            style = "red" if clock.breached(now) else ("green" if clock.stopped_at else "yellow")
+            note = "节假日数据缺失，按周末推算" if clock.estimated else ""
+            table.add_row(
+                clock.kind.value,
+                when(clock.started_at),
+                when(clock.due_at),
+                Text(state, style=style),
+                clock.level or "—",
+                note,
+            )
+        parts.append(table)
     if record.approvals:
         approvals = Table(title="异常审批", title_justify="left")
         for column in ("编号", "类型", "申请人", "申请时间", "理由", "状态", "审批人", "意见"):

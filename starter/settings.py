@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
-from domain.config import DistrictConfig, describe_validation_error
+from domain.config import CalendarSettings, DistrictConfig, describe_validation_error
 from domain.models import Actor
 
 CONFIG_ENV = "HOTLINE_CONFIG"
@@ -47,9 +47,35 @@ def load_config(flag: str | Path | None = None) -> DistrictConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     try:
-        return DistrictConfig.model_validate(raw)
+        config = DistrictConfig.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(str(path), err)) from err
+    return _with_calendar_overrides(config, path)
+
+
+def _with_calendar_overrides(config: DistrictConfig, path: Path) -> DistrictConfig:
+    """Merge the calendar override file (relative to the configuration file) into the settings."""
+    settings = config.calendar
+    if not settings.override_file:
+        return config
+    override_path = (path.parent / settings.override_file).resolve()
+    try:
+        raw: Any = yaml.safe_load(override_path.read_text(encoding="utf-8")) or {}
+        extra = CalendarSettings.model_validate(raw)
+    except OSError as err:
+        raise ConfigError(f"{path}: calendar.override_file: cannot read {override_path}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{override_path}: not valid YAML") from err
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(str(override_path), err)) from err
+    merged = CalendarSettings(
+        override_file=str(override_path),
+        holidays=sorted({*settings.holidays, *extra.holidays}),
+        workdays=sorted({*settings.workdays, *extra.workdays}),
+        complete_years=sorted({*settings.complete_years, *extra.complete_years}),
+        names={**settings.names, **extra.names},
+    )
+    return config.model_copy(update={"calendar": merged})
 
 
 def actor_for(config: DistrictConfig, person_id: str) -> Actor:

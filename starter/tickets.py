@@ -16,6 +16,7 @@ from domain.config import DistrictConfig
 from domain.intake import plan_intake, workflow_id_for
 from domain.models import Ticket
 from domain.ticket_record import TicketRecord
+from starter.calendar_source import calendar_for
 from workflows.ticket import TicketWorkflow
 
 
@@ -32,7 +33,7 @@ class Submitted:
 
 async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Submitted:
     """受理: check and route the ticket, then start its workflow, at most once per ticket number."""
-    ticket_input = plan_intake(config, ticket)
+    ticket_input = plan_intake(config, ticket, calendar_for(config.calendar, ticket.received_at))
     workflow_id = workflow_id_for(ticket.ticket_no)
     initial = TicketRecord.receive(ticket_input.ticket, ticket_input.plan, ticket.received_at)
     try:

@@ -3,14 +3,17 @@ line naming the file and the key ("<file>: <key path>: <message>")."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from domain.config import DistrictConfig, FileInboxAdapter, describe_validation_error
+from domain.calendar import Duration, Span
+from domain.config import CalendarSettings, DistrictConfig, FileInboxAdapter, describe_validation_error
+from domain.models import RequestKind
 from starter.settings import CONFIG_ENV, ConfigError, bundled_config_path, load_config
 from tests.conftest import raw_config
 
@@ -19,6 +22,11 @@ from tests.conftest import raw_config
 def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """load_config() without a flag must read the bundled file, whatever the caller's environment says."""
     monkeypatch.delenv(CONFIG_ENV, raising=False)
+
+
+def span(text: str) -> Span:
+    """A duration as the configuration writes it."""
+    return TypeAdapter(Duration).validate_python(text)
 
 
 def config_error(raw: dict[str, Any], source: str = "district.yaml") -> str:
@@ -57,9 +65,31 @@ def test_bundled_config_people_and_urgencies() -> None:
 
     assert config.person("zhangli").role.value == "shift_lead"
     assert config.person("cgj_sun").department == "cgj"
-    assert config.urgency("紧急").resolve_hours == 2
+    assert [u.name for u in config.urgencies] == ["紧急", "加急", "一般", "复杂"]
+    assert config.urgency("紧急").description == "危及生命财产安全"
     with pytest.raises(KeyError):
         config.urgency("特急")
+
+
+def test_bundled_config_deadline_policy() -> None:
+    config = load_config()
+    policy = config.deadlines
+
+    assert [t.name for t in policy.tiers] == ["紧急", "水电气暖", "加急", "咨询", "复杂", "一般"]
+    assert policy.tier_for("紧急", "市容环卫", RequestKind.COMPLAINT).resolve == span("2h")
+    general = policy.tiers[-1]
+    assert (general.sign_for, general.contact, general.resolve) == (span("2h"), span("1wd"), span("7d"))
+    assert policy.warnings == [0.5, 0.75]
+    assert [(s.level, str(s.after), s.notify) for s in policy.ladder] == [
+        ("催办", "0m", ["department", "shift_lead"]),
+        ("督办", "1wd", ["department", "shift_lead"]),
+        ("通报", "5wd", ["shift_lead", "leadership"]),
+        ("领导督办", "10wd", ["leadership"]),
+    ]
+    assert policy.return_window == span("2wd")
+    assert policy.extension.max_count == 1 and policy.extension.max == span("10wd")
+    assert config.center.notifications.folder == "var/center"
+    assert config.calendar == CalendarSettings()  # no local holidays: the package's calendar as it is
 
 
 def test_load_config_reads_the_path_given(tmp_path: Path) -> None:
@@ -164,12 +194,66 @@ def test_clerk_of_unknown_department_names_the_key() -> None:
 
 def test_field_errors_name_the_nested_key() -> None:
     raw = raw_config()
-    raw["urgencies"][0]["resolve_hours"] = 0
+    raw["deadlines"]["extension"]["max_count"] = -1
 
     message = config_error(raw)
 
-    assert message.startswith("district.yaml: urgencies.0.resolve_hours: ")
-    assert "greater than 0" in message
+    assert message.startswith("district.yaml: deadlines.extension.max_count: ")
+    assert "greater than or equal to 0" in message
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        (("urgencies", 0), "resolve_hours", 2),
+        (("urgencies", 0), "sign_for_hours", 0.5),
+        (("center",), "return_window_hours", 48),
+        (("center",), "max_extensions", 1),
+        (("center",), "max_extension_hours", 240),
+    ],
+)
+def test_fields_of_the_hour_based_policy_are_refused_by_name(
+    section: tuple[str | int, ...], field: str, value: float
+) -> None:
+    """A configuration written for the first release fails loudly instead of being silently ignored."""
+    raw = raw_config()
+    target: Any = raw
+    for part in section:
+        target = target[part]
+    target[field] = value
+    key = ".".join(str(part) for part in (*section, field))
+
+    assert config_error(raw) == f"district.yaml: {key}: Extra inputs are not permitted"
+
+
+def test_bad_duration_names_the_key() -> None:
+    raw = raw_config()
+    raw["deadlines"]["tiers"][0]["resolve"] = "5 weeks"
+
+    assert config_error(raw) == (
+        "district.yaml: deadlines.tiers.0.resolve: '5 weeks' is not a duration like 30m, 2h, 7d or 5wd (working days)"
+    )
+
+
+def test_tier_with_unknown_category_names_the_key() -> None:
+    raw = raw_config()
+    raw["deadlines"]["tiers"][1]["match"]["category"] = ["外星人"]
+
+    assert config_error(raw) == "district.yaml: deadlines.tiers.1.match.category: unknown '外星人'"
+
+
+def test_ladder_step_with_unknown_audience_names_the_key() -> None:
+    raw = raw_config()
+    raw["deadlines"]["ladder"][2]["notify"] = ["mayor"]
+
+    assert config_error(raw).startswith("district.yaml: deadlines.ladder.2.notify.0: ")
+
+
+def test_invalid_calendar_date_names_the_key() -> None:
+    raw = raw_config()
+    raw["calendar"]["holidays"] = ["2027-01-01", "2027-02-30"]
+
+    assert config_error(raw).startswith("district.yaml: calendar.holidays.1: ")
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -221,3 +305,54 @@ def test_load_config_on_invalid_config_names_the_file_and_key(tmp_path: Path) ->
 
 def test_bundled_config_path_exists() -> None:
     assert bundled_config_path().is_file()
+
+
+# --- the calendar override file --------------------------------------------------------------
+
+
+def write_config(folder: Path, calendar: dict[str, Any]) -> Path:
+    raw = raw_config()
+    raw["calendar"] = calendar
+    path = folder / "district.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_calendar_override_file_is_merged_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "2027.yaml").write_text(
+        "holidays: [2027-01-01, 2026-06-01]\nworkdays: [2027-02-20]\ncomplete_years: [2027]\n"
+        "names: {'2026-06-01': 区庆}\n",
+        encoding="utf-8",
+    )
+    path = write_config(
+        tmp_path,
+        {"override_file": "local/2027.yaml", "holidays": ["2026-06-01", "2026-07-01"], "complete_years": [2027]},
+    )
+
+    settings = load_config(path).calendar
+
+    assert settings.override_file == str((tmp_path / "local" / "2027.yaml").resolve())
+    assert settings.holidays == [date(2026, 6, 1), date(2026, 7, 1), date(2027, 1, 1)]  # merged, no duplicates
+    assert settings.workdays == [date(2027, 2, 20)]
+    assert settings.complete_years == [2027]
+    assert settings.names == {"2026-06-01": "区庆"}
+
+
+def test_missing_calendar_override_file_names_the_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"override_file": "nowhere.yaml"})
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert str(info.value).startswith(f"{path}: calendar.override_file: cannot read {tmp_path / 'nowhere.yaml'}")
+
+
+def test_invalid_calendar_override_file_names_that_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "extra.yaml").write_text("holidays: [someday]\n", encoding="utf-8")
+    path = write_config(tmp_path, {"override_file": "extra.yaml"})
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert str(info.value).startswith(f"{(tmp_path / 'extra.yaml').resolve()}: holidays.0: ")

@@ -1,11 +1,18 @@
-"""受理 without Temporal: checking a ticket, routing it by the catalogue, the knowledge base and the policy."""
+"""受理 without Temporal: checking a ticket, routing it by the catalogue, the knowledge base and the
+deadline tier."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from pydantic import TypeAdapter
+
+from domain.calendar import CalendarData, Duration, Span
 from domain.config import DistrictConfig
 from domain.intake import (
+    IntakePlan,
+    TicketInput,
     TicketRejected,
     answer_from_knowledge,
     assignment_for,
@@ -14,7 +21,8 @@ from domain.intake import (
     route,
     workflow_id_for,
 )
-from domain.models import RequestKind
+from domain.models import RequestKind, Ticket
+from starter.calendar_source import WINDOW_DAYS, calendar_for
 from starter.settings import CONFIG_ENV, load_config
 from tests.helpers import sample_ticket
 
@@ -23,6 +31,26 @@ from tests.helpers import sample_ticket
 def config(monkeypatch: pytest.MonkeyPatch) -> DistrictConfig:
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     return load_config()
+
+
+def calendar(config: DistrictConfig, ticket: Ticket) -> CalendarData:
+    """The slice of the working-day calendar a ticket takes at intake, as the CLI does."""
+    return calendar_for(config.calendar, ticket.received_at)
+
+
+def intake(config: DistrictConfig, ticket: Ticket) -> TicketInput:
+    """plan_intake with the ticket's own calendar slice."""
+    return plan_intake(config, ticket, calendar(config, ticket))
+
+
+def plan_of(config: DistrictConfig, ticket: Ticket) -> IntakePlan:
+    """Just the plan of `intake`."""
+    return intake(config, ticket).plan
+
+
+def span(text: str) -> Span:
+    """A duration as the policy writes it ("2h", "1wd")."""
+    return TypeAdapter(Duration).validate_python(text)
 
 
 # --- routing by the dispatch catalogue -------------------------------------------------------
@@ -44,7 +72,7 @@ def test_policy_question_has_no_route(config: DistrictConfig) -> None:
     assert route(config, "政策咨询", "滨河街道") is None
     ticket = sample_ticket("政策咨询", kind=RequestKind.QUESTION, title="退休能否参加培训", content="想了解培训政策。")
 
-    plan = plan_intake(config, ticket).plan
+    plan = plan_of(config, ticket)
 
     assert plan.route is None and plan.direct_answer is None and plan.knowledge_id is None
 
@@ -52,7 +80,7 @@ def test_policy_question_has_no_route(config: DistrictConfig) -> None:
 def test_plan_carries_the_assignment_with_its_task_queue(config: DistrictConfig) -> None:
     ticket = sample_ticket("物业服务", "滨河街道", title="电梯长期故障", content="小区电梯坏了一个月，物业不修。")
 
-    plan = plan_intake(config, ticket).plan
+    plan = plan_of(config, ticket)
 
     assert plan.route is not None
     assert plan.route.department == "bhjd"
@@ -74,7 +102,7 @@ def test_knowledge_base_answers_a_question_with_all_keywords(config: DistrictCon
         "供暖/煤改电", "千里山镇", kind=RequestKind.QUESTION, title="煤改电补贴怎么申请", content="请问标准？"
     )
 
-    plan = plan_intake(config, ticket).plan
+    plan = plan_of(config, ticket)
 
     assert plan.knowledge_id == "KB-001"
     assert plan.direct_answer is not None and "煤改电空气源热泵按户补贴" in plan.direct_answer
@@ -87,7 +115,7 @@ def test_knowledge_base_does_not_answer_a_complaint_with_the_same_words(config: 
     )
 
     assert answer_from_knowledge(config, ticket) is None
-    plan = plan_intake(config, ticket).plan
+    plan = plan_of(config, ticket)
     assert plan.direct_answer is None and plan.knowledge_id is None
     assert plan.route is not None and plan.route.department == "gdgs"  # 千里山镇's line for 供暖/煤改电
 
@@ -98,7 +126,7 @@ def test_knowledge_base_needs_every_keyword(config: DistrictConfig) -> None:
     )
 
     assert answer_from_knowledge(config, ticket) is None
-    assert plan_intake(config, ticket).plan.route == assignment_for(config, "rlgs")
+    assert plan_of(config, ticket).route == assignment_for(config, "rlgs")
 
 
 def test_knowledge_keywords_may_be_spread_over_title_and_content(config: DistrictConfig) -> None:
@@ -127,7 +155,7 @@ def test_check_ticket_names_the_field(config: DistrictConfig, changes: dict[str,
     with pytest.raises(TicketRejected) as info:
         check_ticket(config, ticket)
     with pytest.raises(TicketRejected):
-        plan_intake(config, ticket)
+        intake(config, ticket)
 
     message = str(info.value)
     assert message.startswith(f"{field}: ")
@@ -139,24 +167,69 @@ def test_check_ticket_accepts_a_known_community(config: DistrictConfig) -> None:
     check_ticket(config, sample_ticket().model_copy(update={"community": None}))
 
 
-# --- the policy comes from the urgency -------------------------------------------------------
+# --- the deadline tier: the first tier of the policy whose match fits ---------------------------
 
 
 @pytest.mark.parametrize(
-    ("urgency", "sign_for_hours", "resolve_hours"),
-    [("紧急", 0.5, 2), ("加急", 2, 24), ("一般", 2, 168), ("复杂", 24, 360)],
+    ("category", "kind", "urgency", "tier", "limits"),
+    [
+        ("市容环卫", RequestKind.COMPLAINT, "紧急", "紧急", ("30m", "1h", "2h")),
+        ("供暖/煤改电", RequestKind.COMPLAINT, "紧急", "紧急", ("30m", "1h", "2h")),  # 紧急 is listed first
+        ("供暖/煤改电", RequestKind.COMPLAINT, "一般", "水电气暖", ("2h", "4h", "24h")),
+        ("供暖/煤改电", RequestKind.COMPLAINT, "复杂", "水电气暖", ("2h", "4h", "24h")),
+        ("供水供电", RequestKind.REQUEST, "一般", "水电气暖", ("2h", "4h", "24h")),
+        ("市容环卫", RequestKind.COMPLAINT, "加急", "加急", ("2h", "4h", "24h")),
+        ("政策咨询", RequestKind.QUESTION, "一般", "咨询", ("2h", "1wd", "1wd")),
+        ("政策咨询", RequestKind.QUESTION, "复杂", "咨询", ("2h", "1wd", "1wd")),  # 咨询 comes before 复杂
+        ("市容环卫", RequestKind.COMPLAINT, "复杂", "复杂", ("1wd", "2wd", "15d")),
+        ("市容环卫", RequestKind.COMPLAINT, "一般", "一般", ("2h", "1wd", "7d")),
+        ("城乡建设", RequestKind.SUGGESTION, "一般", "一般", ("2h", "1wd", "7d")),
+    ],
 )
-def test_plan_policy_comes_from_the_urgency(
-    config: DistrictConfig, urgency: str, sign_for_hours: float, resolve_hours: float
+def test_plan_tier_comes_from_urgency_category_and_kind(
+    config: DistrictConfig,
+    category: str,
+    kind: RequestKind,
+    urgency: str,
+    tier: str,
+    limits: tuple[str, str, str],
 ) -> None:
-    ticket_input = plan_intake(config, sample_ticket(urgency=urgency))
-    policy = ticket_input.plan.policy
+    ticket = sample_ticket(category, kind=kind, urgency=urgency, title="诉求", content="请尽快处理。")
 
-    assert (policy.sign_for_hours, policy.resolve_hours) == (sign_for_hours, resolve_hours)
-    assert policy.return_window_hours == config.center.return_window_hours == 48
-    assert policy.max_extensions == config.center.max_extensions == 1
-    assert policy.max_extension_hours == config.center.max_extension_hours == 240
-    assert ticket_input.ticket.urgency == urgency
+    deadlines = plan_of(config, ticket).deadlines
+
+    assert deadlines is not None and deadlines.tier.name == tier
+    assert (deadlines.tier.sign_for, deadlines.tier.contact, deadlines.tier.resolve) == tuple(map(span, limits))
+    assert deadlines.tier == config.deadlines.tier_for(urgency, category, kind)
+
+
+def test_plan_carries_the_whole_policy_and_the_calendar(config: DistrictConfig) -> None:
+    ticket = sample_ticket(urgency="一般")
+    sliced = calendar(config, ticket)
+
+    ticket_input = plan_intake(config, ticket, sliced)
+    deadlines = ticket_input.plan.deadlines
+
+    assert ticket_input.plan.policy is None  # the first-release hour policy is for old histories only
+    assert deadlines is not None and deadlines.calendar == sliced
+    assert deadlines.warnings == [0.5, 0.75]
+    assert [step.level for step in deadlines.ladder] == ["催办", "督办", "通报", "领导督办"]
+    assert deadlines.return_window == span("2wd")
+    assert deadlines.extension.max_count == 1 and deadlines.extension.max == span("10wd")
+    assert ticket_input.ticket.urgency == "一般"
+
+
+def test_calendar_slice_starts_the_day_before_the_ticket_in_china_time(config: DistrictConfig) -> None:
+    """Received at 2026-09-30 20:00 UTC, which is already 2026-10-01 in China: the slice starts on
+    2026-09-30 and reaches past every limit, ladder step and extension."""
+    ticket = sample_ticket().model_copy(update={"received_at": datetime(2026, 9, 30, 20, 0, tzinfo=UTC)})
+
+    sliced = plan_of(config, ticket).deadlines
+
+    assert sliced is not None
+    assert sliced.calendar.start == date(2026, 9, 30)
+    assert sliced.calendar.end - sliced.calendar.start == timedelta(days=WINDOW_DAYS)
+    assert date(2026, 10, 1) in sliced.calendar.holidays
 
 
 def test_workflow_id_for_ticket() -> None:

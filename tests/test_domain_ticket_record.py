@@ -1,14 +1,22 @@
-"""TicketRecord as a pure state machine: no Temporal, explicit times."""
+"""TicketRecord as a pure state machine: no Temporal, explicit times.
+
+T0 is Monday 2024-05-06 17:00 China time; the week after it has no holidays (劳动节 ended on May 5,
+and Saturday May 11 was a make-up workday), so working days are easy to count by hand.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
+from domain.calendar import Duration, Span
+from domain.commands import RequestExtension
 from domain.config import DistrictConfig
+from domain.deadlines import ClockKind
 from domain.delivery import NoticeKind
-from domain.intake import assignment_for, plan_intake
+from domain.intake import IntakePlan, TicketPolicy, assignment_for, plan_intake
 from domain.models import (
     Actor,
     Answer,
@@ -16,14 +24,17 @@ from domain.models import (
     ApprovalState,
     Callback,
     Satisfaction,
+    Ticket,
     TicketStatus,
 )
 from domain.ticket_record import ActionRefused, TicketRecord
+from starter.calendar_source import calendar_for
 from starter.settings import CONFIG_ENV, actor_for, load_config
 from tests.helpers import sample_ticket
 
-T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # received and dispatched
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # received and dispatched: Monday 17:00 China time
 SIGNED = T0 + timedelta(minutes=30)
+WORKING_DAY = timedelta(days=1)  # Monday to Friday of that week: one working day is one calendar day
 
 
 @pytest.fixture
@@ -36,10 +47,20 @@ def who(config: DistrictConfig, person_id: str) -> Actor:
     return actor_for(config, person_id)
 
 
+def span(text: str) -> Span:
+    """A duration as the policy and the CLI write it ("24h", "3wd")."""
+    return TypeAdapter(Duration).validate_python(text)
+
+
+def plan_for(config: DistrictConfig, ticket: Ticket) -> IntakePlan:
+    """The intake plan, with the working-day calendar sliced at T0."""
+    return plan_intake(config, ticket, calendar_for(config.calendar, T0)).plan
+
+
 def delivered(config: DistrictConfig, urgency: str = "一般") -> TicketRecord:
     """A 市容环卫 ticket of 滨河街道, routed to cgj and delivered at T0 (status 待签收)."""
     ticket = sample_ticket(urgency=urgency, ticket_no="HX-RECORD-1")
-    record = TicketRecord.receive(ticket, plan_intake(config, ticket).plan, T0)
+    record = TicketRecord.receive(ticket, plan_for(config, ticket), T0)
     assert record.status is TicketStatus.DISPATCHING and record.pending_dispatch
     assert record.start_delivery(T0) == 1
     record.delivered(T0, "cgj/tickets/HX-RECORD-1_round1.json")
@@ -69,14 +90,18 @@ def test_receive_with_a_route_waits_for_delivery(config: DistrictConfig) -> None
 
     assert record.status is TicketStatus.AWAITING_SIGN_FOR and not record.pending_dispatch
     assert record.assignment is not None and record.assignment.department == "cgj"
+    # The 一般 tier: sign for within 2h, contact within 1 working day, answer within 7 natural days.
     assert record.sign_for_due == T0 + timedelta(hours=2)
-    assert record.resolve_due == T0 + timedelta(hours=168)
+    assert record.clock(ClockKind.CONTACT).due_at == T0 + WORKING_DAY
+    assert record.resolve_due == T0 + timedelta(days=7)
+    assert record.return_deadline == T0 + 2 * WORKING_DAY
+    assert [(c.kind, c.round, c.running) for c in record.clocks] == [(kind, 1, True) for kind in ClockKind]
     assert [a.action for a in record.actions] == ["受理", "派遣"]
 
 
 def test_receive_without_a_route_waits_for_the_shift_lead(config: DistrictConfig) -> None:
     ticket = sample_ticket("政策咨询", title="培训政策", content="想了解培训政策。")
-    record = TicketRecord.receive(ticket, plan_intake(config, ticket).plan, T0)
+    record = TicketRecord.receive(ticket, plan_for(config, ticket), T0)
 
     assert record.status is TicketStatus.AWAITING_DISPATCH and record.assignment is None
     assert "仅限值班长" in refused(record.check_dispatch, who(config, "liumei"), assignment_for(config, "rsj"))
@@ -134,7 +159,7 @@ def test_wrong_state_is_refused(config: DistrictConfig) -> None:
 
     contact = refused(record.check_contact, clerk)
     answer = refused(record.check_answer, clerk)
-    extension = refused(record.check_request_extension, clerk, 24, "需勘查", T0)
+    extension = refused(record.check_request_extension, clerk, span("24h"), "需勘查", T0)
     callback = refused(record.check_callback, who(config, "liumei"))
 
     assert contact == "拒绝联系诉求人：工单当前状态为「待签收」，仅在「已签收」、「已联系」时可联系诉求人"
@@ -161,18 +186,34 @@ def test_sign_for_twice_is_refused(config: DistrictConfig) -> None:
 
 def test_return_within_the_window_is_allowed(config: DistrictConfig) -> None:
     record = signed(config)
-    window = timedelta(hours=record.plan.policy.return_window_hours)
+    assert record.plan.deadlines is not None and record.plan.deadlines.return_window == span("2wd")
 
-    record.check_request_return(who(config, "cgj_sun"), "不属本单位", T0 + window)
+    record.check_request_return(who(config, "cgj_sun"), "不属本单位", T0 + 2 * WORKING_DAY)
 
 
 def test_return_after_the_window_is_refused(config: DistrictConfig) -> None:
     record = signed(config)
-    late = T0 + timedelta(hours=record.plan.policy.return_window_hours, minutes=1)
+    late = T0 + 2 * WORKING_DAY + timedelta(minutes=1)
 
     reason = refused(record.check_request_return, who(config, "cgj_sun"), "不属本单位", late)
 
-    assert "拒绝退单" in reason and "已超过退单时限" in reason and "48 小时" in reason
+    assert reason == "拒绝退单：已超过退单时限（派遣后2个工作日内，截至 2024-05-08 17:00），须由本单位办理"
+
+
+def test_return_window_counts_working_days_not_hours(config: DistrictConfig) -> None:
+    """Dispatched on Friday 2024-05-10 17:00 (China time): the weekend does not count, but Saturday
+    May 11 is a make-up workday (劳动节调休), so the window ends on Monday, not on Tuesday."""
+    friday = datetime(2024, 5, 10, 9, 0, tzinfo=UTC)
+    ticket = sample_ticket(ticket_no="HX-RECORD-2")
+    record = TicketRecord.receive(ticket, plan_for(config, ticket), friday)
+    record.start_delivery(friday)
+    record.delivered(friday, "cgj/tickets/HX-RECORD-2_round1.json")
+    clerk = who(config, "cgj_sun")
+
+    assert record.return_deadline == datetime(2024, 5, 13, 9, 0, tzinfo=UTC)
+    record.check_request_return(clerk, "不属本单位", friday + timedelta(days=3))
+    reason = refused(record.check_request_return, clerk, "不属本单位", friday + timedelta(days=3, seconds=1))
+    assert "截至 2024-05-13 17:00" in reason
 
 
 def test_return_rejected_restores_the_status_it_had(config: DistrictConfig) -> None:
@@ -246,8 +287,8 @@ def test_extension_after_the_resolve_due_is_refused(config: DistrictConfig) -> N
     assert record.resolve_due == T0 + timedelta(hours=2)
     clerk = who(config, "cgj_sun")
 
-    record.check_request_extension(clerk, 4, "需勘查", T0 + timedelta(hours=2))  # at the due time: still allowed
-    reason = refused(record.check_request_extension, clerk, 4, "需勘查", T0 + timedelta(hours=2, seconds=1))
+    record.check_request_extension(clerk, span("4h"), "需勘查", T0 + timedelta(hours=2))  # at the due time: allowed
+    reason = refused(record.check_request_extension, clerk, span("4h"), "需勘查", T0 + timedelta(hours=2, seconds=1))
 
     assert reason == "拒绝延期申请：须在办理期限届满前申请"
 
@@ -256,41 +297,84 @@ def test_extension_beyond_max_extensions_is_refused(config: DistrictConfig) -> N
     record = signed(config)
     clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
     due = record.resolve_due
-    assert due is not None and record.plan.policy.max_extensions == 1
-    record.check_request_extension(clerk, 24, "需勘查", SIGNED)
-    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    assert due is not None and record.plan.deadlines is not None
+    assert record.plan.deadlines.extension.max_count == 1
+    record.check_request_extension(clerk, span("24h"), "需勘查", SIGNED)
+    approval = record.request_extension(clerk, span("24h"), "需勘查", SIGNED, "E1")
+    assert approval.kind is ApprovalKind.EXTENSION and approval.extension == "24h"
 
-    assert "已有延期申请待审批" in refused(record.check_request_extension, clerk, 8, "再延", SIGNED)
+    assert "已有延期申请待审批" in refused(record.check_request_extension, clerk, span("8h"), "再延", SIGNED)
     assert "延期申请不涉及改派" in refused(record.check_decision, lead, "E1", assignment_for(config, "zjj"), True)
     record.check_decision(lead, "E1", None, approve=True)
     record.approve(lead, "E1", None, "", SIGNED + timedelta(hours=1))
 
     assert record.resolve_due == due + timedelta(hours=24) and record.extensions_granted == 1
-    assert [n.kind for n in record.outbox] == [NoticeKind.EXTENSION_APPROVED]
-    reason = refused(record.check_request_extension, clerk, 8, "再延", SIGNED + timedelta(hours=2))
+    assert record.clock(ClockKind.RESOLVE).due_at == record.resolve_due
+    [notice] = record.outbox
+    assert notice.kind is NoticeKind.EXTENSION_APPROVED
+    assert notice.text == "延期24小时已批准，办理时限改为 2024-05-14 17:00"
+    reason = refused(record.check_request_extension, clerk, span("8h"), "再延", SIGNED + timedelta(hours=2))
     assert reason == "拒绝延期申请：延期次数已达上限（1 次）"
 
 
-@pytest.mark.parametrize("hours", [0, -1, 241])
-def test_extension_hours_out_of_range_are_refused(config: DistrictConfig, hours: int) -> None:
+def test_extension_in_working_days_skips_the_weekend(config: DistrictConfig) -> None:
+    """Due Monday 2024-05-13 17:00 (China time): five working days later is the next Monday, not Saturday."""
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    assert record.resolve_due == datetime(2024, 5, 13, 9, 0, tzinfo=UTC)
+    record.request_extension(clerk, span("5wd"), "需勘查", SIGNED, "E1")
+
+    record.approve(lead, "E1", None, "同意", SIGNED + timedelta(hours=1))
+
+    assert record.resolve_due == datetime(2024, 5, 20, 9, 0, tzinfo=UTC)  # Mon + 5 working days = next Mon
+    assert record.actions[-1].action == "批准延期"
+    assert record.actions[-1].detail == "延期5个工作日，办理时限改为 2024-05-20 17:00；同意"
+
+
+@pytest.mark.parametrize("length", ["10wd", "336h", "14d"])
+def test_extension_up_to_ten_working_days_is_allowed(config: DistrictConfig, length: str) -> None:
+    """Ten working days after Monday 2024-05-13 17:00 is Monday 2024-05-27 17:00: 14 days, 336 hours."""
     record = signed(config)
 
-    reason = refused(record.check_request_extension, who(config, "cgj_sun"), hours, "需勘查", SIGNED)
+    record.check_request_extension(who(config, "cgj_sun"), span(length), "需勘查", SIGNED)
 
-    assert "延期时长须在 1 至 240 小时之间" in reason
+
+@pytest.mark.parametrize("length", ["0h", "0wd", "11wd", "337h", "15d"])
+def test_extension_length_out_of_range_is_refused(config: DistrictConfig, length: str) -> None:
+    record = signed(config)
+
+    reason = refused(record.check_request_extension, who(config, "cgj_sun"), span(length), "需勘查", SIGNED)
+
+    assert reason == f"拒绝延期申请：延期最长10个工作日，申请的{span(length).label}超出"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"hours": 0}, {"hours": -1}, {"working_days": 0}, {"working_days": 61}, {}, {"hours": 4, "working_days": 1}],
+)
+def test_extension_command_needs_one_positive_length(config: DistrictConfig, fields: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        RequestExtension(actor=who(config, "cgj_sun"), reason="需勘查", **fields)
+
+
+def test_extension_command_gives_its_span(config: DistrictConfig) -> None:
+    clerk = who(config, "cgj_sun")
+
+    assert RequestExtension(actor=clerk, reason="需勘查", hours=24).span == span("24h")
+    assert RequestExtension(actor=clerk, reason="需勘查", working_days=3).span == span("3wd")
 
 
 def test_extension_rejected_keeps_the_due_time(config: DistrictConfig) -> None:
     record = signed(config)
     clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
     due = record.resolve_due
-    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    record.request_extension(clerk, span("24h"), "需勘查", SIGNED, "E1")
 
     record.reject(lead, "E1", "期限内可办结", SIGNED + timedelta(hours=1))
 
     assert record.resolve_due == due and record.extensions_granted == 0 and record.status is TicketStatus.SIGNED
     assert [n.kind for n in record.outbox] == [NoticeKind.EXTENSION_REJECTED]
-    record.check_request_extension(clerk, 8, "再申请", SIGNED + timedelta(hours=2))  # no approval pending now
+    record.check_request_extension(clerk, span("8h"), "再申请", SIGNED + timedelta(hours=2))  # none pending now
 
 
 # --- 回访 (callback), 办结 and 重办 -------------------------------------------------------------
@@ -346,7 +430,7 @@ def test_mark_overdue_logs_the_due_time(config: DistrictConfig) -> None:
     record.mark_overdue(T0 + timedelta(hours=2))
 
     assert record.overdue
-    assert record.actions[-1].action == "超期" and "2024-05-06 11:00" in record.actions[-1].detail
+    assert record.actions[-1].action == "超期" and "2024-05-06 19:00" in record.actions[-1].detail
 
 
 # --- requests that outlive their department ------------------------------------------------------
@@ -355,7 +439,7 @@ def test_mark_overdue_logs_the_due_time(config: DistrictConfig) -> None:
 def test_pending_requests_lapse_when_the_ticket_is_reassigned(config: DistrictConfig) -> None:
     record = signed(config)
     clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
-    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    record.request_extension(clerk, span("24h"), "需勘查", SIGNED, "E1")
     record.request_return(clerk, "不属本单位", SIGNED, "R2")
     record.approve(lead, "R2", assignment_for(config, "bhjd"), "", SIGNED + timedelta(hours=1))
 
@@ -367,7 +451,7 @@ def test_pending_requests_lapse_when_the_ticket_is_reassigned(config: DistrictCo
 
 def test_a_decision_on_another_departments_request_is_refused(config: DistrictConfig) -> None:
     record = signed(config)
-    record.request_extension(who(config, "cgj_sun"), 24, "需勘查", SIGNED, "E1")
+    record.request_extension(who(config, "cgj_sun"), span("24h"), "需勘查", SIGNED, "E1")
     # Simulate a request left pending by a department that no longer holds the ticket.
     record.assignment = assignment_for(config, "zjj")
 
@@ -380,7 +464,7 @@ def test_pending_requests_lapse_on_redo(config: DistrictConfig) -> None:
     record = signed(config)
     clerk = who(config, "cgj_sun")
     record.contact(clerk, "", SIGNED)
-    record.request_extension(clerk, 24, "需勘查", SIGNED, "E1")
+    record.request_extension(clerk, span("24h"), "需勘查", SIGNED, "E1")
     record.give_answer(clerk, Answer(text="已处理", resolved=True), SIGNED + timedelta(hours=1))
     callback = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED)
     record.record_callback(who(config, "liumei"), callback, SIGNED + timedelta(hours=2))
@@ -389,19 +473,88 @@ def test_pending_requests_lapse_on_redo(config: DistrictConfig) -> None:
 
 
 def test_extension_approved_after_the_deadline_makes_the_ticket_current_again(config: DistrictConfig) -> None:
-    record = signed(config, urgency="紧急")  # due T0 + 2h
+    record = signed(config, urgency="紧急")  # the 紧急 tier: contact within 1h, answer within 2h
     clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
-    record.request_extension(clerk, 4, "需勘查", T0 + timedelta(hours=1), "E1")
+    record.contact(clerk, "已电话联系", T0 + timedelta(minutes=45))  # in time: only the answer is late
+    record.request_extension(clerk, span("4h"), "需勘查", T0 + timedelta(hours=1), "E1")
     record.mark_overdue(T0 + timedelta(hours=2))
     record.approve(lead, "E1", None, "", T0 + timedelta(hours=3))
 
     assert record.resolve_due == T0 + timedelta(hours=6) and not record.overdue
 
 
+def test_extension_does_not_excuse_a_late_contact(config: DistrictConfig) -> None:
+    """The answer is current again, but the 响应 clock (1h) ran out without a contact: still overdue."""
+    record = signed(config, urgency="紧急")
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_extension(clerk, span("4h"), "需勘查", T0 + timedelta(minutes=50), "E1")
+    record.approve(lead, "E1", None, "", T0 + timedelta(hours=3))
+
+    assert record.resolve_due == T0 + timedelta(hours=6) and record.overdue
+
+
 def test_extension_approved_too_late_to_help_leaves_it_overdue(config: DistrictConfig) -> None:
     record = signed(config, urgency="紧急")
-    record.request_extension(who(config, "cgj_sun"), 1, "需勘查", T0 + timedelta(hours=1), "E1")
+    record.request_extension(who(config, "cgj_sun"), span("1h"), "需勘查", T0 + timedelta(hours=1), "E1")
     record.mark_overdue(T0 + timedelta(hours=2))
     record.approve(who(config, "zhangli"), "E1", None, "", T0 + timedelta(hours=4))
 
     assert record.resolve_due == T0 + timedelta(hours=3) and record.overdue
+
+
+# --- first-release tickets (hour-based TicketPolicy, kept so that their histories replay) ---------
+
+
+def first_release(config: DistrictConfig) -> TicketRecord:
+    """A ticket planned by the first release: plain hours, no clocks; signed at SIGNED."""
+    policy = TicketPolicy(
+        sign_for_hours=2, resolve_hours=168, return_window_hours=48, max_extensions=1, max_extension_hours=240
+    )
+    plan = IntakePlan(route=assignment_for(config, "cgj"), policy=policy)
+    record = TicketRecord.receive(sample_ticket(ticket_no="HX-LEGACY-1"), plan, T0)
+    record.start_delivery(T0)
+    record.delivered(T0, "cgj/tickets/HX-LEGACY-1_round1.json")
+    record.sign_for(who(config, "cgj_sun"), SIGNED)
+    return record
+
+
+def test_first_release_ticket_keeps_its_hour_based_due_times(config: DistrictConfig) -> None:
+    record = first_release(config)
+
+    assert record.sign_for_due == T0 + timedelta(hours=2) and record.resolve_due == T0 + timedelta(hours=168)
+    assert record.clocks == [] and record.return_deadline is None and record.next_clock_event() is None
+    assert record.signed_on_time is True
+
+
+def test_first_release_return_window_is_in_hours(config: DistrictConfig) -> None:
+    record = first_release(config)
+    clerk = who(config, "cgj_sun")
+
+    record.check_request_return(clerk, "不属本单位", T0 + timedelta(hours=48))
+    reason = refused(record.check_request_return, clerk, "不属本单位", T0 + timedelta(hours=48, minutes=1))
+
+    assert reason == "拒绝退单：已超过退单时限（派遣后 48 小时内），须由本单位办理"
+
+
+@pytest.mark.parametrize("length", ["0h", "241h", "1wd"])
+def test_first_release_extension_must_be_whole_hours_in_range(config: DistrictConfig, length: str) -> None:
+    record = first_release(config)
+
+    reason = refused(record.check_request_extension, who(config, "cgj_sun"), span(length), "需勘查", SIGNED)
+
+    assert reason == "拒绝延期申请：延期时长须在 1 至 240 小时之间"
+
+
+def test_first_release_extension_approved_late_clears_overdue(config: DistrictConfig) -> None:
+    record = first_release(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    due = T0 + timedelta(hours=168)
+    record.check_request_extension(clerk, span("240h"), "需勘查", SIGNED)
+    record.request_extension(clerk, span("24h"), "需勘查", SIGNED, "E1")
+    record.mark_overdue(due)
+
+    record.approve(lead, "E1", None, "", due + timedelta(hours=1))
+
+    assert record.resolve_due == due + timedelta(hours=24) and not record.overdue
+    reason = refused(record.check_request_extension, clerk, span("1h"), "再延", due + timedelta(hours=2))
+    assert reason == "拒绝延期申请：延期次数已达上限（1 次）"

@@ -202,7 +202,7 @@ async def test_extension_approved_moves_the_due_time_and_only_once(client, confi
             RequestExtension(actor=clerk, hours=48, reason="需勘查"),
         )
     await act(client, ticket.ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
-    with pytest.raises(ActionFailed, match="延期时长"):
+    with pytest.raises(ActionFailed, match="延期最长10个工作日"):
         await act(
             client,
             ticket.ticket_no,

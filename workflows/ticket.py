@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         TicketOutcome,
     )
-    from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, Notice, delivery_key
+    from domain.delivery import CENTER, CallbackRequest, Delivery, DeliveryReceipt, Notice, delivery_key
     from domain.intake import TicketInput
     from domain.models import TicketStatus
     from domain.ticket_record import TicketRecord
@@ -56,6 +56,7 @@ class TicketWorkflow:
     async def run(self, input: TicketInput) -> TicketOutcome:
         self._publish()
         notices = asyncio.create_task(self._send_notices())
+        clocks = asyncio.create_task(self._keep_time()) if self.record.plan.deadlines else None
         while not self.record.status.is_final:
             await workflow.wait_condition(lambda: self.record.pending_dispatch)
             if not await self._dispatch():
@@ -64,6 +65,8 @@ class TicketWorkflow:
             if self.record.pending_dispatch:
                 continue  # 退单 approved: 改派 to another department
             await self._call_back()
+        if clocks:
+            clocks.cancel()
         await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
         notices.cancel()
         return TicketOutcome(
@@ -111,8 +114,12 @@ class TicketWorkflow:
         return True
 
     async def _await_answer(self) -> None:
-        """The department works; the resolution clock runs until it answers or hands the ticket back."""
+        """The department works until it answers or hands the ticket back; the clocks run meanwhile."""
         record = self.record
+        if record.plan.deadlines is not None:
+            await workflow.wait_condition(lambda: not record.awaiting_answer)
+            return
+        # First-release tickets: one resolution timer, kept so that their histories replay.
         while record.awaiting_answer:
             due = record.resolve_due
             if record.overdue or due is None:
@@ -146,6 +153,25 @@ class TicketWorkflow:
         )
         await workflow.wait_condition(lambda: record.status is not TicketStatus.AWAITING_CALLBACK)
 
+    async def _keep_time(self) -> None:
+        """签收、响应、办结时限: sleep until the next warning or ladder step, unless a clock moves first."""
+        record = self.record
+        while True:
+            version = record.clock_version
+            event = record.next_clock_event()
+            if event is None:
+                await workflow.wait_condition(lambda: record.clock_version != version)  # noqa: B023
+                continue
+            remaining = event.at - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: record.clock_version != version, timeout=remaining)  # noqa: B023
+                    continue
+                except TimeoutError:
+                    pass
+            record.fire(event, workflow.now())
+            self._publish()
+
     async def _send_notices(self) -> None:
         """Tell departments of the decisions that concern them, in order, each exactly once."""
         record = self.record
@@ -154,19 +180,24 @@ class TicketWorkflow:
             await workflow.wait_condition(lambda: bool(record.outbox))
             pending = record.outbox[0]
             sent += 1
+            to = pending.department
             notice = Notice(
                 idempotency_key=f"{record.ticket.ticket_no}#n{sent}",
                 workflow_id=workflow.info().workflow_id,
                 ticket_no=record.ticket.ticket_no,
-                department=pending.department.department,
+                department=to.department if to else CENTER,
                 kind=pending.kind,
                 text=pending.text,
+                audience=pending.audience,
+                level=pending.level,
+                clock=pending.clock.value if pending.clock else None,
+                due_at=pending.due_at,
             )
             try:
                 await workflow.execute_activity(
-                    "notify_department",
+                    "notify_department" if to else "notify_center",
                     notice,
-                    task_queue=pending.department.task_queue,
+                    task_queue=to.task_queue if to else workflow.info().task_queue,
                     start_to_close_timeout=DELIVERY_TIMEOUT,
                     retry_policy=DELIVERY_RETRY,
                 )
@@ -225,12 +256,12 @@ class TicketWorkflow:
     @workflow.update
     def request_extension(self, cmd: RequestExtension) -> ActionResult:
         approval_id = f"E{len(self.record.approvals) + 1}"
-        self.record.request_extension(cmd.actor, cmd.hours, cmd.reason, workflow.now(), approval_id)
+        self.record.request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now(), approval_id)
         return self._done("延期申请已提交，待值班长审批", approval_id)
 
     @request_extension.validator
     def _check_extension(self, cmd: RequestExtension) -> None:
-        self.record.check_request_extension(cmd.actor, cmd.hours, cmd.reason, workflow.now())
+        self.record.check_request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now())
 
     @workflow.update
     def approve(self, cmd: Decide) -> ActionResult:

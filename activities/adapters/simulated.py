@@ -43,7 +43,8 @@ class SimulatedDepartmentAdapter:
         if delivery.idempotency_key in self.received:
             return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key, duplicate=True)
         self.received[delivery.idempotency_key] = delivery
-        self._spawn(self._handle(delivery))
+        if delivery.ticket.ticket_no not in self.settings.never_answer:
+            self._spawn(self._handle(delivery))
         return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key)
 
     async def notify(self, notice: Notice) -> None:
@@ -75,7 +76,7 @@ class SimulatedDepartmentAdapter:
         if first_round and fraction(ticket_no, self.clerk.department, "extend") < s.extension_rate:
             reason = "需协调多方现场勘查，申请延期"
             await handle.execute_update(
-                TicketWorkflow.request_extension, RequestExtension(actor=self.clerk, hours=72, reason=reason)
+                TicketWorkflow.request_extension, RequestExtension(actor=self.clerk, working_days=3, reason=reason)
             )
         await self._finish(delivery.workflow_id, ticket_no, round)
 
