@@ -36,9 +36,11 @@ def package_years() -> set[int]:
     return {d.year for d in statutory.holidays} | {d.year for d in statutory.workdays}
 
 
-def calendar_for(settings: CalendarSettings, received_at: datetime) -> CalendarData:
-    start = received_at.astimezone(CHINA_TZ).date() - timedelta(days=1)
-    return calendar_window(settings, start, start + timedelta(days=WINDOW_DAYS))
+def calendar_for(settings: CalendarSettings, received_at: datetime, now: datetime | None = None) -> CalendarData:
+    """The slice a ticket takes: from its receipt (or now, for a ticket entered late) onwards."""
+    first = min(received_at, now or received_at).astimezone(CHINA_TZ).date()
+    last = max(received_at, now or received_at).astimezone(CHINA_TZ).date()
+    return calendar_window(settings, first - timedelta(days=1), last + timedelta(days=WINDOW_DAYS))
 
 
 def calendar_window(settings: CalendarSettings, start: date, end: date) -> CalendarData:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -33,7 +34,8 @@ class Submitted:
 
 async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Submitted:
     """受理: check and route the ticket, then start its workflow, at most once per ticket number."""
-    ticket_input = plan_intake(config, ticket, calendar_for(config.calendar, ticket.received_at))
+    calendar = calendar_for(config.calendar, ticket.received_at, now=datetime.now(UTC))
+    ticket_input = plan_intake(config, ticket, calendar)
     workflow_id = workflow_id_for(ticket.ticket_no)
     initial = TicketRecord.receive(ticket_input.ticket, ticket_input.plan, ticket.received_at)
     try:

@@ -1,8 +1,10 @@
 """Record the histories that tests/test_replay.py replays: `python -m tests.record_histories`.
 
-Runs three tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期) and writes each
-workflow's history as JSON to tests/histories/<name>.json. Re-record after an intended change of
-TicketWorkflow's commands; a change that breaks replay of these files breaks running tickets too.
+Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期; an urgent ticket left
+to climb the escalation ladder) and writes each workflow's history as JSON to
+tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
+still running from then, and must keep replaying. Record a new release folder after an intended
+change of TicketWorkflow's commands.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
+from domain.calendar import Span, Unit
 from domain.commands import (
     ContactCitizen,
     Decide,
@@ -29,6 +32,7 @@ from domain.commands import (
     SignFor,
 )
 from domain.config import DistrictConfig
+from domain.deadlines import Tier, TierMatch
 from domain.intake import assignment_for, workflow_id_for
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from starter.binaries import temporal_cli
@@ -39,6 +43,7 @@ from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+RELEASE = "v2"  # v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder
 RECEIVED_AT = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 Scenario = Callable[[Client, DistrictConfig, str], Awaitable[None]]
@@ -121,14 +126,34 @@ async def redo_extension(client: Client, config: DistrictConfig, ticket_no: str)
     await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
 
 
+async def escalated(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """An urgent ticket nobody signs for: warnings and every ladder step fire, then it is handled."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    await eventually(client, ticket_no, lambda r: r.next_clock_event() is None, timeout=60)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.BASICALLY_SATISFIED)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "standard": standard,
     "return_reassign": return_reassign,
     "redo_extension": redo_extension,
+    "escalated": escalated,
 }
 
 
-async def record(folder: Path = HISTORIES) -> list[Path]:
+def seconds_policy(config: DistrictConfig) -> DistrictConfig:
+    """紧急 tickets on a clock of seconds, so the escalation scenario records in real time."""
+    fast = Tier(name="紧急", match=TierMatch(urgency=["紧急"]), sign_for="2s", contact="4s", resolve="6s")
+    ladder = [
+        step.model_copy(update={"after": Span(amount=2 * i, unit=Unit.SECONDS)})
+        for i, step in enumerate(config.deadlines.ladder)
+    ]
+    deadlines = config.deadlines.model_copy(update={"tiers": [fast, *config.deadlines.tiers[1:]], "ladder": ladder})
+    return config.model_copy(update={"deadlines": deadlines})
+
+
+async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
     """Run every scenario on a fresh dev server and write its history; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     env = await WorkflowEnvironment.start_local(
@@ -140,12 +165,15 @@ async def record(folder: Path = HISTORIES) -> list[Path]:
     written: list[Path] = []
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:
-            config = make_config(Path(tmp))
+            config = seconds_policy(make_config(Path(tmp)))
             codes = [d.code for d in config.departments]
             async with build_workers(env.client, config, departments=codes, center=True):
                 for name, scenario in SCENARIOS.items():
                     ticket_no = ticket_no_for(name)
-                    ticket = sample_ticket(ticket_no=ticket_no).model_copy(update={"received_at": RECEIVED_AT})
+                    urgency = "紧急" if name == "escalated" else "一般"
+                    ticket = sample_ticket(ticket_no=ticket_no, urgency=urgency)
+                    if name != "escalated":  # its clocks must run from now, in real time
+                        ticket = ticket.model_copy(update={"received_at": RECEIVED_AT})
                     await submit(env.client, config, ticket)
                     await scenario(env.client, config, ticket_no)
                     result = await outcome(env.client, ticket_no)

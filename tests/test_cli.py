@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
+from domain.deadlines import Tier, TierMatch
 from domain.intake import workflow_id_for
 from domain.models import TicketStatus
 from tests.conftest import make_config
@@ -211,3 +212,58 @@ async def test_unknown_ticket_and_broken_config(cli, tmp_path):
     path, _ = ticket_json(tmp_path)
     line = one_line_error(await cli("ticket", "submit", "--file", str(path)))
     assert str(broken) in line and "departments" in line
+
+
+async def test_calendar_commands_follow_the_official_2026_schedule(cli):
+    after_holiday = await cli("calendar", "add-days", "2026-09-30T10:00", "1")
+    assert after_holiday.code == 0 and "= 2026-10-08 10:00（星期四）" in after_holiday.out
+    makeup = await cli("calendar", "add-days", "2026-10-09T10:00", "1")
+    assert "= 2026-10-10 10:00（星期六）" in makeup.out  # 调休: Saturday 10 October is a workday
+    beyond = await cli("calendar", "add-days", "2026-12-30T10:00", "3")
+    assert beyond.code == 0 and "按周一至周五推算" in beyond.out
+    checked = await cli("calendar", "check", "2026-10-01", "--days", "10")
+    assert checked.code == 0
+    rows = {line.split("│")[1].strip(): line for line in checked.out.splitlines() if line.startswith("│")}
+    assert "法定节假日" in rows["2026-10-01"] and "国庆节" in rows["2026-10-01"]
+    assert "调休上班" in rows["2026-10-10"] and "法定节假日" in rows["2026-10-04"]
+    assert "工作日" in rows["2026-10-08"] and "上班" in rows["2026-10-08"]
+    assert "date like" in one_line_error(await cli("calendar", "check", "2026-13-01"))
+
+
+async def test_list_overdue_and_due_within(client, config, tmp_path):
+    """An urgent ticket on a clock of seconds goes overdue; `list --overdue` finds it."""
+    fast = Tier(name="紧急", match=TierMatch(urgency=["紧急"]), sign_for="1s", contact="2s", resolve="3s")
+    deadlines = config.deadlines.model_copy(update={"tiers": [fast, *config.deadlines.tiers[1:]]})
+    fast_config = config.model_copy(update={"deadlines": deadlines})
+    async for run in _cli_for(client, fast_config, tmp_path):
+        urgent, urgent_data = ticket_json(tmp_path, "urgent.json", urgency="紧急")
+        soon, soon_data = ticket_json(tmp_path, "soon.json", urgency="加急")  # 24 hours to answer
+        later, later_data = ticket_json(tmp_path, "later.json")  # 一般: 7 days
+        for path in (urgent, soon, later):
+            assert (await run("ticket", "submit", "--file", str(path))).code == 0
+        await eventually(client, urgent_data["ticket_no"], lambda r: r.overdue and r.escalation_level is not None)
+        for _ in range(50):
+            overdue = await run("ticket", "list", "--overdue", "--limit", "1000")
+            if urgent_data["ticket_no"] in overdue.out:
+                break
+        assert urgent_data["ticket_no"] in overdue.out and soon_data["ticket_no"] not in overdue.out
+        due = await run("ticket", "list", "--due-within", "25h", "--limit", "1000")
+        assert soon_data["ticket_no"] in due.out
+        assert later_data["ticket_no"] not in due.out and urgent_data["ticket_no"] not in due.out
+        assert "--due-within" in one_line_error(await run("ticket", "list", "--due-within", "5x"))
+        shown = await run("ticket", "show", urgent_data["ticket_no"])
+        assert "时限（第 1 轮）" in shown.out and "催办" in shown.out and "已超期" in shown.out
+
+
+async def _cli_for(client: Client, config: DistrictConfig, tmp_path: Path):
+    """A CLI and workers for a configuration other than the fixture's."""
+    config_file = tmp_path / "fast.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOTLINE_CONFIG": str(config_file),
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "COLUMNS": "200",
+    }
+    async with build_workers(client, config, departments=[d.code for d in config.departments], center=True):
+        yield Cli(env=env, cwd=Path(__file__).resolve().parent.parent)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from domain.calendar import CalendarData, Duration, Span
-from domain.config import DistrictConfig
+from domain.config import CalendarSettings, DistrictConfig
 from domain.intake import (
     IntakePlan,
     TicketInput,
@@ -228,8 +228,19 @@ def test_calendar_slice_starts_the_day_before_the_ticket_in_china_time(config: D
 
     assert sliced is not None
     assert sliced.calendar.start == date(2026, 9, 30)
-    assert sliced.calendar.end - sliced.calendar.start == timedelta(days=WINDOW_DAYS)
+    assert sliced.calendar.end == date(2026, 10, 1) + timedelta(days=WINDOW_DAYS)
     assert date(2026, 10, 1) in sliced.calendar.holidays
+
+
+def test_a_ticket_entered_late_gets_a_slice_reaching_from_now() -> None:
+    """A backlog ticket received long ago is dispatched now: its clocks need the calendar from now on."""
+    received = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    sliced = calendar_for(CalendarSettings(), received, now=now)
+
+    assert sliced.start == date(2025, 1, 5)
+    assert sliced.end == date(2026, 11, 2) + timedelta(days=WINDOW_DAYS)
 
 
 def test_workflow_id_for_ticket() -> None:

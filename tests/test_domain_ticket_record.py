@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from domain.calendar import Duration, Span
+from domain.calendar import Duration, Span, Unit
 from domain.commands import RequestExtension
 from domain.config import DistrictConfig
 from domain.deadlines import ClockKind
@@ -558,3 +558,15 @@ def test_first_release_extension_approved_late_clears_overdue(config: DistrictCo
     assert record.resolve_due == due + timedelta(hours=24) and not record.overdue
     reason = refused(record.check_request_extension, clerk, span("1h"), "再延", due + timedelta(hours=2))
     assert reason == "拒绝延期申请：延期次数已达上限（1 次）"
+
+
+def test_an_extension_asked_before_the_answer_lapses_with_it(config: DistrictConfig) -> None:
+    """Approving it afterwards would move a stopped clock; the request lapses at the answer instead."""
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.contact(clerk, "", SIGNED)
+    record.request_extension(clerk, Span(amount=2, unit=Unit.WORKING_DAYS), "需勘查", SIGNED, "E1")
+    record.give_answer(clerk, Answer(text="已处理", resolved=True), SIGNED + timedelta(hours=1))
+
+    assert record.approvals[0].state is ApprovalState.LAPSED
+    assert "已失效" in refused(record.check_decision, lead, "E1", None, True)
