@@ -62,6 +62,12 @@ def config(tmp_path: Path) -> DistrictConfig:
 
 @pytest.fixture
 async def cli(client: Client, config: DistrictConfig, tmp_path: Path) -> AsyncIterator[Cli]:
+    async for run in cli_for(client, config, tmp_path):
+        yield run
+
+
+async def cli_for(client: Client, config: DistrictConfig, tmp_path: Path) -> AsyncIterator[Cli]:
+    """The CLI as a process with this configuration, and workers for it in this process."""
     config_file = tmp_path / "district.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
     env = {
@@ -235,7 +241,7 @@ async def test_list_overdue_and_due_within(client, config, tmp_path):
     fast = Tier(name="紧急", match=TierMatch(urgency=["紧急"]), sign_for="1s", contact="2s", resolve="3s")
     deadlines = config.deadlines.model_copy(update={"tiers": [fast, *config.deadlines.tiers[1:]]})
     fast_config = config.model_copy(update={"deadlines": deadlines})
-    async for run in _cli_for(client, fast_config, tmp_path):
+    async for run in cli_for(client, fast_config, tmp_path):
         urgent, urgent_data = ticket_json(tmp_path, "urgent.json", urgency="紧急")
         soon, soon_data = ticket_json(tmp_path, "soon.json", urgency="加急")  # 24 hours to answer
         later, later_data = ticket_json(tmp_path, "later.json")  # 一般: 7 days
@@ -253,17 +259,3 @@ async def test_list_overdue_and_due_within(client, config, tmp_path):
         assert "--due-within" in one_line_error(await run("ticket", "list", "--due-within", "5x"))
         shown = await run("ticket", "show", urgent_data["ticket_no"])
         assert "时限（第 1 轮）" in shown.out and "催办" in shown.out and "已超期" in shown.out
-
-
-async def _cli_for(client: Client, config: DistrictConfig, tmp_path: Path):
-    """A CLI and workers for a configuration other than the fixture's."""
-    config_file = tmp_path / "fast.yaml"
-    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    env = {
-        **os.environ,
-        "HOTLINE_CONFIG": str(config_file),
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "COLUMNS": "200",
-    }
-    async with build_workers(client, config, departments=[d.code for d in config.departments], center=True):
-        yield Cli(env=env, cwd=Path(__file__).resolve().parent.parent)
