@@ -28,10 +28,11 @@ from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
 from starter.startup import SetupError, check_search_attributes
 from workflows.ticket import TicketWorkflow
+from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS: list[type] = [TicketWorkflow]
+WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow]
 
 
 @dataclass

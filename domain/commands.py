@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from domain.calendar import Span, Unit
-from domain.models import Actor, Answer, Assignment, Callback, Frozen, TicketStatus
+from domain.models import Actor, Answer, Assignment, Callback, Frozen, Satisfaction, TicketStatus
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -89,3 +89,34 @@ class TicketOutcome(Frozen):
     department: str | None
     redo_count: int
     return_count: int
+
+
+# ----- 吹哨 (whistle) -----
+
+
+class ReportIn(Frozen):
+    """报到: a named department reports in (on site, for an urgent whistle)."""
+
+    actor: Actor
+    note: Note = ""
+
+
+class WhistleAnswer(Frozen):
+    """答卷: the department's answer to the street."""
+
+    actor: Actor
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class EvaluateDepartment(Frozen):
+    """一哨一考核: the street's evaluation of one department."""
+
+    actor: Actor
+    department: str
+    satisfaction: Satisfaction
+    comment: Note = ""
+
+
+class Withdraw(Frozen):
+    actor: Actor
+    reason: Reason

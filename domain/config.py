@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from domain.deadlines import DeadlinePolicy
+from domain.calendar import Duration
+from domain.deadlines import DeadlinePolicy, Tier
 from domain.models import Role
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -113,6 +114,27 @@ class CalendarSettings(Strict):
     names: dict[str, str] = Field(default_factory=dict)
 
 
+class WhistleKind(Strict):
+    """A kind of whistle (吹哨) and its limits: 报到 (report in) and 答卷 (answer)."""
+
+    name: str
+    report_in: Duration
+    answer: Duration
+    description: str = ""
+
+    def tier(self) -> Tier:
+        return Tier(name=f"{self.name}哨", sign_for=self.report_in, contact=self.report_in, resolve=self.answer)
+
+
+def _default_whistle_kinds() -> list[WhistleKind]:
+    # Nanjing 鼓楼 and Beijing 平谷 practice; the 24-hour contact of a work-advance whistle is part of 报到.
+    return [
+        WhistleKind(name="紧急", report_in="30m", answer="1wd", description="30 分钟内到场报到"),  # type: ignore[arg-type]
+        WhistleKind(name="推进", report_in="1h", answer="3wd", description="1 小时内报到，3 个工作日内答卷"),  # type: ignore[arg-type]
+        WhistleKind(name="难题", report_in="1wd", answer="5wd", description="5 个工作日内答卷"),  # type: ignore[arg-type]
+    ]
+
+
 class CenterNotifications(Strict):
     """Where notices for the shift lead and district leaders go (催办/督办/通报 …)."""
 
@@ -181,6 +203,7 @@ class DistrictConfig(Strict):
     people: list[Person] = Field(default_factory=list)
     deadlines: DeadlinePolicy
     calendar: CalendarSettings = CalendarSettings()
+    whistle_kinds: list[WhistleKind] = Field(default_factory=_default_whistle_kinds, min_length=1)
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:
@@ -236,6 +259,12 @@ class DistrictConfig(Strict):
             if person.id == person_id:
                 return person
         raise KeyError(person_id)
+
+    def whistle_kind(self, name: str) -> WhistleKind:
+        for kind in self.whistle_kinds:
+            if kind.name == name:
+                return kind
+        raise KeyError(name)
 
     def urgency(self, name: str) -> Urgency:
         for urgency in self.urgencies:

@@ -24,6 +24,12 @@ class ClockKind(StrEnum):
     SIGN_FOR = "签收"
     CONTACT = "响应"
     RESOLVE = "办结"
+    REPORT_IN = "报到"  # a whistle's department reports in (on site for an urgent whistle)
+    ANSWER = "答卷"  # a whistle's department answers the street
+
+
+TICKET_CLOCKS = (ClockKind.SIGN_FOR, ClockKind.CONTACT, ClockKind.RESOLVE)
+WHISTLE_CLOCKS = (ClockKind.REPORT_IN, ClockKind.ANSWER)
 
 
 Target = Literal["department", "shift_lead", "leadership"]
@@ -95,9 +101,9 @@ class TicketDeadlines(Frozen):
     calendar: CalendarData
 
     def limit(self, kind: ClockKind) -> Span:
-        return {ClockKind.SIGN_FOR: self.tier.sign_for, ClockKind.CONTACT: self.tier.contact}.get(
-            kind, self.tier.resolve
-        )
+        if kind in (ClockKind.SIGN_FOR, ClockKind.REPORT_IN):
+            return self.tier.sign_for
+        return self.tier.contact if kind is ClockKind.CONTACT else self.tier.resolve
 
 
 def deadlines_for(

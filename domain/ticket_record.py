@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from domain.calendar import CHINA_TZ, Span, Unit, WorkCalendar, add, parse_span
-from domain.deadlines import Clock, ClockEvent, ClockKind, Escalation, next_event, start_clock
+from domain.deadlines import TICKET_CLOCKS, Clock, ClockEvent, ClockKind, Escalation, next_event, start_clock
 from domain.delivery import NoticeKind
 from domain.intake import IntakePlan
 from domain.models import (
@@ -131,7 +131,7 @@ class TicketRecord(BaseModel):
             return self.dispatch_round
         for clock in self.running_clocks:
             clock.stopped_at = at  # the previous round's clocks end with it
-        self.clocks += [start_clock(kind, self.dispatch_round, at, deadlines) for kind in ClockKind]
+        self.clocks += [start_clock(kind, self.dispatch_round, at, deadlines) for kind in TICKET_CLOCKS]
         self.sign_for_due = self.clock(ClockKind.SIGN_FOR).due_at
         self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
         self.return_deadline, _ = add(WorkCalendar(deadlines.calendar), at, deadlines.return_window)

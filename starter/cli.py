@@ -12,6 +12,7 @@ from starter import cli_common as common
 from starter.cli_actions import center_app, dept_app
 from starter.cli_calendar import app as calendar_app
 from starter.cli_tickets import app as ticket_app
+from starter.cli_whistle import app as whistle_app
 from starter.logging import configure_logging
 from starter.process import exit_now
 
@@ -25,6 +26,7 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(dept_app, name="dept")
 app.add_typer(center_app, name="center")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(whistle_app, name="whistle")
 
 
 @app.command()

@@ -31,7 +31,7 @@ TicketArg = typer.Argument(..., help="工单号")
 AsOption = typer.Option(..., "--as", help="操作人（配置中的人员 ID）")
 
 
-def _actor(config: str | None, person: str) -> Actor:
+def actor_from(config: str | None, person: str) -> Actor:
     settings = common.config_from(config)
     try:
         return actor_for(settings, person)
@@ -59,7 +59,7 @@ def _assignment(config: str | None, code: str, option: str) -> Any:
 @dept_app.command("sign")
 def sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
     """签收。"""
-    _send(ticket, TicketWorkflow.sign_for, SignFor(actor=_actor(config, person)))
+    _send(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
 
 
 @dept_app.command("contact")
@@ -70,7 +70,7 @@ def contact(
     config: str | None = common.ConfigOption,
 ) -> None:
     """联系诉求人（首次响应）。"""
-    _send(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=_actor(config, person), note=note))
+    _send(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor_from(config, person), note=note))
 
 
 @dept_app.command("answer")
@@ -83,7 +83,7 @@ def answer(
     config: str | None = common.ConfigOption,
 ) -> None:
     """答复（答卷）。"""
-    actor = _actor(config, person)
+    actor = actor_from(config, person)
     command = GiveAnswer(actor=actor, answer=Answer(text=text, resolved=resolved, evidence=evidence))
     _send(ticket, TicketWorkflow.answer, command)
 
@@ -96,7 +96,7 @@ def return_ticket(
     config: str | None = common.ConfigOption,
 ) -> None:
     """申请退单（非本单位职责），由值班长审批。"""
-    _send(ticket, TicketWorkflow.request_return, RequestReturn(actor=_actor(config, person), reason=reason))
+    _send(ticket, TicketWorkflow.request_return, RequestReturn(actor=actor_from(config, person), reason=reason))
 
 
 @dept_app.command("extend")
@@ -111,7 +111,7 @@ def extend(
     """申请延期（--days 个工作日或 --hours 小时），由值班长审批。"""
     if (hours is None) == (days is None):
         common.fail("--days / --hours: give exactly one")
-    command = RequestExtension(actor=_actor(config, person), hours=hours, working_days=days, reason=reason)
+    command = RequestExtension(actor=actor_from(config, person), hours=hours, working_days=days, reason=reason)
     _send(ticket, TicketWorkflow.request_extension, command)
 
 
@@ -124,7 +124,7 @@ def dispatch(
     config: str | None = common.ConfigOption,
 ) -> None:
     """人工派遣（派单目录无匹配或派遣失败时）。"""
-    command = ManualDispatch(actor=_actor(config, person), to=_assignment(config, to, "--to"), note=note)
+    command = ManualDispatch(actor=actor_from(config, person), to=_assignment(config, to, "--to"), note=note)
     _send(ticket, TicketWorkflow.dispatch, command)
 
 
@@ -139,7 +139,7 @@ def approve(
 ) -> None:
     """批准退单（须改派）或延期。"""
     to = _assignment(config, reassign, "--reassign") if reassign else None
-    command = Decide(actor=_actor(config, person), approval_id=approval_id, reassign_to=to, note=note)
+    command = Decide(actor=actor_from(config, person), approval_id=approval_id, reassign_to=to, note=note)
     _send(ticket, TicketWorkflow.approve, command)
 
 
@@ -152,7 +152,7 @@ def reject(
     config: str | None = common.ConfigOption,
 ) -> None:
     """驳回退单（承办单位须继续办理）或延期。"""
-    _send(ticket, TicketWorkflow.reject, Decide(actor=_actor(config, person), approval_id=approval_id, note=note))
+    _send(ticket, TicketWorkflow.reject, Decide(actor=actor_from(config, person), approval_id=approval_id, note=note))
 
 
 @center_app.command("callback")
@@ -166,4 +166,4 @@ def callback(
 ) -> None:
     """记录回访结果：未解决或不满意则发回重办，否则办结。"""
     result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
-    _send(ticket, TicketWorkflow.record_callback, RecordCallback(actor=_actor(config, person), callback=result))
+    _send(ticket, TicketWorkflow.record_callback, RecordCallback(actor=actor_from(config, person), callback=result))

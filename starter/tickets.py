@@ -72,15 +72,20 @@ async def view(client: Client, ticket: str) -> TicketRecord:
 
 async def act(client: Client, ticket: str, update: Any, command: Any) -> ActionResult:
     """Send a human action; a refusal comes back as ActionFailed with the workflow's reason."""
+    return await act_on(handle_for(client, ticket), update, command, f"工单 {ticket}")
+
+
+async def act_on(handle: WorkflowHandle[Any, Any], update: Any, command: Any, what: str) -> Any:
+    """Run an update on any of our workflows; refusals and unknown ids become ActionFailed."""
     try:
-        return await handle_for(client, ticket).execute_update(update, command)
+        return await handle.execute_update(update, command)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
         raise ActionFailed(message) from None
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            raise ActionFailed(f"工单 {ticket} 不存在或已结束") from None
+            raise ActionFailed(f"{what} 不存在或已结束") from None
         raise
 
 

