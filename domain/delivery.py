@@ -45,7 +45,8 @@ class NoticeKind(StrEnum):
     WITHDRAWN = "工单改派"  # the ticket was reassigned away from this department
     REMINDER = "预警提醒"  # a share of the time limit has gone
     ESCALATION = "超期督办"  # a step of the ladder: 催办, 督办, 通报 …
-    WHISTLE = "吹哨通知"  # a street named this department in a whistle (or withdrew it)
+    WHISTLE = "吹哨通知"  # a street named this department in a whistle
+    WHISTLE_WITHDRAWN = "吹哨撤回"
 
 
 class Notice(Frozen):

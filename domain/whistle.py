@@ -200,7 +200,7 @@ class WhistleRecord(BaseModel):
         for part in self.parts:
             self._stop_all(part, at)
             text = f"{self.input.street}已撤回吹哨：{reason}"
-            self.outbox.append(PendingNotice(department=part.assignment, kind=NoticeKind.WHISTLE, text=text))
+            self.outbox.append(PendingNotice(department=part.assignment, kind=NoticeKind.WHISTLE_WITHDRAWN, text=text))
         self._log(at, actor, "撤回", reason)
 
     # ----- clocks -----

@@ -20,21 +20,25 @@ from rich.table import Table
 from temporalio.client import Client
 
 from domain import search_attributes as sa
-from domain.commands import Decide, ManualDispatch
+from domain.commands import Decide, EvaluateDepartment, ManualDispatch
 from domain.config import Department, DistrictConfig, SimulatedAdapter, SimulatedSurvey
 from domain.deadlines import LadderStep, Tier, TierMatch
 from domain.intake import assignment_for
-from domain.models import ApprovalKind, ApprovalState, Role, Ticket, TicketStatus
+from domain.models import ApprovalKind, ApprovalState, Role, Satisfaction, Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
+from domain.whistle import PartStatus, WhistleRecord
 from starter.cli_common import console
+from starter.cli_whistle import whistle_panel
 from starter.demo_data import demo_tickets
 from starter.render import ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
 from starter.startup import check_search_attributes
 from starter.tickets import ActionFailed, act, submit, view
+from starter.whistles import act_whistle, blow, view_whistle
 from worker import build_workers
 from workflows.ticket import TicketWorkflow
+from workflows.whistle import WhistleWorkflow
 
 FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value)
 
@@ -199,6 +203,20 @@ async def _run_batch(
         f"重复提交 {duplicate.ticket_no}：{'识别为重复工单，未重复创建' if duplicate.duplicate else '未识别！'}"
     )
 
+    street = next(p for p in config.people if p.role is Role.STREET)
+    whistle = await blow(
+        client,
+        config,
+        raised_by=actor_for(config, street.id),
+        kind="推进",
+        title="王元地村道路破损与施工扬尘问题",
+        content="村内主路多处破损，周边工地扬尘严重，涉及住建、生态环境等部门，需现场协调推进。",
+        departments=["zjj", "sthj"],
+        tickets=[t.ticket_no for t in tickets[:2]],
+        whistle_no=f"{prefix}-W1",
+    )
+    console.print(f"{street.street}吹哨（推进）{whistle.whistle_no}：点名 区住房和城乡建设局、市生态环境局海勃湾区分局")
+
     lead = ShiftLead(client, config, prefix)
     lead_task = asyncio.create_task(lead.run())
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
@@ -211,11 +229,14 @@ async def _run_batch(
             while True:
                 closed = (await client.count_workflows(closed_query)).count
                 record = await view(client, unanswered) if unanswered else None
+                whistle_state = await evaluate_answers(client, config, whistle.whistle_no)
                 note = f"；无人答复的紧急工单督办级别：{record.escalation_level or '—'}" if record else ""
+                note += f"；吹哨：{whistle_state.status.value}"
                 progress.update(task, completed=closed, description=f"在办 {count - closed}{note}")
-                # Done when every other ticket is closed and the unanswered one has climbed every ladder.
+                # Done when every other ticket is closed, the unanswered one has climbed every ladder
+                # and the whistle has been answered and evaluated.
                 ladder_done = record is None or (bool(record.clocks) and record.next_clock_event() is None)
-                done = closed >= count - (1 if unanswered else 0) and ladder_done
+                done = closed >= count - (1 if unanswered else 0) and ladder_done and whistle_state.status.is_final
                 if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
@@ -226,7 +247,24 @@ async def _run_batch(
     if unanswered:
         console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
         console.print(ticket_panel(await view(client, unanswered)))
+    console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
+    console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
     return await _summary(client, config, prefix, count, ui_url)
+
+
+async def evaluate_answers(client: Client, config: DistrictConfig, whistle_no: str) -> WhistleRecord:
+    """The demo's street evaluates each department as soon as it has answered (一哨一考核)."""
+    record = await view_whistle(client, whistle_no)
+    actor = actor_for(
+        config, next(p.id for p in config.people if p.role is Role.STREET and p.street == record.input.street)
+    )
+    for i, part in enumerate(record.parts):
+        if part.status is PartStatus.ANSWERED:
+            satisfaction = Satisfaction.SATISFIED if i % 2 == 0 else Satisfaction.BASICALLY_SATISFIED
+            command = EvaluateDepartment(actor=actor, department=part.assignment.department, satisfaction=satisfaction)
+            with contextlib.suppress(ActionFailed):
+                await act_whistle(client, whistle_no, WhistleWorkflow.evaluate, command)
+    return await view_whistle(client, whistle_no)
 
 
 async def _summary(client: Client, config: DistrictConfig, prefix: str, count: int, ui_url: str) -> bool:

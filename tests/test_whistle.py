@@ -161,7 +161,7 @@ async def test_the_street_withdraws_the_whistle(
     assert outcome.status is WhistleStatus.WITHDRAWN and outcome.evaluations == {}
     record = await view_whistle(env.client, no)
     assert all(not c.running for p in record.parts for c in p.clocks)
-    assert [n["kind"] for n in notices(tmp_path, "cgj")] == ["吹哨通知", "吹哨通知"]  # blown, then withdrawn
+    assert [n["kind"] for n in notices(tmp_path, "cgj")] == ["吹哨通知", "吹哨撤回"]
 
 
 async def test_a_whistle_is_checked_before_anything_starts(env: WorkflowEnvironment, config: DistrictConfig) -> None:

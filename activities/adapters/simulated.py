@@ -13,11 +13,20 @@ import hashlib
 import structlog
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from domain.commands import ContactCitizen, GiveAnswer, RequestExtension, RequestReturn, SignFor
+from domain.commands import (
+    ContactCitizen,
+    GiveAnswer,
+    ReportIn,
+    RequestExtension,
+    RequestReturn,
+    SignFor,
+    WhistleAnswer,
+)
 from domain.config import SimulatedAdapter
 from domain.delivery import Delivery, DeliveryReceipt, Notice, NoticeKind
 from domain.models import Actor, Answer
 from workflows.ticket import TicketWorkflow
+from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
 
@@ -54,6 +63,9 @@ class SimulatedDepartmentAdapter:
         if notice.kind is NoticeKind.RETURN_REJECTED:
             # The return was refused: the department must handle the ticket after all.
             self._spawn(self._finish(notice.workflow_id, notice.ticket_no, round=0))
+        elif notice.kind is NoticeKind.WHISTLE:
+            # A street named this department in a whistle: report in, then answer.
+            self._spawn(self._answer_whistle(notice.workflow_id))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -93,6 +105,15 @@ class SimulatedDepartmentAdapter:
         await handle.execute_update(
             TicketWorkflow.answer, GiveAnswer(actor=self.clerk, answer=Answer(text=text, resolved=resolved))
         )
+
+    async def _answer_whistle(self, workflow_id: str) -> None:
+        s = self.settings
+        handle = self.client.get_workflow_handle(workflow_id)
+        await asyncio.sleep(s.sign_delay_s)
+        await handle.execute_update(WhistleWorkflow.report_in, ReportIn(actor=self.clerk, note="已到现场报到"))
+        await asyncio.sleep(s.answer_delay_s)
+        text = "已会同相关单位现场研究，明确整改措施和完成时限"
+        await handle.execute_update(WhistleWorkflow.answer, WhistleAnswer(actor=self.clerk, text=text))
 
     def _spawn(self, work: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(self._guard(work))  # type: ignore[arg-type]
