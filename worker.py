@@ -27,12 +27,13 @@ from starter.logging import configure_logging
 from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
 from starter.startup import SetupError, check_search_attributes
+from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow]
+WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow, ConsultationMeetingWorkflow]
 
 
 @dataclass

@@ -120,3 +120,32 @@ class EvaluateDepartment(Frozen):
 class Withdraw(Frozen):
     actor: Actor
     reason: Reason
+
+
+# ----- 会商、确权 (consultation and responsibility determination) -----
+
+
+class DetermineOwner(Frozen):
+    """确权: the lead (主办) and assisting (协办) departments, decided by a meeting, an arbiter, or on
+    site by the centre (then with a note saying where and why)."""
+
+    actor: Actor
+    lead: Assignment
+    assisting: list[Assignment] = Field(default_factory=list, max_length=10)
+    note: Note = ""
+
+
+class Attend(Frozen):
+    actor: Actor
+
+
+class RecordMinutes(Frozen):
+    actor: Actor
+    minutes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Refer(Frozen):
+    """No agreement: the matter goes to the arbiter."""
+
+    actor: Actor
+    reason: Reason

@@ -189,6 +189,10 @@ class Center(Strict):
     task_queue: str = "hotline-center"
     callback: Annotated[SimulatedSurvey | ManualSurvey, Field(discriminator="type")] = ManualSurvey()
     notifications: CenterNotifications = CenterNotifications()
+    # 疑难工单会商: a ticket returned or redone this many times is a 问题工单 and goes to a meeting.
+    problem_threshold: int = Field(default=3, ge=1)
+    attendance_window: Duration = Field(default="1wd")  # type: ignore[assignment]
+    arbiter: str = "机构编制部门"  # or 司法行政部门: rules when a meeting cannot agree
 
 
 class DistrictConfig(Strict):

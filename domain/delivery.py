@@ -47,6 +47,8 @@ class NoticeKind(StrEnum):
     ESCALATION = "超期督办"  # a step of the ladder: 催办, 督办, 通报 …
     WHISTLE = "吹哨通知"  # a street named this department in a whistle
     WHISTLE_WITHDRAWN = "吹哨撤回"
+    MEETING = "会商通知"  # invited to a consultation meeting, or (centre) a matter for the arbiter
+    DETERMINED = "确权通知"  # a ticket's lead and assisting departments were decided
 
 
 class Notice(Frozen):

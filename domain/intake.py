@@ -8,7 +8,7 @@ ticket's replay.
 
 from __future__ import annotations
 
-from domain.calendar import CalendarData
+from domain.calendar import CalendarData, Span
 from domain.config import DistrictConfig, KnowledgeEntry
 from domain.deadlines import TicketDeadlines, deadlines_for
 from domain.models import Assignment, Frozen, RequestKind, Ticket
@@ -35,6 +35,15 @@ class IntakePlan(Frozen):
     direct_answer: str | None = None  # a 咨询 the knowledge base answers
     policy: TicketPolicy | None = None  # first release only
     deadlines: TicketDeadlines | None = None
+    consultation: ConsultationPolicy | None = None  # None: tickets started before consultations existed
+
+
+class ConsultationPolicy(Frozen):
+    """When a ticket becomes a 问题工单 and goes to a consultation meeting by itself."""
+
+    problem_threshold: int  # returns (改派) or redos (重办)
+    attendance_window: Span
+    arbiter: str
 
 
 class TicketInput(Frozen):
@@ -104,5 +113,10 @@ def plan_intake(config: DistrictConfig, ticket: Ticket, calendar: CalendarData) 
         knowledge_id=knowledge.id if knowledge else None,
         direct_answer=knowledge.answer if knowledge else None,
         deadlines=deadlines_for(config.deadlines, calendar, ticket.urgency, ticket.category, ticket.kind),
+        consultation=ConsultationPolicy(
+            problem_threshold=config.center.problem_threshold,
+            attendance_window=config.center.attendance_window,
+            arbiter=config.center.arbiter,
+        ),
     )
     return TicketInput(ticket=ticket, plan=plan)

@@ -42,6 +42,7 @@ class Role(StrEnum):
     SHIFT_LEAD = "shift_lead"  # 值班长
     OPERATOR = "operator"  # 中心话务/回访员
     STREET = "street"  # 镇街工作人员
+    ARBITER = "arbiter"  # 裁定机关 (机构编制部门 or 司法行政部门): rules when a meeting cannot agree
     SYSTEM = "system"  # the centre's automatic steps
 
 
@@ -50,6 +51,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.SHIFT_LEAD: "值班长",
     Role.OPERATOR: "中心回访员",
     Role.STREET: "镇街工作人员",
+    Role.ARBITER: "裁定机关",
     Role.SYSTEM: "系统",
 }
 
@@ -186,3 +188,15 @@ class Action(Frozen):
     action: str  # Chinese label, e.g. 签收
     detail: str = ""
     department: str | None = None
+
+
+class Determination(Frozen):
+    """确权: who leads (主办) and who assists (协办) on a ticket, decided by a consultation meeting,
+    an arbiter's ruling, or on site by the centre (现场确权)."""
+
+    lead: Assignment
+    assisting: list[Assignment] = Field(default_factory=list, max_length=10)
+    source: str  # 会商确权 / 裁定 / 现场确权
+    reference: str  # the meeting number, or the note of an on-site determination
+    decided_by: Actor
+    decided_at: datetime

@@ -27,6 +27,7 @@ from domain.models import (
     ApprovalState,
     Assignment,
     Callback,
+    Determination,
     ExceptionApproval,
     Role,
     Ticket,
@@ -80,6 +81,9 @@ class TicketRecord(BaseModel):
     clock_version: int = 0  # moves whenever a clock starts, stops or moves: the timekeeper wakes
     escalations: list[Escalation] = Field(default_factory=list)
     escalation_level: str | None = None
+    departments_seen: list[Assignment] = Field(default_factory=list)  # every department that held it
+    determination: Determination | None = None  # 确权: the lead (主办) and assisting (协办) departments
+    consultation: str | None = None  # the workflow id of the meeting this 问题工单 went to
     dispatch_error: str | None = None
     answer: Answer | None = None
     callback: Callback | None = None
@@ -342,6 +346,47 @@ class TicketRecord(BaseModel):
 
     # ----- clocks -----
 
+    # ----- 确权 (who owns it) and 问题工单 -----
+
+    def check_determine(self, actor: Actor) -> None:
+        """现场确权 by the centre; a meeting's or arbiter's determination arrives as a signal."""
+        _require_role(actor, "确权", Role.SHIFT_LEAD)
+        if self.status.is_final:
+            raise ActionRefused(f"拒绝确权：工单已{self.status.value}")
+
+    def determine(self, determination: Determination, at: datetime) -> None:
+        d = determination
+        helpers = "、".join(a.department_name for a in d.assisting) or "无"
+        detail = f"主办 {d.lead.department_name}；协办 {helpers}（{d.reference}）"
+        if self.status.is_final or self.status is TicketStatus.AWAITING_CALLBACK:
+            self._log(at, d.decided_by, d.source, f"{detail}；工单已答复，不再改派")
+            self.determination = d
+            return
+        self.determination = d
+        previous = self.assignment
+        if previous is not None and previous.department == d.lead.department:
+            self._log(at, d.decided_by, d.source, f"{detail}；维持原承办单位")
+        else:
+            if previous is not None:
+                text = f"经{d.source}，工单改由 {d.lead.department_name} 主办"
+                self.outbox.append(PendingNotice(department=previous, kind=NoticeKind.WITHDRAWN, text=text))
+            self._log(at, d.decided_by, d.source, f"{detail}；改派主办单位")
+            self._assign(d.lead)
+        for helper in d.assisting:
+            text = f"经{d.source}，贵单位为工单 {self.ticket.ticket_no} 的协办单位，主办：{d.lead.department_name}"
+            self.outbox.append(PendingNotice(department=helper, kind=NoticeKind.DETERMINED, text=text))
+
+    def log_consultation(self, at: datetime, reason: str) -> None:
+        self._log(at, None, "提请会商", f"{reason}；会商 {self.consultation}")
+
+    @property
+    def is_problem_ticket(self) -> bool:
+        """问题工单: returned or redone the configured number of times, and not yet owned by decision."""
+        policy = self.plan.consultation
+        if policy is None or self.determination is not None or self.status.is_final:
+            return False
+        return self.return_count >= policy.problem_threshold or self.redo_count >= policy.problem_threshold
+
     # ----- clocks (签收、响应、办结时限) -----
 
     @property
@@ -432,6 +477,8 @@ class TicketRecord(BaseModel):
 
     def _assign(self, to: Assignment) -> None:
         self._lapse_pending()
+        if all(seen.department != to.department for seen in self.departments_seen):
+            self.departments_seen.append(to)
         self.assignment = to
         self.pending_dispatch = True
         self.status = TicketStatus.DISPATCHING

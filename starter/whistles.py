@@ -6,9 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.config import DistrictConfig
 from domain.models import Actor
@@ -21,7 +18,8 @@ from domain.whistle import (
     workflow_id_for_whistle,
 )
 from starter.calendar_source import calendar_for
-from starter.tickets import ActionFailed, act_on
+from starter.tickets import act_on
+from starter.workflow_client import query_view, start_once
 from workflows.whistle import WhistleWorkflow, for_whistle
 
 
@@ -54,20 +52,16 @@ async def blow(
         departments=departments,
         tickets=tickets,
     )
-    initial = WhistleRecord.blow(whistle, now)
-    try:
-        await client.start_workflow(
-            WhistleWorkflow.run,
-            whistle,
-            id=workflow_id_for_whistle(whistle.whistle_no),
-            task_queue=config.center.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=for_whistle(initial),
-            static_summary=f"{whistle.street}吹哨（{whistle.kind}）：{whistle.title}",
-        )
-    except WorkflowAlreadyStartedError:
-        raise ActionFailed(f"吹哨 {whistle.whistle_no} 已存在") from None
+    await start_once(
+        client,
+        WhistleWorkflow.run,
+        whistle,
+        workflow_id=workflow_id_for_whistle(whistle.whistle_no),
+        task_queue=config.center.task_queue,
+        search_attributes=for_whistle(WhistleRecord.blow(whistle, now)),
+        summary=f"{whistle.street}吹哨（{whistle.kind}）：{whistle.title}",
+        what=f"吹哨 {whistle.whistle_no}",
+    )
     return whistle
 
 
@@ -81,12 +75,7 @@ async def act_whistle(client: Client, whistle_no: str, update: Any, command: Any
 
 
 async def view_whistle(client: Client, whistle_no: str) -> WhistleRecord:
-    try:
-        return await _handle(client, whistle_no).query(WhistleWorkflow.view)
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            raise ActionFailed(f"吹哨 {whistle_no} 不存在") from None
-        raise
+    return await query_view(_handle(client, whistle_no), WhistleWorkflow.view, f"吹哨 {whistle_no}")
 
 
 async def whistle_outcome(client: Client, whistle_no: str) -> WhistleOutcome:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         ContactCitizen,
         Decide,
+        DetermineOwner,
         GiveAnswer,
         ManualDispatch,
         RecordCallback,
@@ -32,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, delivery_key
     from domain.intake import TicketInput
-    from domain.models import TicketStatus
+    from domain.meeting import MeetingInput, workflow_id_for_meeting
+    from domain.models import SYSTEM_ACTOR, Determination, TicketStatus
     from domain.ticket_record import TicketRecord
 
 from workflows.common import keep_time, send_notices
@@ -56,6 +59,7 @@ class TicketWorkflow:
             if record.plan.deadlines
             else None
         )
+        consultation = asyncio.create_task(self._consult_when_problem()) if record.plan.consultation else None
         while not self.record.status.is_final:
             await workflow.wait_condition(lambda: self.record.pending_dispatch)
             if not await self._dispatch():
@@ -64,8 +68,9 @@ class TicketWorkflow:
             if self.record.pending_dispatch:
                 continue  # 退单 approved: 改派 to another department
             await self._call_back()
-        if clocks:
-            clocks.cancel()
+        for task in (clocks, consultation):
+            if task:
+                task.cancel()
         await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
         notices.cancel()
         return TicketOutcome(
@@ -156,6 +161,61 @@ class TicketWorkflow:
         """签收、响应、办结时限: the next warning or ladder step, and how to record it."""
         event = self.record.next_clock_event()
         return None if event is None else (event.at, lambda at: self.record.fire(event, at))
+
+    async def _consult_when_problem(self) -> None:
+        """A 问题工单 (returned or redone too often without an owner) goes to a consultation meeting."""
+        record = self.record
+        await workflow.wait_condition(lambda: record.is_problem_ticket)
+        policy, deadlines = record.plan.consultation, record.plan.deadlines
+        assert policy is not None and deadlines is not None
+        no = record.ticket.ticket_no
+        reason = f"问题工单：退单 {record.return_count} 次、重办 {record.redo_count} 次，仍无明确承办单位"
+        meeting = MeetingInput(
+            meeting_no=f"AUTO-{no}",
+            convened_by=SYSTEM_ACTOR,
+            reason=reason,
+            tickets=[no],
+            departments=record.departments_seen,
+            attendance_window=policy.attendance_window,
+            arbiter=policy.arbiter,
+            calendar=deadlines.calendar,
+        )
+        record.consultation = workflow_id_for_meeting(meeting.meeting_no)
+        # The meeting outlives this run if need be; it decides and signals back (确权).
+        await workflow.start_child_workflow(
+            "ConsultationMeetingWorkflow",
+            meeting,
+            id=record.consultation,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        record.log_consultation(workflow.now(), reason)
+        self._publish()
+
+    # ----- 确权 -----
+
+    @workflow.signal
+    def determine_owner(self, determination: Determination) -> None:
+        """A consultation meeting's or an arbiter's determination (确权) for this ticket."""
+        self.record.determine(determination, workflow.now())
+        self._publish()
+
+    @workflow.update
+    def determine(self, cmd: DetermineOwner) -> ActionResult:
+        """现场确权: the centre decides on site, without a meeting."""
+        determination = Determination(
+            lead=cmd.lead,
+            assisting=cmd.assisting,
+            source="现场确权",
+            reference=cmd.note or "现场确权督办",
+            decided_by=cmd.actor,
+            decided_at=workflow.now(),
+        )
+        self.record.determine(determination, workflow.now())
+        return self._done(f"已确权：主办 {cmd.lead.department_name}")
+
+    @determine.validator
+    def _check_determine(self, cmd: DetermineOwner) -> None:
+        self.record.check_determine(cmd.actor)
 
     # ----- human actions (updates with validators) -----
 

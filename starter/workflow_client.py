@@ -1,0 +1,48 @@
+"""What starting and reading any of our workflows has in common: started once per id, ever; a
+missing workflow reported in one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from starter.tickets import ActionFailed
+
+
+async def start_once(
+    client: Client,
+    run: Any,
+    argument: Any,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    search_attributes: TypedSearchAttributes,
+    summary: str,
+    what: str,
+) -> None:
+    try:
+        await client.start_workflow(
+            run,
+            argument,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=search_attributes,
+            static_summary=summary,
+        )
+    except WorkflowAlreadyStartedError:
+        raise ActionFailed(f"{what} 已存在") from None
+
+
+async def query_view(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
+    try:
+        return await handle.query(query)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise ActionFailed(f"{what} 不存在") from None
+        raise
