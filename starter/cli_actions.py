@@ -10,6 +10,7 @@ import typer
 from domain.commands import (
     ContactCitizen,
     Decide,
+    DetermineOwner,
     GiveAnswer,
     ManualDispatch,
     RecordCallback,
@@ -49,7 +50,7 @@ def _send(ticket: str, update: Any, command: Any) -> None:
     common.run(go())
 
 
-def _assignment(config: str | None, code: str, option: str) -> Any:
+def assignment_from(config: str | None, code: str, option: str) -> Any:
     try:
         return assignment_for(common.config_from(config), code)
     except TicketRejected:
@@ -124,7 +125,7 @@ def dispatch(
     config: str | None = common.ConfigOption,
 ) -> None:
     """人工派遣（派单目录无匹配或派遣失败时）。"""
-    command = ManualDispatch(actor=actor_from(config, person), to=_assignment(config, to, "--to"), note=note)
+    command = ManualDispatch(actor=actor_from(config, person), to=assignment_from(config, to, "--to"), note=note)
     _send(ticket, TicketWorkflow.dispatch, command)
 
 
@@ -138,7 +139,7 @@ def approve(
     config: str | None = common.ConfigOption,
 ) -> None:
     """批准退单（须改派）或延期。"""
-    to = _assignment(config, reassign, "--reassign") if reassign else None
+    to = assignment_from(config, reassign, "--reassign") if reassign else None
     command = Decide(actor=actor_from(config, person), approval_id=approval_id, reassign_to=to, note=note)
     _send(ticket, TicketWorkflow.approve, command)
 
@@ -167,3 +168,22 @@ def callback(
     """记录回访结果：未解决或不满意则发回重办，否则办结。"""
     result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
     _send(ticket, TicketWorkflow.record_callback, RecordCallback(actor=actor_from(config, person), callback=result))
+
+
+@center_app.command("determine")
+def determine(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    lead: str = typer.Option(..., "--lead", help="主办单位代码"),
+    assist: list[str] = typer.Option([], "--assist", help="协办单位代码，可多次给出"),
+    note: str = typer.Option("", help="现场确权说明"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """现场确权督办：不经会商，直接确定主办与协办单位（工单随即改派主办单位）。"""
+    command = DetermineOwner(
+        actor=actor_from(config, person),
+        lead=assignment_from(config, lead, "--lead"),
+        assisting=[assignment_from(config, code, "--assist") for code in assist],
+        note=note,
+    )
+    _send(ticket, TicketWorkflow.determine, command)

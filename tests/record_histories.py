@@ -23,11 +23,14 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.commands import (
+    Attend,
     ContactCitizen,
     Decide,
+    DetermineOwner,
     EvaluateDepartment,
     GiveAnswer,
     RecordCallback,
+    RecordMinutes,
     ReportIn,
     RequestExtension,
     RequestReturn,
@@ -37,14 +40,17 @@ from domain.commands import (
 from domain.config import DistrictConfig
 from domain.deadlines import Tier, TierMatch
 from domain.intake import assignment_for, workflow_id_for
+from domain.meeting import MeetingStatus
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import temporal_cli
+from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
+from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -188,6 +194,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
 
                     written.append(_write(folder, name, history))
                 written.append(_write(folder, "whistle", await whistle(env.client, config)))
+                written += [_write(folder, name, h) for name, h in (await problem_ticket(env.client, config)).items()]
     finally:
         await env.shutdown()
     return written
@@ -222,6 +229,46 @@ async def whistle(client: Client, config: DistrictConfig) -> WorkflowHistory:
         await act_whistle(client, no, WhistleWorkflow.evaluate, evaluation)
     await whistle_outcome(client, no)
     return await client.get_workflow_handle(workflow_id_for_whistle(no)).fetch_history()
+
+
+async def problem_ticket(client: Client, config: DistrictConfig) -> dict[str, WorkflowHistory]:
+    """Returned three times: the ticket convenes a consultation by itself; one invitee is absent
+    (a 3-second attendance window here), the meeting decides, the ticket moves to its lead and closes."""
+    fast = config.model_copy(
+        update={"center": config.center.model_copy(update={"attendance_window": Span(amount=3, unit=Unit.SECONDS)})}
+    )
+    no = ticket_no_for("problem_ticket")
+    await submit(client, fast, sample_ticket(ticket_no=no))
+    lead = person(config, "zhangli")
+    hops = (("cgj", "cgj_sun", "bhjd"), ("bhjd", "bhjd_yang", "zjj"), ("zjj", "zjj_li", "cgj"))
+    for round_, (holder, clerk, to) in enumerate(hops, start=1):
+        await _delivered_to(client, no, holder, round_)
+        requested = await act(
+            client, no, TicketWorkflow.request_return, RequestReturn(actor=person(config, clerk), reason="非本单位职责")
+        )
+        decision = Decide(actor=lead, approval_id=requested.approval_id or "", reassign_to=assignment_for(config, to))
+        await act(client, no, TicketWorkflow.approve, decision)
+    record = await eventually(client, no, lambda r: r.consultation is not None)
+    meeting_no = f"AUTO-{no}"
+    for clerk in ("cgj_sun", "bhjd_yang"):  # zjj never confirms: absent after the window
+        await act_meeting(client, meeting_no, ConsultationMeetingWorkflow.attend, Attend(actor=person(config, clerk)))
+    for _ in range(200):
+        if (await view_meeting(client, meeting_no)).status is MeetingStatus.IN_SESSION:
+            break
+        await asyncio.sleep(0.1)
+    minutes = RecordMinutes(actor=lead, minutes="经会商，由滨河街道主办，城管局协办。")
+    await act_meeting(client, meeting_no, ConsultationMeetingWorkflow.record_minutes, minutes)
+    owner = DetermineOwner(actor=lead, lead=assignment_for(config, "bhjd"), assisting=[assignment_for(config, "cgj")])
+    await act_meeting(client, meeting_no, ConsultationMeetingWorkflow.decide, owner)
+    await meeting_outcome(client, meeting_no)
+    await _delivered_to(client, no, "bhjd", 5)
+    await _work(client, config, no, "bhjd_yang")
+    await _call_back(client, config, no, Satisfaction.SATISFIED)
+    await outcome(client, no)
+    return {
+        "problem_ticket": await client.get_workflow_handle(workflow_id_for(no)).fetch_history(),
+        "meeting": await client.get_workflow_handle(record.consultation or "").fetch_history(),
+    }
 
 
 def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:

@@ -296,3 +296,31 @@ async def test_whistle_from_blow_to_evaluation(cli, client):
             "c",
         )
     )
+
+
+async def test_meeting_from_convening_to_determination(cli, client, tmp_path):
+    path, data = ticket_json(tmp_path)
+    no = data["ticket_no"]
+    await cli("ticket", "submit", "--file", str(path))
+    await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    convened = await cli(
+        "meeting", "convene", "--as", "zhangli", "--reason", "占道经营权责不清", "--ticket", no,
+        "--dept", "cgj", "--dept", "zjj",
+    )  # fmt: skip
+    assert convened.code == 0, convened
+    m = convened.out.strip()
+    assert "不是值班长" in one_line_error(
+        await cli("meeting", "convene", "--as", "cgj_sun", "--reason", "x", "--ticket", no, "--dept", "cgj")
+    )
+    for clerk in ("cgj_sun", "zjj_li"):
+        assert (await cli("meeting", "attend", m, "--as", clerk)).code == 0
+    assert (await cli("meeting", "record", m, "--as", "zhangli", "--minutes", "由住建局主办、城管局协办")).code == 0
+    decided = await cli("meeting", "decide", m, "--as", "zhangli", "--lead", "zjj", "--assist", "cgj")
+    assert decided.code == 0 and "已确权" in decided.out
+    await eventually(client, no, lambda r: r.assignment.department == "zjj" and r.dispatch_round == 2)
+    shown = await cli("meeting", "show", m)
+    for word in ("已确权", "会商确权", "区住房和城乡建设局", "已确认", "会议纪要"):
+        assert word in shown.out
+    assert "unknown department 'nope'" in one_line_error(
+        await cli("center", "determine", no, "--as", "zhangli", "--lead", "nope")
+    )

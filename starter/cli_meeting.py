@@ -1,0 +1,157 @@
+"""`hotline meeting …`: 疑难工单会商会议 and its 确权, from the command line."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from domain.commands import Attend, DetermineOwner, RecordMinutes, Refer
+from domain.meeting import MeetingRecord
+from starter import cli_common as common
+from starter.cli_actions import AsOption, actor_from, assignment_from
+from starter.meetings import act_meeting, convene, view_meeting
+from starter.render import when
+from workflows.meeting import ConsultationMeetingWorkflow
+
+app = typer.Typer(help="疑难工单会商：召集、出席、纪要、确权、提交裁定、裁定、查看", no_args_is_help=True)
+
+MeetingArg = typer.Argument(..., help="会商编号")
+LeadOption = typer.Option(..., "--lead", help="主办单位代码")
+AssistOption = typer.Option([], "--assist", help="协办单位代码，可多次给出")
+
+
+def _send(meeting_no: str, update: object, command: object) -> None:
+    async def go() -> None:
+        client = await common.client()
+        result = await act_meeting(client, meeting_no, update, command)
+        common.console.print(f"{meeting_no}：{result.message}；当前状态：{result.status.value}")
+
+    common.run(go())
+
+
+def _owner(config: str | None, person: str, lead: str, assist: list[str]) -> DetermineOwner:
+    return DetermineOwner(
+        actor=actor_from(config, person),
+        lead=assignment_from(config, lead, "--lead"),
+        assisting=[assignment_from(config, code, "--assist") for code in assist],
+    )
+
+
+@app.command("convene")
+def convene_command(
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="会商事由"),
+    ticket: list[str] = typer.Option(..., "--ticket", help="涉及的工单号，可多次给出"),
+    department: list[str] = typer.Option(..., "--dept", help="邀请的部门代码，可多次给出"),
+    meeting_no: str | None = typer.Option(None, "--no", help="会商编号（默认自动生成）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """值班长召集疑难工单会商。打印会商编号。"""
+    settings = common.config_from(config)
+    actor = actor_from(config, person)
+
+    async def go() -> None:
+        client = await common.client()
+        meeting = await convene(
+            client,
+            settings,
+            convened_by=actor,
+            reason=reason,
+            tickets=ticket,
+            departments=department,
+            meeting_no=meeting_no,
+        )
+        common.console.print(meeting.meeting_no)
+
+    common.run(go())
+
+
+@app.command("attend")
+def attend(meeting_no: str = MeetingArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
+    """受邀部门确认出席。"""
+    _send(meeting_no, ConsultationMeetingWorkflow.attend, Attend(actor=actor_from(config, person)))
+
+
+@app.command("record")
+def record(
+    meeting_no: str = MeetingArg,
+    person: str = AsOption,
+    minutes: str = typer.Option(..., help="会议纪要"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """记录会议纪要（出席单位自动列入）。"""
+    command = RecordMinutes(actor=actor_from(config, person), minutes=minutes)
+    _send(meeting_no, ConsultationMeetingWorkflow.record_minutes, command)
+
+
+@app.command("decide")
+def decide(
+    meeting_no: str = MeetingArg,
+    person: str = AsOption,
+    lead: str = LeadOption,
+    assist: list[str] = AssistOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """会商确权：主办与协办单位；涉及的工单随即改派主办单位。"""
+    _send(meeting_no, ConsultationMeetingWorkflow.decide, _owner(config, person, lead, assist))
+
+
+@app.command("refer")
+def refer(
+    meeting_no: str = MeetingArg,
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="未能达成一致的情况"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """未能达成一致：提交裁定机关裁定。"""
+    _send(meeting_no, ConsultationMeetingWorkflow.refer, Refer(actor=actor_from(config, person), reason=reason))
+
+
+@app.command("rule")
+def rule(
+    meeting_no: str = MeetingArg,
+    person: str = AsOption,
+    lead: str = LeadOption,
+    assist: list[str] = AssistOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """裁定机关裁定（最终决定）。"""
+    _send(meeting_no, ConsultationMeetingWorkflow.rule, _owner(config, person, lead, assist))
+
+
+@app.command("show")
+def show(meeting_no: str = MeetingArg) -> None:
+    """显示会商：邀请与出席、纪要、确权或裁定，以及全部记录。"""
+
+    async def go() -> None:
+        client = await common.client()
+        common.console.print(meeting_panel(await view_meeting(client, meeting_no)))
+
+    common.run(go())
+
+
+def meeting_panel(record: MeetingRecord) -> Panel:
+    m = record.input
+    invitees = Table(title=f"邀请单位（出席确认截至 {when(record.attendance_due)}）", title_justify="left")
+    for column in ("单位", "出席", "确认人", "确认时间"):
+        invitees.add_column(column)
+    for i in record.invitees:
+        state = "已确认" if i.attended_by else ("缺席" if i.absent else "待确认")
+        invitees.add_row(
+            i.assignment.department_name, state, i.attended_by.label if i.attended_by else "—", when(i.confirmed_at)
+        )
+    actions = Table(title="记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "说明"):
+        actions.add_column(column)
+    for action in record.actions:
+        actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
+    d = record.determination
+    outcome = (
+        f"；{d.source}：主办 {d.lead.department_name}，协办 {'、'.join(a.department_name for a in d.assisting) or '无'}"
+        if d
+        else ""
+    )
+    header = f"状态：{record.status.value}；事由：{m.reason}；工单：{'、'.join(m.tickets)}{outcome}"
+    return Panel(Group(header, invitees, actions), title=f"会商 {m.meeting_no}", title_align="left")
