@@ -20,16 +20,19 @@ from rich.table import Table
 from temporalio.client import Client
 
 from domain import search_attributes as sa
-from domain.commands import Decide, EvaluateDepartment, ManualDispatch
+from domain.commands import Decide, DetermineOwner, EvaluateDepartment, ManualDispatch, RecordMinutes
 from domain.config import Department, DistrictConfig, SimulatedAdapter, SimulatedSurvey
 from domain.deadlines import LadderStep, Tier, TierMatch
 from domain.intake import assignment_for
+from domain.meeting import MeetingRecord, MeetingStatus
 from domain.models import ApprovalKind, ApprovalState, Role, Satisfaction, Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from domain.whistle import PartStatus, WhistleRecord
 from starter.cli_common import console
+from starter.cli_meeting import meeting_panel
 from starter.cli_whistle import whistle_panel
 from starter.demo_data import demo_tickets
+from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
@@ -37,6 +40,7 @@ from starter.startup import check_search_attributes
 from starter.tickets import ActionFailed, act, submit, view
 from starter.whistles import act_whistle, blow, view_whistle
 from worker import build_workers
+from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -84,13 +88,31 @@ def simulated(config: DistrictConfig, never_answer: list[str] = []) -> DistrictC
 class ShiftLead:
     """The demo's 值班长: decides every pending request and dispatches what has no route."""
 
-    def __init__(self, client: Client, config: DistrictConfig, prefix: str) -> None:
+    def __init__(self, client: Client, config: DistrictConfig, prefix: str, consulted: set[str]) -> None:
         self.client = client
         self.config = config
         self.prefix = prefix
+        self.consulted = consulted  # tickets a consultation meeting will assign: not dispatched by hand
         lead = next(p for p in config.people if p.role is Role.SHIFT_LEAD)
         self.actor = actor_for(config, lead.id)
         self.returns_seen = 0
+
+    async def chair(self, meeting_no: str) -> MeetingRecord:
+        """Once everyone has confirmed: minutes, then the decision (确权)."""
+        record = await view_meeting(self.client, meeting_no)
+        with contextlib.suppress(ActionFailed):
+            if record.status is MeetingStatus.IN_SESSION and record.minutes is None:
+                minutes = "经会商，该事项以人社局为主办、市场监管局协办，限期答复诉求人。"
+                command = RecordMinutes(actor=self.actor, minutes=minutes)
+                await act_meeting(self.client, meeting_no, ConsultationMeetingWorkflow.record_minutes, command)
+            elif record.status is MeetingStatus.IN_SESSION:
+                owner = DetermineOwner(
+                    actor=self.actor,
+                    lead=assignment_for(self.config, "rsj"),
+                    assisting=[assignment_for(self.config, "scjg")],
+                )
+                await act_meeting(self.client, meeting_no, ConsultationMeetingWorkflow.decide, owner)
+        return record
 
     def office_for(self, street: str, not_this: str | None) -> str:
         """The street's own office takes what a department returns (or the 住建局 as a fallback)."""
@@ -113,7 +135,7 @@ class ShiftLead:
     async def decide(self, record: TicketRecord) -> None:
         no = record.ticket.ticket_no
         current = record.assignment.department if record.assignment else None
-        if record.status in (TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED):
+        if record.status in (TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED) and no not in self.consulted:
             to = assignment_for(self.config, self.office_for(record.ticket.street, None))
             await act(
                 self.client,
@@ -217,7 +239,21 @@ async def _run_batch(
     )
     console.print(f"{street.street}吹哨（推进）{whistle.whistle_no}：点名 区住房和城乡建设局、市生态环境局海勃湾区分局")
 
-    lead = ShiftLead(client, config, prefix)
+    # A question no catalogue line covers, on which two departments' duties overlap: to a meeting.
+    disputed = next(t.ticket_no for t in tickets if t.category == "政策咨询" and t.ticket_no != duplicate.ticket_no)
+    lead = ShiftLead(client, config, prefix, consulted={disputed})
+    meeting = await convene(
+        client,
+        config,
+        convened_by=lead.actor,
+        reason="咨询事项涉及人社、市场监管职责交叉，需会商确权",
+        tickets=[disputed],
+        departments=["rsj", "scjg"],
+        meeting_no=f"{prefix}-M1",
+    )
+    console.print(
+        f"值班长召集疑难工单会商 {meeting.meeting_no}：工单 {disputed}，邀请 区人力资源和社会保障局、区市场监督管理局"
+    )
     lead_task = asyncio.create_task(lead.run())
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
     closed_query = f"{scope} AND {sa.STATUS.name} IN ('{FINAL[0]}', '{FINAL[1]}')"
@@ -230,13 +266,15 @@ async def _run_batch(
                 closed = (await client.count_workflows(closed_query)).count
                 record = await view(client, unanswered) if unanswered else None
                 whistle_state = await evaluate_answers(client, config, whistle.whistle_no)
+                meeting_state = await lead.chair(meeting.meeting_no)
                 note = f"；无人答复的紧急工单督办级别：{record.escalation_level or '—'}" if record else ""
-                note += f"；吹哨：{whistle_state.status.value}"
+                note += f"；吹哨：{whistle_state.status.value}；会商：{meeting_state.status.value}"
                 progress.update(task, completed=closed, description=f"在办 {count - closed}{note}")
                 # Done when every other ticket is closed, the unanswered one has climbed every ladder
                 # and the whistle has been answered and evaluated.
                 ladder_done = record is None or (bool(record.clocks) and record.next_clock_event() is None)
-                done = closed >= count - (1 if unanswered else 0) and ladder_done and whistle_state.status.is_final
+                others_done = whistle_state.status.is_final and meeting_state.status.is_final
+                done = closed >= count - (1 if unanswered else 0) and ladder_done and others_done
                 if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
@@ -247,6 +285,8 @@ async def _run_batch(
     if unanswered:
         console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
         console.print(ticket_panel(await view(client, unanswered)))
+    console.print(f"疑难工单会商（hotline meeting show {meeting.meeting_no}）")
+    console.print(meeting_panel(await view_meeting(client, meeting.meeting_no)))
     console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
     console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
     return await _summary(client, config, prefix, count, ui_url)

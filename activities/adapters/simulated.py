@@ -14,6 +14,7 @@ import structlog
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.commands import (
+    Attend,
     ContactCitizen,
     GiveAnswer,
     ReportIn,
@@ -25,6 +26,7 @@ from domain.commands import (
 from domain.config import SimulatedAdapter
 from domain.delivery import Delivery, DeliveryReceipt, Notice, NoticeKind
 from domain.models import Actor, Answer
+from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -66,6 +68,8 @@ class SimulatedDepartmentAdapter:
         elif notice.kind is NoticeKind.WHISTLE:
             # A street named this department in a whistle: report in, then answer.
             self._spawn(self._answer_whistle(notice.workflow_id))
+        elif notice.kind is NoticeKind.MEETING:
+            self._spawn(self._attend(notice.workflow_id))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -114,6 +118,11 @@ class SimulatedDepartmentAdapter:
         await asyncio.sleep(s.answer_delay_s)
         text = "已会同相关单位现场研究，明确整改措施和完成时限"
         await handle.execute_update(WhistleWorkflow.answer, WhistleAnswer(actor=self.clerk, text=text))
+
+    async def _attend(self, workflow_id: str) -> None:
+        await asyncio.sleep(self.settings.sign_delay_s)
+        handle = self.client.get_workflow_handle(workflow_id)
+        await handle.execute_update(ConsultationMeetingWorkflow.attend, Attend(actor=self.clerk))
 
     def _spawn(self, work: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(self._guard(work))  # type: ignore[arg-type]
