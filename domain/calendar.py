@@ -146,5 +146,10 @@ def add(calendar: WorkCalendar, at: datetime, span: Span) -> tuple[datetime, boo
     """`at` plus a duration; working days by the calendar. Returns (result, estimated)."""
     if span.unit is Unit.WORKING_DAYS:
         return calendar.add_working_days(at, span.amount)
-    seconds = {Unit.SECONDS: 1, Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400}[span.unit]
-    return at + timedelta(seconds=span.amount * seconds), False
+    return at + natural(span), False
+
+
+def natural(span: Span) -> timedelta:
+    """A duration in natural time; working days count as 7/5 of a day (an upper bound for look-backs)."""
+    seconds = {Unit.SECONDS: 1, Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400, Unit.WORKING_DAYS: 86400 * 7 / 5}
+    return timedelta(seconds=span.amount * seconds[span.unit])

@@ -149,3 +149,16 @@ class Refer(Frozen):
 
     actor: Actor
     reason: Reason
+
+
+# ----- 并单 (merging repeats) -----
+
+
+class LinkTicket(Frozen):
+    actor: Actor
+    main_ticket: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Unlink(Frozen):
+    actor: Actor
+    note: Note = ""

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from domain.calendar import Duration
+from domain.calendar import Duration, Span, Unit
 from domain.deadlines import DeadlinePolicy, Tier
 from domain.models import Role
 
@@ -191,8 +191,11 @@ class Center(Strict):
     notifications: CenterNotifications = CenterNotifications()
     # 疑难工单会商: a ticket returned or redone this many times is a 问题工单 and goes to a meeting.
     problem_threshold: int = Field(default=3, ge=1)
-    attendance_window: Duration = Field(default="1wd")  # type: ignore[assignment]
+    attendance_window: Duration = Span(amount=1, unit=Unit.WORKING_DAYS)
     arbiter: str = "机构编制部门"  # or 司法行政部门: rules when a meeting cannot agree
+    # 并单: a ticket of the same category at the same (normalised) address, received within this
+    # window while the first is open, is merged into it instead of being dispatched again.
+    merge_window: Duration = Span(amount=7, unit=Unit.DAYS)
 
 
 class DistrictConfig(Strict):

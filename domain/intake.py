@@ -8,6 +8,9 @@ ticket's replay.
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
+
 from domain.calendar import CalendarData, Span
 from domain.config import DistrictConfig, KnowledgeEntry
 from domain.deadlines import TicketDeadlines, deadlines_for
@@ -36,6 +39,8 @@ class IntakePlan(Frozen):
     policy: TicketPolicy | None = None  # first release only
     deadlines: TicketDeadlines | None = None
     consultation: ConsultationPolicy | None = None  # None: tickets started before consultations existed
+    match_key: str | None = None  # 并单: same category and normalised address (a digest, not the address)
+    merged_into: str | None = None  # the workflow id of the open ticket this one repeats
 
 
 class ConsultationPolicy(Frozen):
@@ -102,7 +107,25 @@ def answer_from_knowledge(config: DistrictConfig, ticket: Ticket) -> KnowledgeEn
     return None
 
 
-def plan_intake(config: DistrictConfig, ticket: Ticket, calendar: CalendarData) -> TicketInput:
+def normalise_address(text: str) -> str:
+    """Full-width to half-width, no spaces or punctuation: '镇北社区 3号楼' and '镇北社区３号楼' agree."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def match_key(ticket: Ticket) -> str | None:
+    """A digest of category, street and normalised address: repeats of one matter share it. Only the
+    digest is kept in search attributes, never the address itself."""
+    address = ticket.citizen.address or ""
+    if not normalise_address(address):
+        return None
+    text = f"{ticket.category}|{ticket.street}|{normalise_address(address)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def plan_intake(
+    config: DistrictConfig, ticket: Ticket, calendar: CalendarData, merge_into: str | None = None
+) -> TicketInput:
     """Everything the ticket's workflow needs, fixed now: route, knowledge answer, deadline tier and
     the slice of the working-day calendar its clocks will use."""
     check_ticket(config, ticket)
@@ -113,6 +136,8 @@ def plan_intake(config: DistrictConfig, ticket: Ticket, calendar: CalendarData) 
         knowledge_id=knowledge.id if knowledge else None,
         direct_answer=knowledge.answer if knowledge else None,
         deadlines=deadlines_for(config.deadlines, calendar, ticket.urgency, ticket.category, ticket.kind),
+        match_key=None if knowledge else match_key(ticket),
+        merged_into=None if knowledge else merge_into,
         consultation=ConsultationPolicy(
             problem_threshold=config.center.problem_threshold,
             attendance_window=config.center.attendance_window,

@@ -107,6 +107,7 @@ class TicketStatus(StrEnum):
     SIGNED = "已签收"
     CONTACTED = "已联系"
     RETURN_PENDING = "退单审批中"
+    MERGED = "已并单"  # a repeat of an open ticket: handled with it, answered from it
     AWAITING_CALLBACK = "待回访"
     CLOSED = "办结"
     ANSWERED_DIRECTLY = "直接答复"

@@ -28,6 +28,8 @@ AWAITING_APPROVAL = SearchAttributeKey.for_bool("HotlineAwaitingApproval")
 # The highest step of the escalation ladder reached in the current round (催办, 督办 …).
 # (SQLite visibility allows three Datetime attributes: received, closed and the resolution due time.)
 ESCALATION = SearchAttributeKey.for_keyword("HotlineEscalation")
+# 并单: a digest of category, street and normalised address (never the address itself).
+MATCH_KEY = SearchAttributeKey.for_keyword("HotlineMatchKey")
 
 ALL = (
     STATUS,
@@ -42,6 +44,7 @@ ALL = (
     REDO_COUNT,
     AWAITING_APPROVAL,
     ESCALATION,
+    MATCH_KEY,
 )
 
 # Names of the types as `temporal server start-dev --search-attribute Name=Type` spells them.
@@ -76,6 +79,8 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
         values.append(SearchAttributePair(CLOSED_AT, record.closed_at))
     if record.plan.deadlines is not None and record.escalation_level is not None:
         values.append(SearchAttributePair(ESCALATION, record.escalation_level))
+    if record.plan.match_key is not None:
+        values.append(SearchAttributePair(MATCH_KEY, record.plan.match_key))
     return TypedSearchAttributes(values)
 
 

@@ -84,6 +84,9 @@ class TicketRecord(BaseModel):
     departments_seen: list[Assignment] = Field(default_factory=list)  # every department that held it
     determination: Determination | None = None  # 确权: the lead (主办) and assisting (协办) departments
     consultation: str | None = None  # the workflow id of the meeting this 问题工单 went to
+    merged_into: str | None = None  # 并单: the main ticket's workflow id while this one is merged
+    linked: list[str] = Field(default_factory=list)  # on a main ticket: the workflow ids merged into it
+    forwarded: list[str] = Field(default_factory=list)  # linked tickets that have received the answer
     dispatch_error: str | None = None
     answer: Answer | None = None
     callback: Callback | None = None
@@ -101,11 +104,80 @@ class TicketRecord(BaseModel):
             record.status = TicketStatus.ANSWERED_DIRECTLY
             record.closed_at = at
             record._log(at, None, "直接答复", f"知识库 {plan.knowledge_id}: {plan.direct_answer}")
-        elif plan.route is not None:
-            record._assign(plan.route)
+        elif plan.merged_into is not None:
+            record.status = TicketStatus.MERGED
+            record.merged_into = plan.merged_into
+            record._log(at, None, "并单", f"与 {plan.merged_into.removeprefix('ticket-')} 为同一事项，随主单办理")
         else:
-            record._log(at, None, "待人工派遣", "派单目录无匹配，等待值班长派遣")
+            record._start_independently(at)
         return record
+
+    def _start_independently(self, at: datetime) -> None:
+        if self.plan.route is not None:
+            self._assign(self.plan.route)
+        else:
+            self.status = TicketStatus.AWAITING_DISPATCH
+            self._log(at, None, "待人工派遣", "派单目录无匹配，等待值班长派遣")
+
+    # ----- 并单 (merged repeats) -----
+
+    def link(self, workflow_id: str, at: datetime) -> None:
+        """On the main ticket: a repeat was merged into it."""
+        if workflow_id not in self.linked:
+            self.linked.append(workflow_id)
+            self._log(at, None, "并入重复工单", workflow_id.removeprefix("ticket-"))
+
+    def drop_link(self, workflow_id: str, at: datetime) -> None:
+        if workflow_id in self.linked:
+            self.linked.remove(workflow_id)
+            self._log(at, None, "移出重复工单", workflow_id.removeprefix("ticket-"))
+
+    @property
+    def answers_to_forward(self) -> list[str]:
+        if self.answer is None or self.status is TicketStatus.DISPATCHING:
+            return []
+        return [w for w in self.linked if w not in self.forwarded]
+
+    def check_link(self, actor: Actor, main_workflow_id: str, own_workflow_id: str) -> None:
+        _require_role(actor, "并单", Role.SHIFT_LEAD)
+        if main_workflow_id == own_workflow_id:
+            raise ActionRefused("拒绝并单：不能并入自身")
+        self._require_status(
+            "并单", TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED, TicketStatus.AWAITING_SIGN_FOR
+        )
+
+    def merge_into(self, actor: Actor, main_workflow_id: str, at: datetime) -> None:
+        if self.assignment is not None and self.status is TicketStatus.AWAITING_SIGN_FOR:
+            text = f"与 {main_workflow_id.removeprefix('ticket-')} 并单，随主单办理"
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.WITHDRAWN, text=text))
+        self._lapse_pending()
+        for clock in self.running_clocks:
+            clock.stopped_at = at
+        self.clock_version += 1
+        self.pending_dispatch = False
+        self.status = TicketStatus.MERGED
+        self.merged_into = main_workflow_id
+        self._log(at, actor, "并单", f"并入 {main_workflow_id.removeprefix('ticket-')}")
+
+    def check_unlink(self, actor: Actor) -> None:
+        _require_role(actor, "解除并单", Role.SHIFT_LEAD)
+        self._require_status("解除并单", TicketStatus.MERGED)
+
+    def unlink(self, actor: Actor | None, note: str, at: datetime) -> str | None:
+        """The ticket goes its own way (by its route, or to the shift lead); returns the old main."""
+        main, self.merged_into = self.merged_into, None
+        self._log(at, actor, "解除并单", note or f"与 {main and main.removeprefix('ticket-')} 分开办理")
+        self._start_independently(at)
+        return main
+
+    def main_answered(self, answer: Answer, at: datetime) -> None:
+        """On a merged ticket: the main ticket's answer is this citizen's answer too; call them back."""
+        if self.status is not TicketStatus.MERGED:
+            return
+        self.answer = answer
+        self.answered_at = at
+        self.status = TicketStatus.AWAITING_CALLBACK
+        self._log(at, None, "主单答复", f"{'已解决' if answer.resolved else '未解决'}：{answer.text}")
 
     def check_dispatch(self, actor: Actor, to: Assignment) -> None:
         _require_role(actor, "派遣", Role.SHIFT_LEAD)
@@ -328,7 +400,12 @@ class TicketRecord(BaseModel):
         if callback.note:
             summary += f"：{callback.note}"
         self._log(at, actor, "回访", summary)
-        if callback.needs_redo:
+        if callback.needs_redo and self.assignment is None:
+            # A merged ticket whose citizen is not satisfied with the main answer goes its own way.
+            self.merged_into = None
+            self._log(at, None, "解除并单", "诉求人对主单答复不满意，单独办理")
+            self._start_independently(at)
+        elif callback.needs_redo:
             self._lapse_pending()
             self.redo_count += 1
             self.pending_dispatch = True

@@ -40,7 +40,7 @@ def actor_from(config: str | None, person: str) -> Actor:
         common.fail(f"--as: {err}".replace("actor: ", ""))
 
 
-def _send(ticket: str, update: Any, command: Any) -> None:
+def send_action(ticket: str, update: Any, command: Any) -> None:
     async def go() -> None:
         client = await common.client()
         result = await act(client, ticket, update, command)
@@ -60,7 +60,7 @@ def assignment_from(config: str | None, code: str, option: str) -> Any:
 @dept_app.command("sign")
 def sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
     """签收。"""
-    _send(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
+    send_action(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
 
 
 @dept_app.command("contact")
@@ -71,7 +71,7 @@ def contact(
     config: str | None = common.ConfigOption,
 ) -> None:
     """联系诉求人（首次响应）。"""
-    _send(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor_from(config, person), note=note))
+    send_action(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor_from(config, person), note=note))
 
 
 @dept_app.command("answer")
@@ -86,7 +86,7 @@ def answer(
     """答复（答卷）。"""
     actor = actor_from(config, person)
     command = GiveAnswer(actor=actor, answer=Answer(text=text, resolved=resolved, evidence=evidence))
-    _send(ticket, TicketWorkflow.answer, command)
+    send_action(ticket, TicketWorkflow.answer, command)
 
 
 @dept_app.command("return")
@@ -97,7 +97,7 @@ def return_ticket(
     config: str | None = common.ConfigOption,
 ) -> None:
     """申请退单（非本单位职责），由值班长审批。"""
-    _send(ticket, TicketWorkflow.request_return, RequestReturn(actor=actor_from(config, person), reason=reason))
+    send_action(ticket, TicketWorkflow.request_return, RequestReturn(actor=actor_from(config, person), reason=reason))
 
 
 @dept_app.command("extend")
@@ -113,7 +113,7 @@ def extend(
     if (hours is None) == (days is None):
         common.fail("--days / --hours: give exactly one")
     command = RequestExtension(actor=actor_from(config, person), hours=hours, working_days=days, reason=reason)
-    _send(ticket, TicketWorkflow.request_extension, command)
+    send_action(ticket, TicketWorkflow.request_extension, command)
 
 
 @center_app.command("dispatch")
@@ -126,7 +126,7 @@ def dispatch(
 ) -> None:
     """人工派遣（派单目录无匹配或派遣失败时）。"""
     command = ManualDispatch(actor=actor_from(config, person), to=assignment_from(config, to, "--to"), note=note)
-    _send(ticket, TicketWorkflow.dispatch, command)
+    send_action(ticket, TicketWorkflow.dispatch, command)
 
 
 @center_app.command("approve")
@@ -141,7 +141,7 @@ def approve(
     """批准退单（须改派）或延期。"""
     to = assignment_from(config, reassign, "--reassign") if reassign else None
     command = Decide(actor=actor_from(config, person), approval_id=approval_id, reassign_to=to, note=note)
-    _send(ticket, TicketWorkflow.approve, command)
+    send_action(ticket, TicketWorkflow.approve, command)
 
 
 @center_app.command("reject")
@@ -153,7 +153,9 @@ def reject(
     config: str | None = common.ConfigOption,
 ) -> None:
     """驳回退单（承办单位须继续办理）或延期。"""
-    _send(ticket, TicketWorkflow.reject, Decide(actor=actor_from(config, person), approval_id=approval_id, note=note))
+    send_action(
+        ticket, TicketWorkflow.reject, Decide(actor=actor_from(config, person), approval_id=approval_id, note=note)
+    )
 
 
 @center_app.command("callback")
@@ -167,7 +169,9 @@ def callback(
 ) -> None:
     """记录回访结果：未解决或不满意则发回重办，否则办结。"""
     result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
-    _send(ticket, TicketWorkflow.record_callback, RecordCallback(actor=actor_from(config, person), callback=result))
+    send_action(
+        ticket, TicketWorkflow.record_callback, RecordCallback(actor=actor_from(config, person), callback=result)
+    )
 
 
 @center_app.command("determine")
@@ -186,4 +190,4 @@ def determine(
         assisting=[assignment_from(config, code, "--assist") for code in assist],
         note=note,
     )
-    _send(ticket, TicketWorkflow.determine, command)
+    send_action(ticket, TicketWorkflow.determine, command)

@@ -10,13 +10,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from domain import search_attributes as sa
+from domain.commands import LinkTicket, Unlink
 from domain.intake import TicketRejected, check_ticket
 from domain.models import TicketStatus
 from domain.ticket_record import HANDLING
 from starter import cli_common as common
+from starter.cli_actions import AsOption, actor_from, send_action
 from starter.render import ticket_panel, when
 from starter.ticket_files import TicketFileError, read_many, read_ticket
 from starter.tickets import submit, view
+from workflows.ticket import TicketWorkflow
 
 app = typer.Typer(help="工单：受理、导入、查看、查询", no_args_is_help=True)
 
@@ -183,3 +186,25 @@ def list_command(
         common.console.print(f"共 {shown} 条")
 
     common.run(go())
+
+
+@app.command("link")
+def link_command(
+    ticket: str = typer.Argument(..., help="重复的工单号"),
+    main: str = typer.Option(..., "--to", help="主单工单号"),
+    person: str = AsOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """并单：把重复来电的工单并入主单，随主单办理、由主单答复，各自回访。"""
+    send_action(ticket, TicketWorkflow.link, LinkTicket(actor=actor_from(config, person), main_ticket=main))
+
+
+@app.command("unlink")
+def unlink_command(
+    ticket: str = typer.Argument(..., help="已并单的工单号"),
+    person: str = AsOption,
+    note: str = typer.Option("", help="说明"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """解除并单：该工单按派单目录单独派遣办理。"""
+    send_action(ticket, TicketWorkflow.unlink, Unlink(actor=actor_from(config, person), note=note))

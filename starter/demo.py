@@ -25,7 +25,7 @@ from domain.config import Department, DistrictConfig, SimulatedAdapter, Simulate
 from domain.deadlines import LadderStep, Tier, TierMatch
 from domain.intake import assignment_for
 from domain.meeting import MeetingRecord, MeetingStatus
-from domain.models import ApprovalKind, ApprovalState, Role, Satisfaction, Ticket, TicketStatus
+from domain.models import ApprovalKind, ApprovalState, Citizen, Role, Satisfaction, Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from domain.whistle import PartStatus, WhistleRecord
 from starter.cli_common import console
@@ -254,6 +254,9 @@ async def _run_batch(
     console.print(
         f"值班长召集疑难工单会商 {meeting.meeting_no}：工单 {disputed}，邀请 区人力资源和社会保障局、区市场监督管理局"
     )
+    # Another citizen calls about the same matter, the address written differently: 并单.
+    await call_again(client, config, next(t for t in tickets if t.ticket_no == disputed), f"{prefix}-R001")
+    count += 1
     lead_task = asyncio.create_task(lead.run())
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
     closed_query = f"{scope} AND {sa.STATUS.name} IN ('{FINAL[0]}', '{FINAL[1]}')"
@@ -290,6 +293,30 @@ async def _run_batch(
     console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
     console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
     return await _summary(client, config, prefix, count, ui_url)
+
+
+async def call_again(client: Client, config: DistrictConfig, original: Ticket, ticket_no: str) -> Ticket:
+    """A second caller about the original's matter, once the original is visible as open."""
+    address = (original.citizen.address or "").translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    repeat = original.model_copy(
+        update={
+            "ticket_no": ticket_no,
+            "received_at": datetime.now(UTC),
+            "citizen": Citizen(name="孙丽", phone="13604731234", address=address),
+        }
+    )
+    query = f"WorkflowId = 'ticket-{original.ticket_no}' AND {sa.MATCH_KEY.name} IS NOT NULL"
+    for _ in range(100):
+        if [w async for w in client.list_workflows(query)]:
+            break
+        await asyncio.sleep(0.1)
+    await submit(client, config, repeat)
+    record = await view(client, ticket_no)
+    merged = record.merged_into.removeprefix("ticket-") if record.merged_into else None
+    console.print(
+        f"重复来电 {ticket_no}（同一事项，另一位诉求人）：{'并入 ' + merged if merged else '未并单，单独办理'}"
+    )
+    return repeat
 
 
 async def evaluate_answers(client: Client, config: DistrictConfig, whistle_no: str) -> WhistleRecord:
@@ -336,7 +363,8 @@ async def _summary(client: Client, config: DistrictConfig, prefix: str, count: i
         f"延期 {sum(a.kind is ApprovalKind.EXTENSION for a in approvals)}；"
         f"重办 {sum(r.redo_count for r in records)}；"
         f"人工派遣 {sum(any(x.action == '人工派遣' for x in r.actions) for r in records)}；"
-        f"直接答复 {sum(r.status is TicketStatus.ANSWERED_DIRECTLY for r in records)}"
+        f"直接答复 {sum(r.status is TicketStatus.ANSWERED_DIRECTLY for r in records)}；"
+        f"并单 {sum(any(x.action == '并单' for x in r.actions) for r in records)}"
     )
     accounted = len(found) == count and total_closed + (len(found) - total_closed) == count
     console.print(

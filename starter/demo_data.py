@@ -94,7 +94,7 @@ def demo_tickets(config: DistrictConfig, count: int, prefix: str, now: datetime,
                 citizen=Citizen(
                     name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                     phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
-                    address=f"{street.name}{place}{rng.randrange(1, 30)}号楼",
+                    address=f"{street.name}{place}{i + 1}号楼",  # one household per ticket: repeats are made on purpose
                 ),
             )
         )

@@ -12,10 +12,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
+from domain.calendar import natural
 from domain.commands import ActionResult, TicketOutcome
 from domain.config import DistrictConfig
-from domain.intake import plan_intake, workflow_id_for
-from domain.models import Ticket
+from domain.intake import match_key, plan_intake, workflow_id_for
+from domain.models import Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.calendar_source import calendar_for
 from workflows.ticket import TicketWorkflow
@@ -35,7 +36,7 @@ class Submitted:
 async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Submitted:
     """受理: check and route the ticket, then start its workflow, at most once per ticket number."""
     calendar = calendar_for(config.calendar, ticket.received_at, now=datetime.now(UTC))
-    ticket_input = plan_intake(config, ticket, calendar)
+    ticket_input = plan_intake(config, ticket, calendar, merge_into=await open_repeat_of(client, config, ticket))
     workflow_id = workflow_id_for(ticket.ticket_no)
     initial = TicketRecord.receive(ticket_input.ticket, ticket_input.plan, ticket.received_at)
     try:
@@ -53,6 +54,37 @@ async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Subm
     except WorkflowAlreadyStartedError:
         return Submitted(ticket.ticket_no, workflow_id, duplicate=True)
     return Submitted(ticket.ticket_no, workflow_id, duplicate=False)
+
+
+async def open_repeat_of(client: Client, config: DistrictConfig, ticket: Ticket) -> str | None:
+    """并单: the workflow id of an open ticket on the same matter (same category, street and
+    normalised address) received within the merge window before this one, if any.
+
+    Visibility is eventually consistent: a repeat submitted within a second of the first may not
+    find it, and is then handled on its own (the shift lead can still merge it with `ticket link`).
+    """
+    key = match_key(ticket)
+    if key is None:
+        return None
+    since = ticket.received_at - natural(config.center.merge_window)
+    final = ", ".join(
+        f"'{s.value}'" for s in (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY, TicketStatus.MERGED)
+    )
+    query = (
+        f"WorkflowType = 'TicketWorkflow' AND ExecutionStatus = 'Running' AND {sa.MATCH_KEY.name} = '{key}' "
+        f"AND {sa.STATUS.name} NOT IN ({final}) "
+        f"AND {sa.RECEIVED_AT.name} >= '{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+    )
+    own = workflow_id_for(ticket.ticket_no)
+    try:
+        async for found in client.list_workflows(query, limit=5):
+            if found.id != own:
+                return found.id
+    except RPCError as err:
+        if err.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+        # A server without visibility (Temporal's time-skipping test server): no automatic 并单.
+    return None
 
 
 def handle_for(client: Client, ticket: str) -> WorkflowHandle[Any, Any]:

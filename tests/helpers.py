@@ -27,8 +27,10 @@ def sample_ticket(
     urgency: str = "一般",
     ticket_no: str | None = None,
 ) -> Ticket:
+    ticket_no = ticket_no or f"T{uuid.uuid4().hex[:12]}"
+    # Each ticket at its own address: the dev server is shared, and equal addresses would be merged (并单).
     return Ticket(
-        ticket_no=ticket_no or f"T{uuid.uuid4().hex[:12]}",
+        ticket_no=ticket_no,
         received_at=datetime.now(UTC),
         kind=kind,
         category=category,
@@ -36,7 +38,7 @@ def sample_ticket(
         urgency=urgency,
         title=title,
         content=content,
-        citizen=Citizen(name="王小明", phone="13812341234", address="滨河街道镇北社区3号楼"),
+        citizen=Citizen(name="王小明", phone="13812341234", address=f"滨河街道镇北社区{ticket_no}号"),
     )
 
 

@@ -195,6 +195,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                     written.append(_write(folder, name, history))
                 written.append(_write(folder, "whistle", await whistle(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await problem_ticket(env.client, config)).items()]
+                written += [_write(folder, name, h) for name, h in (await merged(env.client, config)).items()]
     finally:
         await env.shutdown()
     return written
@@ -268,6 +269,31 @@ async def problem_ticket(client: Client, config: DistrictConfig) -> dict[str, Wo
     return {
         "problem_ticket": await client.get_workflow_handle(workflow_id_for(no)).fetch_history(),
         "meeting": await client.get_workflow_handle(record.consultation or "").fetch_history(),
+    }
+
+
+async def merged(client: Client, config: DistrictConfig) -> dict[str, WorkflowHistory]:
+    """并单: a second caller on the same matter is merged; the main answer reaches them; both close."""
+    main_no, repeat_no = ticket_no_for("merged_main"), ticket_no_for("merged_repeat")
+    main = sample_ticket(ticket_no=main_no)
+    await submit(client, config, main)
+    await _delivered_to(client, main_no, "cgj", 1)
+    query = f"WorkflowId = '{workflow_id_for(main_no)}' AND HotlineMatchKey IS NOT NULL"
+    for _ in range(100):
+        if [w async for w in client.list_workflows(query)]:
+            break
+        await asyncio.sleep(0.1)
+    await submit(client, config, main.model_copy(update={"ticket_no": repeat_no}))
+    await eventually(client, repeat_no, lambda r: r.status is TicketStatus.MERGED)
+    await eventually(client, main_no, lambda r: bool(r.linked))
+    await _work(client, config, main_no, "cgj_sun")
+    await eventually(client, repeat_no, lambda r: r.status is TicketStatus.AWAITING_CALLBACK)
+    for no in (main_no, repeat_no):
+        await _call_back(client, config, no, Satisfaction.SATISFIED)
+        await outcome(client, no)
+    return {
+        "merged_main": await client.get_workflow_handle(workflow_id_for(main_no)).fetch_history(),
+        "merged_repeat": await client.get_workflow_handle(workflow_id_for(repeat_no)).fetch_history(),
     }
 
 

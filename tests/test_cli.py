@@ -324,3 +324,18 @@ async def test_meeting_from_convening_to_determination(cli, client, tmp_path):
     assert "unknown department 'nope'" in one_line_error(
         await cli("center", "determine", no, "--as", "zhangli", "--lead", "nope")
     )
+
+
+async def test_link_and_unlink(cli, client, tmp_path):
+    first, first_data = ticket_json(tmp_path, "a.json")
+    second, second_data = ticket_json(tmp_path, "b.json")
+    for path, data in ((first, first_data), (second, second_data)):
+        await cli("ticket", "submit", "--file", str(path))
+        await eventually(client, data["ticket_no"], lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    main, repeat = first_data["ticket_no"], second_data["ticket_no"]
+    linked = await cli("ticket", "link", repeat, "--to", main, "--as", "zhangli")
+    assert linked.code == 0 and "已并入" in linked.out and "已并单" in linked.out
+    assert "仅限值班长" in one_line_error(await cli("ticket", "unlink", repeat, "--as", "cgj_sun"))
+    unlinked = await cli("ticket", "unlink", repeat, "--as", "zhangli", "--note", "不同事项")
+    assert unlinked.code == 0 and "已解除并单" in unlinked.out
+    await eventually(client, repeat, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 2)

@@ -19,7 +19,17 @@ HISTORIES = Path(__file__).parent / "histories"
 # Every release's histories: tickets started under an older release may still be running.
 EXPECTED = {
     "v1": {"standard", "return_reassign", "redo_extension"},
-    "v2": {"standard", "return_reassign", "redo_extension", "escalated", "whistle", "problem_ticket", "meeting"},
+    "v2": {
+        "standard",
+        "return_reassign",
+        "redo_extension",
+        "escalated",
+        "whistle",
+        "problem_ticket",
+        "meeting",
+        "merged_main",
+        "merged_repeat",
+    },
 }
 
 

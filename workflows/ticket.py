@@ -9,6 +9,7 @@ on the department's own task queue; the record is the query `view`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,17 +26,19 @@ with workflow.unsafe.imports_passed_through():
         Decide,
         DetermineOwner,
         GiveAnswer,
+        LinkTicket,
         ManualDispatch,
         RecordCallback,
         RequestExtension,
         RequestReturn,
         SignFor,
         TicketOutcome,
+        Unlink,
     )
     from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, delivery_key
-    from domain.intake import TicketInput
+    from domain.intake import TicketInput, workflow_id_for
     from domain.meeting import MeetingInput, workflow_id_for_meeting
-    from domain.models import SYSTEM_ACTOR, Determination, TicketStatus
+    from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketStatus
     from domain.ticket_record import TicketRecord
 
 from workflows.common import keep_time, send_notices
@@ -60,17 +63,32 @@ class TicketWorkflow:
             else None
         )
         consultation = asyncio.create_task(self._consult_when_problem()) if record.plan.consultation else None
-        while not self.record.status.is_final:
-            await workflow.wait_condition(lambda: self.record.pending_dispatch)
+        forwarding = asyncio.create_task(self._forward_answer()) if record.plan.match_key else None
+        if record.merged_into:
+            await self._join_main()
+        while not record.status.is_final:
+            if record.status is TicketStatus.MERGED:
+                await workflow.wait_condition(lambda: record.status is not TicketStatus.MERGED)
+                continue
+            if record.status is TicketStatus.AWAITING_CALLBACK:
+                await self._call_back()  # answered through the main ticket it was merged into
+                continue
+            await workflow.wait_condition(lambda: record.pending_dispatch or record.status is TicketStatus.MERGED)
+            if record.status is TicketStatus.MERGED:
+                continue  # merged by the shift lead before it was dispatched
             if not await self._dispatch():
                 continue  # 派遣失败: waits for the shift lead to dispatch by hand
             await self._await_answer()
-            if self.record.pending_dispatch:
-                continue  # 退单 approved: 改派 to another department
+            if record.pending_dispatch or record.status is TicketStatus.MERGED:
+                continue  # 退单 approved (改派), 确权 to another lead, or merged into another ticket
             await self._call_back()
         for task in (clocks, consultation):
             if task:
                 task.cancel()
+        # Repeats merged into this ticket get its answer before it ends.
+        await workflow.wait_condition(lambda: not record.answers_to_forward)
+        if forwarding:
+            forwarding.cancel()
         await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
         notices.cancel()
         return TicketOutcome(
@@ -190,6 +208,73 @@ class TicketWorkflow:
         )
         record.log_consultation(workflow.now(), reason)
         self._publish()
+
+    # ----- 并单 -----
+
+    async def _join_main(self) -> None:
+        """A repeat: tell the main ticket; if it has ended meanwhile, go on independently."""
+        record = self.record
+        main = record.merged_into
+        assert main is not None
+        try:
+            await workflow.get_external_workflow_handle(main).signal("link_duplicate", workflow.info().workflow_id)
+        except Exception:  # the main ticket ended between the visibility lookup and now
+            record.unlink(None, "主单已结束，单独办理", workflow.now())
+        self._publish()
+
+    async def _forward_answer(self) -> None:
+        """On a main ticket: its answer reaches every repeat merged into it, and each citizen is called."""
+        record = self.record
+        while True:
+            await workflow.wait_condition(lambda: bool(record.answers_to_forward))
+            for linked in record.answers_to_forward:
+                try:
+                    await workflow.get_external_workflow_handle(linked).signal("main_answered", record.answer)
+                except Exception:
+                    record.drop_link(linked, workflow.now())
+                    continue
+                record.forwarded.append(linked)
+
+    @workflow.signal
+    def link_duplicate(self, workflow_id: str) -> None:
+        self.record.link(workflow_id, workflow.now())
+
+    @workflow.signal
+    def unlink_duplicate(self, workflow_id: str) -> None:
+        self.record.drop_link(workflow_id, workflow.now())
+
+    @workflow.signal
+    def main_answered(self, answer: Answer) -> None:
+        self.record.main_answered(answer, workflow.now())
+        self._publish()
+
+    @workflow.update
+    async def link(self, cmd: LinkTicket) -> ActionResult:
+        """并单 by the shift lead: this ticket repeats another open one."""
+        self.record.merge_into(cmd.actor, workflow_id_for(cmd.main_ticket), workflow.now())
+        self._publish()
+        await self._join_main()
+        return self._done(f"已并入 {cmd.main_ticket}")
+
+    @link.validator
+    def _check_link(self, cmd: LinkTicket) -> None:
+        self.record.check_link(cmd.actor, workflow_id_for(cmd.main_ticket), workflow.info().workflow_id)
+
+    @workflow.update
+    async def unlink(self, cmd: Unlink) -> ActionResult:
+        """解除并单 by the shift lead: handled on its own from now on."""
+        main = self.record.unlink(cmd.actor, cmd.note, workflow.now())
+        self._publish()
+        if main:
+            with contextlib.suppress(Exception):  # the main ticket has ended: nothing left to tell it
+                await workflow.get_external_workflow_handle(main).signal(
+                    "unlink_duplicate", workflow.info().workflow_id
+                )
+        return self._done("已解除并单，单独办理")
+
+    @unlink.validator
+    def _check_unlink(self, cmd: Unlink) -> None:
+        self.record.check_unlink(cmd.actor)
 
     # ----- 确权 -----
 
