@@ -18,7 +18,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.adapters.factory import build_adapter
+from activities.adapters.factory import build_adapter, build_sink
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
 from activities.department import DepartmentActivities
@@ -99,19 +99,20 @@ def build_workers(
         sink = FileInboxDepartmentAdapter(
             FileInboxAdapter(type="file_inbox", folder=config.center.notifications.folder)
         )
-        center_acts = CenterActivities(survey, operator, client, sink)
+        city = build_sink(config.center.city.adapter)
+        center_acts = CenterActivities(survey, operator, client, sink, city)
         result.workers.append(
             Worker(
                 client,
                 task_queue=config.center.task_queue,
                 workflows=WORKFLOWS,
-                activities=[center_acts.request_callback, center_acts.notify_center],
+                activities=[center_acts.request_callback, center_acts.notify_center, center_acts.notify_city],
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),
                 identity="hotline-center",
             )
         )
-        result.closers.append(center_acts.aclose)
+        result.closers += [center_acts.aclose, city.aclose]
     return result
 
 

@@ -7,12 +7,13 @@ import asyncio
 import structlog
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
-from activities.adapters.base import DepartmentAdapter
+from activities.adapters.base import DepartmentAdapter, MessageSink, PermanentDeliveryError, TransientDeliveryError
 from activities.adapters.simulated import fraction
 from domain.commands import RecordCallback
 from domain.config import ManualSurvey, SimulatedSurvey
-from domain.delivery import CallbackRequest, Notice
+from domain.delivery import CallbackRequest, CityMessage, Notice
 from domain.models import Actor, Callback, Satisfaction
 from workflows.ticket import TicketWorkflow
 
@@ -26,12 +27,25 @@ class CenterActivities:
         operator: Actor | None,
         client: Client,
         notices: DepartmentAdapter,
+        city: MessageSink,
     ) -> None:
+        self.city = city  # the city centre (市域社会治理中心)
         self.survey = survey
         self.operator = operator
         self.client = client
         self.notices = notices  # where the shift lead's and leaders' notices are dropped
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @activity.defn(name="notify_city")
+    async def notify_city(self, message: CityMessage) -> None:
+        """上转 a ticket to the city centre, or report back the result of one it sent down."""
+        try:
+            await self.city.send("city", message.idempotency_key, message.model_dump(mode="json"))
+        except PermanentDeliveryError as err:
+            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
+        except TransientDeliveryError as err:
+            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        log.info("city notified", ticket=message.ticket.ticket_no, kind=message.kind.value)
 
     @activity.defn(name="notify_center")
     async def notify_center(self, notice: Notice) -> None:

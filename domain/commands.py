@@ -154,6 +154,13 @@ class Refer(Frozen):
 # ----- 并单 (merging repeats) -----
 
 
+class TransferToCity(Frozen):
+    """上转: the matter is outside the district's powers; the city centre takes it."""
+
+    actor: Actor
+    reason: Reason
+
+
 class LinkTicket(Frozen):
     actor: Actor
     main_ticket: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -135,6 +135,12 @@ def _default_whistle_kinds() -> list[WhistleKind]:
     ]
 
 
+class CityLink(Strict):
+    """The city centre (市域社会治理中心): where tickets are sent up and results reported back."""
+
+    adapter: AdapterSettings = FileInboxAdapter(type="file_inbox", folder="var/city")
+
+
 class CenterNotifications(Strict):
     """Where notices for the shift lead and district leaders go (催办/督办/通报 …)."""
 
@@ -196,6 +202,7 @@ class Center(Strict):
     # 并单: a ticket of the same category at the same (normalised) address, received within this
     # window while the first is open, is merged into it instead of being dispatched again.
     merge_window: Duration = Span(amount=7, unit=Unit.DAYS)
+    city: CityLink = CityLink()
 
 
 class DistrictConfig(Strict):

@@ -49,6 +49,8 @@ class NoticeKind(StrEnum):
     WHISTLE_WITHDRAWN = "吹哨撤回"
     MEETING = "会商通知"  # invited to a consultation meeting, or (centre) a matter for the arbiter
     DETERMINED = "确权通知"  # a ticket's lead and assisting departments were decided
+    CITY_TRANSFER = "上转市级"  # to the city centre: a ticket outside the district's powers
+    CITY_REPORT = "办理结果反馈"  # to the city centre: the result of a ticket it sent down
 
 
 class Notice(Frozen):
@@ -67,6 +69,17 @@ class Notice(Frozen):
 
 
 CENTER = "center"
+
+
+class CityMessage(Frozen):
+    """To the city centre (市域社会治理中心): a ticket sent up, or the result of one it sent down."""
+
+    idempotency_key: str
+    kind: NoticeKind
+    ticket: Ticket
+    text: str
+    answer: str | None = None
+    satisfaction: str | None = None
 
 
 class CallbackRequest(Frozen):

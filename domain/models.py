@@ -82,6 +82,11 @@ class Citizen(Frozen):
     address: ShortText | None = None
 
 
+class TicketSource(StrEnum):
+    HOTLINE = "12345热线"
+    CITY = "市级转办"  # from the city centre (市域社会治理中心): keeps the city's number, reports back
+
+
 class Ticket(Frozen):
     """A citizen's request as received by the hotline (受理信息)."""
 
@@ -95,6 +100,7 @@ class Ticket(Frozen):
     title: ShortText
     content: LongText
     citizen: Citizen
+    source: TicketSource = TicketSource.HOTLINE
 
 
 class TicketStatus(StrEnum):
@@ -111,10 +117,11 @@ class TicketStatus(StrEnum):
     AWAITING_CALLBACK = "待回访"
     CLOSED = "办结"
     ANSWERED_DIRECTLY = "直接答复"
+    TRANSFERRED = "已上转市级"  # sent up to the city centre: outside the district's powers
 
     @property
     def is_final(self) -> bool:
-        return self in (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY)
+        return self in (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY, TicketStatus.TRANSFERRED)
 
 
 class Satisfaction(StrEnum):

@@ -119,6 +119,31 @@ class TicketRecord(BaseModel):
             self.status = TicketStatus.AWAITING_DISPATCH
             self._log(at, None, "待人工派遣", "派单目录无匹配，等待值班长派遣")
 
+    # ----- 市区转办 (transfers with the city centre) -----
+
+    def check_transfer(self, actor: Actor) -> None:
+        _require_role(actor, "上转市级", Role.SHIFT_LEAD)
+        self._require_status(
+            "上转市级",
+            TicketStatus.AWAITING_DISPATCH,
+            TicketStatus.DISPATCH_FAILED,
+            *HANDLING,
+            TicketStatus.RETURN_PENDING,
+        )
+
+    def transfer_to_city(self, actor: Actor, reason: str, at: datetime) -> None:
+        if self.assignment is not None and self.status is not TicketStatus.AWAITING_DISPATCH:
+            text = f"工单已上转市级：{reason}"
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.WITHDRAWN, text=text))
+        self._lapse_pending()
+        for clock in self.running_clocks:
+            clock.stopped_at = at
+        self.clock_version += 1
+        self.pending_dispatch = False
+        self.status = TicketStatus.TRANSFERRED
+        self.closed_at = at
+        self._log(at, actor, "上转市级", reason)
+
     # ----- 并单 (merged repeats) -----
 
     def link(self, workflow_id: str, at: datetime) -> None:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from domain import search_attributes as sa
-from domain.commands import LinkTicket, Unlink
+from domain.commands import LinkTicket, TransferToCity, Unlink
 from domain.intake import TicketRejected, check_ticket
 from domain.models import TicketStatus
 from domain.ticket_record import HANDLING
@@ -208,3 +208,16 @@ def unlink_command(
 ) -> None:
     """解除并单：该工单按派单目录单独派遣办理。"""
     send_action(ticket, TicketWorkflow.unlink, Unlink(actor=actor_from(config, person), note=note))
+
+
+@app.command("transfer")
+def transfer_command(
+    ticket: str = typer.Argument(..., help="工单号"),
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="上转理由（超出区级职权的情况）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """上转市级：超出区级职权的工单转市域社会治理中心办理。"""
+    send_action(
+        ticket, TicketWorkflow.transfer_to_city, TransferToCity(actor=actor_from(config, person), reason=reason)
+    )

@@ -33,12 +33,13 @@ with workflow.unsafe.imports_passed_through():
         RequestReturn,
         SignFor,
         TicketOutcome,
+        TransferToCity,
         Unlink,
     )
-    from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, delivery_key
+    from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
     from domain.meeting import MeetingInput, workflow_id_for_meeting
-    from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketStatus
+    from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketSource, TicketStatus
     from domain.ticket_record import TicketRecord
 
 from workflows.common import keep_time, send_notices
@@ -73,18 +74,21 @@ class TicketWorkflow:
             if record.status is TicketStatus.AWAITING_CALLBACK:
                 await self._call_back()  # answered through the main ticket it was merged into
                 continue
-            await workflow.wait_condition(lambda: record.pending_dispatch or record.status is TicketStatus.MERGED)
-            if record.status is TicketStatus.MERGED:
-                continue  # merged by the shift lead before it was dispatched
+            await workflow.wait_condition(
+                lambda: record.pending_dispatch or record.status is TicketStatus.MERGED or record.status.is_final
+            )
+            if not record.pending_dispatch:
+                continue  # merged by the shift lead, or sent up to the city, before it was dispatched
             if not await self._dispatch():
                 continue  # 派遣失败: waits for the shift lead to dispatch by hand
             await self._await_answer()
-            if record.pending_dispatch or record.status is TicketStatus.MERGED:
-                continue  # 退单 approved (改派), 确权 to another lead, or merged into another ticket
+            if record.status is not TicketStatus.AWAITING_CALLBACK:
+                continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
         for task in (clocks, consultation):
             if task:
                 task.cancel()
+        await self._tell_city()
         # Repeats merged into this ticket get its answer before it ends.
         await workflow.wait_condition(lambda: not record.answers_to_forward)
         if forwarding:
@@ -208,6 +212,42 @@ class TicketWorkflow:
         )
         record.log_consultation(workflow.now(), reason)
         self._publish()
+
+    # ----- 市区转办 -----
+
+    async def _tell_city(self) -> None:
+        """A ticket sent up goes to the city centre; a ticket the city sent down reports its result."""
+        record = self.record
+        if record.status is TicketStatus.TRANSFERRED:
+            kind, text = NoticeKind.CITY_TRANSFER, record.actions[-1].detail
+        elif record.ticket.source is TicketSource.CITY and record.status is TicketStatus.CLOSED:
+            kind, text = NoticeKind.CITY_REPORT, "区级已办结"
+        else:
+            return
+        message = CityMessage(
+            idempotency_key=f"{record.ticket.ticket_no}#city",
+            kind=kind,
+            ticket=record.ticket,
+            text=text,
+            answer=record.answer.text if record.answer else None,
+            satisfaction=record.callback.satisfaction.value if record.callback else None,
+        )
+        await workflow.execute_activity(
+            "notify_city",
+            message,
+            task_queue=workflow.info().task_queue,
+            start_to_close_timeout=DELIVERY_TIMEOUT,
+            retry_policy=DELIVERY_RETRY,
+        )
+
+    @workflow.update
+    def transfer_to_city(self, cmd: TransferToCity) -> ActionResult:
+        self.record.transfer_to_city(cmd.actor, cmd.reason, workflow.now())
+        return self._done("已上转市域社会治理中心")
+
+    @transfer_to_city.validator
+    def _check_transfer(self, cmd: TransferToCity) -> None:
+        self.record.check_transfer(cmd.actor)
 
     # ----- 并单 -----
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.delivery import Delivery, DeliveryReceipt, Notice
 
@@ -27,5 +27,13 @@ class DepartmentAdapter(Protocol):
     async def deliver(self, delivery: Delivery) -> DeliveryReceipt: ...
 
     async def notify(self, notice: Notice) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MessageSink(Protocol):
+    """Where other messages go (the city centre): file inbox and webhook adapters both are one."""
+
+    async def send(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> None: ...
 
     async def aclose(self) -> None: ...

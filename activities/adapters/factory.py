@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from activities.adapters.base import DepartmentAdapter
+from activities.adapters.base import DepartmentAdapter, MessageSink
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.adapters.simulated import SimulatedDepartmentAdapter
 from activities.adapters.webhook import WebhookDepartmentAdapter
-from domain.config import Department, DistrictConfig, FileInboxAdapter, SimulatedAdapter, WebhookAdapter
+from domain.config import (
+    AdapterSettings,
+    Department,
+    DistrictConfig,
+    FileInboxAdapter,
+    SimulatedAdapter,
+    WebhookAdapter,
+)
 from domain.models import Actor
+
+
+def build_sink(settings: AdapterSettings) -> MessageSink:
+    """The city centre's link: a file inbox or a webhook (a simulated city is a file inbox)."""
+    if isinstance(settings, WebhookAdapter):
+        return WebhookDepartmentAdapter(settings)
+    if isinstance(settings, FileInboxAdapter):
+        return FileInboxDepartmentAdapter(settings)
+    raise TypeError(f"the city link cannot be {settings.type}")
 
 
 def build_adapter(department: Department, config: DistrictConfig, client: Client) -> DepartmentAdapter:

@@ -75,6 +75,10 @@ class FileInboxDepartmentAdapter:
         path = self.notice_path(notice.idempotency_key)
         await self._write(path, {"type": "notice", "notice": notice.model_dump(mode="json")})
 
+    async def send(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> None:
+        """Any other message (e.g. to the city centre), under <folder>/<kind>/<key>.json, once."""
+        await self._write(self._folder / kind / f"{safe_key(idempotency_key)}.json", {"type": kind, kind: payload})
+
     async def aclose(self) -> None:
         return None
 

@@ -83,6 +83,10 @@ class WebhookDepartmentAdapter:
         body = encode_body({"type": "notice", "notice": notice.model_dump(mode="json")})
         await self._post(body, notice.idempotency_key, notice.department)
 
+    async def send(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> None:
+        """Any other message (e.g. to the city centre), signed and keyed like deliveries."""
+        await self._post(encode_body({"type": kind, kind: payload}), idempotency_key, kind)
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
