@@ -154,6 +154,13 @@ class Refer(Frozen):
 # ----- 并单 (merging repeats) -----
 
 
+class AssistReport(Frozen):
+    """协办报告: an assisting department reports its part to the lead."""
+
+    actor: Actor
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
 class TransferToCity(Frozen):
     """上转: the matter is outside the district's powers; the city centre takes it."""
 

@@ -147,6 +147,15 @@ class CenterNotifications(Strict):
     folder: str = "var/center"
 
 
+class JointResponse(Strict):
+    """紧急诉求联动处置: an urgent ticket of this category goes to the lead (by the catalogue) and to
+    these departments at once, which assist it (协办)."""
+
+    category: str
+    urgency: str = "紧急"
+    departments: list[str] = Field(min_length=1)
+
+
 class CatalogueEntry(Strict):
     """派单目录: a category, optionally refined by street, goes to a department."""
 
@@ -218,6 +227,7 @@ class DistrictConfig(Strict):
     deadlines: DeadlinePolicy
     calendar: CalendarSettings = CalendarSettings()
     whistle_kinds: list[WhistleKind] = Field(default_factory=_default_whistle_kinds, min_length=1)
+    joint_response: list[JointResponse] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:
@@ -252,6 +262,11 @@ class DistrictConfig(Strict):
                         f"departments.{i}.adapter.actor: '{dept.adapter.actor}' is not a clerk of {dept.code}"
                     )
         urgencies = {u.name for u in self.urgencies}
+        for i, rule in enumerate(self.joint_response):
+            _known(f"joint_response.{i}.category", rule.category, categories)
+            _known(f"joint_response.{i}.urgency", rule.urgency, urgencies)
+            for code in rule.departments:
+                _known(f"joint_response.{i}.departments", code, departments)
         for i, tier in enumerate(self.deadlines.tiers):
             for name in tier.match.urgency:
                 _known(f"deadlines.tiers.{i}.match.urgency", name, urgencies)

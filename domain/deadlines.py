@@ -26,6 +26,8 @@ class ClockKind(StrEnum):
     RESOLVE = "办结"
     REPORT_IN = "报到"  # a whistle's department reports in (on site for an urgent whistle)
     ANSWER = "答卷"  # a whistle's department answers the street
+    ASSIST_SIGN_FOR = "协办签收"  # an assisting (协办) department signs for its part
+    ASSIST_REPORT = "协办报告"  # and reports to the lead department, within the tier's response limit
 
 
 TICKET_CLOCKS = (ClockKind.SIGN_FOR, ClockKind.CONTACT, ClockKind.RESOLVE)
@@ -101,9 +103,11 @@ class TicketDeadlines(Frozen):
     calendar: CalendarData
 
     def limit(self, kind: ClockKind) -> Span:
-        if kind in (ClockKind.SIGN_FOR, ClockKind.REPORT_IN):
+        if kind in (ClockKind.SIGN_FOR, ClockKind.REPORT_IN, ClockKind.ASSIST_SIGN_FOR):
             return self.tier.sign_for
-        return self.tier.contact if kind is ClockKind.CONTACT else self.tier.resolve
+        if kind in (ClockKind.CONTACT, ClockKind.ASSIST_REPORT):
+            return self.tier.contact
+        return self.tier.resolve
 
 
 def deadlines_for(
@@ -132,6 +136,7 @@ class Clock(BaseModel):
     stopped_at: datetime | None = None
     fired: list[str] = Field(default_factory=list)
     level: str | None = None  # the highest escalation step reached
+    owner: str | None = None  # an assisting department's code; None for the lead's clocks
 
     @property
     def running(self) -> bool:
@@ -163,11 +168,14 @@ class ClockEvent(Frozen):
     level: str | None  # None: a warning (预警); otherwise the ladder step
     notify: list[Target]
     fraction: float | None = None
+    owner: str | None = None  # the assisting department whose clock this is
 
 
-def start_clock(kind: ClockKind, round: int, at: datetime, deadlines: TicketDeadlines) -> Clock:
+def start_clock(
+    kind: ClockKind, round: int, at: datetime, deadlines: TicketDeadlines, owner: str | None = None
+) -> Clock:
     due, estimated = add(WorkCalendar(deadlines.calendar), at, deadlines.limit(kind))
-    return Clock(kind=kind, round=round, started_at=at, due_at=due, armed_from=at, estimated=estimated)
+    return Clock(kind=kind, round=round, started_at=at, due_at=due, armed_from=at, estimated=estimated, owner=owner)
 
 
 def events(clock: Clock, deadlines: TicketDeadlines) -> list[ClockEvent]:
@@ -181,6 +189,7 @@ def events(clock: Clock, deadlines: TicketDeadlines) -> list[ClockEvent]:
             level=None,
             notify=["department"],
             fraction=f,
+            owner=clock.owner,
         )
         for f in deadlines.warnings
     ]
@@ -188,7 +197,9 @@ def events(clock: Clock, deadlines: TicketDeadlines) -> list[ClockEvent]:
     for i, step in enumerate(deadlines.ladder):
         at, _ = add(calendar, clock.due_at, step.after)
         # A step with no delay (催办) fires at the due time itself: the clock was still running then.
-        result.append(ClockEvent(at=at, clock=clock.kind, key=f"step{i}", level=step.level, notify=step.notify))
+        result.append(
+            ClockEvent(at=at, clock=clock.kind, key=f"step{i}", level=step.level, notify=step.notify, owner=clock.owner)
+        )
     return sorted(result, key=lambda e: e.at)
 
 

@@ -26,6 +26,7 @@ class Delivery(Frozen):
     resolve_due: datetime
     redo: bool = False
     note: str = ""
+    role: str = "主办"  # or 协办: an assisting department, which reports to the lead
 
 
 def delivery_key(ticket_no: str, round: int) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+from pydantic import Field
+
 from domain.calendar import CalendarData, Span
 from domain.config import DistrictConfig, KnowledgeEntry
 from domain.deadlines import TicketDeadlines, deadlines_for
@@ -41,6 +43,7 @@ class IntakePlan(Frozen):
     consultation: ConsultationPolicy | None = None  # None: tickets started before consultations existed
     match_key: str | None = None  # 并单: same category and normalised address (a digest, not the address)
     merged_into: str | None = None  # the workflow id of the open ticket this one repeats
+    assisting: list[Assignment] = Field(default_factory=list)  # 紧急诉求联动处置: dispatched at once, to assist
 
 
 class ConsultationPolicy(Frozen):
@@ -123,6 +126,13 @@ def match_key(ticket: Ticket) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def joint_responders(config: DistrictConfig, ticket: Ticket, lead: str | None) -> list[Assignment]:
+    for rule in config.joint_response:
+        if rule.category == ticket.category and rule.urgency == ticket.urgency:
+            return [assignment_for(config, code) for code in rule.departments if code != lead]
+    return []
+
+
 def plan_intake(
     config: DistrictConfig, ticket: Ticket, calendar: CalendarData, merge_into: str | None = None
 ) -> TicketInput:
@@ -137,6 +147,7 @@ def plan_intake(
         direct_answer=knowledge.answer if knowledge else None,
         deadlines=deadlines_for(config.deadlines, calendar, ticket.urgency, ticket.category, ticket.kind),
         match_key=None if knowledge else match_key(ticket),
+        assisting=[] if knowledge else joint_responders(config, ticket, department),
         merged_into=None if knowledge else merge_into,
         consultation=ConsultationPolicy(
             problem_threshold=config.center.problem_threshold,

@@ -10,6 +10,7 @@ action never reaches the history, and the apply method from the update handler.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -39,6 +40,23 @@ HANDLING = (TicketStatus.AWAITING_SIGN_FOR, TicketStatus.SIGNED, TicketStatus.CO
 
 class ActionRefused(Exception):
     """A human action that the ticket's state or the actor's role does not allow."""
+
+
+class AssistStatus(StrEnum):
+    TO_DELIVER = "待派遣"
+    AWAITING_SIGN_FOR = "待签收"
+    SIGNED = "已签收"
+    REPORTED = "已报告"
+    FAILED = "派遣失败"
+
+
+class Assist(BaseModel):
+    """An assisting department (协办单位): signs for its part and reports to the lead."""
+
+    assignment: Assignment
+    status: AssistStatus = AssistStatus.TO_DELIVER
+    report: str | None = None
+    reported_at: datetime | None = None
 
 
 class PendingNotice(BaseModel):
@@ -84,6 +102,7 @@ class TicketRecord(BaseModel):
     departments_seen: list[Assignment] = Field(default_factory=list)  # every department that held it
     determination: Determination | None = None  # 确权: the lead (主办) and assisting (协办) departments
     consultation: str | None = None  # the workflow id of the meeting this 问题工单 went to
+    assists: list[Assist] = Field(default_factory=list)  # 协办 departments and their reports
     merged_into: str | None = None  # 并单: the main ticket's workflow id while this one is merged
     linked: list[str] = Field(default_factory=list)  # on a main ticket: the workflow ids merged into it
     forwarded: list[str] = Field(default_factory=list)  # linked tickets that have received the answer
@@ -110,6 +129,7 @@ class TicketRecord(BaseModel):
             record._log(at, None, "并单", f"与 {plan.merged_into.removeprefix('ticket-')} 为同一事项，随主单办理")
         else:
             record._start_independently(at)
+            record.add_assists(plan.assisting, at)  # 紧急诉求联动处置: the assisting departments at once
         return record
 
     def _start_independently(self, at: datetime) -> None:
@@ -118,6 +138,95 @@ class TicketRecord(BaseModel):
         else:
             self.status = TicketStatus.AWAITING_DISPATCH
             self._log(at, None, "待人工派遣", "派单目录无匹配，等待值班长派遣")
+
+    # ----- 协办 (assisting departments) -----
+
+    def assist(self, department: str) -> Assist:
+        return next(a for a in self.assists if a.assignment.department == department)
+
+    def add_assists(self, assignments: list[Assignment], at: datetime) -> None:
+        """Departments that assist the lead (from a determination or an urgent joint response)."""
+        lead = self.assignment.department if self.assignment else None
+        known = {a.assignment.department for a in self.assists}
+        for assignment in assignments:
+            if assignment.department not in known and assignment.department != lead:
+                self.assists.append(Assist(assignment=assignment))
+                self._log(at, None, "指定协办", assignment.department_name)
+
+    @property
+    def assists_to_deliver(self) -> list[Assist]:
+        if self.status.is_final or self.status is TicketStatus.AWAITING_CALLBACK:
+            return []
+        return [a for a in self.assists if a.status is AssistStatus.TO_DELIVER]
+
+    def assist_delivered(self, department: str, at: datetime, reference: str) -> None:
+        part = self.assist(department)
+        part.status = AssistStatus.AWAITING_SIGN_FOR
+        deadlines = self.plan.deadlines
+        assert deadlines is not None
+        for kind in (ClockKind.ASSIST_SIGN_FOR, ClockKind.ASSIST_REPORT):
+            self.clocks.append(start_clock(kind, self.dispatch_round, at, deadlines, owner=department))
+        self.clock_version += 1
+        self._log(at, None, "协办派遣", f"送达 {part.assignment.department_name}（{reference}）")
+
+    def assist_failed(self, department: str, at: datetime, error: str) -> None:
+        part = self.assist(department)
+        part.status = AssistStatus.FAILED
+        self._log(at, None, "协办派遣失败", f"{part.assignment.department_name}：{error}")
+
+    def check_assist_sign_for(self, actor: Actor) -> None:
+        part = self._own_assist(actor, "协办签收")
+        if part.status is not AssistStatus.AWAITING_SIGN_FOR:
+            raise ActionRefused(f"拒绝协办签收：{part.assignment.department_name}当前为「{part.status.value}」")
+
+    def assist_sign_for(self, actor: Actor, at: datetime) -> None:
+        part = self.assist(actor.department or "")
+        part.status = AssistStatus.SIGNED
+        self._stop_assist_clock(part, ClockKind.ASSIST_SIGN_FOR, at)
+        self._log(at, actor, "协办签收", "")
+
+    def check_assist_report(self, actor: Actor) -> None:
+        part = self._own_assist(actor, "协办报告")
+        if part.status is not AssistStatus.SIGNED:
+            raise ActionRefused(
+                f"拒绝协办报告：{part.assignment.department_name}当前为「{part.status.value}」，请先签收"
+            )
+
+    def assist_report(self, actor: Actor, text: str, at: datetime) -> None:
+        part = self.assist(actor.department or "")
+        part.status = AssistStatus.REPORTED
+        part.report, part.reported_at = text, at
+        self._stop_assist_clock(part, ClockKind.ASSIST_REPORT, at)
+        self._log(at, actor, "协办报告", text)
+
+    def _own_assist(self, actor: Actor, action: str) -> Assist:
+        _require_role(actor, action, Role.CLERK)
+        if self.status.is_final or self.status is TicketStatus.AWAITING_CALLBACK:
+            raise ActionRefused(f"拒绝{action}：工单当前状态为「{self.status.value}」")
+        part = next((a for a in self.assists if a.assignment.department == actor.department), None)
+        if part is None:
+            raise ActionRefused(f"拒绝{action}：{actor.label} 所在单位不是本工单的协办单位")
+        return part
+
+    def _stop_assist_clock(self, part: Assist, kind: ClockKind, at: datetime) -> None:
+        for clock in self.running_clocks:
+            if clock.owner == part.assignment.department and clock.kind is kind:
+                clock.stopped_at = at
+                self.clock_version += 1
+
+    def _assist_summary(self, at: datetime) -> str:
+        """The lead's answer carries the assisting reports, and names the departments that sent none."""
+        if not self.assists:
+            return ""
+        for clock in self.running_clocks:
+            if clock.owner is not None:
+                clock.stopped_at = at  # the answer closes the assisting work too
+                self.clock_version += 1
+        parts = [
+            f"{a.assignment.department_name}：{a.report}" if a.report else f"{a.assignment.department_name}：未报告"
+            for a in self.assists
+        ]
+        return "；协办情况——" + "；".join(parts)
 
     # ----- 市区转办 (transfers with the city centre) -----
 
@@ -286,7 +395,7 @@ class TicketRecord(BaseModel):
         self.answered_on_time = self._stop(ClockKind.RESOLVE, at, self.resolve_due)
         self._lapse_pending()  # an extension asked for before the answer is moot now
         outcome = "已解决" if answer.resolved else "未解决"
-        self._log(at, actor, "答复", f"{outcome}：{answer.text}")
+        self._log(at, actor, "答复", f"{outcome}：{answer.text}{self._assist_summary(at)}")
 
     # ----- exceptions (退单、延期) and the shift lead's decisions -----
 
@@ -477,6 +586,8 @@ class TicketRecord(BaseModel):
         for helper in d.assisting:
             text = f"经{d.source}，贵单位为工单 {self.ticket.ticket_no} 的协办单位，主办：{d.lead.department_name}"
             self.outbox.append(PendingNotice(department=helper, kind=NoticeKind.DETERMINED, text=text))
+        if self.plan.deadlines is not None:
+            self.add_assists(d.assisting, at)
 
     def log_consultation(self, at: datetime, reason: str) -> None:
         self._log(at, None, "提请会商", f"{reason}；会商 {self.consultation}")
@@ -510,28 +621,30 @@ class TicketRecord(BaseModel):
 
     def fire(self, event: ClockEvent, at: datetime) -> None:
         """A warning or an escalation step is due: record it and queue its notices."""
-        clock = next(c for c in self.running_clocks if c.kind is event.clock)
+        clock = next(c for c in self.running_clocks if c.kind is event.clock and c.owner == event.owner)
         clock.fired.append(event.key)
         about = {"clock": clock.kind, "due_at": clock.due_at}
+        # The lead's clocks concern the lead; an assisting department's clocks concern that department.
+        unit = self.assignment if clock.owner is None else self.assist(clock.owner).assignment
         if event.level is None:
             text = f"{clock.kind.value}时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}，请抓紧办理"
             self._log(at, None, "预警", text)
-            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.REMINDER, text=text, **about))
+            self.outbox.append(PendingNotice(department=unit, kind=NoticeKind.REMINDER, text=text, **about))
             return
-        assert self.assignment is not None
+        assert unit is not None
         clock.level = event.level
         ladder = [step.level for step in self.plan.deadlines.ladder] if self.plan.deadlines else []
         if self.escalation_level not in ladder or ladder.index(event.level) >= ladder.index(self.escalation_level):
             self.escalation_level = event.level  # the highest step reached on any clock
         self.overdue = True
         self.escalations.append(
-            Escalation(at=at, round=clock.round, level=event.level, department=self.assignment.department, **about)
+            Escalation(at=at, round=clock.round, level=event.level, department=unit.department, **about)
         )
-        text = f"{self.assignment.department_name}{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
+        text = f"{unit.department_name}{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
         self._log(at, None, event.level, text)
         notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
         if "department" in event.notify:
-            self.outbox.append(PendingNotice(department=self.assignment, **notice))
+            self.outbox.append(PendingNotice(department=unit, **notice))
         audience = [t for t in event.notify if t != "department"]
         if audience:
             self.outbox.append(PendingNotice(department=None, audience=audience, **notice))

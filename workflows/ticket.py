@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.commands import (
         ActionResult,
+        AssistReport,
         ContactCitizen,
         Decide,
         DetermineOwner,
@@ -65,6 +66,7 @@ class TicketWorkflow:
         )
         consultation = asyncio.create_task(self._consult_when_problem()) if record.plan.consultation else None
         forwarding = asyncio.create_task(self._forward_answer()) if record.plan.match_key else None
+        assisting = asyncio.create_task(self._deliver_assists()) if record.plan.deadlines else None
         if record.merged_into:
             await self._join_main()
         while not record.status.is_final:
@@ -85,7 +87,7 @@ class TicketWorkflow:
             if record.status is not TicketStatus.AWAITING_CALLBACK:
                 continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
-        for task in (clocks, consultation):
+        for task in (clocks, consultation, assisting):
             if task:
                 task.cancel()
         await self._tell_city()
@@ -212,6 +214,62 @@ class TicketWorkflow:
         )
         record.log_consultation(workflow.now(), reason)
         self._publish()
+
+    # ----- 协办 -----
+
+    async def _deliver_assists(self) -> None:
+        """Assisting departments (协办) get the ticket on their own queues, then their clocks start."""
+        record = self.record
+        await workflow.wait_condition(lambda: bool(record.assists_to_deliver))
+        # Tickets whose histories predate 协办 deliveries replay without them.
+        if not workflow.patched("assist-deliveries"):
+            return
+        while True:
+            await workflow.wait_condition(lambda: bool(record.assists_to_deliver))
+            part = record.assists_to_deliver[0]
+            assert record.resolve_due is not None and record.sign_for_due is not None
+            delivery = Delivery(
+                idempotency_key=f"{record.ticket.ticket_no}#a-{part.assignment.department}",
+                workflow_id=workflow.info().workflow_id,
+                round=record.dispatch_round,
+                assignment=part.assignment,
+                ticket=record.ticket,
+                sign_for_due=record.sign_for_due,
+                resolve_due=record.resolve_due,
+                role="协办",
+                note=f"主办：{record.assignment.department_name if record.assignment else '—'}",
+            )
+            try:
+                receipt = await workflow.execute_activity(
+                    "deliver_ticket",
+                    delivery,
+                    result_type=DeliveryReceipt,
+                    task_queue=part.assignment.task_queue,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    retry_policy=DELIVERY_RETRY,
+                )
+                record.assist_delivered(part.assignment.department, workflow.now(), receipt.reference)
+            except ActivityError as err:
+                record.assist_failed(part.assignment.department, workflow.now(), str(err.cause or err))
+            self._publish()
+
+    @workflow.update
+    def assist_sign_for(self, cmd: SignFor) -> ActionResult:
+        self.record.assist_sign_for(cmd.actor, workflow.now())
+        return self._done("协办已签收")
+
+    @assist_sign_for.validator
+    def _check_assist_sign_for(self, cmd: SignFor) -> None:
+        self.record.check_assist_sign_for(cmd.actor)
+
+    @workflow.update
+    def assist_report(self, cmd: AssistReport) -> ActionResult:
+        self.record.assist_report(cmd.actor, cmd.text, workflow.now())
+        return self._done("协办情况已报告主办单位")
+
+    @assist_report.validator
+    def _check_assist_report(self, cmd: AssistReport) -> None:
+        self.record.check_assist_report(cmd.actor)
 
     # ----- 市区转办 -----
 

@@ -14,6 +14,7 @@ import structlog
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.commands import (
+    AssistReport,
     Attend,
     ContactCitizen,
     GiveAnswer,
@@ -54,7 +55,11 @@ class SimulatedDepartmentAdapter:
         if delivery.idempotency_key in self.received:
             return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key, duplicate=True)
         self.received[delivery.idempotency_key] = delivery
-        if delivery.ticket.ticket_no not in self.settings.never_answer:
+        if delivery.ticket.ticket_no in self.settings.never_answer:
+            pass
+        elif delivery.role == "协办":
+            self._spawn(self._assist(delivery))
+        else:
             self._spawn(self._handle(delivery))
         return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key)
 
@@ -109,6 +114,15 @@ class SimulatedDepartmentAdapter:
         await handle.execute_update(
             TicketWorkflow.answer, GiveAnswer(actor=self.clerk, answer=Answer(text=text, resolved=resolved))
         )
+
+    async def _assist(self, delivery: Delivery) -> None:
+        """An assisting department: sign for its part, then report to the lead."""
+        handle = self.client.get_workflow_handle(delivery.workflow_id)
+        await asyncio.sleep(self.settings.sign_delay_s)
+        await handle.execute_update(TicketWorkflow.assist_sign_for, SignFor(actor=self.clerk))
+        await asyncio.sleep(self.settings.contact_delay_s)
+        text = "已配合现场处置，相关情况已报主办单位"
+        await handle.execute_update(TicketWorkflow.assist_report, AssistReport(actor=self.clerk, text=text))
 
     async def _answer_whistle(self, workflow_id: str) -> None:
         s = self.settings
