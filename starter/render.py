@@ -107,6 +107,13 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
                 (a.decision_note or "") + (f" 改派 {a.reassigned_to}" if a.reassigned_to else ""),
             )
         parts.append(approvals)
+    if record.assists:
+        assists = Table(title="协办单位", title_justify="left")
+        for column in ("单位", "状态", "报告"):
+            assists.add_column(column)
+        for part in record.assists:
+            assists.add_row(part.assignment.department_name, part.status.value, part.report or "—")
+        parts.append(assists)
     actions = Table(title="办理记录", title_justify="left")
     for column in ("时间", "操作人", "操作", "说明"):
         actions.add_column(column)

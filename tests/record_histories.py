@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.commands import (
+    AssistReport,
     Attend,
     ContactCitizen,
     Decide,
@@ -196,6 +197,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written.append(_write(folder, "whistle", await whistle(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await problem_ticket(env.client, config)).items()]
                 written += [_write(folder, name, h) for name, h in (await merged(env.client, config)).items()]
+                written.append(_write(folder, "joint_response", await joint_response(env.client, config)))
     finally:
         await env.shutdown()
     return written
@@ -295,6 +297,22 @@ async def merged(client: Client, config: DistrictConfig) -> dict[str, WorkflowHi
         "merged_main": await client.get_workflow_handle(workflow_id_for(main_no)).fetch_history(),
         "merged_repeat": await client.get_workflow_handle(workflow_id_for(repeat_no)).fetch_history(),
     }
+
+
+async def joint_response(client: Client, config: DistrictConfig) -> WorkflowHistory:
+    """紧急诉求联动处置: lead and assisting departments at once; one assistant reports, one does not."""
+    no = ticket_no_for("joint_response")
+    ticket = sample_ticket("供水供电", urgency="加急", ticket_no=no)
+    joint = [rule.model_copy(update={"urgency": "加急"}) for rule in config.joint_response]
+    await submit(client, config.model_copy(update={"joint_response": joint}), ticket)
+    await eventually(client, no, lambda r: len(r.assists) == 2 and all(a.status.value == "待签收" for a in r.assists))
+    gdgs = person(config, "gdgs_wu")
+    await act(client, no, TicketWorkflow.assist_sign_for, SignFor(actor=gdgs))
+    await act(client, no, TicketWorkflow.assist_report, AssistReport(actor=gdgs, text="已抢修供电线路"))
+    await _work(client, config, no, "sw_jiang")
+    await _call_back(client, config, no, Satisfaction.SATISFIED)
+    await outcome(client, no)
+    return await client.get_workflow_handle(workflow_id_for(no)).fetch_history()
 
 
 def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:

@@ -29,6 +29,7 @@ EXPECTED = {
         "meeting",
         "merged_main",
         "merged_repeat",
+        "joint_response",
     },
 }
 
