@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from domain.commands import (
+    AssistReport,
     ContactCitizen,
     Decide,
     DetermineOwner,
@@ -191,3 +192,20 @@ def determine(
         note=note,
     )
     send_action(ticket, TicketWorkflow.determine, command)
+
+
+@dept_app.command("assist-sign")
+def assist_sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
+    """协办签收（本单位为该工单的协办单位时）。"""
+    send_action(ticket, TicketWorkflow.assist_sign_for, SignFor(actor=actor_from(config, person)))
+
+
+@dept_app.command("assist-report")
+def assist_report(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    text: str = typer.Option(..., help="协办情况"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """协办报告：向主办单位报告本单位办理情况。"""
+    send_action(ticket, TicketWorkflow.assist_report, AssistReport(actor=actor_from(config, person), text=text))
