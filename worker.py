@@ -27,13 +27,14 @@ from starter.logging import configure_logging
 from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
 from starter.startup import SetupError, check_search_attributes
+from workflows.campaign import CampaignWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow, ConsultationMeetingWorkflow]
+WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow, ConsultationMeetingWorkflow, CampaignWorkflow]
 
 
 @dataclass
@@ -106,7 +107,12 @@ def build_workers(
                 client,
                 task_queue=config.center.task_queue,
                 workflows=WORKFLOWS,
-                activities=[center_acts.request_callback, center_acts.notify_center, center_acts.notify_city],
+                activities=[
+                    center_acts.request_callback,
+                    center_acts.notify_center,
+                    center_acts.notify_city,
+                    center_acts.find_campaign_tickets,
+                ],
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),
                 identity="hotline-center",

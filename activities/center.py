@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.adapters.base import DepartmentAdapter, MessageSink, PermanentDeliveryError, TransientDeliveryError
 from activities.adapters.simulated import fraction
+from domain import search_attributes as sa
+from domain.campaign import FindTickets, Snapshot
 from domain.commands import RecordCallback
 from domain.config import ManualSurvey, SimulatedSurvey
 from domain.delivery import CallbackRequest, CityMessage, Notice
@@ -35,6 +37,20 @@ class CenterActivities:
         self.client = client
         self.notices = notices  # where the shift lead's and leaders' notices are dropped
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @activity.defn(name="find_campaign_tickets")
+    async def find_campaign_tickets(self, request: FindTickets) -> Snapshot:
+        """Tickets now matching a campaign's filter (open ones join it), and every member's status."""
+        f = request.filter
+        query = sa.ticket_query(category=f.category, street=f.street, department=f.department, overdue=f.overdue_only)
+        new = [wf.id async for wf in self.client.list_workflows(f"{query} AND ExecutionStatus = 'Running'", limit=2000)]
+        statuses: dict[str, str] = {}
+        members = sorted(set(request.members) | set(new))
+        for start in range(0, len(members), 100):  # keep each query small
+            ids = ", ".join(f"'{m}'" for m in members[start : start + 100])
+            async for wf in self.client.list_workflows(f"WorkflowId IN ({ids})"):
+                statuses[wf.id] = wf.typed_search_attributes.get(sa.STATUS) or ""
+        return Snapshot(new=new, statuses=statuses)
 
     @activity.defn(name="notify_city")
     async def notify_city(self, message: CityMessage) -> None:

@@ -176,3 +176,8 @@ class LinkTicket(Frozen):
 class Unlink(Frozen):
     actor: Actor
     note: Note = ""
+
+
+class CloseCampaign(Frozen):
+    actor: Actor
+    note: Note = ""

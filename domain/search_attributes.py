@@ -91,3 +91,20 @@ def changes(before: TypedSearchAttributes, after: TypedSearchAttributes) -> list
     ]
     updates += [pair.key.value_unset() for pair in before if after.get(pair.key) is None]
     return updates
+
+
+def ticket_query(
+    *, category: str | None = None, street: str | None = None, department: str | None = None, overdue: bool = False
+) -> str:
+    """A visibility query over tickets by the attributes above (values quoted for the query language)."""
+
+    def quote(value: str) -> str:
+        return "'" + value.replace("'", "\\'") + "'"
+
+    clauses = ["WorkflowType = 'TicketWorkflow'"]
+    for key, value in ((CATEGORY, category), (STREET, street), (DEPARTMENT, department)):
+        if value:
+            clauses.append(f"{key.name} = {quote(value)}")
+    if overdue:
+        clauses.append(f"{OVERDUE.name} = true")
+    return " AND ".join(clauses)

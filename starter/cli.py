@@ -11,6 +11,7 @@ import typer
 from starter import cli_common as common
 from starter.cli_actions import center_app, dept_app
 from starter.cli_calendar import app as calendar_app
+from starter.cli_campaign import app as campaign_app
 from starter.cli_meeting import app as meeting_app
 from starter.cli_tickets import app as ticket_app
 from starter.cli_whistle import app as whistle_app
@@ -29,6 +30,7 @@ app.add_typer(center_app, name="center")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(whistle_app, name="whistle")
 app.add_typer(meeting_app, name="meeting")
+app.add_typer(campaign_app, name="campaign")
 
 
 @app.command()

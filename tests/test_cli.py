@@ -339,3 +339,23 @@ async def test_link_and_unlink(cli, client, tmp_path):
     unlinked = await cli("ticket", "unlink", repeat, "--as", "zhangli", "--note", "不同事项")
     assert unlinked.code == 0 and "已解除并单" in unlinked.out
     await eventually(client, repeat, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 2)
+
+
+async def test_campaign_start_show_close(cli, client, tmp_path):
+    started = await cli(
+        "campaign", "start", "--as", "zhangli", "--title", "噪音专项整治", "--category", "噪音污染",
+        "--street", "新华街道", "--within", "30d", "--refresh", "1s",
+    )  # fmt: skip
+    assert started.code == 0, started
+    no = started.out.strip()
+    assert (await cli("campaign", "record", no, "--as", "zhangli", "--minutes", "明确夜间巡查分工")).code == 0
+    shown = await cli("campaign", "show", no)
+    assert shown.code == 0 and "噪音专项整治" in shown.out and "专项协调会" in shown.out
+    closed = await cli("campaign", "close", no, "--as", "zhangli", "--note", "阶段收尾")
+    assert closed.code == 0 and "共 " in closed.out
+    assert "--within" in one_line_error(
+        await cli("campaign", "start", "--as", "zhangli", "--title", "t", "--within", "forever")
+    )
+    assert "one department" in one_line_error(
+        await cli("campaign", "start", "--as", "zhangli", "--kind", "专项推进", "--title", "t", "--within", "3d")
+    )

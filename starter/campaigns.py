@@ -1,0 +1,94 @@
+"""Client-side campaigns (专项行动 / 专项推进): start, act, view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import Client
+
+from domain.calendar import Span, Unit, WorkCalendar, add
+from domain.campaign import (
+    CampaignInput,
+    CampaignKind,
+    CampaignRecord,
+    CampaignSummary,
+    TicketFilter,
+    workflow_id_for_campaign,
+)
+from domain.config import DistrictConfig
+from domain.intake import TicketRejected
+from domain.models import Actor, Role
+from starter.calendar_source import calendar_for
+from starter.tickets import act_on
+from starter.workflow_client import query_view, start_once
+from workflows.campaign import CampaignWorkflow, for_campaign
+
+HOURLY = Span(amount=1, unit=Unit.HOURS)
+
+
+async def start_campaign(
+    client: Client,
+    config: DistrictConfig,
+    *,
+    started_by: Actor,
+    kind: CampaignKind,
+    title: str,
+    filter: TicketFilter,
+    within: Span,
+    target_percent: int = 100,
+    refresh: Span = HOURLY,
+    campaign_no: str | None = None,
+) -> CampaignInput:
+    if started_by.role is not Role.SHIFT_LEAD:
+        raise TicketRejected(f"actor: {started_by.label} 不是值班长，不能启动{kind.value}")
+    if kind is CampaignKind.BACKLOG_PUSH and not filter.department:
+        raise TicketRejected("department: 专项推进 targets one department's overdue tickets")
+    if filter.department and filter.department not in {d.code for d in config.departments}:
+        raise TicketRejected(f"department: unknown '{filter.department}'")
+    if filter.category and filter.category not in {c.name for c in config.categories}:
+        raise TicketRejected(f"category: unknown '{filter.category}'")
+    if filter.street and filter.street not in {s.name for s in config.streets}:
+        raise TicketRejected(f"street: unknown '{filter.street}'")
+    now = datetime.now(UTC)
+    calendar = calendar_for(config.calendar, now)
+    deadline, _ = add(WorkCalendar(calendar), now, within)
+    campaign = CampaignInput(
+        campaign_no=campaign_no or f"C{now:%Y%m%d%H%M%S%f}"[:-3],
+        kind=kind,
+        title=title,
+        started_by=started_by,
+        filter=filter.model_copy(update={"overdue_only": filter.overdue_only or kind is CampaignKind.BACKLOG_PUSH}),
+        target_percent=target_percent,
+        deadline=deadline,
+        refresh=refresh,
+    )
+    await start_once(
+        client,
+        CampaignWorkflow.run,
+        campaign,
+        workflow_id=workflow_id_for_campaign(campaign.campaign_no),
+        task_queue=config.center.task_queue,
+        search_attributes=for_campaign(CampaignRecord.start(campaign, now)),
+        summary=f"{kind.value}：{title}",
+        what=f"{kind.value} {campaign.campaign_no}",
+    )
+    return campaign
+
+
+def _handle(client: Client, campaign_no: str) -> Any:
+    workflow_id = campaign_no if campaign_no.startswith("campaign-") else workflow_id_for_campaign(campaign_no)
+    return client.get_workflow_handle(workflow_id)
+
+
+async def act_campaign(client: Client, campaign_no: str, update: Any, command: Any) -> Any:
+    return await act_on(_handle(client, campaign_no), update, command, f"专项 {campaign_no}")
+
+
+async def view_campaign(client: Client, campaign_no: str) -> CampaignRecord:
+    return await query_view(_handle(client, campaign_no), CampaignWorkflow.view, f"专项 {campaign_no}")
+
+
+async def campaign_summary(client: Client, campaign_no: str) -> CampaignSummary:
+    workflow_id = _handle(client, campaign_no).id
+    return await client.get_workflow_handle_for(CampaignWorkflow.run, workflow_id).result()
