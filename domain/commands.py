@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from domain.calendar import Span, Unit
+from domain.calendar import Duration, Span, Unit
 from domain.models import Actor, Answer, Assignment, Callback, Frozen, Satisfaction, TicketStatus
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -133,6 +133,8 @@ class DetermineOwner(Frozen):
     lead: Assignment
     assisting: list[Assignment] = Field(default_factory=list, max_length=10)
     note: Note = ""
+    lead_within: Duration | None = None  # the lead's time to answer (else the ticket's tier)
+    assist_within: Duration | None = None  # the assistants' time to report
 
 
 class Attend(Frozen):

@@ -172,9 +172,14 @@ class ClockEvent(Frozen):
 
 
 def start_clock(
-    kind: ClockKind, round: int, at: datetime, deadlines: TicketDeadlines, owner: str | None = None
+    kind: ClockKind,
+    round: int,
+    at: datetime,
+    deadlines: TicketDeadlines,
+    owner: str | None = None,
+    limit: Span | None = None,  # a limit set by a determination instead of the tier's
 ) -> Clock:
-    due, estimated = add(WorkCalendar(deadlines.calendar), at, deadlines.limit(kind))
+    due, estimated = add(WorkCalendar(deadlines.calendar), at, limit or deadlines.limit(kind))
     return Clock(kind=kind, round=round, started_at=at, due_at=due, armed_from=at, estimated=estimated, owner=owner)
 
 

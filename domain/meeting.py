@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from domain.calendar import CHINA_TZ, CalendarData, Span, WorkCalendar, add
+from domain.commands import DetermineOwner
 from domain.config import DistrictConfig
 from domain.delivery import NoticeKind
 from domain.intake import TicketRejected, assignment_for
@@ -152,9 +153,9 @@ class MeetingRecord(BaseModel):
             raise ActionRefused("拒绝确权：请先记录会议纪要")
         _check_parties(lead, assisting, "确权")
 
-    def decide(self, actor: Actor, lead: Assignment, assisting: list[Assignment], at: datetime) -> Determination:
+    def decide(self, cmd: DetermineOwner, at: datetime) -> Determination:
         self.status = MeetingStatus.DECIDED
-        return self._determine(actor, lead, assisting, "会商确权", at)
+        return self._determine(cmd, "会商确权", at)
 
     def check_refer(self, actor: Actor) -> None:
         self._require_lead(actor, "提交裁定")
@@ -173,9 +174,9 @@ class MeetingRecord(BaseModel):
         self._require_status("裁定", MeetingStatus.REFERRED)
         _check_parties(lead, assisting, "裁定")
 
-    def rule(self, actor: Actor, lead: Assignment, assisting: list[Assignment], at: datetime) -> Determination:
+    def rule(self, cmd: DetermineOwner, at: datetime) -> Determination:
         self.status = MeetingStatus.RULED
-        return self._determine(actor, lead, assisting, "裁定", at)
+        return self._determine(cmd, "裁定", at)
 
     def log_delivered(self, at: datetime, ticket_no: str) -> None:
         self._log(at, None, "确权送达", f"工单 {ticket_no}")
@@ -185,19 +186,15 @@ class MeetingRecord(BaseModel):
 
     # ----- helpers -----
 
-    def _determine(
-        self, actor: Actor, lead: Assignment, assisting: list[Assignment], source: str, at: datetime
-    ) -> Determination:
-        self.determination = Determination(
-            lead=lead,
-            assisting=assisting,
-            source=source,
-            reference=self.input.meeting_no,
-            decided_by=actor,
-            decided_at=at,
+    def _determine(self, cmd: DetermineOwner, source: str, at: datetime) -> Determination:
+        self.determination = determination_from(cmd, source, self.input.meeting_no, at)
+        helpers = "、".join(a.department_name for a in cmd.assisting) or "无"
+        limits = "".join(
+            f"；{who}时限 {span.label}"
+            for who, span in (("主办", cmd.lead_within), ("协办", cmd.assist_within))
+            if span
         )
-        helpers = "、".join(a.department_name for a in assisting) or "无"
-        self._log(at, actor, source, f"主办 {lead.department_name}；协办 {helpers}")
+        self._log(at, cmd.actor, source, f"主办 {cmd.lead.department_name}；协办 {helpers}{limits}")
         return self.determination
 
     def _open(self, at: datetime) -> None:
@@ -227,6 +224,19 @@ def _check_parties(lead: Assignment, assisting: list[Assignment], action: str) -
         raise ActionRefused(f"拒绝{action}：主办单位不能同时是协办单位")
     if len(set(codes)) != len(codes):
         raise ActionRefused(f"拒绝{action}：协办单位重复")
+
+
+def determination_from(cmd: DetermineOwner, source: str, reference: str, at: datetime) -> Determination:
+    return Determination(
+        lead=cmd.lead,
+        assisting=cmd.assisting,
+        source=source,
+        reference=reference,
+        decided_by=cmd.actor,
+        decided_at=at,
+        lead_within=str(cmd.lead_within) if cmd.lead_within else None,
+        assist_within=str(cmd.assist_within) if cmd.assist_within else None,
+    )
 
 
 def plan_meeting(

@@ -208,3 +208,5 @@ class Determination(Frozen):
     reference: str  # the meeting number, or the note of an on-site determination
     decided_by: Actor
     decided_at: datetime
+    lead_within: str | None = None  # the lead's time to answer, e.g. "5wd" (else the ticket's tier)
+    assist_within: str | None = None  # the assistants' time to report (else the tier's response limit)

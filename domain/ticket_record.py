@@ -165,9 +165,17 @@ class TicketRecord(BaseModel):
         deadlines = self.plan.deadlines
         assert deadlines is not None
         for kind in (ClockKind.ASSIST_SIGN_FOR, ClockKind.ASSIST_REPORT):
-            self.clocks.append(start_clock(kind, self.dispatch_round, at, deadlines, owner=department))
+            decided = self._decided_limit("assist_within") if kind is ClockKind.ASSIST_REPORT else None
+            self.clocks.append(start_clock(kind, self.dispatch_round, at, deadlines, owner=department, limit=decided))
         self.clock_version += 1
         self._log(at, None, "协办派遣", f"送达 {part.assignment.department_name}（{reference}）")
+
+    def _decided_limit(self, field: str) -> Span | None:
+        """A time limit the determination (确权) set for the lead or the assistants, if any."""
+        value = getattr(self.determination, field, None) if self.determination else None
+        if field == "lead_within" and self.determination and self.assignment != self.determination.lead:
+            return None  # the ticket has since moved on from the decided lead
+        return Span.model_validate(parse_span(value)) if value else None
 
     def assist_failed(self, department: str, at: datetime, error: str) -> None:
         part = self.assist(department)
@@ -341,7 +349,11 @@ class TicketRecord(BaseModel):
             return self.dispatch_round
         for clock in self.running_clocks:
             clock.stopped_at = at  # the previous round's clocks end with it
-        self.clocks += [start_clock(kind, self.dispatch_round, at, deadlines) for kind in TICKET_CLOCKS]
+        decided = self._decided_limit("lead_within")
+        self.clocks += [
+            start_clock(kind, self.dispatch_round, at, deadlines, limit=decided if kind is ClockKind.RESOLVE else None)
+            for kind in TICKET_CLOCKS
+        ]
         self.sign_for_due = self.clock(ClockKind.SIGN_FOR).due_at
         self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
         self.return_deadline, _ = add(WorkCalendar(deadlines.calendar), at, deadlines.return_window)

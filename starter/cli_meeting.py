@@ -20,6 +20,8 @@ app = typer.Typer(help="疑难工单会商：召集、出席、纪要、确权�
 MeetingArg = typer.Argument(..., help="会商编号")
 LeadOption = typer.Option(..., "--lead", help="主办单位代码")
 AssistOption = typer.Option([], "--assist", help="协办单位代码，可多次给出")
+LeadWithin = typer.Option(None, "--lead-within", help="主办单位办理时限，如 5wd（默认按工单时限档次）")
+AssistWithin = typer.Option(None, "--assist-within", help="协办单位报告时限，如 2wd")
 
 
 def _send(meeting_no: str, update: object, command: object) -> None:
@@ -31,11 +33,20 @@ def _send(meeting_no: str, update: object, command: object) -> None:
     common.run(go())
 
 
-def _owner(config: str | None, person: str, lead: str, assist: list[str]) -> DetermineOwner:
+def _owner(
+    config: str | None,
+    person: str,
+    lead: str,
+    assist: list[str],
+    lead_within: str | None = None,
+    assist_within: str | None = None,
+) -> DetermineOwner:
     return DetermineOwner(
         actor=actor_from(config, person),
         lead=assignment_from(config, lead, "--lead"),
         assisting=[assignment_from(config, code, "--assist") for code in assist],
+        lead_within=lead_within,  # type: ignore[arg-type]  (validated as a duration)
+        assist_within=assist_within,  # type: ignore[arg-type]
     )
 
 
@@ -92,10 +103,13 @@ def decide(
     person: str = AsOption,
     lead: str = LeadOption,
     assist: list[str] = AssistOption,
+    lead_within: str | None = LeadWithin,
+    assist_within: str | None = AssistWithin,
     config: str | None = common.ConfigOption,
 ) -> None:
-    """会商确权：主办与协办单位；涉及的工单随即改派主办单位。"""
-    _send(meeting_no, ConsultationMeetingWorkflow.decide, _owner(config, person, lead, assist))
+    """会商确权：主办与协办单位及各自时限；涉及的工单随即改派主办单位。"""
+    command = _owner(config, person, lead, assist, lead_within, assist_within)
+    _send(meeting_no, ConsultationMeetingWorkflow.decide, command)
 
 
 @app.command("refer")
@@ -115,10 +129,13 @@ def rule(
     person: str = AsOption,
     lead: str = LeadOption,
     assist: list[str] = AssistOption,
+    lead_within: str | None = LeadWithin,
+    assist_within: str | None = AssistWithin,
     config: str | None = common.ConfigOption,
 ) -> None:
     """裁定机关裁定（最终决定）。"""
-    _send(meeting_no, ConsultationMeetingWorkflow.rule, _owner(config, person, lead, assist))
+    command = _owner(config, person, lead, assist, lead_within, assist_within)
+    _send(meeting_no, ConsultationMeetingWorkflow.rule, command)
 
 
 @app.command("show")

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Attend, Decide, DetermineOwner, RecordMinutes, Refer, RequestReturn
 from domain.config import DistrictConfig
+from domain.deadlines import ClockKind
 from domain.intake import assignment_for
 from domain.meeting import MeetingStatus
 from domain.models import TicketStatus
@@ -155,3 +156,39 @@ async def test_on_site_determination_by_the_centre(
     await determine_on_site(client, no, command.model_copy(update={"actor": person(config, "zhangli")}))
     ticket = await eventually(client, no, lambda r: r.assignment.department == "bhjd" and r.dispatch_round == 2)
     assert ticket.determination.source == "现场确权" and ticket.determination.reference == "现场"
+
+
+async def test_a_decision_sets_each_departments_time_limit(
+    env: WorkflowEnvironment, config: DistrictConfig, workers: None
+) -> None:
+    client = env.client
+    no = await ticket_at_cgj(client, config)
+    lead = person(config, "zhangli")
+    m = (
+        await convene(client, config, convened_by=lead, reason="权责", tickets=[no], departments=["cgj", "zjj"])
+    ).meeting_no
+    for clerk in ("cgj_sun", "zjj_li"):
+        await act_meeting(client, m, ConsultationMeetingWorkflow.attend, Attend(actor=person(config, clerk)))
+    await act_meeting(client, m, ConsultationMeetingWorkflow.record_minutes, RecordMinutes(actor=lead, minutes="议定"))
+    decision = DetermineOwner(
+        actor=lead,
+        lead=assignment_for(config, "zjj"),
+        assisting=[assignment_for(config, "cgj")],
+        lead_within="2h",  # type: ignore[arg-type]
+        assist_within="30m",  # type: ignore[arg-type]
+    )
+    await act_meeting(client, m, ConsultationMeetingWorkflow.decide, decision)
+    ticket = await eventually(
+        client,
+        no,
+        lambda r: (
+            r.dispatch_round == 2 and any(c.owner == "cgj" and c.kind is ClockKind.ASSIST_REPORT for c in r.clocks)
+        ),
+    )
+    resolve = next(c for c in ticket.clocks if c.round == 2 and c.kind is ClockKind.RESOLVE and c.owner is None)
+    assert resolve.due_at - resolve.started_at == timedelta(hours=2)
+    report = next(c for c in ticket.clocks if c.owner == "cgj" and c.kind is ClockKind.ASSIST_REPORT)
+    assert report.due_at - report.started_at == timedelta(minutes=30)
+    assert "主办时限 2小时；协办时限 30分钟" in next(
+        a.detail for a in (await view_meeting(client, m)).actions if a.action == "会商确权"
+    )

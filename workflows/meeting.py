@@ -77,7 +77,7 @@ class ConsultationMeetingWorkflow:
 
     @workflow.update
     def decide(self, cmd: DetermineOwner) -> MeetingResult:
-        self.record.decide(cmd.actor, cmd.lead, cmd.assisting, workflow.now())
+        self.record.decide(cmd, workflow.now())
         return self._done(f"已确权：主办 {cmd.lead.department_name}")
 
     @decide.validator
@@ -95,7 +95,7 @@ class ConsultationMeetingWorkflow:
 
     @workflow.update
     def rule(self, cmd: DetermineOwner) -> MeetingResult:
-        self.record.rule(cmd.actor, cmd.lead, cmd.assisting, workflow.now())
+        self.record.rule(cmd, workflow.now())
         return self._done(f"已裁定：主办 {cmd.lead.department_name}")
 
     @rule.validator

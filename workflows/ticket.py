@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
-    from domain.meeting import MeetingInput, workflow_id_for_meeting
+    from domain.meeting import MeetingInput, determination_from, workflow_id_for_meeting
     from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketSource, TicketStatus
     from domain.ticket_record import TicketRecord
 
@@ -385,14 +385,7 @@ class TicketWorkflow:
     @workflow.update
     def determine(self, cmd: DetermineOwner) -> ActionResult:
         """现场确权: the centre decides on site, without a meeting."""
-        determination = Determination(
-            lead=cmd.lead,
-            assisting=cmd.assisting,
-            source="现场确权",
-            reference=cmd.note or "现场确权督办",
-            decided_by=cmd.actor,
-            decided_at=workflow.now(),
-        )
+        determination = determination_from(cmd, "现场确权", cmd.note or "现场确权督办", workflow.now())
         self.record.determine(determination, workflow.now())
         return self._done(f"已确权：主办 {cmd.lead.department_name}")
 
