@@ -20,7 +20,7 @@ from starter.startup import SetupError
 from starter.ticket_files import TicketFileError
 from starter.tickets import ActionFailed
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,14 +21,43 @@ from rich.table import Table
 from temporalio.client import Client
 
 from domain import search_attributes as sa
-from domain.commands import Decide, DetermineOwner, EvaluateDepartment, ManualDispatch, RecordMinutes
-from domain.config import Department, DistrictConfig, SimulatedAdapter, SimulatedSurvey
+from domain.calendar import Span, Unit
+from domain.campaign import CampaignInput, CampaignKind, TicketFilter
+from domain.commands import (
+    CloseCampaign,
+    Decide,
+    DetermineOwner,
+    EvaluateDepartment,
+    ManualDispatch,
+    RecordMinutes,
+    TransferToCity,
+)
+from domain.config import (
+    CenterNotifications,
+    CityLink,
+    Department,
+    DistrictConfig,
+    FileInboxAdapter,
+    SimulatedAdapter,
+    SimulatedSurvey,
+)
 from domain.deadlines import LadderStep, Tier, TierMatch
 from domain.intake import assignment_for
 from domain.meeting import MeetingRecord, MeetingStatus
-from domain.models import ApprovalKind, ApprovalState, Citizen, Role, Satisfaction, Ticket, TicketStatus
+from domain.models import (
+    Actor,
+    ApprovalKind,
+    ApprovalState,
+    Citizen,
+    Role,
+    Satisfaction,
+    Ticket,
+    TicketSource,
+    TicketStatus,
+)
 from domain.ticket_record import TicketRecord
 from domain.whistle import PartStatus, WhistleRecord
+from starter.campaigns import act_campaign, start_campaign, view_campaign
 from starter.cli_common import console
 from starter.cli_meeting import meeting_panel
 from starter.cli_whistle import whistle_panel
@@ -40,14 +70,18 @@ from starter.startup import check_search_attributes
 from starter.tickets import ActionFailed, act, submit, view
 from starter.whistles import act_whistle, blow, view_whistle
 from worker import build_workers
+from workflows.campaign import CampaignWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
-FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value)
+# Ended here: closed, answered at intake, or sent up to the city centre.
+FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value, TicketStatus.TRANSFERRED.value)
 
 
-def simulated(config: DistrictConfig, never_answer: list[str] = []) -> DistrictConfig:  # noqa: B006
+def simulated(
+    config: DistrictConfig, never_answer: Sequence[str] = (), files: Path = Path(".hotline/demo")
+) -> DistrictConfig:
     """The same district with every department simulated by its first clerk, on demo queues."""
     departments = []
     for i, dept in enumerate(config.departments):
@@ -60,7 +94,7 @@ def simulated(config: DistrictConfig, never_answer: list[str] = []) -> DistrictC
             answer_delay_s=1.0,
             return_rate=0.08,
             extension_rate=0.08,
-            never_answer=never_answer,
+            never_answer=list(never_answer),
         )
         departments.append(
             Department(code=dept.code, name=dept.name, task_queue=f"hotline-demo-{dept.code}", adapter=adapter)
@@ -81,7 +115,15 @@ def simulated(config: DistrictConfig, never_answer: list[str] = []) -> DistrictC
     survey = SimulatedSurvey(
         type="simulated", actor=operator.id, delay_s=1.0, unresolved_rate=0.06, unsatisfied_rate=0.04
     )
-    center = config.center.model_copy(update={"task_queue": "hotline-demo-center", "callback": survey})
+    center = config.center.model_copy(
+        update={
+            "task_queue": "hotline-demo-center",
+            "callback": survey,
+            # The centre's notices and the city link write under the demo's data folder.
+            "notifications": CenterNotifications(folder=str(files / "center")),
+            "city": CityLink(adapter=FileInboxAdapter(type="file_inbox", folder=str(files / "city"))),
+        }
+    )
     return config.model_copy(update={"departments": departments, "center": center, "deadlines": deadlines})
 
 
@@ -182,7 +224,7 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
         }
     )
     tickets[-1] = unanswered
-    demo_config = simulated(config, never_answer=[unanswered.ticket_no] if count > 1 else [])
+    demo_config = simulated(config, never_answer=[unanswered.ticket_no] if count > 1 else [], files=data_dir)
     target = address()
     host, _, port_text = target.rpartition(":")
     embedded: EmbeddedServer | None = None
@@ -257,9 +299,11 @@ async def _run_batch(
     # Another citizen calls about the same matter, the address written differently: 并单.
     await call_again(client, config, next(t for t in tickets if t.ticket_no == disputed), f"{prefix}-R001")
     count += 1
+    count += await exchange_with_city(client, config, lead.actor, prefix)
+    action, push = await start_campaigns(client, config, lead.actor, prefix)
     lead_task = asyncio.create_task(lead.run())
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
-    closed_query = f"{scope} AND {sa.STATUS.name} IN ('{FINAL[0]}', '{FINAL[1]}')"
+    closed_query = f"{scope} AND {sa.STATUS.name} IN ({', '.join(repr(s) for s in FINAL)})"
     deadline = time.monotonic() + timeout
     columns = (TextColumn("办结进度"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
     try:
@@ -276,7 +320,10 @@ async def _run_batch(
                 # Done when every other ticket is closed, the unanswered one has climbed every ladder
                 # and the whistle has been answered and evaluated.
                 ladder_done = record is None or (bool(record.clocks) and record.next_clock_event() is None)
-                others_done = whistle_state.status.is_final and meeting_state.status.is_final
+                push_state = await view_campaign(client, push.campaign_no)
+                others_done = (
+                    whistle_state.status.is_final and meeting_state.status.is_final and push_state.summary is not None
+                )
                 done = closed >= count - (1 if unanswered else 0) and ladder_done and others_done
                 if done or time.monotonic() > deadline:
                     break
@@ -288,11 +335,84 @@ async def _run_batch(
     if unanswered:
         console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
         console.print(ticket_panel(await view(client, unanswered)))
+    summary = await act_campaign(
+        client, action.campaign_no, CampaignWorkflow.close, CloseCampaign(actor=lead.actor, note="演示结束")
+    )
+    console.print(
+        f"专项行动 {action.campaign_no}（{action.title}）：纳入 {summary.total} 件，办结 {summary.closed} 件"
+        f"（hotline campaign show {action.campaign_no}）"
+    )
+    pushed = (await view_campaign(client, push.campaign_no)).summary
+    assert pushed is not None
+    console.print(
+        f"专项推进 {push.campaign_no}（{push.title}）：到期未清 {len(pushed.remaining)} 件，已报领导督办"
+        f"（hotline campaign show {push.campaign_no}）"
+    )
     console.print(f"疑难工单会商（hotline meeting show {meeting.meeting_no}）")
     console.print(meeting_panel(await view_meeting(client, meeting.meeting_no)))
     console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
     console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
     return await _summary(client, config, prefix, count, ui_url)
+
+
+async def exchange_with_city(client: Client, config: DistrictConfig, lead: Actor, prefix: str) -> int:
+    """One ticket beyond the district's powers goes up to the city; one comes down from it."""
+    now = datetime.now(UTC)
+    citizen = Citizen(name="周强", phone="13947301234", address="海勃湾区黄河沿岸")
+    up = Ticket(
+        ticket_no=f"{prefix}-X001",
+        received_at=now,
+        category="环境保护",
+        street="千里山镇",
+        title="跨区河道排污",
+        content="上游邻区企业向黄河支流排污，污染带延伸至本区。",
+        citizen=citizen,
+    )
+    await submit(client, config, up)
+    for _ in range(100):  # once its department has it (a delivery in flight cannot be called back)
+        if (await view(client, up.ticket_no)).status is TicketStatus.AWAITING_SIGN_FOR:
+            break
+        await asyncio.sleep(0.1)
+    await act(
+        client,
+        up.ticket_no,
+        TicketWorkflow.transfer_to_city,
+        TransferToCity(actor=lead, reason="涉及跨区污染源，超出区级职权"),
+    )
+    down = up.model_copy(
+        update={
+            "ticket_no": f"{prefix}-CITY01",
+            "source": TicketSource.CITY,
+            "category": "市容环卫",
+            "street": "滨河街道",
+            "title": "市级转办：道路积雪未清",
+            "content": "市民反映滨河街道主干道积雪未清，市中心转区办理。",
+            "citizen": citizen.model_copy(update={"address": "滨河街道滨河大道"}),
+        }
+    )
+    await submit(client, config, down)
+    console.print(f"上转市级 {up.ticket_no}；市级转办 {down.ticket_no}（办结后向市中心反馈）")
+    return 2
+
+
+async def start_campaigns(
+    client: Client, config: DistrictConfig, lead: Actor, prefix: str
+) -> tuple[CampaignInput, CampaignInput]:
+    """A special action on property complaints, and a backlog push on the department that lets one
+    urgent ticket go unanswered."""
+    every = Span(amount=2, unit=Unit.SECONDS)
+    action = await start_campaign(
+        client, config, started_by=lead, kind=CampaignKind.SPECIAL_ACTION, title="物业服务专项整治",
+        filter=TicketFilter(category="物业服务"), within=Span(amount=1, unit=Unit.DAYS), refresh=every,
+        campaign_no=f"{prefix}-S1",
+    )  # fmt: skip
+    push = await start_campaign(
+        client, config, started_by=lead, kind=CampaignKind.BACKLOG_PUSH, title="水务公司超期工单清零",
+        filter=TicketFilter(department="sw"), within=Span(amount=40, unit=Unit.SECONDS), refresh=every,
+        campaign_no=f"{prefix}-P1",
+    )  # fmt: skip
+    console.print(f"专项行动 {action.campaign_no}：{action.title}；专项推进 {push.campaign_no}：{push.title}")
+    return action, push
 
 
 async def call_again(client: Client, config: DistrictConfig, original: Ticket, ticket_no: str) -> Ticket:
@@ -364,7 +484,10 @@ async def _summary(client: Client, config: DistrictConfig, prefix: str, count: i
         f"重办 {sum(r.redo_count for r in records)}；"
         f"人工派遣 {sum(any(x.action == '人工派遣' for x in r.actions) for r in records)}；"
         f"直接答复 {sum(r.status is TicketStatus.ANSWERED_DIRECTLY for r in records)}；"
-        f"并单 {sum(any(x.action == '并单' for x in r.actions) for r in records)}"
+        f"并单 {sum(any(x.action == '并单' for x in r.actions) for r in records)}；"
+        f"上转市级 {sum(r.status is TicketStatus.TRANSFERRED for r in records)}；"
+        f"市级转办 {sum(r.ticket.source is TicketSource.CITY for r in records)}；"
+        f"协办 {sum(len(r.assists) for r in records)}"
     )
     accounted = len(found) == count and total_closed + (len(found) - total_closed) == count
     console.print(

@@ -283,7 +283,7 @@ class TicketWorkflow:
         else:
             return
         message = CityMessage(
-            idempotency_key=f"{record.ticket.ticket_no}#city",
+            idempotency_key=f"{record.ticket.ticket_no}.city",
             kind=kind,
             ticket=record.ticket,
             text=text,
