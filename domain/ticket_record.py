@@ -249,14 +249,7 @@ class TicketRecord(BaseModel):
         )
 
     def transfer_to_city(self, actor: Actor, reason: str, at: datetime) -> None:
-        if self.assignment is not None and self.status is not TicketStatus.AWAITING_DISPATCH:
-            text = f"工单已上转市级：{reason}"
-            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.WITHDRAWN, text=text))
-        self._lapse_pending()
-        for clock in self.running_clocks:
-            clock.stopped_at = at
-        self.clock_version += 1
-        self.pending_dispatch = False
+        self._take_away(f"工单已上转市级：{reason}", at)
         self.status = TicketStatus.TRANSFERRED
         self.closed_at = at
         self._log(at, actor, "上转市级", reason)
@@ -289,14 +282,7 @@ class TicketRecord(BaseModel):
         )
 
     def merge_into(self, actor: Actor, main_workflow_id: str, at: datetime) -> None:
-        if self.assignment is not None and self.status is TicketStatus.AWAITING_SIGN_FOR:
-            text = f"与 {main_workflow_id.removeprefix('ticket-')} 并单，随主单办理"
-            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.WITHDRAWN, text=text))
-        self._lapse_pending()
-        for clock in self.running_clocks:
-            clock.stopped_at = at
-        self.clock_version += 1
-        self.pending_dispatch = False
+        self._take_away(f"与 {main_workflow_id.removeprefix('ticket-')} 并单，随主单办理", at)
         self.status = TicketStatus.MERGED
         self.merged_into = main_workflow_id
         self._log(at, actor, "并单", f"并入 {main_workflow_id.removeprefix('ticket-')}")
@@ -725,6 +711,17 @@ class TicketRecord(BaseModel):
         )
         self.approvals.append(approval)
         return approval
+
+    def _take_away(self, text: str, at: datetime) -> None:
+        """The ticket leaves its department's hands: the department is told if it had it, pending
+        requests lapse, and the clocks stop."""
+        if self.assignment is not None and self.status in (*HANDLING, TicketStatus.RETURN_PENDING):
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.WITHDRAWN, text=text))
+        self._lapse_pending()
+        for clock in self.running_clocks:
+            clock.stopped_at = at
+        self.clock_version += 1
+        self.pending_dispatch = False
 
     def _lapse_pending(self) -> None:
         """Requests of a department that no longer holds the ticket (or starts over) lapse."""
