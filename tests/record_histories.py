@@ -22,9 +22,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
+from domain.campaign import CampaignKind, TicketFilter
 from domain.commands import (
     AssistReport,
     Attend,
+    CloseCampaign,
     ContactCitizen,
     Decide,
     DetermineOwner,
@@ -45,12 +47,14 @@ from domain.meeting import MeetingStatus
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import temporal_cli
+from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
 from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
+from workflows.campaign import CampaignWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -198,6 +202,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written += [_write(folder, name, h) for name, h in (await problem_ticket(env.client, config)).items()]
                 written += [_write(folder, name, h) for name, h in (await merged(env.client, config)).items()]
                 written.append(_write(folder, "joint_response", await joint_response(env.client, config)))
+                written.append(_write(folder, "campaign", await campaign(env.client, config)))
     finally:
         await env.shutdown()
     return written
@@ -313,6 +318,28 @@ async def joint_response(client: Client, config: DistrictConfig) -> WorkflowHist
     await _call_back(client, config, no, Satisfaction.SATISFIED)
     await outcome(client, no)
     return await client.get_workflow_handle(workflow_id_for(no)).fetch_history()
+
+
+async def campaign(client: Client, config: DistrictConfig) -> WorkflowHistory:
+    """A special action on 物业服务 in 新华街道: refreshes, a coordination meeting, closed by the lead."""
+    lead = person(config, "zhangli")
+    no = ticket_no_for("campaign_ticket")
+    await submit(client, config, sample_ticket("物业服务", "新华街道", ticket_no=no))
+    await _delivered_to(client, no, "xhjd", 1)
+    started = await start_campaign(
+        client, config, started_by=lead, kind=CampaignKind.SPECIAL_ACTION, title="物业服务专项整治",
+        filter=TicketFilter(category="物业服务", street="新华街道"), within=Span(amount=1, unit=Unit.DAYS),
+        refresh=Span(amount=1, unit=Unit.SECONDS), campaign_no="HIST-campaign",
+    )  # fmt: skip
+    for _ in range(100):
+        if (await view_campaign(client, started.campaign_no)).members:
+            break
+        await asyncio.sleep(0.1)
+    minutes = RecordMinutes(actor=lead, minutes="明确整改时限")
+    await act_campaign(client, started.campaign_no, CampaignWorkflow.record_meeting, minutes)
+    await act_campaign(client, started.campaign_no, CampaignWorkflow.close, CloseCampaign(actor=lead, note="收尾"))
+    await campaign_summary(client, started.campaign_no)
+    return await client.get_workflow_handle(f"campaign-{started.campaign_no}").fetch_history()
 
 
 def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:

@@ -30,6 +30,7 @@ EXPECTED = {
         "merged_main",
         "merged_repeat",
         "joint_response",
+        "campaign",
     },
 }
 
