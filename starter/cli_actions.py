@@ -42,13 +42,7 @@ def actor_from(config: str | None, person: str) -> Actor:
 
 
 def send_action(ticket: str, update: Any, command: Any) -> None:
-    async def go() -> None:
-        client = await common.client()
-        result = await act(client, ticket, update, command)
-        suffix = f"（申请编号 {result.approval_id}）" if result.approval_id else ""
-        common.console.print(f"{ticket}：{result.message}{suffix}；当前状态：{result.status.value}")
-
-    common.run(go())
+    common.send_update(act, ticket, update, command)
 
 
 def assignment_from(config: str | None, code: str, option: str) -> Any:

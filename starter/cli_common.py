@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
 
 import typer
@@ -60,3 +60,14 @@ async def client() -> Client:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def send_update(act: Callable[..., Awaitable[Any]], number: str, update: Any, command: Any) -> None:
+    """Run one human action through `act` (a ticket's, whistle's or meeting's) and print its result."""
+
+    async def go() -> None:
+        result = await act(await client(), number, update, command)
+        suffix = f"（申请编号 {result.approval_id}）" if getattr(result, "approval_id", None) else ""
+        console.print(f"{number}：{result.message}{suffix}；当前状态：{result.status.value}")
+
+    run(go())

@@ -24,15 +24,6 @@ LeadWithin = typer.Option(None, "--lead-within", help="主办单位办理时限�
 AssistWithin = typer.Option(None, "--assist-within", help="协办单位报告时限，如 2wd")
 
 
-def _send(meeting_no: str, update: object, command: object) -> None:
-    async def go() -> None:
-        client = await common.client()
-        result = await act_meeting(client, meeting_no, update, command)
-        common.console.print(f"{meeting_no}：{result.message}；当前状态：{result.status.value}")
-
-    common.run(go())
-
-
 def _owner(
     config: str | None,
     person: str,
@@ -82,7 +73,9 @@ def convene_command(
 @app.command("attend")
 def attend(meeting_no: str = MeetingArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
     """受邀部门确认出席。"""
-    _send(meeting_no, ConsultationMeetingWorkflow.attend, Attend(actor=actor_from(config, person)))
+    common.send_update(
+        act_meeting, meeting_no, ConsultationMeetingWorkflow.attend, Attend(actor=actor_from(config, person))
+    )
 
 
 @app.command("record")
@@ -94,7 +87,7 @@ def record(
 ) -> None:
     """记录会议纪要（出席单位自动列入）。"""
     command = RecordMinutes(actor=actor_from(config, person), minutes=minutes)
-    _send(meeting_no, ConsultationMeetingWorkflow.record_minutes, command)
+    common.send_update(act_meeting, meeting_no, ConsultationMeetingWorkflow.record_minutes, command)
 
 
 @app.command("decide")
@@ -109,7 +102,7 @@ def decide(
 ) -> None:
     """会商确权：主办与协办单位及各自时限；涉及的工单随即改派主办单位。"""
     command = _owner(config, person, lead, assist, lead_within, assist_within)
-    _send(meeting_no, ConsultationMeetingWorkflow.decide, command)
+    common.send_update(act_meeting, meeting_no, ConsultationMeetingWorkflow.decide, command)
 
 
 @app.command("refer")
@@ -120,7 +113,12 @@ def refer(
     config: str | None = common.ConfigOption,
 ) -> None:
     """未能达成一致：提交裁定机关裁定。"""
-    _send(meeting_no, ConsultationMeetingWorkflow.refer, Refer(actor=actor_from(config, person), reason=reason))
+    common.send_update(
+        act_meeting,
+        meeting_no,
+        ConsultationMeetingWorkflow.refer,
+        Refer(actor=actor_from(config, person), reason=reason),
+    )
 
 
 @app.command("rule")
@@ -135,7 +133,7 @@ def rule(
 ) -> None:
     """裁定机关裁定（最终决定）。"""
     command = _owner(config, person, lead, assist, lead_within, assist_within)
-    _send(meeting_no, ConsultationMeetingWorkflow.rule, command)
+    common.send_update(act_meeting, meeting_no, ConsultationMeetingWorkflow.rule, command)
 
 
 @app.command("show")

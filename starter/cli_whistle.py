@@ -23,15 +23,6 @@ app = typer.Typer(help="镇街吹哨、部门答卷：吹哨、报到、答卷�
 WhistleArg = typer.Argument(..., help="吹哨编号")
 
 
-def _send(whistle_no: str, update: object, command: object) -> None:
-    async def go() -> None:
-        client = await common.client()
-        result = await act_whistle(client, whistle_no, update, command)
-        common.console.print(f"{whistle_no}：{result.message}；当前状态：{result.status.value}")
-
-    common.run(go())
-
-
 @app.command("blow")
 def blow_command(
     person: str = AsOption,
@@ -73,7 +64,9 @@ def report_in(
     config: str | None = common.ConfigOption,
 ) -> None:
     """部门报到（紧急哨须到场报到）。"""
-    _send(whistle_no, WhistleWorkflow.report_in, ReportIn(actor=actor_from(config, person), note=note))
+    common.send_update(
+        act_whistle, whistle_no, WhistleWorkflow.report_in, ReportIn(actor=actor_from(config, person), note=note)
+    )
 
 
 @app.command("answer")
@@ -84,7 +77,9 @@ def answer(
     config: str | None = common.ConfigOption,
 ) -> None:
     """部门答卷。"""
-    _send(whistle_no, WhistleWorkflow.answer, WhistleAnswer(actor=actor_from(config, person), text=text))
+    common.send_update(
+        act_whistle, whistle_no, WhistleWorkflow.answer, WhistleAnswer(actor=actor_from(config, person), text=text)
+    )
 
 
 @app.command("evaluate")
@@ -100,7 +95,7 @@ def evaluate(
     command = EvaluateDepartment(
         actor=actor_from(config, person), department=department, satisfaction=satisfaction, comment=comment
     )
-    _send(whistle_no, WhistleWorkflow.evaluate, command)
+    common.send_update(act_whistle, whistle_no, WhistleWorkflow.evaluate, command)
 
 
 @app.command("withdraw")
@@ -111,7 +106,9 @@ def withdraw(
     config: str | None = common.ConfigOption,
 ) -> None:
     """镇街撤回吹哨。"""
-    _send(whistle_no, WhistleWorkflow.withdraw, Withdraw(actor=actor_from(config, person), reason=reason))
+    common.send_update(
+        act_whistle, whistle_no, WhistleWorkflow.withdraw, Withdraw(actor=actor_from(config, person), reason=reason)
+    )
 
 
 @app.command("show")
