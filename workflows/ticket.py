@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
@@ -43,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketSource, TicketStatus
     from domain.ticket_record import TicketRecord
 
-from workflows.common import keep_time, send_notices
+from workflows.common import keep_time, publish, send_notices
 from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 
@@ -204,14 +203,16 @@ class TicketWorkflow:
             arbiter=policy.arbiter,
             calendar=deadlines.calendar,
         )
-        record.consultation = workflow_id_for_meeting(meeting.meeting_no)
+        meeting_id = workflow_id_for_meeting(meeting.meeting_no)
         # The meeting outlives this run if need be; it decides and signals back (确权).
         await workflow.start_child_workflow(
             "ConsultationMeetingWorkflow",
             meeting,
-            id=record.consultation,
+            id=meeting_id,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
+        # Recorded once the meeting exists, so whoever reads the ticket can open the meeting.
+        record.consultation = meeting_id
         record.log_consultation(workflow.now(), reason)
         self._publish()
 
@@ -491,8 +492,4 @@ class TicketWorkflow:
 
     def _publish(self) -> None:
         """Keep the search attributes current: one upsert per step, only of what changed."""
-        current: TypedSearchAttributes = sa.for_ticket(self.record)
-        updates = sa.changes(self._published, current)
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published = current
+        self._published = publish(self._published, sa.for_ticket(self.record))
