@@ -640,12 +640,7 @@ class TicketRecord(BaseModel):
         )
         text = f"{unit.department_name}{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
         self._log(at, None, event.level, text)
-        notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
-        if "department" in event.notify:
-            self.outbox.append(PendingNotice(department=unit, **notice))
-        audience = [t for t in event.notify if t != "department"]
-        if audience:
-            self.outbox.append(PendingNotice(department=None, audience=audience, **notice))
+        self.outbox += ladder_notices(unit, event, clock, text)
 
     def _stop(self, kind: ClockKind, at: datetime, legacy_due: datetime | None) -> bool | None:
         """Stop the current round's clock; whether it stopped in time."""
@@ -768,6 +763,23 @@ def _require_role(actor: Actor, action: str, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = "、".join(ROLE_LABELS[r] for r in roles)
         raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{allowed}")
+
+
+def ladder_notices(unit: Assignment, event: ClockEvent, clock: Clock, text: str) -> list[PendingNotice]:
+    """A ladder step's notices: to the department if the step names it, and one to the centre's
+    people (shift lead, leaders) the step names."""
+    notice = {
+        "kind": NoticeKind.ESCALATION,
+        "text": text,
+        "level": event.level,
+        "clock": clock.kind,
+        "due_at": clock.due_at,
+    }
+    notices = [PendingNotice(department=unit, **notice)] if "department" in event.notify else []
+    audience = [t for t in event.notify if t != "department"]
+    if audience:
+        notices.append(PendingNotice(department=None, audience=audience, **notice))
+    return notices
 
 
 def _span_of(approval: ExceptionApproval) -> Span:

@@ -40,7 +40,7 @@ from domain.models import (
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice
+from domain.ticket_record import ActionRefused, PendingNotice, ladder_notices
 
 
 class WhistleInput(Frozen):
@@ -228,12 +228,7 @@ class WhistleRecord(BaseModel):
         self.escalations.append(Escalation(at=at, round=1, level=event.level, department=department, **about))
         text = f"{name}吹哨{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
         self._log(at, None, event.level, text, department)
-        notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
-        if "department" in event.notify:
-            self.outbox.append(PendingNotice(department=part.assignment, **notice))
-        audience = [t for t in event.notify if t != "department"]
-        if audience:
-            self.outbox.append(PendingNotice(department=None, audience=audience, **notice))
+        self.outbox += ladder_notices(part.assignment, event, clock, text)
 
     @property
     def overdue(self) -> bool:

@@ -21,7 +21,7 @@ from domain.intake import TicketRejected
 from domain.models import Actor, Role
 from starter.calendar_source import calendar_for
 from starter.tickets import act_on
-from starter.workflow_client import query_view, start_once
+from starter.workflow_client import handle_by_number, query_view, start_once
 from workflows.campaign import CampaignWorkflow, for_campaign
 
 HOURLY = Span(amount=1, unit=Unit.HOURS)
@@ -77,8 +77,7 @@ async def start_campaign(
 
 
 def _handle(client: Client, campaign_no: str) -> Any:
-    workflow_id = campaign_no if campaign_no.startswith("campaign-") else workflow_id_for_campaign(campaign_no)
-    return client.get_workflow_handle(workflow_id)
+    return handle_by_number(client, campaign_no, "campaign")
 
 
 async def act_campaign(client: Client, campaign_no: str, update: Any, command: Any) -> Any:

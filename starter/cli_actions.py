@@ -52,6 +52,27 @@ def assignment_from(config: str | None, code: str, option: str) -> Any:
         common.fail(f"{option}: unknown department '{code}'")
 
 
+def owner_from(
+    config: str | None,
+    person: str,
+    lead: str,
+    assist: list[str],
+    *,
+    note: str = "",
+    lead_within: str | None = None,
+    assist_within: str | None = None,
+) -> DetermineOwner:
+    """确权 as the CLI's options give it (a meeting's decision, a ruling, or on site)."""
+    return DetermineOwner(
+        actor=actor_from(config, person),
+        lead=assignment_from(config, lead, "--lead"),
+        assisting=[assignment_from(config, code, "--assist") for code in assist],
+        note=note,
+        lead_within=lead_within,  # type: ignore[arg-type]  (validated as a duration)
+        assist_within=assist_within,  # type: ignore[arg-type]
+    )
+
+
 @dept_app.command("sign")
 def sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
     """签收。"""
@@ -179,13 +200,7 @@ def determine(
     config: str | None = common.ConfigOption,
 ) -> None:
     """现场确权督办：不经会商，直接确定主办与协办单位（工单随即改派主办单位）。"""
-    command = DetermineOwner(
-        actor=actor_from(config, person),
-        lead=assignment_from(config, lead, "--lead"),
-        assisting=[assignment_from(config, code, "--assist") for code in assist],
-        note=note,
-    )
-    send_action(ticket, TicketWorkflow.determine, command)
+    send_action(ticket, TicketWorkflow.determine, owner_from(config, person, lead, assist, note=note))
 
 
 @dept_app.command("assist-sign")

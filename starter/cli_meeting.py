@@ -7,10 +7,10 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from domain.commands import Attend, DetermineOwner, RecordMinutes, Refer
+from domain.commands import Attend, RecordMinutes, Refer
 from domain.meeting import MeetingRecord
 from starter import cli_common as common
-from starter.cli_actions import AsOption, actor_from, assignment_from
+from starter.cli_actions import AsOption, actor_from, owner_from
 from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import when
 from workflows.meeting import ConsultationMeetingWorkflow
@@ -22,23 +22,6 @@ LeadOption = typer.Option(..., "--lead", help="主办单位代码")
 AssistOption = typer.Option([], "--assist", help="协办单位代码，可多次给出")
 LeadWithin = typer.Option(None, "--lead-within", help="主办单位办理时限，如 5wd（默认按工单时限档次）")
 AssistWithin = typer.Option(None, "--assist-within", help="协办单位报告时限，如 2wd")
-
-
-def _owner(
-    config: str | None,
-    person: str,
-    lead: str,
-    assist: list[str],
-    lead_within: str | None = None,
-    assist_within: str | None = None,
-) -> DetermineOwner:
-    return DetermineOwner(
-        actor=actor_from(config, person),
-        lead=assignment_from(config, lead, "--lead"),
-        assisting=[assignment_from(config, code, "--assist") for code in assist],
-        lead_within=lead_within,  # type: ignore[arg-type]  (validated as a duration)
-        assist_within=assist_within,  # type: ignore[arg-type]
-    )
 
 
 @app.command("convene")
@@ -101,7 +84,7 @@ def decide(
     config: str | None = common.ConfigOption,
 ) -> None:
     """会商确权：主办与协办单位及各自时限；涉及的工单随即改派主办单位。"""
-    command = _owner(config, person, lead, assist, lead_within, assist_within)
+    command = owner_from(config, person, lead, assist, lead_within=lead_within, assist_within=assist_within)
     common.send_update(act_meeting, meeting_no, ConsultationMeetingWorkflow.decide, command)
 
 
@@ -132,7 +115,7 @@ def rule(
     config: str | None = common.ConfigOption,
 ) -> None:
     """裁定机关裁定（最终决定）。"""
-    command = _owner(config, person, lead, assist, lead_within, assist_within)
+    command = owner_from(config, person, lead, assist, lead_within=lead_within, assist_within=assist_within)
     common.send_update(act_meeting, meeting_no, ConsultationMeetingWorkflow.rule, command)
 
 

@@ -20,7 +20,7 @@ from domain.meeting import (
 from domain.models import Actor
 from starter.calendar_source import calendar_for
 from starter.tickets import act, act_on
-from starter.workflow_client import query_view, start_once
+from starter.workflow_client import handle_by_number, query_view, start_once
 from workflows.meeting import ConsultationMeetingWorkflow, for_meeting
 from workflows.ticket import TicketWorkflow
 
@@ -63,8 +63,7 @@ async def convene(
 
 
 def _handle(client: Client, meeting_no: str) -> Any:
-    workflow_id = meeting_no if meeting_no.startswith("meeting-") else workflow_id_for_meeting(meeting_no)
-    return client.get_workflow_handle(workflow_id)
+    return handle_by_number(client, meeting_no, "meeting")
 
 
 async def act_meeting(client: Client, meeting_no: str, update: Any, command: Any) -> MeetingResult:

@@ -89,8 +89,7 @@ async def open_repeat_of(client: Client, config: DistrictConfig, ticket: Ticket)
 
 def handle_for(client: Client, ticket: str) -> WorkflowHandle[Any, Any]:
     """A ticket number or a workflow id."""
-    workflow_id = ticket if ticket.startswith("ticket-") else workflow_id_for(ticket)
-    return client.get_workflow_handle(workflow_id)
+    return client.get_workflow_handle(ticket if ticket.startswith("ticket-") else workflow_id_for(ticket))
 
 
 async def view(client: Client, ticket: str) -> TicketRecord:

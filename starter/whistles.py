@@ -19,7 +19,7 @@ from domain.whistle import (
 )
 from starter.calendar_source import calendar_for
 from starter.tickets import act_on
-from starter.workflow_client import query_view, start_once
+from starter.workflow_client import handle_by_number, query_view, start_once
 from workflows.whistle import WhistleWorkflow, for_whistle
 
 
@@ -66,8 +66,7 @@ async def blow(
 
 
 def _handle(client: Client, whistle_no: str) -> Any:
-    workflow_id = whistle_no if whistle_no.startswith("whistle-") else workflow_id_for_whistle(whistle_no)
-    return client.get_workflow_handle(workflow_id)
+    return handle_by_number(client, whistle_no, "whistle")
 
 
 async def act_whistle(client: Client, whistle_no: str, update: Any, command: Any) -> WhistleResult:

@@ -46,3 +46,9 @@ async def query_view(handle: WorkflowHandle[Any, Any], query: Any, what: str) ->
         if err.status is RPCStatusCode.NOT_FOUND:
             raise ActionFailed(f"{what} 不存在") from None
         raise
+
+
+def handle_by_number(client: Client, number: str, prefix: str) -> WorkflowHandle[Any, Any]:
+    """A handle from a business number (ticket, whistle, meeting, campaign) or its full workflow id."""
+    workflow_id = number if number.startswith(f"{prefix}-") else f"{prefix}-{number}"
+    return client.get_workflow_handle(workflow_id)

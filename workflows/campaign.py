@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.campaign import CampaignInput, CampaignRecord, CampaignStatus, CampaignSummary, FindTickets, Snapshot
     from domain.commands import CloseCampaign, RecordMinutes
 
-from workflows.common import send_notices
+from workflows.common import publish, send_notices
 
 
 @workflow.defn
@@ -85,11 +85,7 @@ class CampaignWorkflow:
         return self.record
 
     def _publish(self) -> None:
-        current = for_campaign(self.record)
-        updates = sa.changes(self._published, current)
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published = current
+        self._published = publish(self._published, for_campaign(self.record))
 
 
 def for_campaign(record: CampaignRecord) -> TypedSearchAttributes:

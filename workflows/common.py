@@ -6,9 +6,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import search_attributes as sa
     from domain.delivery import CENTER, Notice
     from domain.ticket_record import PendingNotice
 
@@ -70,3 +72,12 @@ async def send_notices(outbox: list[PendingNotice], subject: str) -> None:
         except ActivityError as err:
             workflow.logger.warning("notice failed: %s", err.cause or err)
         outbox.pop(0)
+
+
+def publish(before: TypedSearchAttributes, after: TypedSearchAttributes) -> TypedSearchAttributes:
+    """Upsert only what changed since `before` (one command per step at most); returns the new baseline."""
+    updates = sa.changes(before, after)
+    if not updates:
+        return before
+    workflow.upsert_search_attributes(updates)
+    return after

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.intake import workflow_id_for
     from domain.meeting import MeetingInput, MeetingOutcome, MeetingRecord, MeetingResult, MeetingStatus
 
-from workflows.common import send_notices
+from workflows.common import publish, send_notices
 
 
 @workflow.defn
@@ -111,11 +111,7 @@ class ConsultationMeetingWorkflow:
         return MeetingResult(status=self.record.status, message=message)
 
     def _publish(self) -> None:
-        current = for_meeting(self.record)
-        updates = sa.changes(self._published, current)
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published = current
+        self._published = publish(self._published, for_meeting(self.record))
 
 
 def for_meeting(record: MeetingRecord) -> TypedSearchAttributes:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
     from domain.whistle import WhistleInput, WhistleOutcome, WhistleRecord, WhistleResult
 
-from workflows.common import keep_time, send_notices
+from workflows.common import keep_time, publish, send_notices
 
 
 @workflow.defn
@@ -103,11 +103,7 @@ class WhistleWorkflow:
         return WhistleResult(status=self.record.status, message=message)
 
     def _publish(self) -> None:
-        current = for_whistle(self.record)
-        updates = sa.changes(self._published, current)
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published = current
+        self._published = publish(self._published, for_whistle(self.record))
 
 
 def for_whistle(record: WhistleRecord) -> TypedSearchAttributes:
