@@ -28,13 +28,20 @@ from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config
 from starter.startup import SetupError, check_search_attributes
 from workflows.campaign import CampaignWorkflow
+from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS: list[type] = [TicketWorkflow, WhistleWorkflow, ConsultationMeetingWorkflow, CampaignWorkflow]
+WORKFLOWS: list[type] = [
+    TicketWorkflow,
+    WhistleWorkflow,
+    ConsultationMeetingWorkflow,
+    CampaignWorkflow,
+    EnterpriseServiceWorkflow,
+]
 
 
 @dataclass
@@ -89,7 +96,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=department.task_queue,
-                activities=[acts.deliver_ticket, acts.notify_department],
+                activities=[acts.deliver_ticket, acts.deliver_item, acts.notify_department],
                 identity=f"hotline-dept-{department.code}",
             )
         )

@@ -3,12 +3,14 @@ the department's system through its adapter."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.adapters.base import DepartmentAdapter, PermanentDeliveryError, TransientDeliveryError
-from domain.delivery import Delivery, DeliveryReceipt, Notice
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 
 log = structlog.get_logger()
 
@@ -23,15 +25,18 @@ class DepartmentActivities:
     @activity.defn(name="deliver_ticket")
     async def deliver_ticket(self, delivery: Delivery) -> DeliveryReceipt:
         self._own(delivery.assignment.department)
-        bound = log.bind(
-            ticket=delivery.ticket.ticket_no,
-            workflow_id=delivery.workflow_id,
-            department=self.department,
-            key=delivery.idempotency_key,
-            attempt=activity.info().attempt,
-        )
+        return await self._deliver(self.adapter.deliver(delivery), delivery.workflow_id, delivery.idempotency_key)
+
+    @activity.defn(name="deliver_item")
+    async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:
+        """An enterprise service item (红色服务团) this department is responsible for."""
+        self._own(delivery.assignment.department)
+        return await self._deliver(self.adapter.deliver_item(delivery), delivery.workflow_id, delivery.idempotency_key)
+
+    async def _deliver(self, sending: Awaitable[DeliveryReceipt], workflow_id: str, key: str) -> DeliveryReceipt:
+        bound = log.bind(workflow_id=workflow_id, department=self.department, key=key, attempt=activity.info().attempt)
         try:
-            receipt = await self.adapter.deliver(delivery)
+            receipt = await sending
         except PermanentDeliveryError as err:
             bound.warning("delivery refused", error=str(err))
             raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domain.calendar import Duration, Span, Unit
 from domain.deadlines import DeadlinePolicy, Tier
 from domain.models import Role
+from domain.uscc import EnterpriseId
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
 
@@ -179,6 +180,7 @@ class Person(Strict):
     role: Role
     department: str | None = None
     street: str | None = None
+    enterprise: EnterpriseId | None = None  # for an enterprise's contact (企业联系人)
 
 
 class SimulatedSurvey(Strict):
@@ -214,6 +216,33 @@ class Center(Strict):
     city: CityLink = CityLink()
 
 
+class EnterpriseEntry(Strict):
+    """An enterprise the red service team serves; its id is the credit code or a configured id."""
+
+    id: EnterpriseId
+    name: str
+    street: str | None = None
+    industry: str = ""
+
+
+def _default_item_categories() -> list[str]:
+    return ["转型升级", "生产经营", "融资贷款", "用工招聘", "党的建设", "政策咨询", "其他"]
+
+
+class RedService(Strict):
+    """红色服务团: the enterprises it serves and what its service-list items may be about.
+
+    Each item's time limit is agreed at the visit; when none is given, the deadline policy's
+    `enterprise_item` tier gives it, and its reminders and escalation ladder are the policy's.
+    """
+
+    team: str = "红色服务团"
+    categories: list[str] = Field(default_factory=_default_item_categories, min_length=1)
+    enterprises: list[EnterpriseEntry] = Field(default_factory=list)
+    # An enterprise's workflow continues as new once its history has this many events.
+    history_limit: int = Field(default=2000, ge=50, le=40000)
+
+
 class DistrictConfig(Strict):
     district: str
     center: Center
@@ -228,6 +257,7 @@ class DistrictConfig(Strict):
     calendar: CalendarSettings = CalendarSettings()
     whistle_kinds: list[WhistleKind] = Field(default_factory=_default_whistle_kinds, min_length=1)
     joint_response: list[JointResponse] = Field(default_factory=list)
+    red_service: RedService = RedService()
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:
@@ -254,6 +284,8 @@ class DistrictConfig(Strict):
                 _known(f"people.{i}.department", person.department or "", departments)
             if person.role is Role.STREET:
                 _known(f"people.{i}.street", person.street or "", streets)
+            if person.role is Role.ENTERPRISE and not person.enterprise:
+                raise ValueError(f"people.{i}.enterprise: an enterprise contact names the enterprise's id")
         for i, dept in enumerate(self.departments):
             if isinstance(dept.adapter, SimulatedAdapter):
                 who = people.get(dept.adapter.actor)
@@ -272,6 +304,11 @@ class DistrictConfig(Strict):
                 _known(f"deadlines.tiers.{i}.match.urgency", name, urgencies)
             for name in tier.match.category:
                 _known(f"deadlines.tiers.{i}.match.category", name, categories)
+        _unique("red_service.categories", self.red_service.categories)
+        _unique("red_service.enterprises", [e.id for e in self.red_service.enterprises])
+        for i, enterprise in enumerate(self.red_service.enterprises):
+            if enterprise.street is not None:
+                _known(f"red_service.enterprises.{i}.street", enterprise.street, streets)
         if isinstance(self.center.callback, SimulatedSurvey):
             _known("center.callback.actor", self.center.callback.actor, set(people))
         return self
@@ -294,6 +331,12 @@ class DistrictConfig(Strict):
             if kind.name == name:
                 return kind
         raise KeyError(name)
+
+    def enterprise(self, enterprise_id: str) -> EnterpriseEntry:
+        for enterprise in self.red_service.enterprises:
+            if enterprise.id == enterprise_id:
+                return enterprise
+        raise KeyError(enterprise_id)
 
     def urgency(self, name: str) -> Urgency:
         for urgency in self.urgencies:

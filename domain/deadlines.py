@@ -28,6 +28,7 @@ class ClockKind(StrEnum):
     ANSWER = "答卷"  # a whistle's department answers the street
     ASSIST_SIGN_FOR = "协办签收"  # an assisting (协办) department signs for its part
     ASSIST_REPORT = "协办报告"  # and reports to the lead department, within the tier's response limit
+    ITEM = "事项办结"  # an enterprise service item (红色服务团), within its agreed time limit
 
 
 TICKET_CLOCKS = (ClockKind.SIGN_FOR, ClockKind.CONTACT, ClockKind.RESOLVE)
@@ -69,10 +70,22 @@ class ExtensionRule(Frozen):
     max: Duration = Span(amount=10, unit="wd")  # type: ignore[arg-type]
 
 
+class ItemTier(Frozen):
+    """The tier of the red service team's items: a default time limit when the visit agrees none."""
+
+    name: str = "企业服务事项"
+    limit: Duration = Span(amount=15, unit="wd")  # type: ignore[arg-type]
+
+    def tier(self, limit: Span | None = None) -> Tier:
+        span = limit or self.limit
+        return Tier(name=self.name, sign_for=span, contact=span, resolve=span)
+
+
 class DeadlinePolicy(Frozen):
     """Configuration: the first tier whose match fits a ticket gives its limits."""
 
     tiers: list[Tier] = Field(min_length=1)
+    enterprise_item: ItemTier = ItemTier()
     warnings: list[float] = Field(default_factory=lambda: [0.5, 0.75])
     ladder: list[LadderStep] = Field(min_length=1)
     return_window: Duration = Span(amount=2, unit="wd")  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from domain.models import Assignment, Frozen, Ticket
+from domain.models import Assignment, Enterprise, Frozen, Ticket
 
 
 class Delivery(Frozen):
@@ -33,6 +33,29 @@ def delivery_key(ticket_no: str, round: int) -> str:
     return f"{ticket_no}#{round}"
 
 
+class ItemDelivery(Frozen):
+    """An enterprise service item (服务清单事项) to the department responsible for it, one per round
+    (a reopened item is delivered again). The key is enterprise, item and round."""
+
+    idempotency_key: str
+    workflow_id: str
+    enterprise: Enterprise
+    item_no: str
+    visit_no: str
+    round: int
+    assignment: Assignment
+    need: str
+    category: str
+    person: str  # 责任人
+    measures: str
+    due_at: datetime
+    note: str = ""
+
+
+def item_delivery_key(enterprise_id: str, item_no: str, round: int) -> str:
+    return f"{enterprise_id}/{item_no}#{round}"
+
+
 class DeliveryReceipt(Frozen):
     adapter: str
     reference: str  # the department system's own id, or the file written
@@ -52,6 +75,8 @@ class NoticeKind(StrEnum):
     DETERMINED = "确权通知"  # a ticket's lead and assisting departments were decided
     CITY_TRANSFER = "上转市级"  # to the city centre: a ticket outside the district's powers
     CITY_REPORT = "办理结果反馈"  # to the city centre: the result of a ticket it sent down
+    ENTERPRISE_ITEM = "企业服务事项"  # to a named official: an item of an enterprise's service list
+    ITEM_FAILED = "事项派送失败"  # to the shift lead: a department's system refused an item
 
 
 class Notice(Frozen):

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.uscc import EnterpriseId
+
 # Ticket numbers become workflow ids, so keep them to a safe alphabet.
 TicketNo = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -43,6 +45,8 @@ class Role(StrEnum):
     OPERATOR = "operator"  # 中心话务/回访员
     STREET = "street"  # 镇街工作人员
     ARBITER = "arbiter"  # 裁定机关 (机构编制部门 or 司法行政部门): rules when a meeting cannot agree
+    SERVICE_TEAM = "service_team"  # 红色服务团成员: visits enterprises, may be named responsible for an item
+    ENTERPRISE = "enterprise"  # 企业联系人: confirms or reopens its enterprise's items
     SYSTEM = "system"  # the centre's automatic steps
 
 
@@ -52,6 +56,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.OPERATOR: "中心回访员",
     Role.STREET: "镇街工作人员",
     Role.ARBITER: "裁定机关",
+    Role.SERVICE_TEAM: "红色服务团成员",
+    Role.ENTERPRISE: "企业联系人",
     Role.SYSTEM: "系统",
 }
 
@@ -64,10 +70,11 @@ class Actor(Frozen):
     role: Role
     department: str | None = None  # for clerks
     street: str | None = None  # for street staff
+    enterprise: str | None = None  # for an enterprise's contact (its id)
 
     @property
     def label(self) -> str:
-        unit = self.department or self.street or "中心"
+        unit = self.department or self.street or self.enterprise or "中心"
         return f"{self.name}({unit}·{ROLE_LABELS[self.role]})"
 
 
@@ -80,6 +87,15 @@ class Citizen(Frozen):
     name: ShortText
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\- ]{5,20}$")]
     address: ShortText | None = None
+
+
+class Enterprise(Frozen):
+    """An enterprise the red service team (红色服务团) serves. Its id names its workflow."""
+
+    id: EnterpriseId
+    name: ShortText
+    street: str | None = None
+    industry: str = ""
 
 
 class TicketSource(StrEnum):

@@ -84,7 +84,14 @@ def actor_for(config: DistrictConfig, person_id: str) -> Actor:
         person = config.person(person_id)
     except KeyError:
         raise ConfigError(f"actor: unknown person '{person_id}'") from None
-    return Actor(id=person.id, name=person.name, role=person.role, department=person.department, street=person.street)
+    return Actor(
+        id=person.id,
+        name=person.name,
+        role=person.role,
+        department=person.department,
+        street=person.street,
+        enterprise=person.enterprise,
+    )
 
 
 def connect_options() -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -20,6 +23,8 @@ from domain.models import Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.calendar_source import calendar_for
 from workflows.ticket import TicketWorkflow
+
+T = TypeVar("T")
 
 
 class ActionFailed(Exception):
@@ -108,8 +113,9 @@ async def act(client: Client, ticket: str, update: Any, command: Any) -> ActionR
 
 async def act_on(handle: WorkflowHandle[Any, Any], update: Any, command: Any, what: str) -> Any:
     """Run an update on any of our workflows; refusals and unknown ids become ActionFailed."""
+    update_id = str(uuid.uuid4())  # kept across retries: the workflow applies one update id once
     try:
-        return await handle.execute_update(update, command)
+        return await retry_not_ready(lambda: handle.execute_update(update, command, id=update_id))
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause or err)
@@ -118,6 +124,19 @@ async def act_on(handle: WorkflowHandle[Any, Any], update: Any, command: Any, wh
         if err.status is RPCStatusCode.NOT_FOUND:
             raise ActionFailed(f"{what} 不存在或已结束") from None
         raise
+
+
+async def retry_not_ready(call: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
+    """Send an update again when the server aborted it unapplied (WorkflowNotReady: the workflow
+    task carrying it failed, e.g. racing the run's continue-as-new); any other error is final."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RPCError as err:
+            if err.status is not RPCStatusCode.FAILED_PRECONDITION or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 async def outcome(client: Client, ticket: str) -> TicketOutcome:

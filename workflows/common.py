@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.common import TypedSearchAttributes
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
@@ -40,12 +41,27 @@ async def keep_time(version: Callable[[], int], next_event: NextEvent, after_fir
         after_fire()
 
 
-async def send_notices(outbox: list[PendingNotice], subject: str) -> None:
+class Sent(Protocol):
+    sent: int
+
+
+async def send_notices(
+    outbox: list[PendingNotice],
+    subject: str,
+    counter: Sent | None = None,
+    halted: Callable[[], bool] = lambda: False,
+) -> None:
     """Tell departments (on their own queues) and the centre's people (on this workflow's queue) of
-    what concerns them, in order, each exactly once: the key is the subject and a sequence number."""
-    sent = 0
+    what concerns them, in order, each exactly once: the key is the subject and a sequence number.
+
+    For a workflow that continues as new: `halted` stops the loop between two notices (what is
+    left stays queued for the next run), and a `counter` kept in its record carries the sequence;
+    it counts a notice only once sent, so one cut short is sent again under the same key."""
+    sent = counter.sent if counter else 0
     while True:
-        await workflow.wait_condition(lambda: bool(outbox))
+        await workflow.wait_condition(lambda: bool(outbox) or halted())
+        if halted():
+            return
         pending = outbox[0]
         sent += 1
         to = pending.department
@@ -70,8 +86,17 @@ async def send_notices(outbox: list[PendingNotice], subject: str) -> None:
                 retry_policy=DELIVERY_RETRY,
             )
         except ActivityError as err:
+            if stopped(err):
+                return  # the workflow is moving to a new run: the notice stays queued, its key unused
             workflow.logger.warning("notice failed: %s", err.cause or err)
         outbox.pop(0)
+        if counter:
+            counter.sent = sent
+
+
+def stopped(err: ActivityError) -> bool:
+    """The activity was cancelled because its loop was stopped (not a failure of the department)."""
+    return isinstance(err.cause, CancelledError)
 
 
 def publish(before: TypedSearchAttributes, after: TypedSearchAttributes) -> TypedSearchAttributes:

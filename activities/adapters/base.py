@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from domain.delivery import Delivery, DeliveryReceipt, Notice
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 
 
 class PermanentDeliveryError(Exception):
@@ -16,7 +16,7 @@ class TransientDeliveryError(Exception):
 
 
 class DepartmentAdapter(Protocol):
-    """Delivers tickets and notices to one department's system.
+    """Delivers tickets, enterprise service items and notices to one department's system.
 
     Implementations must be idempotent by `Delivery.idempotency_key` / `Notice.idempotency_key`:
     the same key delivered twice leaves one ticket (or notice) in the department's system.
@@ -25,6 +25,8 @@ class DepartmentAdapter(Protocol):
     kind: str
 
     async def deliver(self, delivery: Delivery) -> DeliveryReceipt: ...
+
+    async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt: ...
 
     async def notify(self, notice: Notice) -> None: ...
 

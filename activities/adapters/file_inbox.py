@@ -1,6 +1,7 @@
 """File-inbox adapter: write each delivery or notice as a JSON file into the department's folder.
 
-Layout: `<folder>/tickets/<key>.json` and `<folder>/notices/<key>.json`, where `<key>` is the
+Layout: `<folder>/tickets/<key>.json`, `<folder>/items/<key>.json` (enterprise service items) and
+`<folder>/notices/<key>.json`, where `<key>` is the
 idempotency key with "#" spelled "_round". Files appear atomically (temp file + rename), and an
 existing file is never rewritten, so a redelivery leaves exactly one file.
 """
@@ -18,7 +19,7 @@ from urllib.parse import quote
 
 from activities.adapters.base import TransientDeliveryError
 from domain.config import FileInboxAdapter
-from domain.delivery import Delivery, DeliveryReceipt, Notice
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 
 
 def safe_key(idempotency_key: str) -> str:
@@ -63,12 +64,20 @@ class FileInboxDepartmentAdapter:
     def ticket_path(self, idempotency_key: str) -> Path:
         return self._folder / "tickets" / f"{safe_key(idempotency_key)}.json"
 
+    def item_path(self, idempotency_key: str) -> Path:
+        return self._folder / "items" / f"{safe_key(idempotency_key)}.json"
+
     def notice_path(self, idempotency_key: str) -> Path:
         return self._folder / "notices" / f"{safe_key(idempotency_key)}.json"
 
     async def deliver(self, delivery: Delivery) -> DeliveryReceipt:
         path = self.ticket_path(delivery.idempotency_key)
         duplicate = await self._write(path, {"type": "ticket", "delivery": delivery.model_dump(mode="json")})
+        return DeliveryReceipt(adapter=self.kind, reference=str(path), duplicate=duplicate)
+
+    async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:
+        path = self.item_path(delivery.idempotency_key)
+        duplicate = await self._write(path, {"type": "enterprise_item", "delivery": delivery.model_dump(mode="json")})
         return DeliveryReceipt(adapter=self.kind, reference=str(path), duplicate=duplicate)
 
     async def notify(self, notice: Notice) -> None:

@@ -25,8 +25,10 @@ from domain.commands import (
     WhistleAnswer,
 )
 from domain.config import SimulatedAdapter
-from domain.delivery import Delivery, DeliveryReceipt, Notice, NoticeKind
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, NoticeKind
+from domain.enterprise import CloseItem, NoteProgress, Outcome, OutcomeKind
 from domain.models import Actor, Answer
+from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -49,6 +51,7 @@ class SimulatedDepartmentAdapter:
         self.client = client
         self.received: dict[str, Delivery] = {}
         self.notices: dict[str, Notice] = {}
+        self.items: dict[str, ItemDelivery] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def deliver(self, delivery: Delivery) -> DeliveryReceipt:
@@ -61,6 +64,13 @@ class SimulatedDepartmentAdapter:
             self._spawn(self._assist(delivery))
         else:
             self._spawn(self._handle(delivery))
+        return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key)
+
+    async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:
+        if delivery.idempotency_key in self.items:
+            return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key, duplicate=True)
+        self.items[delivery.idempotency_key] = delivery
+        self._spawn(self._serve_enterprise(delivery))
         return DeliveryReceipt(adapter=self.kind, reference=delivery.idempotency_key)
 
     async def notify(self, notice: Notice) -> None:
@@ -132,6 +142,21 @@ class SimulatedDepartmentAdapter:
         await asyncio.sleep(s.answer_delay_s)
         text = "已会同相关单位现场研究，明确整改措施和完成时限"
         await handle.execute_update(WhistleWorkflow.answer, WhistleAnswer(actor=self.clerk, text=text))
+
+    async def _serve_enterprise(self, delivery: ItemDelivery) -> None:
+        """An enterprise's item: note progress, then close it as done with the evidence."""
+        handle = self.client.get_workflow_handle(delivery.workflow_id)
+        await asyncio.sleep(self.settings.sign_delay_s)
+        note = NoteProgress(actor=self.clerk, item_no=delivery.item_no, text="已与企业对接，按措施推进办理")
+        await handle.execute_update(EnterpriseServiceWorkflow.note_progress, note)
+        await asyncio.sleep(self.settings.answer_delay_s)
+        outcome = Outcome(
+            kind=OutcomeKind.DONE,
+            text=f"已办结：{delivery.need}",
+            evidence=[f"{self.clerk.department}办理记录-{delivery.item_no}-{delivery.round}"],
+        )
+        close = CloseItem(actor=self.clerk, item_no=delivery.item_no, outcome=outcome)
+        await handle.execute_update(EnterpriseServiceWorkflow.close_item, close)
 
     async def _attend(self, workflow_id: str) -> None:
         await asyncio.sleep(self.settings.sign_delay_s)

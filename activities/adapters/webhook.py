@@ -17,7 +17,7 @@ import httpx
 
 from activities.adapters.base import PermanentDeliveryError, TransientDeliveryError
 from domain.config import WebhookAdapter
-from domain.delivery import Delivery, DeliveryReceipt, Notice
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 
 SIGNATURE_HEADER = "X-Hotline-Signature"
 DEPARTMENT_HEADER = "X-Hotline-Department"
@@ -76,6 +76,11 @@ class WebhookDepartmentAdapter:
 
     async def deliver(self, delivery: Delivery) -> DeliveryReceipt:
         body = encode_body({"type": "ticket", "delivery": delivery.model_dump(mode="json")})
+        response = await self._post(body, delivery.idempotency_key, delivery.assignment.department)
+        return self._receipt(response, delivery.idempotency_key)
+
+    async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:
+        body = encode_body({"type": "enterprise_item", "delivery": delivery.model_dump(mode="json")})
         response = await self._post(body, delivery.idempotency_key, delivery.assignment.department)
         return self._receipt(response, delivery.idempotency_key)
 
