@@ -479,15 +479,17 @@ class EnterpriseRecord(BaseModel):
         about = {"clock": clock.kind, "due_at": clock.due_at}
         subject = f"{self.enterprise.name} 事项 {item.item_no}（{item.spec.need}）"
         if event.level is None:
-            text = f"{subject} 完成时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}"
-            self._log(at, None, "预警", text, item_no=item.item_no)
+            detail = f"完成时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}"
+            text = f"{subject} {detail}"
+            self._log(at, None, "预警", detail, item_no=item.item_no)
             self.outbox.append(self._to_unit(item, NoticeKind.REMINDER, text, **about))
             return
         clock.level = item.escalation_level = event.level
         unit = item.spec.unit
         self.escalations.append(Escalation(at=at, round=item.round, level=event.level, department=unit.code, **about))
-        text = f"{subject} 超过完成时限 {_local(clock.due_at)}，责任单位 {unit.name}：{event.level}"
-        self._log(at, None, event.level, text, item_no=item.item_no)
+        detail = f"超过完成时限 {_local(clock.due_at)}，责任单位 {unit.name}"
+        text = f"{subject} {detail}：{event.level}"
+        self._log(at, None, event.level, detail, item_no=item.item_no)
         notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
         if "department" in event.notify:
             self.outbox.append(self._to_unit(item, **notice))

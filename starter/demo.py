@@ -62,6 +62,7 @@ from starter.cli_common import console
 from starter.cli_meeting import meeting_panel
 from starter.cli_whistle import whistle_panel
 from starter.demo_data import demo_tickets
+from starter.demo_enterprise import EnterpriseStory
 from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import ticket_panel
 from starter.server import EmbeddedServer, port_open
@@ -244,7 +245,7 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
             client, demo_config, departments=[d.code for d in demo_config.departments], center=True
         ):
             console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
-            return await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url)
+            return await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir)
     finally:
         if embedded is not None:
             if keep_server:
@@ -256,7 +257,13 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
 
 
 async def _run_batch(
-    client: Client, config: DistrictConfig, prefix: str, tickets: list[Ticket], timeout: float, ui_url: str
+    client: Client,
+    config: DistrictConfig,
+    prefix: str,
+    tickets: list[Ticket],
+    timeout: float,
+    ui_url: str,
+    data_dir: Path,
 ) -> bool:
     count = len(tickets)
     unanswered = tickets[-1].ticket_no if count > 1 else None
@@ -302,6 +309,9 @@ async def _run_batch(
     count += await exchange_with_city(client, config, lead.actor, prefix)
     action, push = await start_campaigns(client, config, lead.actor, prefix)
     lead_task = asyncio.create_task(lead.run())
+    story = EnterpriseStory(client, config, prefix)
+    story_task = asyncio.create_task(story.run())
+    console.print(f"红色服务团走访企业 {story.enterprise.name}（{story.id}）：两次走访，6 项服务清单事项")
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
     closed_query = f"{scope} AND {sa.STATUS.name} IN ({', '.join(repr(s) for s in FINAL)})"
     deadline = time.monotonic() + timeout
@@ -316,22 +326,29 @@ async def _run_batch(
                 meeting_state = await lead.chair(meeting.meeting_no)
                 note = f"；无人答复的紧急工单督办级别：{record.escalation_level or '—'}" if record else ""
                 note += f"；吹哨：{whistle_state.status.value}；会商：{meeting_state.status.value}"
+                note += f"；{await story.state()}"
                 progress.update(task, completed=closed, description=f"在办 {count - closed}{note}")
                 # Done when every other ticket is closed, the unanswered one has climbed every ladder
                 # and the whistle has been answered and evaluated.
                 ladder_done = record is None or (bool(record.clocks) and record.next_clock_event() is None)
                 push_state = await view_campaign(client, push.campaign_no)
                 others_done = (
-                    whistle_state.status.is_final and meeting_state.status.is_final and push_state.summary is not None
+                    whistle_state.status.is_final
+                    and meeting_state.status.is_final
+                    and push_state.summary is not None
+                    and story.finished
                 )
+                if story_task.done() and story_task.exception() is not None:
+                    raise story_task.exception()  # type: ignore[misc]
                 done = closed >= count - (1 if unanswered else 0) and ladder_done and others_done
                 if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
     finally:
-        lead_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await lead_task
+        for task in (lead_task, story_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     if unanswered:
         console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
         console.print(ticket_panel(await view(client, unanswered)))
@@ -352,6 +369,7 @@ async def _run_batch(
     console.print(meeting_panel(await view_meeting(client, meeting.meeting_no)))
     console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
     console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
+    await story.report(data_dir / "lists")
     return await _summary(client, config, prefix, count, ui_url)
 
 

@@ -33,6 +33,7 @@ from domain.enterprise_lists import (
     summary_details,
     summary_table,
 )
+from domain.uscc import looks_like_credit_code
 
 Format = Literal["xlsx", "md"]
 FORMATS: tuple[Format, ...] = ("xlsx", "md")
@@ -67,7 +68,8 @@ def write_lists(records: Iterable[EnterpriseRecord], out_dir: Path, fmt: Format,
             (RESULTS_LIST, results_list(record)),
             (SUMMARY, summary_details(summary, title=f"{enterprise.name} {SUMMARY}")),
         ]
-        about = [f"统一社会信用代码：{enterprise.id}"]
+        label = "统一社会信用代码" if looks_like_credit_code(enterprise.id) else "企业 ID"
+        about = [f"{label}：{enterprise.id}"]
         if enterprise.street:
             about.append(f"所属镇街：{enterprise.street}")
         _write(path, fmt, f"{enterprise.name} {BOTH_LISTS}", tables, [*about, _as_of(now)])

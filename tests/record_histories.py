@@ -42,12 +42,25 @@ from domain.commands import (
 )
 from domain.config import DistrictConfig
 from domain.deadlines import Tier, TierMatch
+from domain.enterprise import (
+    CloseItem,
+    ConfirmItem,
+    DeliveryState,
+    EnterpriseRecord,
+    NoteProgress,
+    Outcome,
+    OutcomeKind,
+    ReopenItem,
+    workflow_id_for_enterprise,
+)
+from domain.enterprise_plan import enterprise_for, item_spec
 from domain.intake import assignment_for, workflow_id_for
 from domain.meeting import MeetingStatus
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import temporal_cli
 from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
+from starter.enterprises import act_enterprise, record_visit, view_enterprise
 from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
@@ -55,6 +68,7 @@ from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
 from workflows.campaign import CampaignWorkflow
+from workflows.enterprise import EnterpriseServiceWorkflow as Enterprise
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -203,6 +217,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written += [_write(folder, name, h) for name, h in (await merged(env.client, config)).items()]
                 written.append(_write(folder, "joint_response", await joint_response(env.client, config)))
                 written.append(_write(folder, "campaign", await campaign(env.client, config)))
+                written += [_write(folder, name, h) for name, h in (await enterprise(env.client, config)).items()]
     finally:
         await env.shutdown()
     return written
@@ -340,6 +355,56 @@ async def campaign(client: Client, config: DistrictConfig) -> WorkflowHistory:
     await act_campaign(client, started.campaign_no, CampaignWorkflow.close, CloseCampaign(actor=lead, note="收尾"))
     await campaign_summary(client, started.campaign_no)
     return await client.get_workflow_handle(f"campaign-{started.campaign_no}").fetch_history()
+
+
+async def enterprise(client: Client, config: DistrictConfig) -> dict[str, WorkflowHistory]:
+    """红色服务团: a visit with a department item (delivered, closed, reopened, closed, confirmed), an
+    official's item left to climb the ladder (seconds policy) and one closed as cannot be done; the
+    workflow continues as new twice. Its first two runs are recorded."""
+    team, official, zjj = person(config, "hft_li"), person(config, "hft_wang"), person(config, "zjj_li")
+    contact = person(config, "hd_zhang")
+    items = [
+        item_spec(config, {"need": "施工许可办理", "category": "转型升级", "unit": "zjj", "person": "李科长"}),
+        item_spec(config, {"need": "党建指导", "category": "党的建设", "unit": "hft_ma", "within": "4s"}),
+        item_spec(config, {"need": "贴息政策辅导", "category": "政策咨询", "unit": "hft_wang"}),
+    ]
+    enterprise = enterprise_for(config, "91150302MA0N8K2L3P")
+    visited = datetime(2026, 11, 20, tzinfo=UTC).date()
+    await record_visit(
+        client, config, actor=team, enterprise=enterprise, visited_on=visited, members=["hft_li"], items=items,
+        history_limit=60,
+    )  # fmt: skip
+
+    async def act(update: object, command: object) -> None:
+        await act_enterprise(client, enterprise.id, update, command)
+
+    async def until(condition: Callable[[EnterpriseRecord], bool]) -> EnterpriseRecord:
+        for _ in range(300):
+            record = await view_enterprise(client, enterprise.id)
+            if condition(record):
+                return record
+            await asyncio.sleep(0.1)
+        raise TimeoutError("enterprise scenario did not reach its state")
+
+    await until(lambda r: r.items[0].delivery is DeliveryState.DELIVERED)
+    done = Outcome(kind=OutcomeKind.DONE, text="已办结", evidence=["回执"])
+    await act(Enterprise.note_progress, NoteProgress(actor=zjj, item_no="S1", text="已受理"))
+    await act(Enterprise.close_item, CloseItem(actor=zjj, item_no="S1", outcome=done))
+    await act(Enterprise.reopen_item, ReopenItem(actor=contact, item_no="S1", reason="仍未解决"))
+    await until(lambda r: r.items[0].delivery is DeliveryState.DELIVERED)
+    await act(Enterprise.close_item, CloseItem(actor=zjj, item_no="S1", outcome=done))
+    await act(Enterprise.confirm_item, ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.SATISFIED))
+    cannot = Outcome(kind=OutcomeKind.CANNOT, text="已讲解政策", reason="不符合条件")
+    await act(Enterprise.close_item, CloseItem(actor=official, item_no="S3", outcome=cannot))
+    await until(lambda r: r.items[1].escalation_level == "领导督办")
+    for n in range(12):  # enough steps for a second continue-as-new
+        await act(Enterprise.note_progress, NoteProgress(actor=person(config, "hft_ma"), item_no="S2", text=f"推进{n}"))
+    record = await until(lambda r: len(r.runs) >= 3)
+    histories = {}
+    for name, run in (("enterprise_first_run", record.runs[0]), ("enterprise_carried_run", record.runs[1])):
+        handle = client.get_workflow_handle(workflow_id_for_enterprise(enterprise.id), run_id=run.run_id)
+        histories[name] = await handle.fetch_history()
+    return histories
 
 
 def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:

@@ -18,8 +18,8 @@ from activities.adapters.base import PermanentDeliveryError, TransientDeliveryEr
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter, safe_key
 from activities.adapters.webhook import WebhookDepartmentAdapter, sign, verify
 from domain.config import FileInboxAdapter, WebhookAdapter
-from domain.delivery import Delivery, Notice, NoticeKind, delivery_key
-from domain.models import Assignment, Citizen, RequestKind, Ticket
+from domain.delivery import Delivery, ItemDelivery, Notice, NoticeKind, delivery_key, item_delivery_key
+from domain.models import Assignment, Citizen, Enterprise, RequestKind, Ticket
 
 SECRET = "s3cret-密钥"
 MakeWebhook = Callable[..., WebhookDepartmentAdapter]
@@ -171,6 +171,39 @@ async def test_webhook_delivers_signed_ticket(department: FakeDepartment, webhoo
     assert "东门路工地".encode() in seen.body  # sent as UTF-8, not \u escapes
 
 
+def make_item_delivery(round: int = 1) -> ItemDelivery:
+    return ItemDelivery(
+        idempotency_key=item_delivery_key("91150302MA0N8K2L3P", "S2", round),
+        workflow_id="enterprise-91150302MA0N8K2L3P",
+        enterprise=Enterprise(id="91150302MA0N8K2L3P", name="海勃湾宏达矿业有限公司", street="千里山镇"),
+        item_no="S2",
+        visit_no="V1",
+        round=round,
+        assignment=Assignment(department="env", department_name="生态环境局", task_queue="hotline-dept-env"),
+        need="焦炉煤气综合利用项目环评",
+        category="转型升级",
+        person="周科长",
+        measures="提前介入，并联审查",
+        due_at=datetime(2026, 12, 14, 9, 0, tzinfo=UTC),
+    )
+
+
+async def test_webhook_delivers_signed_enterprise_item(department: FakeDepartment, webhook: MakeWebhook) -> None:
+    department.answer(200, {"reference": "ENV-ITEM-3"})
+
+    receipt = await webhook(department.url).deliver_item(make_item_delivery())
+
+    assert receipt.reference == "ENV-ITEM-3"
+    [seen] = department.requests
+    assert seen.headers["Idempotency-Key"] == "91150302MA0N8K2L3P/S2#1"
+    assert seen.headers["X-Hotline-Department"] == "env"
+    assert verify(seen.body, SECRET, seen.headers["X-Hotline-Signature"])
+    payload = json.loads(seen.body)
+    assert payload["type"] == "enterprise_item"
+    assert payload["delivery"]["need"] == "焦炉煤气综合利用项目环评"
+    assert payload["delivery"]["enterprise"]["name"] == "海勃湾宏达矿业有限公司"
+
+
 async def test_webhook_receipt_defaults_and_duplicate(department: FakeDepartment, webhook: MakeWebhook) -> None:
     department.answer(200, "ok")
     department.answer(200, {"duplicate": True})
@@ -316,6 +349,19 @@ async def test_file_inbox_same_key_twice_is_duplicate(tmp_path: Path) -> None:
     assert Path(first.reference).read_bytes() == written
     tickets = tmp_path / "env-inbox" / "tickets"
     assert sorted(p.name for p in tickets.iterdir()) == ["HX20240501001_round1.json", "HX20240501001_round2.json"]
+
+
+async def test_file_inbox_writes_an_enterprise_item_once_per_round(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path)
+
+    first = await inbox.deliver_item(make_item_delivery())
+    again = await inbox.deliver_item(make_item_delivery())
+    reopened = await inbox.deliver_item(make_item_delivery(round=2))
+
+    assert (first.duplicate, again.duplicate, reopened.duplicate) == (False, True, False)
+    files = sorted((tmp_path / "env-inbox" / "items").glob("*.json"))
+    assert [f.name for f in files] == ["91150302MA0N8K2L3P%2FS2_round1.json", "91150302MA0N8K2L3P%2FS2_round2.json"]
+    assert json.loads(files[1].read_text(encoding="utf-8"))["delivery"]["round"] == 2
 
 
 async def test_file_inbox_writes_notice(tmp_path: Path) -> None:

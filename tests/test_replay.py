@@ -31,6 +31,8 @@ EXPECTED = {
         "merged_repeat",
         "joint_response",
         "campaign",
+        "enterprise_first_run",
+        "enterprise_carried_run",
     },
 }
 
@@ -61,7 +63,11 @@ def test_histories_are_recorded() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     raw = json.loads(path.read_text(encoding="utf-8"))
     history = load(raw)
-    assert raw["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # a whole ticket
+    # A whole run: a ticket to its end, an enterprise's run to its continue-as-new.
+    assert raw["events"][-1]["eventType"] in (
+        "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+        "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+    )
 
     result = await replayer().replay_workflow(history)
 
