@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from domain.calendar import CalendarData
-from domain.config import DistrictConfig, describe_validation_error
+from domain.config import DistrictConfig, Person, describe_validation_error
 from domain.deadlines import TicketDeadlines
 from domain.enterprise import AddItem, EnterpriseRecord, ItemSpec, RecordVisit, ReopenItem, today_in_china
 from domain.intake import TicketRejected
@@ -66,13 +66,20 @@ def unit_for(config: DistrictConfig, code: str) -> tuple[Any, str | None]:
         return {"kind": "department", "code": dept.code, "name": dept.name, "task_queue": dept.task_queue}, None
     except KeyError:
         pass
-    try:
-        person = config.person(code)
-    except KeyError:
-        raise TicketRejected(f"unit: unknown '{code}'（部门代码，或红色服务团成员的人员 ID）") from None
-    if person.role is not Role.SERVICE_TEAM:
-        raise TicketRejected(f"unit: {person.name}（{code}）不是红色服务团成员，不能作为责任人")
+    unknown = f"unit: unknown '{code}'（部门代码，或红色服务团成员的人员 ID）"
+    person = _team_person(config, code, unknown, "unit", "，不能作为责任人")
     return {"kind": "official", "code": person.id, "name": person.name}, person.name
+
+
+def _team_person(config: DistrictConfig, person_id: str, unknown: str, where: str, why: str = "") -> Person:
+    """A member of the red service team, or a refusal naming `where`."""
+    try:
+        person = config.person(person_id)
+    except KeyError:
+        raise TicketRejected(unknown) from None
+    if person.role is not Role.SERVICE_TEAM:
+        raise TicketRejected(f"{where}: {person.name}（{person_id}）不是红色服务团成员{why}")
+    return person
 
 
 def item_spec(config: DistrictConfig, raw: dict[str, Any], where: str = "item") -> ItemSpec:
@@ -102,12 +109,7 @@ def item_spec(config: DistrictConfig, raw: dict[str, Any], where: str = "item") 
 
 
 def team_member(config: DistrictConfig, person_id: str, where: str) -> Actor:
-    try:
-        person = config.person(person_id)
-    except KeyError:
-        raise TicketRejected(f"{where}: unknown person '{person_id}'") from None
-    if person.role is not Role.SERVICE_TEAM:
-        raise TicketRejected(f"{where}: {person.name}（{person_id}）不是红色服务团成员")
+    person = _team_person(config, person_id, f"{where}: unknown person '{person_id}'", where)
     return Actor(id=person.id, name=person.name, role=person.role)
 
 
