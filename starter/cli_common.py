@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected
@@ -41,6 +42,9 @@ def run(work: Coroutine[Any, Any, Any]) -> Any:
         fail(describe_validation_error("输入", err))
     except ConnectionError as err:
         fail(str(err), code=1)
+    except RPCError as err:
+        # The server answered, but could not do it (e.g. no worker polls the workflow's queue).
+        fail(f"Temporal 服务：{err.message}（请确认中心 worker 正在运行）", code=1)
 
 
 def config_from(path: str | None) -> DistrictConfig:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 import structlog
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import (
     AssistReport,
@@ -34,6 +36,9 @@ from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
+
+UPDATE_PATIENCE_S = 30.0
+UPDATE_ATTEMPTS = 3
 
 
 def fraction(*parts: object) -> float:
@@ -98,16 +103,18 @@ class SimulatedDepartmentAdapter:
         ticket_no, round = delivery.ticket.ticket_no, delivery.round
         handle = self.client.get_workflow_handle(delivery.workflow_id)
         await asyncio.sleep(s.sign_delay_s)
-        await handle.execute_update(TicketWorkflow.sign_for, SignFor(actor=self.clerk))
+        await self._update(handle, TicketWorkflow.sign_for, SignFor(actor=self.clerk))
         first_round = round == 1
         if first_round and fraction(ticket_no, self.clerk.department, "return") < s.return_rate:
             reason = "经核实，该事项不属于本单位职责范围，建议改派"
-            await handle.execute_update(TicketWorkflow.request_return, RequestReturn(actor=self.clerk, reason=reason))
+            await self._update(handle, TicketWorkflow.request_return, RequestReturn(actor=self.clerk, reason=reason))
             return
         if first_round and fraction(ticket_no, self.clerk.department, "extend") < s.extension_rate:
             reason = "需协调多方现场勘查，申请延期"
-            await handle.execute_update(
-                TicketWorkflow.request_extension, RequestExtension(actor=self.clerk, working_days=3, reason=reason)
+            await self._update(
+                handle,
+                TicketWorkflow.request_extension,
+                RequestExtension(actor=self.clerk, working_days=3, reason=reason),
             )
         await self._finish(delivery.workflow_id, ticket_no, round)
 
@@ -115,40 +122,42 @@ class SimulatedDepartmentAdapter:
         s = self.settings
         handle = self.client.get_workflow_handle(workflow_id)
         await asyncio.sleep(s.contact_delay_s)
-        await handle.execute_update(
-            TicketWorkflow.contact_citizen, ContactCitizen(actor=self.clerk, note="已电话联系诉求人，了解具体情况")
+        await self._update(
+            handle,
+            TicketWorkflow.contact_citizen,
+            ContactCitizen(actor=self.clerk, note="已电话联系诉求人，了解具体情况"),
         )
         await asyncio.sleep(s.answer_delay_s)
         resolved = round > 1 or fraction(ticket_no, self.clerk.department, "resolve") >= s.unresolved_rate
         text = "已到现场核实并处理完毕" if resolved else "已现场核实，问题需进一步协调，暂未解决"
-        await handle.execute_update(
-            TicketWorkflow.answer, GiveAnswer(actor=self.clerk, answer=Answer(text=text, resolved=resolved))
+        await self._update(
+            handle, TicketWorkflow.answer, GiveAnswer(actor=self.clerk, answer=Answer(text=text, resolved=resolved))
         )
 
     async def _assist(self, delivery: Delivery) -> None:
         """An assisting department: sign for its part, then report to the lead."""
         handle = self.client.get_workflow_handle(delivery.workflow_id)
         await asyncio.sleep(self.settings.sign_delay_s)
-        await handle.execute_update(TicketWorkflow.assist_sign_for, SignFor(actor=self.clerk))
+        await self._update(handle, TicketWorkflow.assist_sign_for, SignFor(actor=self.clerk))
         await asyncio.sleep(self.settings.contact_delay_s)
         text = "已配合现场处置，相关情况已报主办单位"
-        await handle.execute_update(TicketWorkflow.assist_report, AssistReport(actor=self.clerk, text=text))
+        await self._update(handle, TicketWorkflow.assist_report, AssistReport(actor=self.clerk, text=text))
 
     async def _answer_whistle(self, workflow_id: str) -> None:
         s = self.settings
         handle = self.client.get_workflow_handle(workflow_id)
         await asyncio.sleep(s.sign_delay_s)
-        await handle.execute_update(WhistleWorkflow.report_in, ReportIn(actor=self.clerk, note="已到现场报到"))
+        await self._update(handle, WhistleWorkflow.report_in, ReportIn(actor=self.clerk, note="已到现场报到"))
         await asyncio.sleep(s.answer_delay_s)
         text = "已会同相关单位现场研究，明确整改措施和完成时限"
-        await handle.execute_update(WhistleWorkflow.answer, WhistleAnswer(actor=self.clerk, text=text))
+        await self._update(handle, WhistleWorkflow.answer, WhistleAnswer(actor=self.clerk, text=text))
 
     async def _serve_enterprise(self, delivery: ItemDelivery) -> None:
         """An enterprise's item: note progress, then close it as done with the evidence."""
         handle = self.client.get_workflow_handle(delivery.workflow_id)
         await asyncio.sleep(self.settings.sign_delay_s)
         note = NoteProgress(actor=self.clerk, item_no=delivery.item_no, text="已与企业对接，按措施推进办理")
-        await handle.execute_update(EnterpriseServiceWorkflow.note_progress, note)
+        await self._update(handle, EnterpriseServiceWorkflow.note_progress, note)
         await asyncio.sleep(self.settings.answer_delay_s)
         outcome = Outcome(
             kind=OutcomeKind.DONE,
@@ -156,12 +165,23 @@ class SimulatedDepartmentAdapter:
             evidence=[f"{self.clerk.department}办理记录-{delivery.item_no}-{delivery.round}"],
         )
         close = CloseItem(actor=self.clerk, item_no=delivery.item_no, outcome=outcome)
-        await handle.execute_update(EnterpriseServiceWorkflow.close_item, close)
+        await self._update(handle, EnterpriseServiceWorkflow.close_item, close)
 
     async def _attend(self, workflow_id: str) -> None:
         await asyncio.sleep(self.settings.sign_delay_s)
         handle = self.client.get_workflow_handle(workflow_id)
-        await handle.execute_update(ConsultationMeetingWorkflow.attend, Attend(actor=self.clerk))
+        await self._update(handle, ConsultationMeetingWorkflow.attend, Attend(actor=self.clerk))
+
+    async def _update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
+        """A clerk's action; one that the server has not answered in a while is sent again (the
+        workflow's validators refuse a repeat of what already happened)."""
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            try:
+                await asyncio.wait_for(handle.execute_update(update, command), UPDATE_PATIENCE_S)
+                return
+            except TimeoutError:
+                log.warning("simulated action unanswered, sending again", workflow_id=handle.id, attempt=attempt)
+        raise TimeoutError(f"{handle.id}: no answer to {getattr(update, '__name__', update)}")
 
     def _spawn(self, work: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(self._guard(work))  # type: ignore[arg-type]
@@ -174,6 +194,11 @@ class SimulatedDepartmentAdapter:
         except WorkflowUpdateFailedError as err:
             # The ticket moved on (e.g. reassigned) before the simulated clerk acted: that is fine.
             log.info("simulated action refused", reason=str(err.cause or err))
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            # The ticket ended meanwhile (e.g. sent up to the city): nothing left to do.
+            log.info("simulated action too late", reason=err.message)
         except asyncio.CancelledError:
             raise
         except Exception:
