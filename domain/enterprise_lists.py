@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from domain.calendar import CHINA_TZ
 from domain.enterprise import EnterpriseRecord, ItemStatus, ServiceItem
 from domain.models import Satisfaction
+from domain.tables import Table
 
 EMPTY = "—"
 OVERDUE_MARK = "（超期）"
@@ -46,23 +47,6 @@ SUMMARY = "汇总"
 
 _CLOSED = (ItemStatus.AWAITING_CONFIRMATION, ItemStatus.CONFIRMED)
 _SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
-
-
-class Table(BaseModel):
-    """A titled table of display strings; every row has one cell per column."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-
-    @model_validator(mode="after")
-    def _rectangular(self) -> Table:
-        for i, row in enumerate(self.rows):
-            if len(row) != len(self.columns):
-                raise ValueError(f"rows.{i}: {len(row)} cells for {len(self.columns)} columns")
-        return self
 
 
 # ----- the two lists -----

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
+from domain import facts
+from domain.models import Satisfaction
+
 if TYPE_CHECKING:
     from domain.ticket_record import TicketRecord
 
@@ -30,6 +33,12 @@ AWAITING_APPROVAL = SearchAttributeKey.for_bool("HotlineAwaitingApproval")
 ESCALATION = SearchAttributeKey.for_keyword("HotlineEscalation")
 # 并单: a digest of category, street and normalised address (never the address itself).
 MATCH_KEY = SearchAttributeKey.for_keyword("HotlineMatchKey")
+# The facts the reports read (domain/facts.py): counts of detours, the callback's verdict, and which
+# clocks of the current round stopped in time. (SQLite visibility allows three Int attributes.)
+RETURN_COUNT = SearchAttributeKey.for_int("HotlineReturnCount")
+EXTENSION_COUNT = SearchAttributeKey.for_int("HotlineExtensionCount")
+SATISFACTION = SearchAttributeKey.for_keyword("HotlineSatisfaction")
+FACTS = SearchAttributeKey.for_keyword_list("HotlineFacts")
 
 ALL = (
     STATUS,
@@ -45,10 +54,14 @@ ALL = (
     AWAITING_APPROVAL,
     ESCALATION,
     MATCH_KEY,
+    RETURN_COUNT,
+    EXTENSION_COUNT,
+    SATISFACTION,
+    FACTS,
 )
 
 # Names of the types as `temporal server start-dev --search-attribute Name=Type` spells them.
-_CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "INT": "Int"}
+_CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "INT": "Int", "KEYWORD_LIST": "KeywordList"}
 
 
 def server_flags() -> list[str]:
@@ -81,6 +94,18 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
         values.append(SearchAttributePair(ESCALATION, record.escalation_level))
     if record.plan.match_key is not None:
         values.append(SearchAttributePair(MATCH_KEY, record.plan.match_key))
+    # The facts appear only once they hold something, each at a step that upserts anyway (a status or
+    # due time moves with it): tickets started before they existed replay with the same commands.
+    if record.return_count:
+        values.append(SearchAttributePair(RETURN_COUNT, record.return_count))
+    if record.extensions_granted:
+        values.append(SearchAttributePair(EXTENSION_COUNT, record.extensions_granted))
+    if record.callback is not None:
+        values.append(SearchAttributePair(SATISFACTION, record.callback.satisfaction.value))
+    resolved = record.callback.resolved if record.callback is not None else None
+    found = facts.tags(record.signed_on_time, record.contacted_on_time, record.answered_on_time, resolved)
+    if found:
+        values.append(SearchAttributePair(FACTS, found))
     return TypedSearchAttributes(values)
 
 
@@ -108,3 +133,28 @@ def ticket_query(
     if overdue:
         clauses.append(f"{OVERDUE.name} = true")
     return " AND ".join(clauses)
+
+
+def facts_of(workflow_id: str, attrs: TypedSearchAttributes) -> facts.TicketFacts:
+    """A ticket's facts as its search attributes tell them (what a report reads from visibility)."""
+    satisfaction = attrs.get(SATISFACTION)
+    received = attrs.get(RECEIVED_AT)
+    assert received is not None, f"{workflow_id} has no {RECEIVED_AT.name}"
+    return facts.TicketFacts.from_tags(
+        list(attrs.get(FACTS) or []),
+        workflow_id=workflow_id,
+        status=attrs.get(STATUS) or "",
+        department=attrs.get(DEPARTMENT),
+        street=attrs.get(STREET),
+        category=attrs.get(CATEGORY),
+        urgency=attrs.get(URGENCY),
+        received_at=received,
+        closed_at=attrs.get(CLOSED_AT),
+        resolve_due=attrs.get(RESOLVE_DUE),
+        overdue=bool(attrs.get(OVERDUE)),
+        escalation=attrs.get(ESCALATION),
+        redo_count=attrs.get(REDO_COUNT) or 0,
+        return_count=attrs.get(RETURN_COUNT) or 0,
+        extension_count=attrs.get(EXTENSION_COUNT) or 0,
+        satisfaction=Satisfaction(satisfaction) if satisfaction else None,
+    )
