@@ -22,6 +22,7 @@ from activities.adapters.factory import build_adapter, build_sink
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
 from activities.department import DepartmentActivities
+from activities.reports import ReportActivities
 from domain.config import DistrictConfig, FileInboxAdapter, SimulatedSurvey
 from starter.logging import configure_logging
 from starter.process import exit_now
@@ -30,6 +31,7 @@ from starter.startup import SetupError, check_search_attributes
 from workflows.campaign import CampaignWorkflow
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
+from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -41,6 +43,7 @@ WORKFLOWS: list[type] = [
     ConsultationMeetingWorkflow,
     CampaignWorkflow,
     EnterpriseServiceWorkflow,
+    ReportWorkflow,
 ]
 
 
@@ -119,6 +122,7 @@ def build_workers(
                     center_acts.notify_center,
                     center_acts.notify_city,
                     center_acts.find_campaign_tickets,
+                    ReportActivities(client, config).make_report,
                 ],
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),

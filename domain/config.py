@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from domain.calendar import Duration, Span, Unit
 from domain.deadlines import DeadlinePolicy, Tier
+from domain.metrics import MetricsPolicy
 from domain.models import Role
 from domain.uscc import EnterpriseId
 
@@ -243,6 +244,37 @@ class RedService(Strict):
     history_limit: int = Field(default=2000, ge=50, le=40000)
 
 
+HourMinute = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class ReportSchedule(Strict):
+    """When the Schedules start each report (China time): 日报 daily, 周报 on Mondays, 月报 on the 1st."""
+
+    daily: HourMinute = "08:00"
+    weekly: HourMinute = "08:30"
+    monthly: HourMinute = "09:00"
+
+
+class ReportRecipient(Strict):
+    """Who receives the reports: a folder the files are dropped into, or a webhook (signed JSON)."""
+
+    name: str
+    adapter: AdapterSettings
+
+
+ReportFormat = Literal["md", "html", "xlsx", "csv"]
+
+
+class ReportSettings(Strict):
+    """日报预警, 周报督办, 月报分析: where the files go, to whom, when, and how figures are counted."""
+
+    folder: str = "var/reports"
+    formats: list[ReportFormat] = Field(default_factory=lambda: ["md", "html", "xlsx", "csv"], min_length=1)
+    recipients: list[ReportRecipient] = Field(default_factory=list)
+    schedule: ReportSchedule = ReportSchedule()
+    metrics: MetricsPolicy = MetricsPolicy()
+
+
 class DistrictConfig(Strict):
     district: str
     center: Center
@@ -258,6 +290,7 @@ class DistrictConfig(Strict):
     whistle_kinds: list[WhistleKind] = Field(default_factory=_default_whistle_kinds, min_length=1)
     joint_response: list[JointResponse] = Field(default_factory=list)
     red_service: RedService = RedService()
+    reports: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:

@@ -25,7 +25,7 @@ from domain.enterprise import (
     OutcomeKind,
     today_in_china,
 )
-from domain.enterprise_lists import Table, results_list, service_list, summarize, summary_details
+from domain.enterprise_lists import results_list, service_list, summarize, summary_details
 from domain.enterprise_plan import enterprise_for, item_spec, plan_add_item, plan_reopen
 from domain.intake import TicketRejected
 from domain.models import Satisfaction
@@ -41,7 +41,7 @@ from starter.enterprises import (
     record_visit,
     view_enterprise,
 )
-from starter.render import when
+from starter.render import rich_table, when
 from workflows.enterprise import EnterpriseServiceWorkflow
 
 app = typer.Typer(help="红色服务团：企业走访、服务清单与成效清单", no_args_is_help=True)
@@ -299,15 +299,6 @@ def lists(
     common.run(go())
 
 
-def _rich(table: Table) -> RichTable:
-    shown = RichTable(title=table.title, title_justify="left")
-    for column in table.columns:
-        shown.add_column(column)
-    for row in table.rows:
-        shown.add_row(*row)
-    return shown
-
-
 def enterprise_panel(record: EnterpriseRecord, now: datetime) -> Panel:
     e = record.enterprise
     visits = RichTable(title="走访", title_justify="left")
@@ -335,9 +326,9 @@ def enterprise_panel(record: EnterpriseRecord, now: datetime) -> Panel:
     parts = [
         header,
         visits,
-        _rich(service_list(record, now)),
-        _rich(results_list(record)),
-        _rich(summary_details(summarize(record, now))),
+        rich_table(service_list(record, now)),
+        rich_table(results_list(record)),
+        rich_table(summary_details(summarize(record, now))),
         actions,
     ]
     return Panel(Group(*parts), title=f"{e.name}（{e.id}）", title_align="left")

@@ -20,8 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import Client
 
+from activities.reports import compose, make_report
 from domain import search_attributes as sa
-from domain.calendar import Span, Unit
+from domain.calendar import CHINA_TZ, Span, Unit
 from domain.campaign import CampaignInput, CampaignKind, TicketFilter
 from domain.commands import (
     CloseCampaign,
@@ -55,6 +56,7 @@ from domain.models import (
     TicketSource,
     TicketStatus,
 )
+from domain.report_request import ReportRequest, ReportRun
 from domain.ticket_record import TicketRecord
 from domain.whistle import PartStatus, WhistleRecord
 from starter.campaigns import act_campaign, start_campaign, view_campaign
@@ -64,7 +66,7 @@ from starter.cli_whistle import whistle_panel
 from starter.demo_data import demo_tickets
 from starter.demo_enterprise import EnterpriseStory
 from starter.meetings import act_meeting, convene, view_meeting
-from starter.render import ticket_panel
+from starter.render import rich_table, ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
 from starter.startup import check_search_attributes
@@ -370,7 +372,26 @@ async def _run_batch(
     console.print(f"镇街吹哨、部门答卷（hotline whistle show {whistle.whistle_no}）")
     console.print(whistle_panel(await view_whistle(client, whistle.whistle_no)))
     await story.report(data_dir / "lists")
-    return await _summary(client, config, prefix, count, ui_url)
+    accounted = await _summary(client, config, prefix, count, ui_url)
+    await _reports(client, config, data_dir / "reports")
+    return accounted
+
+
+async def _reports(client: Client, config: DistrictConfig, out: Path) -> None:
+    """The demo ends as the centre's day does: the daily warning, and this month's analysis so far."""
+    daily = await make_report(client, config, ReportRequest(kind=ReportRun.DAILY, out=str(out), deliver=False))
+    report, _ = await compose(client, config, ReportRequest(kind=ReportRun.DAILY), daily.as_of)
+    console.print(f"{daily.title}（依据 {daily.tickets} 件在办工单）")
+    for table in report.tables:
+        if table.rows:
+            console.print(rich_table(table))
+    month = datetime.now(CHINA_TZ).strftime("%Y-%m")
+    monthly = await make_report(client, config, ReportRequest(kind=ReportRun.MONTHLY, month=month, out=str(out)))
+    charts = [p for p in monthly.files if p.endswith(".png")]
+    console.print(
+        f"日报：{Path(daily.files[0]).parent}；{monthly.title}（含 {len(charts)} 张图表）：{Path(monthly.files[0]).parent}"
+    )
+    console.print("（hotline report daily|weekly|monthly --out DIR；定时生成：hotline report schedule）")
 
 
 async def exchange_with_city(client: Client, config: DistrictConfig, lead: Actor, prefix: str) -> int:

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from domain.tables import Table as Tables
 from domain.ticket_record import HANDLING, TicketRecord
 
 LOCAL_TZ = datetime.now().astimezone().tzinfo or UTC
@@ -121,3 +122,13 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
         actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
     parts.append(actions)
     return Panel(Group(*parts), title=f"工单 {t.ticket_no}", title_align="left")
+
+
+def rich_table(table: Tables) -> Table:
+    """A report's or list's table (display strings) as a terminal table."""
+    shown = Table(title=table.title, title_justify="left")
+    for column in table.columns:
+        shown.add_column(column)
+    for row in table.rows:
+        shown.add_row(*row)
+    return shown

@@ -54,6 +54,7 @@ def make_config(tmp_path: Path, **overrides: Any) -> DistrictConfig:
     raw["center"]["task_queue"] = f"center-{run}"
     raw["center"]["notifications"] = {"folder": str(tmp_path / "center")}
     raw["center"]["city"] = {"adapter": {"type": "file_inbox", "folder": str(tmp_path / "city")}}
+    raw["reports"] = {"folder": str(tmp_path / "reports")}
     for dept in raw["departments"]:
         dept["task_queue"] = f"{dept['code']}-{run}"
         dept["adapter"] = adapters.get(dept["code"], {"type": "file_inbox", "folder": str(tmp_path / dept["code"])})

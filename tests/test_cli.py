@@ -359,3 +359,15 @@ async def test_campaign_start_show_close(cli, client, tmp_path):
     assert "one department" in one_line_error(
         await cli("campaign", "start", "--as", "zhangli", "--kind", "专项推进", "--title", "t", "--within", "3d")
     )
+
+
+async def test_report_commands(cli, tmp_path):
+    bad = await cli("report", "monthly", "--month", "2026-13", "--out", str(tmp_path / "r"))
+    assert bad.code == 2 and bad.err.strip().splitlines() == ["错误：--month: 月份应写作 YYYY-MM，而不是 '2026-13'"]
+    bad_day = await cli("report", "daily", "--date", "tomorrow", "--out", str(tmp_path / "r"))
+    assert bad_day.code == 2 and "--date" in bad_day.err
+    daily = await cli("report", "daily", "--out", str(tmp_path / "r"))
+    assert daily.code == 0 and "日报预警" in daily.out, daily.err
+    assert list((tmp_path / "r" / "daily").glob("*.xlsx"))
+    scheduled = await cli("report", "schedule")
+    assert scheduled.code == 0 and "hotline-report-monthly" in scheduled.out, scheduled.err

@@ -1,0 +1,129 @@
+"""Making a report: read the figures from the workflows (visibility and queries), lay them out
+(domain/reports.py), write the files, deliver them to the configured recipients.
+
+The same `make_report` serves the Schedule's workflow (as the `make_report` activity on the centre's
+worker) and `hotline report … --out DIR` on demand, so the two give the same report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.adapters.factory import build_sink
+from domain.config import DistrictConfig, FileInboxAdapter
+from domain.enterprise_lists import summarize
+from domain.metrics import Period
+from domain.report_request import ReportReceipt, ReportRequest, ReportRun, month_covered
+from domain.reports import Report, daily_warning, monthly_analysis, weekly_supervision
+from domain.whistle import WhistleRecord
+from starter.enterprises import all_enterprises
+from starter.report_files import write_report
+from starter.report_source import open_ticket_facts, ticket_facts
+from workflows.whistle import WhistleWorkflow
+
+log = structlog.get_logger()
+DAY = timedelta(hours=24)
+
+
+async def compose(
+    client: Client, config: DistrictConfig, request: ReportRequest, as_of: datetime
+) -> tuple[Report, int]:
+    """The report asked for, at `as_of`, and how many tickets it was computed from."""
+    names = {d.code: d.name for d in config.departments}
+    if request.kind is ReportRun.DAILY:
+        open_facts = await open_ticket_facts(client)
+        today = [f for f in await ticket_facts(client, as_of - DAY, as_of) if f.escalation]
+        return daily_warning(open_facts, as_of, today, names=names), len(open_facts)
+    if request.kind is ReportRun.WEEKLY:
+        open_facts = await open_ticket_facts(client)
+        return weekly_supervision(open_facts, as_of, names=names), len(open_facts)
+    year, month = month_covered(request, as_of)
+    period = Period.month(year, month)
+    facts = await ticket_facts(client, period.previous().start, period.end)
+    whistles = await _whistles(client, period)
+    enterprises = await all_enterprises(client)
+    items = summarize(enterprises, period.end) if enterprises else None
+    policy = config.reports.metrics
+    report = monthly_analysis(facts, period, policy, whistles, items, names=names, now=period.end)
+    return report, len(facts)
+
+
+async def make_report(client: Client, config: DistrictConfig, request: ReportRequest) -> ReportReceipt:
+    as_of = request.as_of or datetime.now().astimezone()
+    report, tickets = await compose(client, config, request, as_of)
+    out = Path(request.out or config.reports.folder) / request.kind.value
+    files = write_report(report, out, config.reports.formats)
+    delivered = await _deliver(config, report, files) if request.deliver else []
+    log.info("report made", kind=report.kind.value, period=report.period, files=len(files), tickets=tickets)
+    return ReportReceipt(
+        kind=request.kind,
+        title=report.title,
+        period=report.period,
+        as_of=as_of,
+        files=[str(p) for p in files],
+        tickets=tickets,
+        delivered_to=delivered,
+    )
+
+
+async def _whistles(client: Client, period: Period) -> list[WhistleRecord]:
+    query = f"WorkflowType = 'WhistleWorkflow' AND StartTime < '{period.end.isoformat()}'"
+    records = []
+    async for wf in client.list_workflows(query):
+        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+        records.append(await handle.query(WhistleWorkflow.view))
+    return records
+
+
+async def _deliver(config: DistrictConfig, report: Report, files: list[Path]) -> list[str]:
+    """File drops get a copy of every file; webhooks get the report's Markdown and the files' digests."""
+    delivered = []
+    folder_name = f"{report.kind.value}-{report.period}"
+    for recipient in config.reports.recipients:
+        adapter = recipient.adapter
+        if isinstance(adapter, FileInboxAdapter):
+            target = Path(adapter.folder) / folder_name
+            target.mkdir(parents=True, exist_ok=True)
+            for path in files:
+                if path.is_dir():
+                    shutil.copytree(path, target / path.name, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(path, target / path.name)
+        else:
+            sink = build_sink(adapter)
+            try:
+                markdown = next((p.read_text(encoding="utf-8") for p in files if p.suffix == ".md"), "")
+                payload = {
+                    "title": report.title,
+                    "period": report.period,
+                    "markdown": markdown,
+                    "files": {p.name: _digest(p) for p in files if p.is_file()},
+                }
+                await sink.send("report", f"{folder_name}#{recipient.name}", payload)
+            finally:
+                await sink.aclose()
+        delivered.append(recipient.name)
+    return delivered
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ReportActivities:
+    """The centre worker's report activity, bound to its client and configuration."""
+
+    def __init__(self, client: Client, config: DistrictConfig) -> None:
+        self.client = client
+        self.config = config
+
+    @activity.defn(name="make_report")
+    async def make_report(self, request: ReportRequest) -> ReportReceipt:
+        return await make_report(self.client, self.config, request)

@@ -1,0 +1,93 @@
+"""`hotline report …`: 日报预警, 周报督办 and 月报分析 on demand, and their Temporal Schedules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import typer
+
+from activities.reports import make_report
+from domain.report_request import ReportReceipt, ReportRequest, ReportRun, morning
+from starter import cli_common as common
+from starter.report_schedules import ensure_schedules
+
+app = typer.Typer(
+    help="报表：日报预警、周报督办、月报分析（按需生成，或由 Temporal Schedule 定时生成）", no_args_is_help=True
+)
+
+OutOption = typer.Option(..., "--out", help="输出目录")
+DeliverOption = typer.Option(False, "--deliver", help="同时送达配置中的接收方")
+
+
+def _day(text: str | None, option: str) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return morning(date.fromisoformat(text))
+    except ValueError:
+        common.fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
+
+
+def _run(request: ReportRequest, config: str | None) -> None:
+    settings = common.config_from(config)
+
+    async def go() -> None:
+        receipt: ReportReceipt = await make_report(await common.client(), settings, request)
+        common.console.print(
+            f"{receipt.title}（{receipt.period}）：依据 {receipt.tickets} 件工单，生成 {len(receipt.files)} 个文件"
+        )
+        for path in receipt.files:
+            common.console.print(f"  {path}")
+        if receipt.delivered_to:
+            common.console.print("已送达：" + "、".join(receipt.delivered_to))
+
+    common.run(go())
+
+
+@app.command("daily")
+def daily(
+    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
+    out: str = OutOption,
+    deliver: bool = DeliverOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """日报预警：24 小时内到期、新增超期、当日升级督办。"""
+    _run(ReportRequest(kind=ReportRun.DAILY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+
+
+@app.command("weekly")
+def weekly(
+    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
+    out: str = OutOption,
+    deliver: bool = DeliverOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """周报督办：各单位超期工单、超期天数与督办级别。"""
+    _run(ReportRequest(kind=ReportRun.WEEKLY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+
+
+@app.command("monthly")
+def monthly(
+    month: str | None = typer.Option(None, "--month", help="月份 YYYY-MM（默认上月）"),
+    out: str = OutOption,
+    deliver: bool = DeliverOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """月报分析：三率、环比、类别排行、考核得分、红黑榜、吹哨评价、企业事项。"""
+    try:
+        request = ReportRequest(kind=ReportRun.MONTHLY, month=month, out=out, deliver=deliver)
+    except ValueError:
+        common.fail(f"--month: 月份应写作 YYYY-MM，而不是 '{month}'")
+    _run(request, config)
+
+
+@app.command("schedule")
+def schedule(config: str | None = common.ConfigOption) -> None:
+    """创建或更新三个报表的 Temporal Schedule（可重复执行）。"""
+    settings = common.config_from(config)
+
+    async def go() -> None:
+        for ensured in await ensure_schedules(await common.client(), settings):
+            common.console.print(f"{ensured.schedule_id}：{'已创建' if ensured.created else '已更新'}")
+
+    common.run(go())

@@ -1,0 +1,488 @@
+"""The figures, the assessment and the red and black lists on a hand-made set of tickets, every
+number checked against arithmetic done by hand (written beside it).
+
+The set (`sample_facts`): 19 tickets of three departments (zjj, cgj, gdgs), two streets (千里山镇,
+滨河街道) and five categories; November 2026 is the period, October 2026 the month before.
+
+| no | dept | street | category | status | received | closed | sign/contact/answer/resolved | satisfaction | redo/ret/ext |
+| T01 | zjj | 千里山镇 | 噪音污染 | 办结 | 11-02 | 11-05 | T T T T | 满意 | 0 0 0 |
+| T02 | zjj | 千里山镇 | 城乡建设 | 办结 | 11-03 | 11-10 | T T F T | 基本满意 | 0 0 1 |
+| T03 | zjj | 滨河街道 | 噪音污染 | 办结 | 10-28 | 11-02 | F T T F | 不满意 | 1 0 0 |
+| T04 | zjj | 滨河街道 | 物业服务 | 办结 | 11-10 | 11-20 | T T T T | 满意 | 0 0 0 |
+| T05 | cgj | 千里山镇 | 城乡建设 | 办结 | 11-05 | 11-08 | T F T T | 满意 | 0 1 0 |
+| T06 | cgj | 滨河街道 | 噪音污染 | 办结 | 11-06 | 11-12 | T T T T | 基本满意 | 0 0 0 |
+| T07 | cgj | 滨河街道 | 噪音污染 | 办结 | 11-20 | 12-01 00:00 (the end: not in) | T T T T | 满意 | |
+| T08 | gdgs | 千里山镇 | 供水供电 (加急) | 办结 | 11-15 | 11-16 | T ? T ? | ? | 0 0 0 |
+| T09 | gdgs | 千里山镇 | 供水供电 | 办结 | 11-01 00:00 (the start: in) | 11-03 | T T F T | 基本满意 | 0 0 1 |
+| T10 | — | 滨河街道 | 物业服务 | 直接答复 | 11-11 | 11-11 | | | |
+| T11 | zjj | 千里山镇 | 环境保护 | 已上转市级 | 11-12 | 11-14 | | | |
+| T12 | — | 千里山镇 | 噪音污染 | 已并单 | 11-13 | | | | |
+| T13 | cgj | 千里山镇 | 城乡建设 | 已签收 | 11-25 | | | | |
+| T14 | gdgs | 滨河街道 | 供水供电 (紧急) | 待签收 | 11-30 23:59:59 | | | | |
+| T15 | zjj | 千里山镇 | 噪音污染 | 办结 | 10-05 | 10-10 | T T T T | 满意 | 0 0 0 |
+| T16 | cgj | 滨河街道 | 城乡建设 | 办结 | 10-08 | 10-20 | T T F F | 不满意 | 1 0 0 |
+| T17 | zjj | 千里山镇 | 噪音污染 | 已联系 | 10-20 | | | | |
+| T18 | cgj | 滨河街道 | 噪音污染 | 办结 | 10-30 | 11-01 00:00 (the start: in) | T T T T | 满意 | 0 0 0 |
+| T19 | zjj | 滨河街道 | (none) | 待签收 | 12-01 00:00 (the end: not in) | | | | |
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from domain.calendar import CHINA_TZ
+from domain.facts import TicketFacts
+from domain.metrics import (
+    INSUFFICIENT,
+    NO_DEPARTMENT,
+    NO_VALUE,
+    Figures,
+    MetricsPolicy,
+    Period,
+    Rate,
+    Ratio,
+    Score,
+    assessment,
+    by,
+    figures,
+    red_and_black,
+    whistle_counts,
+    whistle_deduction,
+)
+from domain.models import Satisfaction, TicketStatus
+
+S, B, U = Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.UNSATISFIED
+CLOSED, DIRECT = TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY
+QLS, BH = "千里山镇", "滨河街道"
+NOVEMBER = Period.month(2026, 11)
+POLICY = MetricsPolicy()
+
+
+def at(month: int, day: int, hour: int = 10, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=CHINA_TZ)
+
+
+def ticket(no: str, status: str, received: datetime, **fields: Any) -> TicketFacts:
+    fields.setdefault("urgency", "一般")
+    return TicketFacts(workflow_id=f"ticket-{no}", status=status, received_at=received, **fields)
+
+
+def done(
+    no: str,
+    department: str,
+    street: str,
+    category: str,
+    received: datetime,
+    closed: datetime,
+    flags: str,
+    satisfaction: Satisfaction | None,
+    redo: int = 0,
+    returns: int = 0,
+    extensions: int = 0,
+    **fields: Any,
+) -> TicketFacts:
+    """A ticket closed (办结) after its callback; `flags` is sign/contact/answer/resolved as T, F or ?."""
+    signed, contacted, answered, resolved = ({"T": True, "F": False, "?": None}[c] for c in flags)
+    return ticket(
+        no,
+        CLOSED,
+        received,
+        department=department,
+        street=street,
+        category=category,
+        closed_at=closed,
+        signed_on_time=signed,
+        contacted_on_time=contacted,
+        answered_on_time=answered,
+        resolved=resolved,
+        satisfaction=satisfaction,
+        redo_count=redo,
+        return_count=returns,
+        extension_count=extensions,
+        **fields,
+    )
+
+
+def sample_facts() -> list[TicketFacts]:
+    """The 19 tickets of the table in this module's docstring."""
+    return [
+        done("T01", "zjj", QLS, "噪音污染", at(11, 2), at(11, 5), "TTTT", S),
+        done("T02", "zjj", QLS, "城乡建设", at(11, 3), at(11, 10), "TTFT", B, extensions=1),
+        done("T03", "zjj", BH, "噪音污染", at(10, 28), at(11, 2), "FTTF", U, redo=1),
+        done("T04", "zjj", BH, "物业服务", at(11, 10), at(11, 20), "TTTT", S),
+        done("T05", "cgj", QLS, "城乡建设", at(11, 5), at(11, 8), "TFTT", S, returns=1),
+        done("T06", "cgj", BH, "噪音污染", at(11, 6), at(11, 12), "TTTT", B),
+        done("T07", "cgj", BH, "噪音污染", at(11, 20), at(12, 1, 0), "TTTT", S),
+        done("T08", "gdgs", QLS, "供水供电", at(11, 15), at(11, 16), "T?T?", None, urgency="加急"),
+        done("T09", "gdgs", QLS, "供水供电", at(11, 1, 0), at(11, 3), "TTFT", B, extensions=1),
+        ticket("T10", DIRECT, at(11, 11), street=BH, category="物业服务", closed_at=at(11, 11)),
+        ticket(
+            "T11",
+            TicketStatus.TRANSFERRED,
+            at(11, 12),
+            department="zjj",
+            street=QLS,
+            category="环境保护",
+            closed_at=at(11, 14),
+        ),
+        ticket("T12", TicketStatus.MERGED, at(11, 13), street=QLS, category="噪音污染"),
+        ticket(
+            "T13",
+            TicketStatus.SIGNED,
+            at(11, 25),
+            department="cgj",
+            street=QLS,
+            category="城乡建设",
+            resolve_due=at(12, 2),
+        ),
+        ticket(
+            "T14",
+            TicketStatus.AWAITING_SIGN_FOR,
+            at(11, 30, 23, 59, 59),
+            department="gdgs",
+            street=BH,
+            category="供水供电",
+            urgency="紧急",
+        ),
+        done("T15", "zjj", QLS, "噪音污染", at(10, 5), at(10, 10), "TTTT", S),
+        done("T16", "cgj", BH, "城乡建设", at(10, 8), at(10, 20), "TTFF", U, redo=1),
+        ticket("T17", TicketStatus.CONTACTED, at(10, 20), department="zjj", street=QLS, category="噪音污染"),
+        done("T18", "cgj", BH, "噪音污染", at(10, 30), at(11, 1, 0), "TTTT", S),
+        ticket("T19", TicketStatus.AWAITING_SIGN_FOR, at(12, 1, 0), department="zjj", street=BH),
+    ]
+
+
+def ratio(n: int, d: int) -> Ratio:
+    return Ratio(numerator=n, denominator=d)
+
+
+def rates(fig: Figures) -> dict[Rate, tuple[int, int]]:
+    return {rate: (fig.ratio(rate).numerator, fig.ratio(rate).denominator) for rate in Rate}
+
+
+# ----- periods -----
+
+
+def test_periods_in_china_time_with_labels() -> None:
+    assert NOVEMBER.start == datetime(2026, 11, 1, tzinfo=CHINA_TZ)
+    assert NOVEMBER.end == datetime(2026, 12, 1, tzinfo=CHINA_TZ)
+    assert NOVEMBER.label == "2026年11月"
+    assert NOVEMBER.previous() == Period.month(2026, 10)
+    assert Period.month(2027, 1).previous().label == "2026年12月"
+    assert Period.month(2026, 12).end == datetime(2027, 1, 1, tzinfo=CHINA_TZ)
+
+    day = Period.day(date(2026, 11, 30))
+    assert (day.label, day.start, day.end) == (
+        "2026-11-30",
+        datetime(2026, 11, 30, tzinfo=CHINA_TZ),
+        datetime(2026, 12, 1, tzinfo=CHINA_TZ),
+    )
+    assert Period.day(date(2026, 3, 1)).previous().label == "2026-02-28"
+
+    week = Period.iso_week(2026, 48)  # Monday 23 November to Sunday 29 November
+    assert (week.label, week.start, week.end) == (
+        "2026年第48周",
+        datetime(2026, 11, 23, tzinfo=CHINA_TZ),
+        datetime(2026, 11, 30, tzinfo=CHINA_TZ),
+    )
+    assert Period.iso_week(2027, 1).previous().label == "2026年第53周"  # 2026 has 53 ISO weeks
+    assert Period.containing(at(11, 30), "week").label == "2026年第49周"
+
+    # Start inclusive, end exclusive; 2026-11-30 16:30 UTC is 2026-12-01 00:30 in China.
+    assert NOVEMBER.contains(at(11, 1, 0))
+    assert not NOVEMBER.contains(at(12, 1, 0))
+    assert not NOVEMBER.contains(datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+    assert not NOVEMBER.contains(None)
+    with pytest.raises(ValueError, match="month: 13"):
+        Period.month(2026, 13)
+
+
+# ----- the figures -----
+
+
+def test_november_counts() -> None:
+    fig = figures(sample_facts(), NOVEMBER, POLICY)
+    # 受理量: received in [11-01 00:00, 12-01 00:00): T01 T02 T04 T05 T06 T07 T08 T09 (at the start)
+    # T10 T11 T12 T13 T14 = 13 (not T03 T15–T18: October; not T19: received exactly at the end).
+    assert fig.received == 13
+    # 办结量: 办结 or 直接答复 closed in November: T01 T02 T03 T04 T05 T06 T08 T09 T10 T18 (closed
+    # exactly at the start) = 10 (not T07: closed exactly at the end; not T11: sent up).
+    assert fig.closed == 10
+    # 在办量 at 12-01 00:00: T07 (closed at the end, not before it), T13, T14, T17 (from October) = 4
+    # (not T19: received at the end; not T11 (上转) nor T12 (并单)).
+    assert fig.open == 4
+    assert (fig.direct, fig.transferred, fig.merged) == (1, 1, 1)  # T10; T11; T12
+    # Rated: 办结 in November and dispatched: T01 T02 T03 T04 T05 T06 T08 T09 T18 = 9 (T10 has none).
+    assert fig.rated == 9
+
+
+def test_november_rates() -> None:
+    fig = figures(sample_facts(), NOVEMBER, POLICY)
+    assert rates(fig) == {
+        # signed: T01 T, T02 T, T03 F, T04 T, T05 T, T06 T, T08 T, T09 T, T18 T → 8 of 9
+        Rate.SIGN_FOR: (8, 9),
+        # contacted: T05 F, T08 unknown, the other 7 T → 7 of 8 known
+        Rate.RESPONSE: (7, 8),
+        # answered: T02 F, T09 F → 7 of 9
+        Rate.ON_TIME: (7, 9),
+        # resolved: T03 F, T08 unknown → 7 of 8
+        Rate.RESOLUTION: (7, 8),
+        # satisfaction known for 8 (not T08): 满意 T01 T04 T05 T18 = 4, 基本满意 T02 T06 T09 = 3 → 7 of 8
+        Rate.SATISFACTION: (7, 8),
+        Rate.REDO: (1, 9),  # T03
+        Rate.RETURN: (1, 9),  # T05
+        Rate.EXTENSION: (2, 9),  # T02 T09
+    }
+    assert fig.response_rate == 0.875  # 7 / 8
+    assert fig.sign_for_rate == pytest.approx(8 / 9)
+    assert fig.on_time_rate == pytest.approx(7 / 9)
+    assert fig.resolution_rate == 0.875
+    assert fig.satisfaction_rate == 0.875
+    assert fig.redo_rate == pytest.approx(1 / 9)
+    assert fig.return_rate == pytest.approx(1 / 9)
+    assert fig.extension_rate == pytest.approx(2 / 9)
+    dumped = fig.model_dump()
+    assert dumped["response_rate"] == 0.875
+    assert dumped["contacted_on_time"] == {"numerator": 7, "denominator": 8, "rate": 0.875}
+
+
+def test_basic_satisfaction_policy_switch() -> None:
+    strict = MetricsPolicy(basic_counts_as_satisfied=False)
+    fig = figures(sample_facts(), NOVEMBER, strict)
+    # 满意 alone: T01 T04 T05 T18 = 4 of the 8 known → 50%
+    assert fig.satisfied == ratio(4, 8)
+    assert fig.satisfaction_rate == 0.5
+    # the other rates do not move
+    assert fig.resolved == ratio(7, 8)
+
+
+def test_october_and_empty_denominators() -> None:
+    october = figures(sample_facts(), NOVEMBER.previous(), POLICY)
+    # received in October: T03 T15 T16 T17 T18 = 5; closed: T15 T16 = 2 (T18 closed at 11-01 00:00,
+    # October's end); open at 11-01 00:00: T03 (closed 11-02), T17, T18 (closed at the end, not before) = 3
+    assert (october.received, october.closed, october.open, october.rated) == (5, 2, 3, 2)
+    assert rates(october) == {
+        Rate.SIGN_FOR: (2, 2),
+        Rate.RESPONSE: (2, 2),
+        Rate.ON_TIME: (1, 2),  # T16 late
+        Rate.RESOLUTION: (1, 2),  # T16 unresolved
+        Rate.SATISFACTION: (1, 2),  # T15 满意, T16 不满意
+        Rate.REDO: (1, 2),  # T16
+        Rate.RETURN: (0, 2),
+        Rate.EXTENSION: (0, 2),
+    }
+    assert october.return_rate == 0.0  # a rate of zero is not "nothing to rate"
+
+    september = figures(sample_facts(), Period.month(2026, 9), POLICY)
+    assert september == Figures()  # nothing received, closed or open before October
+    assert all(september.ratio(rate).rate is None for rate in Rate)
+    assert september.response_rate is None and september.satisfaction_rate is None
+
+
+def test_grouping_by_department() -> None:
+    groups = by(sample_facts(), NOVEMBER, POLICY, "department")
+    assert list(groups) == ["cgj", "gdgs", "zjj", NO_DEPARTMENT]  # by name, the undispatched last
+    zjj, cgj, gdgs, none = groups["zjj"], groups["cgj"], groups["gdgs"], groups[NO_DEPARTMENT]
+    # zjj: received T01 T02 T04 T11 = 4; closed T01 T02 T03 T04 = 4; open T17 = 1; T11 sent up
+    assert (zjj.received, zjj.closed, zjj.open, zjj.transferred, zjj.rated) == (4, 4, 1, 1, 4)
+    assert rates(zjj) == {
+        Rate.SIGN_FOR: (3, 4),  # T03 late
+        Rate.RESPONSE: (4, 4),
+        Rate.ON_TIME: (3, 4),  # T02 late
+        Rate.RESOLUTION: (3, 4),  # T03 unresolved
+        Rate.SATISFACTION: (3, 4),  # 满意 T01 T04 + 基本满意 T02; T03 不满意
+        Rate.REDO: (1, 4),
+        Rate.RETURN: (0, 4),
+        Rate.EXTENSION: (1, 4),
+    }
+    # cgj: received T05 T06 T07 T13 = 4; closed T05 T06 T18 = 3; open T07 T13 = 2
+    assert (cgj.received, cgj.closed, cgj.open, cgj.rated) == (4, 3, 2, 3)
+    assert cgj.contacted_on_time == ratio(2, 3)  # T05 late
+    assert cgj.satisfied == ratio(3, 3)  # T05 T18 满意, T06 基本满意
+    assert cgj.returned == ratio(1, 3)
+    # gdgs: received T08 T09 T14 = 3; closed T08 T09 = 2; open T14 = 1
+    assert (gdgs.received, gdgs.closed, gdgs.open, gdgs.rated) == (3, 2, 1, 2)
+    assert gdgs.contacted_on_time == ratio(1, 1)  # T08 unknown
+    assert gdgs.answered_on_time == ratio(1, 2)  # T09 late
+    assert gdgs.resolved == ratio(1, 1) and gdgs.satisfied == ratio(1, 1)
+    # never dispatched: T10 (direct answer) and T12 (merged); nothing to rate
+    assert (none.received, none.closed, none.direct, none.merged, none.rated) == (2, 1, 1, 1, 0)
+    assert none.response_rate is None
+    # the groups add up to the whole
+    assert sum(g.received for g in groups.values()) == 13
+    assert sum(g.closed for g in groups.values()) == 10
+    assert sum(g.open for g in groups.values()) == 4
+
+
+def test_grouping_by_street_category_and_urgency() -> None:
+    facts = sample_facts()
+    streets = by(facts, NOVEMBER, POLICY, "street")
+    assert list(streets) == [QLS, BH]  # "千" (U+5343) before "滨" (U+6EE8)
+    # 千里山镇: received T01 T02 T05 T08 T09 T11 T12 T13 = 8; closed T01 T02 T05 T08 T09 = 5; open T13 T17 = 2
+    qls, bh = streets[QLS], streets[BH]
+    assert (qls.received, qls.closed, qls.open, qls.rated) == (8, 5, 2, 5)
+    assert qls.satisfied == ratio(4, 4)  # T01 T05 满意, T02 T09 基本满意; T08 unknown
+    # 滨河街道: received T04 T06 T07 T10 T14 = 5; closed T03 T04 T06 T10 T18 = 5; open T07 T14 = 2
+    assert (bh.received, bh.closed, bh.open, bh.rated) == (5, 5, 2, 4)
+    assert bh.satisfied == ratio(3, 4)  # T03 不满意
+    assert by(facts, NOVEMBER, MetricsPolicy(basic_counts_as_satisfied=False), "street")[QLS].satisfied == ratio(2, 4)
+
+    categories = by(facts, NOVEMBER, POLICY, "category")
+    received = {name: fig.received for name, fig in categories.items()}
+    # 噪音污染 T01 T06 T07 T12; 城乡建设 T02 T05 T13; 供水供电 T08 T09 T14; 物业服务 T04 T10; 环境保护 T11
+    assert received == {"供水供电": 3, "噪音污染": 4, "城乡建设": 3, "物业服务": 2, "环境保护": 1}
+    assert NO_VALUE not in categories  # T19, the one without a category, is December's
+    assert NO_VALUE in by(facts, Period.month(2026, 12), POLICY, "category")
+
+    urgencies = by(facts, NOVEMBER, POLICY, "urgency")
+    assert {k: (v.received, v.closed, v.open) for k, v in urgencies.items()} == {
+        "一般": (11, 9, 3),  # 13 − T08 − T14; 10 − T08; 4 − T14
+        "加急": (1, 1, 0),  # T08
+        "紧急": (1, 0, 1),  # T14
+    }
+
+
+def test_department_is_the_last_holder() -> None:
+    # A ticket returned by zjj and reassigned to cgj reports cgj: the facts carry the last holder,
+    # and its return counts against cgj's 退单率 too (the count travels with the ticket).
+    moved = done("M1", "cgj", QLS, "城乡建设", at(11, 2), at(11, 9), "TTTT", S, returns=1)
+    groups = by([moved], NOVEMBER, POLICY, "department")
+    assert list(groups) == ["cgj"]
+    assert groups["cgj"].returned == ratio(1, 1)
+
+
+# ----- the policy -----
+
+
+def test_policy_defaults_and_validation() -> None:
+    assert POLICY.weights.response == 30 and POLICY.weights.resolution == 35 and POLICY.weights.satisfaction == 35
+    assert POLICY.whistle_deduction == {U: 2.0, B: 0.5}
+    assert (POLICY.red_list.min_closed, POLICY.red_list.min_score, POLICY.red_list.size) == (5, 90, 3)
+    assert (POLICY.black_list.min_closed, POLICY.black_list.max_score, POLICY.black_list.size) == (5, 75, 3)
+    assert POLICY.top_categories == 5 and POLICY.basic_counts_as_satisfied
+
+    # As a configuration section: Chinese keys for the weights and the evaluations.
+    section = {"weights": {"响应": 40, "解决": 30, "满意": 30}, "whistle_deduction": {"不满意": 3}}
+    policy = MetricsPolicy.model_validate(section)
+    assert (policy.weights.response, policy.weights.resolution) == (40, 30)
+    assert policy.whistle_deduction == {U: 3.0}
+
+    with pytest.raises(ValidationError, match=r"weights: response \+ resolution \+ satisfaction must add up to 100"):
+        MetricsPolicy.model_validate({"weights": {"response": 40, "resolution": 35, "satisfaction": 35}})
+    with pytest.raises(ValidationError, match=r"weights\.extra"):
+        MetricsPolicy.model_validate({"weights": {"extra": 1}})
+    with pytest.raises(ValidationError, match="unknown"):
+        MetricsPolicy.model_validate({"unknown": 1})
+    with pytest.raises(ValidationError, match=r"red_list.min_score \(70\) must be above black_list.max_score \(75\)"):
+        MetricsPolicy.model_validate({"red_list": {"min_score": 70}})
+    with pytest.raises(ValidationError, match="whistle_deduction"):
+        MetricsPolicy.model_validate({"whistle_deduction": {"不满意": -1}})
+
+
+# ----- assessment -----
+
+EVALUATIONS = {"zjj": [U, B], "cgj": [S], "gdgs": [B, B], "rsj": [S]}
+
+
+def scores_of_november(policy: MetricsPolicy = POLICY) -> tuple[list[Score], dict[str, Figures]]:
+    departments = by(sample_facts(), NOVEMBER, policy, "department")
+    return assessment(departments, EVALUATIONS, policy), departments
+
+
+def test_assessment_weights_and_whistle_deductions() -> None:
+    scores, _ = scores_of_november()
+    by_code = {s.department: s for s in scores}
+    assert [s.department for s in scores] == ["gdgs", "cgj", "zjj", "rsj"]  # best first, unscored last
+    assert [s.rank for s in scores] == [1, 2, 3, None]
+    assert NO_DEPARTMENT not in by_code  # the undispatched are no department
+
+    zjj = by_code["zjj"]
+    # 响应 4/4 × 30 = 30.00; 解决 3/4 × 35 = 26.25; 满意 3/4 × 35 = 26.25; sum 82.50
+    assert (zjj.response_points, zjj.resolution_points, zjj.satisfaction_points) == (30.0, 26.25, 26.25)
+    assert (zjj.response_rate, zjj.resolution_rate, zjj.satisfaction_rate) == (1.0, 0.75, 0.75)
+    # whistle: 不满意 2.0 + 基本满意 0.5 = 2.5 → 82.50 − 2.5 = 80.00
+    assert zjj.whistle_counts == {S: 0, B: 1, U: 1}
+    assert zjj.whistle_deduction == 2.5
+    assert zjj.total == 80.0
+    assert (zjj.closed, zjj.rated) == (4, 4)
+
+    cgj = by_code["cgj"]
+    # 响应 2/3 × 30 = 20.00; 解决 3/3 × 35 = 35; 满意 3/3 × 35 = 35; 满意 evaluation costs 0 → 90.00
+    assert (cgj.response_points, cgj.resolution_points, cgj.satisfaction_points) == (20.0, 35.0, 35.0)
+    assert (cgj.whistle_deduction, cgj.total) == (0.0, 90.0)
+
+    gdgs = by_code["gdgs"]
+    # 1/1, 1/1, 1/1 → 100; two 基本满意 × 0.5 = 1.0 → 99.00
+    assert (gdgs.whistle_counts[B], gdgs.whistle_deduction, gdgs.total) == (2, 1.0, 99.0)
+
+    rsj = by_code["rsj"]  # evaluated in a whistle but closed nothing: 样本不足
+    assert rsj.total is None and not rsj.scored
+    assert rsj.response_points is None and rsj.whistle_counts[S] == 1
+    assert INSUFFICIENT == "样本不足"
+
+
+def test_assessment_with_other_weights_and_no_basic_satisfaction() -> None:
+    policy = MetricsPolicy(
+        basic_counts_as_satisfied=False,
+        weights={"response": 20, "resolution": 40, "satisfaction": 40},  # type: ignore[arg-type]
+        whistle_deduction={U: 5.0},
+    )
+    scores, _ = scores_of_november(policy)
+    zjj = next(s for s in scores if s.department == "zjj")
+    # 响应 1 × 20 = 20; 解决 0.75 × 40 = 30; 满意 (满意 alone) 2/4 × 40 = 20; − 不满意 5 (基本满意 now 0) = 65
+    assert (zjj.response_points, zjj.resolution_points, zjj.satisfaction_points) == (20.0, 30.0, 20.0)
+    assert (zjj.whistle_deduction, zjj.total) == (5.0, 65.0)
+
+
+def test_a_department_missing_a_rate_gets_no_score() -> None:
+    # Closed one ticket whose callback is not recorded: 解决率 and 满意率 have no denominator.
+    fact = done("X1", "sw", QLS, "供水供电", at(11, 2), at(11, 3), "TT??", None)
+    scores = assessment(by([fact], NOVEMBER, POLICY, "department"), {}, POLICY)
+    assert len(scores) == 1
+    assert scores[0].response_points == 30.0 and scores[0].resolution_points is None
+    assert scores[0].total is None and scores[0].rank is None
+
+
+def test_a_score_is_never_below_zero() -> None:
+    fact = done("X1", "sw", QLS, "供水供电", at(11, 2), at(11, 3), "FFFF", U)  # every rate 0
+    scores = assessment(by([fact], NOVEMBER, POLICY, "department"), {"sw": [U]}, POLICY)
+    assert scores[0].total == 0.0  # 0 − 2.0, floored at 0
+    assert whistle_counts([]) == {S: 0, B: 0, U: 0}
+    assert whistle_deduction([U, U, B], POLICY) == 4.5  # 2.0 + 2.0 + 0.5
+
+
+# ----- red and black lists -----
+
+
+def test_red_and_black_lists_by_the_default_rules() -> None:
+    scores, departments = scores_of_november()
+    # No department closed 5 tickets in November (zjj 4, cgj 3, gdgs 2): both lists are empty.
+    assert red_and_black(scores, departments, POLICY) == ([], [])
+
+
+def test_red_and_black_lists() -> None:
+    policy = MetricsPolicy(
+        red_list={"min_closed": 2, "min_score": 90, "size": 3},  # type: ignore[arg-type]
+        black_list={"min_closed": 2, "max_score": 85, "size": 3},  # type: ignore[arg-type]
+    )
+    scores, departments = scores_of_november(policy)
+    red, black = red_and_black(scores, departments, policy)
+    # gdgs 99 and cgj 90 (at the threshold: in) are red; zjj 80 ≤ 85 is black; rsj has no score.
+    assert [(s.department, s.total) for s in red] == [("gdgs", 99.0), ("cgj", 90.0)]
+    assert [(s.department, s.total) for s in black] == [("zjj", 80.0)]
+
+    stricter = policy.model_copy(update={"red_list": policy.red_list.model_copy(update={"min_closed": 3})})
+    red, _ = red_and_black(scores, departments, stricter)
+    assert [s.department for s in red] == ["cgj"]  # gdgs closed only 2
+
+    one = policy.model_copy(update={"red_list": policy.red_list.model_copy(update={"size": 1})})
+    red, _ = red_and_black(scores, departments, one)
+    assert [s.department for s in red] == ["gdgs"]
+
+    wide = policy.model_copy(update={"black_list": policy.black_list.model_copy(update={"max_score": 89.99})})
+    _, black = red_and_black(scores, departments, wide)
+    assert [s.department for s in black] == ["zjj"]  # worst first; cgj's 90 is above 89.99

@@ -1,0 +1,314 @@
+"""Writing a Report to Markdown, HTML, .xlsx, CSV and PNG charts (starter/report_files.py)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import pytest
+from matplotlib.image import imread
+from openpyxl import load_workbook
+from structlog.testing import capture_logs
+
+from domain.reports import ChartSpec, Report, ReportKind
+from domain.tables import Table
+from starter import report_files
+from starter.enterprise_export import markdown_table
+from starter.report_files import (
+    chart_font,
+    chart_values,
+    draw_chart,
+    report_stem,
+    sheet_names,
+    write_report,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STEM = "月报-2026年11月"
+
+# Two titles that are the same for their first 31 characters: their sheet names collide once shortened.
+RATES = "各承办单位按期办结率、满意率与办结件数统计（2026年11月，按承办单位）"
+RATES_ALL = f"{RATES}：含协办单位"
+RATES_LEAD = f"{RATES}：仅主办单位"
+TOP = "投诉类别前五 <top5> / 含镇街"
+LISTS = "红黑榜"
+
+
+def _report() -> Report:
+    rates_columns = ["承办单位", "按期办结率", "满意率", "办结件数"]
+    rates_all = Table(
+        title=RATES_ALL,
+        columns=rates_columns,
+        rows=[
+            ["区住房和城乡建设局", "87.5%", "92.0%", "16"],
+            ["区城市管理综合行政执法局", "100.0%", "—", "3"],
+            ["区市场监督管理局", "—", "—", "0"],
+            ["合计", "90.5%", "92.0%", "19"],
+        ],
+    )
+    rates_lead = Table(
+        title=RATES_LEAD,
+        columns=rates_columns,
+        rows=[["区住房和城乡建设局", "85.7%", "90.0%", "14"], ["合计", "85.7%", "90.0%", "14"]],
+    )
+    top = Table(
+        title=TOP,
+        columns=["类别", "件数", "较上月", "说明"],
+        rows=[
+            ["噪声扰民", "12", "+3", "夜间施工 | 广场舞"],
+            ["占道经营", "7", "-2", "早市摊贩\n多次反映"],
+            ["<script>alert(1)</script>", "1", "0", 'a & b "quoted"'],
+        ],
+    )
+    lists = Table(title=LISTS, columns=["榜单", "承办单位", "理由"], rows=[])
+    return Report(
+        kind=ReportKind.MONTHLY,
+        title="2026年11月 12345热线办理情况月报",
+        period="2026年11月",
+        generated_at=datetime(2026, 12, 1, 1, 30, tzinfo=UTC),
+        tables=[rates_all, rates_lead, top, lists],
+        charts=[
+            ChartSpec(
+                title="各承办单位按期办结率", table=RATES_ALL, label_column="承办单位", value_column="按期办结率"
+            ),
+            ChartSpec(title="投诉类别前五（件数）", table=TOP, label_column="类别", value_column="件数"),
+        ],
+    )
+
+
+def _expected_paths(out: Path) -> list[Path]:
+    csv_dir = out / f"{STEM}-csv"
+    return [
+        out / f"{STEM}-图1.png",
+        out / f"{STEM}-图2.png",
+        out / f"{STEM}.md",
+        out / f"{STEM}.html",
+        out / f"{STEM}.xlsx",
+        csv_dir / f"1-{RATES_ALL}.csv",
+        csv_dir / f"2-{RATES_LEAD}.csv",
+        csv_dir / "3-投诉类别前五 _top5_ _ 含镇街.csv",
+        csv_dir / f"4-{LISTS}.csv",
+    ]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path, list[Path]]:
+    report = _report()
+    out = tmp_path_factory.mktemp("report")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph ("Glyph … missing from font") fails here
+        paths = write_report(report, out)
+    return report, out, paths
+
+
+@pytest.fixture
+def missing_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(report_files, "CHART_FONT_FILE", "NoSuchFont-Regular.otf")
+    chart_font.cache_clear()
+    yield
+    chart_font.cache_clear()
+
+
+def test_every_file_is_written_in_a_stable_order(written: tuple[Report, Path, list[Path]]) -> None:
+    report, out, paths = written
+    assert report_stem(report) == STEM
+    assert paths == _expected_paths(out)
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
+
+
+def test_sheet_names_are_short_unique_and_safe() -> None:
+    titles = [RATES_ALL, RATES_LEAD, TOP, LISTS, "ABC", "abc", "'引号'", "History", "表" * 40, "😀" * 20]
+    names = sheet_names(titles)
+    assert names == sheet_names(titles)  # deterministic
+    assert len({n.casefold() for n in names}) == len(names)
+    for name in names:
+        assert 0 < len(name.encode("utf-16-le")) // 2 <= 31
+        assert not re.search(r"[\[\]:*?/\\]", name)
+        assert not name.startswith("'") and not name.endswith("'")
+    assert len(RATES) > 31
+    assert names[0] == RATES[:31]
+    assert names[1] == RATES[:27] + " (2)"
+    assert names[2] == "投诉类别前五 <top5> _ 含镇街"
+    assert names[3:6] == [LISTS, "ABC", "abc (2)"]
+    assert names[6] == "引号"
+    assert names[7] == "History (2)"
+    assert names[8] == "表" * 31
+    assert names[9] == "😀" * 15
+
+
+def test_workbook_has_one_sheet_per_table(written: tuple[Report, Path, list[Path]]) -> None:
+    report, out, _ = written
+    workbook = load_workbook(out / f"{STEM}.xlsx")
+    assert workbook.sheetnames == sheet_names([t.title for t in report.tables])
+    for sheet, table in zip(workbook.worksheets, report.tables, strict=True):
+        values = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+        assert values == [table.columns, *table.rows]
+        assert sheet["A1"].font.bold
+        assert sheet.freeze_panes == "A2"
+
+
+def test_each_csv_reads_back_as_its_table(written: tuple[Report, Path, list[Path]]) -> None:
+    report, _, paths = written
+    csv_paths = [p for p in paths if p.suffix == ".csv"]
+    assert len(csv_paths) == len(report.tables)
+    for path, table in zip(csv_paths, report.tables, strict=True):
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # utf-8-sig: Excel reads the Chinese right
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            assert list(csv.reader(f)) == [table.columns, *table.rows]
+
+
+def test_markdown_has_headings_tables_and_chart_links(written: tuple[Report, Path, list[Path]]) -> None:
+    report, out, _ = written
+    text = (out / f"{STEM}.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# {report.title}\n")
+    assert "- 统计周期：2026年11月" in text
+    assert "- 生成时间：2026-12-01 09:30" in text  # China time
+    for table in report.tables:
+        assert f"\n## {table.title}\n" in text
+        if table.rows:
+            assert markdown_table(table) in text
+    assert "| 噪声扰民 | 12 | +3 | 夜间施工 \\| 广场舞 |" in text
+    assert "| 占道经营 | 7 | -2 | 早市摊贩<br>多次反映 |" in text
+    assert f"## {LISTS}\n\n（暂无）" in text
+    links = re.findall(r"!\[([^\]]*)\]\(([^)]*)\)", text)
+    assert links == [
+        ("图1 各承办单位按期办结率", quote(f"{STEM}-图1.png")),
+        ("图2 投诉类别前五（件数）", quote(f"{STEM}-图2.png")),
+    ]
+    assert all((out / unquote(target)).is_file() for _, target in links)
+    assert text.index("![图1") > text.index(f"## {LISTS}")  # the charts come after the tables
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[dict[str, str | None]] = []
+        self.cells: list[list[str]] = []  # the text of every th/td, per table
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.append(dict(attrs))
+        if tag == "table":
+            self.cells.append([])
+        elif tag in ("th", "td"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            self.cells[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_html_is_one_escaped_page(written: tuple[Report, Path, list[Path]]) -> None:
+    report, out, _ = written
+    text = (out / f"{STEM}.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    page.close()
+    assert page.tags.count("table") == len(report.tables)
+    assert page.tags.count("thead") == page.tags.count("tbody") == len(report.tables)
+    assert page.tags.count("img") == len(report.charts)
+    assert "script" not in page.tags and "link" not in page.tags and "style" in page.tags
+    assert {"lang": "zh-CN"} in page.attrs and {"charset": "utf-8"} in page.attrs
+    sources = [a["src"] for tag, a in zip(page.tags, page.attrs, strict=True) if tag == "img"]
+    assert sources == [quote(f"{STEM}-图1.png"), quote(f"{STEM}-图2.png")]
+    assert all(src is not None and (out / unquote(src)).is_file() for src in sources)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
+    assert "&lt;top5&gt;" in text and "a &amp; b &quot;quoted&quot;" in text
+    for cells, table in zip(page.cells, report.tables, strict=True):
+        expected = (
+            [*table.columns, *(c for row in table.rows for c in row)] if table.rows else [*table.columns, "（暂无）"]
+        )
+        assert cells == expected
+
+
+def test_charts_are_pngs_in_the_chinese_font(written: tuple[Report, Path, list[Path]]) -> None:
+    _, _, paths = written
+    assert chart_font() == "Noto Sans CJK SC"
+    pngs = [p for p in paths if p.suffix == ".png"]
+    assert len(pngs) == 2
+    for path in pngs:
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+        image = imread(path)
+        height, width = image.shape[:2]
+        assert width > 600 and height > 200
+        assert image.std() > 0.05  # not a blank canvas
+
+
+def test_chart_values() -> None:
+    table = Table(
+        title="t",
+        columns=["名称", "值"],
+        rows=[["甲", "87.5%"], ["乙", "12"], ["丙", "—"], ["丁", "-11.1 个百分点"], ["戊", "+2"]],
+    )
+    chart = ChartSpec(title="c", table="t", label_column="名称", value_column="值")
+    assert chart_values(chart, table) == [
+        ("甲", 87.5, "87.5%"),
+        ("乙", 12.0, "12"),
+        ("丙", None, "—"),
+        ("丁", -11.1, "-11.1 个百分点"),
+        ("戊", 2.0, "+2"),
+    ]
+    bad = Table(title="t", columns=["名称", "值"], rows=[["甲", "很多"]])
+    with pytest.raises(ValueError, match="很多"):
+        chart_values(chart, bad)
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="'pdf'"):
+        write_report(_report(), out, formats=("md", "pdf"))
+    assert not out.exists()
+
+
+def test_only_the_formats_asked_for(tmp_path: Path) -> None:
+    report = _report()
+    assert write_report(report, tmp_path / "a", formats=("xlsx",)) == [tmp_path / "a" / f"{STEM}.xlsx"]
+    assert write_report(report, tmp_path / "b", formats="md") == [
+        tmp_path / "b" / f"{STEM}-图1.png",
+        tmp_path / "b" / f"{STEM}-图2.png",
+        tmp_path / "b" / f"{STEM}.md",
+    ]
+    assert write_report(report, tmp_path / "c", formats=("png",)) == [
+        tmp_path / "c" / f"{STEM}-图1.png",
+        tmp_path / "c" / f"{STEM}-图2.png",
+    ]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [f"{STEM}-图1.png", f"{STEM}-图2.png"]
+
+
+def test_writing_twice_gives_the_same_files(written: tuple[Report, Path, list[Path]], tmp_path: Path) -> None:
+    report, out, first = written
+    again = write_report(report, tmp_path)
+    assert [p.relative_to(tmp_path) for p in again] == [p.relative_to(out) for p in first]
+    for a, b in zip(first, again, strict=True):
+        if a.suffix in (".md", ".html", ".csv", ".png"):
+            assert a.read_bytes() == b.read_bytes(), a.name
+    # and once more into the same folder: the same paths, nothing else added
+    assert write_report(report, out) == first
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(first)
+
+
+def test_without_the_font_charts_fall_back_to_dejavu(missing_font: None, tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        assert chart_font() == "DejaVu Sans"
+        assert chart_font() == "DejaVu Sans"
+    assert [e["event"] for e in logs] == ["chart_font_missing"]  # said once
+    assert logs[0]["log_level"] == "warning"
+    report = _report()
+    path = tmp_path / "chart.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_chart(report.charts[0], report.table(report.charts[0].table), path)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
