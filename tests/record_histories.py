@@ -57,6 +57,7 @@ from domain.enterprise_plan import enterprise_for, item_spec
 from domain.intake import assignment_for, workflow_id_for
 from domain.meeting import MeetingStatus
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
+from domain.report_request import ReportRequest, ReportRun
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import temporal_cli
 from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
@@ -70,6 +71,7 @@ from worker import build_workers
 from workflows.campaign import CampaignWorkflow
 from workflows.enterprise import EnterpriseServiceWorkflow as Enterprise
 from workflows.meeting import ConsultationMeetingWorkflow
+from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -218,6 +220,7 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written.append(_write(folder, "joint_response", await joint_response(env.client, config)))
                 written.append(_write(folder, "campaign", await campaign(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await enterprise(env.client, config)).items()]
+                written.append(_write(folder, "report_daily", await report(env.client, config)))
     finally:
         await env.shutdown()
     return written
@@ -405,6 +408,16 @@ async def enterprise(client: Client, config: DistrictConfig) -> dict[str, Workfl
         handle = client.get_workflow_handle(workflow_id_for_enterprise(enterprise.id), run_id=run.run_id)
         histories[name] = await handle.fetch_history()
     return histories
+
+
+async def report(client: Client, config: DistrictConfig) -> WorkflowHistory:
+    """A daily warning made on demand through the workflow (as a Schedule would start it)."""
+    request = ReportRequest(kind=ReportRun.DAILY, as_of=datetime(2026, 11, 30, 0, 0, tzinfo=UTC), deliver=False)
+    handle = await client.start_workflow(
+        ReportWorkflow.run, request, id="HIST-report-daily", task_queue=config.center.task_queue
+    )
+    await handle.result()
+    return await handle.fetch_history()
 
 
 def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:

@@ -33,6 +33,7 @@ EXPECTED = {
         "campaign",
         "enterprise_first_run",
         "enterprise_carried_run",
+        "report_daily",
     },
 }
 
