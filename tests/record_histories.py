@@ -17,10 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.campaign import CampaignKind, TicketFilter
 from domain.commands import (
@@ -59,7 +56,7 @@ from domain.meeting import MeetingStatus
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
 from domain.whistle import workflow_id_for_whistle
-from starter.binaries import temporal_cli
+from starter.binaries import start_dev_server
 from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
 from starter.enterprises import act_enterprise, record_visit, view_enterprise
 from starter.meetings import act_meeting, meeting_outcome, view_meeting
@@ -189,12 +186,7 @@ def seconds_policy(config: DistrictConfig) -> DistrictConfig:
 async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
     """Run every scenario on a fresh dev server and write its history; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     written: list[Path] = []
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:

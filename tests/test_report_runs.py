@@ -12,18 +12,16 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.reports import compose, make_report
-from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
 from domain.config import DistrictConfig
 from domain.metrics import MetricsPolicy
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun
-from starter.binaries import temporal_cli
+from starter.binaries import start_dev_server
 from starter.report_schedules import ensure_schedules, schedule_id
 from starter.report_source import ticket_facts
 from starter.tickets import act, submit
@@ -38,12 +36,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def own_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 
