@@ -11,6 +11,7 @@ import hashlib
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import structlog
 from temporalio import activity
@@ -106,7 +107,8 @@ async def _deliver(config: DistrictConfig, report: Report, files: list[Path]) ->
                     "markdown": markdown,
                     "files": {p.name: _digest(p) for p in files if p.is_file()},
                 }
-                await sink.send("report", f"{folder_name}#{recipient.name}", payload)
+                key = quote(f"{folder_name}#{recipient.name}", safe="")  # headers carry ASCII only
+                await sink.send("report", key, payload)
             finally:
                 await sink.aclose()
         delivered.append(recipient.name)

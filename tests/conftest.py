@@ -4,7 +4,7 @@ configurations whose task queues are fresh for every test."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from domain import search_attributes as sa
 from domain.config import DistrictConfig
 from starter.binaries import find_binary, start_dev_server
 from starter.settings import bundled_config_path
+from tests.fake_department import FakeDepartment, serve
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +79,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture
+def department() -> Iterator[FakeDepartment]:
+    """A department's system on a local HTTP port (for webhook adapters)."""
+    with serve() as fake:
+        yield fake

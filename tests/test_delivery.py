@@ -24,10 +24,9 @@ from domain.intake import assignment_for, workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.tickets import act, submit
-from tests import test_adapters
 from tests.conftest import make_config
+from tests.fake_department import FakeDepartment
 from tests.helpers import eventually, person, sample_ticket
-from tests.test_adapters import FakeDepartment
 from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
@@ -35,8 +34,11 @@ pytestmark = pytest.mark.integration
 
 SECRET = "s3cret"
 
-# cgj's own system: the adapter tests' local HTTP server, registered here under this name.
-cgj_system = test_adapters.department
+
+@pytest.fixture
+def cgj_system(department: FakeDepartment) -> FakeDepartment:
+    """cgj's own system: the local HTTP department server."""
+    return department
 
 
 def webhook_config(tmp_path: Path, fake: FakeDepartment) -> DistrictConfig:

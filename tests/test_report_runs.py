@@ -5,6 +5,8 @@ updated in place, and produce the same report as a run on demand at the same tim
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,10 +16,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.webhook import verify
 from activities.reports import compose, make_report
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
-from domain.config import DistrictConfig
+from domain.config import DistrictConfig, ReportRecipient
 from domain.metrics import MetricsPolicy
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun
@@ -26,6 +29,7 @@ from starter.report_schedules import ensure_schedules, schedule_id
 from starter.report_source import ticket_facts
 from starter.tickets import act, submit
 from tests.conftest import make_config
+from tests.fake_department import SECRET, FakeDepartment
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
 from workflows.report import ReportWorkflow
@@ -137,3 +141,27 @@ async def test_schedules_are_idempotent_and_match_a_run_on_demand(
     for ours, theirs in zip(sorted(on_demand.files), sorted(scheduled.files), strict=True):
         if ours.endswith((".md", ".html", ".csv", ".png")):
             assert Path(ours).read_bytes() == Path(theirs).read_bytes(), ours
+
+
+async def test_a_report_reaches_a_folder_and_a_webhook(
+    tickets: Client, config: DistrictConfig, tmp_path: Path, department: FakeDepartment
+) -> None:
+    recipients = [
+        {"name": "区委办公室", "adapter": {"type": "file_inbox", "folder": str(tmp_path / "drop")}},
+        {"name": "督查平台", "adapter": {"type": "webhook", "url": department.url, "secret": SECRET}},
+    ]
+    reports = config.reports.model_copy(update={"recipients": [ReportRecipient.model_validate(r) for r in recipients]})
+    with_recipients = config.model_copy(update={"reports": reports})
+    request = ReportRequest(kind=ReportRun.WEEKLY, out=str(tmp_path / "out"), deliver=True)
+
+    receipt = await make_report(tickets, with_recipients, request)
+
+    assert receipt.delivered_to == ["区委办公室", "督查平台"]
+    [dropped] = list((tmp_path / "drop").iterdir())
+    assert sorted(p.name for p in dropped.iterdir()) == sorted(Path(p).name for p in receipt.files)
+    [seen] = department.requests
+    assert verify(seen.body, SECRET, seen.headers["X-Hotline-Signature"])
+    payload = json.loads(seen.body)["report"]
+    assert payload["title"] == receipt.title and payload["markdown"].startswith("# ")
+    digests = {name: hashlib.sha256((dropped / name).read_bytes()).hexdigest() for name in payload["files"]}
+    assert payload["files"] == digests  # the webhook's digests are those of the files dropped
