@@ -1,0 +1,193 @@
+"""The scenario simulator: bad scenarios refused by line before anything runs; a month of scripted
+tickets through the real workflows on a time-skipping server, whose monthly figures equal the ones
+computed straight from the scenario by the documented formulas (docs/metrics.md)."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from domain.calendar import CHINA_TZ
+from domain.config import DistrictConfig
+from domain.metrics import Period, figures
+from domain.reports import monthly_analysis
+from domain.scenario import ScenarioError, parse_scenario
+from starter.settings import load_config
+from starter.simulate import check_routes, simulate
+
+pytestmark = pytest.mark.integration
+
+ROUTES = {"市容环卫": "cgj", "噪音污染": "sthj", "交通出行": "jtj", "劳动保障": "rsj"}  # all on the 一般 tier
+
+
+@pytest.fixture(scope="module")
+def config() -> DistrictConfig:
+    return load_config(None)
+
+
+def line(no: str, at: datetime, **script: Any) -> dict[str, Any]:
+    return {
+        "no": no,
+        "at": at.isoformat(),
+        "category": script.pop("category", "市容环卫"),
+        "street": "滨河街道",
+        "title": "模拟诉求",
+        "content": "模拟诉求内容",
+        "sign": "30m",
+        "contact": "1h",
+        "answer": "1d",
+        **script,
+    }
+
+
+def month_of_tickets(seed: int = 11) -> list[dict[str, Any]]:
+    """November 2026 on the 一般 tier (签收 2h, 响应 1wd, 办结 7d; no holidays): each ticket's delays either clearly
+    inside or clearly outside each limit, every detour at least once, and the last ticket received
+    on 30 November so it closes in December."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(24):
+        at = datetime(2026, 11, 2 + i, 9, 0, tzinfo=CHINA_TZ)
+        script: dict[str, Any] = {
+            "category": rng.choice(sorted(ROUTES)),
+            "sign": rng.choice(["30m", "3h"]),
+            "contact": rng.choice(["1h", "1h", "80h"]),  # 1wd is at most 72h here (no holidays)
+            "answer": rng.choice(["1d", "1d", "8d"]),
+            "satisfaction": rng.choice(["满意", "满意", "基本满意"]),
+        }
+        if i % 7 == 3:
+            script["return_to"] = "bhjd"
+        if i % 6 == 4:
+            script["extension_days"] = 2
+        if i % 5 == 2:
+            script.update(resolved=False, satisfaction="不满意", redo=[{"answer": "1d", "satisfaction": "基本满意"}])
+        lines.append(line(f"SIM{i:03d}", at, **script))
+    lines.append(line("SIM-LAST", datetime(2026, 11, 30, 20, 0, tzinfo=CHINA_TZ), answer="1d"))
+    return lines
+
+
+def hours(text: str) -> float:
+    amount, unit = int(text[:-1]), text[-1]
+    return amount * {"m": 1 / 60, "h": 1, "d": 24}[unit]
+
+
+def expected(lines: list[dict[str, Any]], basic_counts: bool = True) -> dict[str, Any]:
+    """The figures straight from the scenario: the last round decides each flag; its resolution clock
+    runs from that round's dispatch (sign + contact + answer after it)."""
+    in_month = [x for x in lines if x["at"].startswith("2026-11")]
+    closed = [x for x in in_month if x["no"] != "SIM-LAST"]  # SIM-LAST closes on 1 December
+    final = []
+    for x in closed:
+        redo = x.get("redo")
+        answer = redo[-1]["answer"] if redo else x["answer"]
+        satisfaction = redo[-1]["satisfaction"] if redo else x["satisfaction"]
+        final.append((x, answer, satisfaction))
+    satisfied = {"满意", "基本满意"} if basic_counts else {"满意"}
+    return {
+        "受理量": len(in_month),
+        "办结量": len(closed),
+        "在办量": 1,
+        "签收及时率": (sum(hours(x["sign"]) <= 2 for x, _, _ in final), len(final)),
+        "响应率": (sum(hours(x["contact"]) <= 24 for x, _, _ in final), len(final)),  # 1h in, 80h out
+        "按时办结率": (
+            # An extension of 2wd adds 48 to 96 hours; the scripted sums never fall in between.
+            sum(
+                hours(x["sign"]) + hours(x["contact"]) + hours(a) <= 7 * 24 + 72 * bool(x.get("extension_days"))
+                for x, a, _ in final
+            ),
+            len(final),
+        ),
+        "满意率": (sum(s in satisfied for _, _, s in final), len(final)),
+        "重办率": (sum(bool(x.get("redo")) for x, _, _ in final), len(final)),
+        "退单率": (sum(bool(x.get("return_to")) for x, _, _ in final), len(final)),
+        "延期率": (sum(bool(x.get("extension_days")) for x, _, _ in final), len(final)),
+    }
+
+
+def jsonl(lines: list[dict[str, Any]]) -> str:
+    return "\n".join(json.dumps(x, ensure_ascii=False) for x in lines)
+
+
+def test_a_bad_scenario_is_refused_naming_the_line(config: DistrictConfig) -> None:
+    good = json.dumps(line("A1", datetime(2026, 11, 2, 9, tzinfo=CHINA_TZ)), ensure_ascii=False)
+    cases = {
+        f"{good}\n{{not json": "scenario:2:",
+        good.replace("市容环卫", "不存在的类别"): "scenario:1: category: unknown '不存在的类别'",
+        good.replace('"30m"', '"soon"'): "scenario:1: sign:",
+        f"{good}\n\n{good}": "scenario:3: no: 'A1' already on line 1",
+        good.replace('"滨河街道"', '"滨河街道", "return_to": "nobody"'): "return_to: unknown department 'nobody'",
+        "": "no tickets",
+    }
+    for text, message in cases.items():
+        with pytest.raises(ScenarioError, match=message.replace("(", r"\(")):
+            parse_scenario(text, config)
+    unrouted = parse_scenario(good.replace("市容环卫", "政策咨询"), config)
+    with pytest.raises(ScenarioError, match="派单目录无 政策咨询/滨河街道"):
+        check_routes(config, unrouted)
+
+
+async def test_a_month_through_the_workflows_gives_the_figures_of_the_formulas(
+    config: DistrictConfig, tmp_path: Path
+) -> None:
+    lines = month_of_tickets()
+    facts = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "departments")
+    november = Period.month(2026, 11)
+    got = figures(facts, november, config.reports.metrics)
+    want = expected(lines)
+    assert (got.received, got.closed, got.open) == (want["受理量"], want["办结量"], want["在办量"])
+    ratios = {
+        "签收及时率": got.signed_on_time,
+        "响应率": got.contacted_on_time,
+        "按时办结率": got.answered_on_time,
+        "满意率": got.satisfied,
+        "重办率": got.redone,
+        "退单率": got.returned,
+        "延期率": got.extended,
+    }
+    for name, ratio in ratios.items():
+        assert (ratio.numerator, ratio.denominator) == want[name], name
+    # Every detour happened, so the check above compares something.
+    assert all(want[name][0] > 0 for name in ("重办率", "退单率", "延期率"))
+    assert 0 < want["签收及时率"][0] < want["签收及时率"][1]
+    report = monthly_analysis(facts, november, config.reports.metrics, [], None, now=november.end)
+    assert {r[0]: r[1] for r in report.table("总体情况").rows}["受理量"] == str(want["受理量"])
+
+
+def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Path) -> None:
+    """`hotline simulate` as a process: a 5-day resolution limit instead of 7 lowers 按时办结率."""
+    scenario = tmp_path / "month.jsonl"
+    scenario.write_text(jsonl(month_of_tickets()[:8]), encoding="utf-8")
+    tight = tmp_path / "five-days.yaml"
+    policy = config.deadlines.model_dump(mode="json")
+    policy["tiers"][-1]["resolve"] = "5d"  # the 一般 tier
+    tight.write_text(json.dumps({"deadlines": policy}, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "simulate", str(scenario), "--compare", str(tight), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    [compared] = out.glob("*对比.xlsx")
+    rows = {row[0]: row[1:] for row in openpyxl.load_workbook(compared).active.iter_rows(values_only=True)}
+    assert rows["指标"] == ("现行政策", "five-days")
+    current, tighter = (float(v.rstrip("%")) for v in rows["按时办结率"])
+    assert tighter <= current
+    bad = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "simulate", str(tight), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{tight}:1:" in bad.stderr
