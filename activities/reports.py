@@ -18,15 +18,17 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.adapters.factory import build_sink
+from domain.campaign import CampaignRecord
 from domain.config import DistrictConfig, FileInboxAdapter
 from domain.enterprise_lists import summarize
 from domain.metrics import Period
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun, month_covered
-from domain.reports import Report, daily_warning, monthly_analysis, weekly_supervision
+from domain.reports import Report, daily_warning, monthly_analysis, weekly_supervision, with_backlog_pushes
 from domain.whistle import WhistleRecord
 from starter.enterprises import all_enterprises
 from starter.report_files import write_report
 from starter.report_source import open_ticket_facts, ticket_facts
+from workflows.campaign import CampaignWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
@@ -44,7 +46,8 @@ async def compose(
         return daily_warning(open_facts, as_of, today, names=names), len(open_facts)
     if request.kind is ReportRun.WEEKLY:
         open_facts = await open_ticket_facts(client)
-        return weekly_supervision(open_facts, as_of, names=names), len(open_facts)
+        report = weekly_supervision(open_facts, as_of, names=names)
+        return with_backlog_pushes(report, await _backlog_pushes(client, as_of)), len(open_facts)
     year, month = month_covered(request, as_of)
     period = Period.month(year, month)
     facts = await ticket_facts(client, period.previous().start, period.end)
@@ -80,6 +83,16 @@ async def _whistles(client: Client, period: Period) -> list[WhistleRecord]:
     async for wf in client.list_workflows(query):
         handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
         records.append(await handle.query(WhistleWorkflow.view))
+    return records
+
+
+async def _backlog_pushes(client: Client, as_of: datetime) -> list[CampaignRecord]:
+    """专项推进 running now, or ended within the week before `as_of`."""
+    week_ago = (as_of - 7 * DAY).isoformat()
+    query = f"WorkflowType = 'CampaignWorkflow' AND (ExecutionStatus = 'Running' OR CloseTime >= '{week_ago}')"
+    records = []
+    async for wf in client.list_workflows(query):
+        records.append(await client.get_workflow_handle(wf.id, run_id=wf.run_id).query(CampaignWorkflow.view))
     return records
 
 

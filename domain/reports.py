@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from domain.campaign import CampaignKind, CampaignRecord
 from domain.enterprise_lists import EMPTY, Summary, local_time, percent, summary_details
 from domain.facts import TicketFacts
 from domain.metrics import (
@@ -536,3 +537,37 @@ def monthly_analysis(
         tables=tables,
         charts=charts,
     )
+
+
+# ----- 专项推进 progress (weekly) -----
+
+BACKLOG_PUSH = "专项推进进展"
+BACKLOG_PUSH_COLUMNS = ["编号", "专项推进", "范围", "状态", "截止时间", "纳入", "已办结", "办结率", "目标"]
+
+
+def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
+    """Each backlog push (专项推进) running in the week or ended in it: how far it has got."""
+    rows = []
+    for record in sorted(campaigns, key=lambda r: r.input.campaign_no):
+        if record.input.kind is not CampaignKind.BACKLOG_PUSH:
+            continue
+        progress = record.summary or record.progress()
+        rows.append(
+            [
+                record.input.campaign_no,
+                record.input.title,
+                record.input.filter.label,
+                record.status.value,
+                local_time(record.input.deadline),
+                str(progress.total),
+                str(progress.closed),
+                f"{progress.percent:.1f}%",
+                f"{record.input.target_percent}%{'（已达成）' if progress.target_reached else ''}",
+            ]
+        )
+    return Table(title=BACKLOG_PUSH, columns=list(BACKLOG_PUSH_COLUMNS), rows=rows)
+
+
+def with_backlog_pushes(report: Report, campaigns: Iterable[CampaignRecord]) -> Report:
+    """The weekly supervision with the backlog pushes' progress as its last table."""
+    return report.model_copy(update={"tables": [*report.tables, backlog_push_table(campaigns)]})

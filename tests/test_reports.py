@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.calendar import CHINA_TZ
+from domain.calendar import CHINA_TZ, Span, Unit
+from domain.campaign import CampaignInput, CampaignKind, CampaignRecord, Snapshot, TicketFilter
 from domain.config import DistrictConfig
 from domain.enterprise_lists import Summary
 from domain.facts import TicketFacts
@@ -26,6 +27,7 @@ from domain.reports import (
     monthly_analysis,
     span_text,
     weekly_supervision,
+    with_backlog_pushes,
 )
 from domain.tables import Table
 from domain.whistle import WhistleRecord, plan_whistle
@@ -545,3 +547,33 @@ def test_a_chart_must_name_a_table_and_its_columns() -> None:
         Report(**base, charts=[chart.model_copy(update={"value_column": "解决率"})])
     with pytest.raises(KeyError):
         Report(**base).table("别的表")
+
+
+def test_the_weekly_supervision_shows_each_backlog_push(config: DistrictConfig) -> None:
+    """专项推进 progress: members closed out of those taken in, against the target; 专项行动 not listed."""
+    lead = actor_for(config, "zhangli")
+
+    def campaign(no: str, kind: CampaignKind, statuses: list[str]) -> CampaignRecord:
+        started = CampaignInput(
+            campaign_no=no,
+            kind=kind,
+            title=f"{no} 清零",
+            started_by=lead,
+            filter=TicketFilter(department="sw", overdue_only=True),
+            target_percent=60,
+            deadline=datetime(2026, 12, 10, 18, 0, tzinfo=CHINA_TZ),
+            refresh=Span(amount=1, unit=Unit.HOURS),
+        )
+        record = CampaignRecord.start(started, NOW)
+        ids = [f"ticket-{no}-{i}" for i in range(len(statuses))]
+        record.apply(Snapshot(new=ids, statuses=dict(zip(ids, statuses, strict=True))), NOW)
+        return record
+
+    push = campaign("P1", CampaignKind.BACKLOG_PUSH, ["办结", "办结", "已签收"])  # 2 of 3: 66.7% ≥ 60%
+    action = campaign("S1", CampaignKind.SPECIAL_ACTION, ["办结"])
+    report = with_backlog_pushes(weekly_supervision(weekly_facts(), NOW), [action, push])
+
+    assert report.tables[-1].title == "专项推进进展"
+    assert rows(report, "专项推进进展") == [
+        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.7%", "60%（已达成）"]
+    ]
