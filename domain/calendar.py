@@ -23,6 +23,11 @@ from domain.models import Frozen
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
+def china_time(at: datetime) -> str:
+    """An instant as the district reads it: China time to the minute, e.g. "2026-11-30 09:00"."""
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 class DayKind(StrEnum):
     WORKDAY = "工作日"
     WEEKEND = "周末"

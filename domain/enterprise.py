@@ -14,13 +14,13 @@ A pure state machine, like `ticket_record`: `check_*` refuse with a reason and c
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from domain.calendar import CHINA_TZ, Duration, Span
+from domain.calendar import CHINA_TZ, Duration, Span, china_time
 from domain.deadlines import Clock, ClockEvent, ClockKind, Escalation, TicketDeadlines, next_event, start_clock
 from domain.delivery import ItemDelivery, NoticeKind, item_delivery_key
 from domain.models import (
@@ -441,7 +441,7 @@ class EnterpriseRecord(BaseModel):
         item.escalation_level = None
         item.clock = self._clock(item.spec, item.round, at, cmd.within)
         self.clock_version += 1
-        self._log(at, cmd.actor, "重新办理", f"{cmd.reason}；新时限 {_local(item.due_at)}", item_no=item.item_no)
+        self._log(at, cmd.actor, "重新办理", f"{cmd.reason}；新时限 {china_time(item.due_at)}", item_no=item.item_no)
         self._tell_unit(item, f"企业要求重新办理：{cmd.reason}", at)
 
     # ----- deliveries to departments -----
@@ -479,7 +479,7 @@ class EnterpriseRecord(BaseModel):
         about = {"clock": clock.kind, "due_at": clock.due_at}
         subject = f"{self.enterprise.name} 事项 {item.item_no}（{item.spec.need}）"
         if event.level is None:
-            detail = f"完成时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}"
+            detail = f"完成时限 {china_time(clock.due_at)} 已用去 {event.fraction:.0%}"
             text = f"{subject} {detail}"
             self._log(at, None, "预警", detail, item_no=item.item_no)
             self.outbox.append(self._to_unit(item, NoticeKind.REMINDER, text, **about))
@@ -487,7 +487,7 @@ class EnterpriseRecord(BaseModel):
         clock.level = item.escalation_level = event.level
         unit = item.spec.unit
         self.escalations.append(Escalation(at=at, round=item.round, level=event.level, department=unit.code, **about))
-        detail = f"超过完成时限 {_local(clock.due_at)}，责任单位 {unit.name}"
+        detail = f"超过完成时限 {china_time(clock.due_at)}，责任单位 {unit.name}"
         text = f"{subject} {detail}：{event.level}"
         self._log(at, None, event.level, detail, item_no=item.item_no)
         notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
@@ -528,9 +528,7 @@ class EnterpriseRecord(BaseModel):
         self.items.append(item)
         visit.item_nos.append(item_no)
         self.clock_version += 1
-        detail = (
-            f"{spec.category}：{spec.need}；责任单位 {spec.unit.name}（{spec.person}）；完成时限 {_local(item.due_at)}"
-        )
+        detail = f"{spec.category}：{spec.need}；责任单位 {spec.unit.name}（{spec.person}）；完成时限 {china_time(item.due_at)}"
         self._log(at, actor, "列入服务清单", detail, item_no=item_no, visit_no=visit.visit_no)
         self._tell_unit(item, spec.measures, at)
         return item_no
@@ -540,7 +538,9 @@ class EnterpriseRecord(BaseModel):
         spec = item.spec
         assignment = spec.unit.assignment
         if assignment is None:
-            text = f"{self.enterprise.name} 服务清单事项 {item.item_no}：{spec.need}；完成时限 {_local(item.due_at)}"
+            text = (
+                f"{self.enterprise.name} 服务清单事项 {item.item_no}：{spec.need}；完成时限 {china_time(item.due_at)}"
+            )
             if note:
                 text += f"；{note}"
             self.outbox.append(self._to_unit(item, NoticeKind.ENTERPRISE_ITEM, text, due_at=item.due_at))
@@ -670,10 +670,6 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _local(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 def today_in_china(now: datetime) -> date:
     return now.astimezone(CHINA_TZ).date()
 
@@ -690,10 +686,3 @@ class EnterpriseInput(Frozen):
     deadlines: TicketDeadlines
     history_limit: int = Field(default=2000, ge=20)
     carried: EnterpriseRecord | None = None
-
-
-def overdue_since(item: ServiceItem, now: datetime) -> timedelta | None:
-    """How long an open item has been past its limit (None when it is not)."""
-    if item.status is not ItemStatus.OPEN or now <= item.due_at:
-        return None
-    return now - item.due_at

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from domain.calendar import CHINA_TZ
+from domain.calendar import CHINA_TZ, china_time
 from domain.enterprise import EnterpriseRecord, ItemStatus, ServiceItem
 from domain.models import Satisfaction
 from domain.tables import Table
@@ -242,8 +242,7 @@ def percent(rate: float | None) -> str:
     return EMPTY if rate is None else f"{rate:.1%}"
 
 
-def local_time(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+local_time = china_time  # the lists' and reports' times
 
 
 def local_date(at: datetime) -> str:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import CHINA_TZ, CalendarData, Span, WorkCalendar, add
+from domain.calendar import CalendarData, Span, WorkCalendar, add, china_time
 from domain.commands import DetermineOwner
 from domain.config import DistrictConfig
 from domain.delivery import NoticeKind
@@ -98,7 +98,7 @@ class MeetingRecord(BaseModel):
         tickets = "、".join(meeting.tickets)
         record._log(at, meeting.convened_by, "召集会商", f"{meeting.reason}；工单 {tickets}；邀请 {names}")
         for invitee in record.invitees:
-            text = f"疑难工单会商（{meeting.reason}），涉及工单 {tickets}，请于 {_local(due)} 前确认出席"
+            text = f"疑难工单会商（{meeting.reason}），涉及工单 {tickets}，请于 {china_time(due)} 前确认出席"
             record.outbox.append(PendingNotice(department=invitee.assignment, kind=NoticeKind.MEETING, text=text))
         return record
 
@@ -269,7 +269,3 @@ def plan_meeting(
 
 def workflow_id_for_meeting(meeting_no: str) -> str:
     return f"meeting-{meeting_no}"
-
-
-def _local(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import CHINA_TZ, Span, Unit, WorkCalendar, add, parse_span
+from domain.calendar import Span, Unit, WorkCalendar, add, china_time, parse_span
 from domain.deadlines import TICKET_CLOCKS, Clock, ClockEvent, ClockKind, Escalation, next_event, start_clock
 from domain.delivery import NoticeKind
 from domain.intake import IntakePlan
@@ -789,4 +789,4 @@ def _span_of(approval: ExceptionApproval) -> Span:
 
 
 def _local(at: datetime | None) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at else "—"
+    return china_time(at) if at else "—"

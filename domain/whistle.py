@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import CHINA_TZ, CalendarData
+from domain.calendar import CalendarData, china_time
 from domain.config import DistrictConfig
 from domain.deadlines import (
     WHISTLE_CLOCKS,
@@ -139,7 +139,7 @@ class WhistleRecord(BaseModel):
         names = "、".join(a.department_name for a in whistle.departments)
         record._log(at, whistle.raised_by, "吹哨", f"{whistle.kind}哨：{whistle.title}；点名 {names}")
         for part in parts:
-            report_due = _local(part.clocks[0].due_at)
+            report_due = china_time(part.clocks[0].due_at)
             text = f"{whistle.street}吹哨（{whistle.kind}）：{whistle.title}；请于 {report_due} 前报到"
             record.outbox.append(PendingNotice(department=part.assignment, kind=NoticeKind.WHISTLE, text=text))
         return record
@@ -220,13 +220,15 @@ class WhistleRecord(BaseModel):
         name = part.assignment.department_name
         about = {"clock": clock.kind, "due_at": clock.due_at}
         if event.level is None:
-            text = f"吹哨{clock.kind.value}时限 {_local(clock.due_at)} 已用去 {event.fraction:.0%}：{self.input.title}"
+            text = (
+                f"吹哨{clock.kind.value}时限 {china_time(clock.due_at)} 已用去 {event.fraction:.0%}：{self.input.title}"
+            )
             self._log(at, None, "预警", f"{name}{text}", department)
             self.outbox.append(PendingNotice(department=part.assignment, kind=NoticeKind.REMINDER, text=text, **about))
             return
         clock.level = part.escalation_level = event.level
         self.escalations.append(Escalation(at=at, round=1, level=event.level, department=department, **about))
-        text = f"{name}吹哨{clock.kind.value}超期（时限 {_local(clock.due_at)}）：{event.level}"
+        text = f"{name}吹哨{clock.kind.value}超期（时限 {china_time(clock.due_at)}）：{event.level}"
         self._log(at, None, event.level, text, department)
         self.outbox += ladder_notices(part.assignment, event, clock, text)
 
@@ -285,10 +287,6 @@ def _require_part_status(part: Part, action: str, *allowed: PartStatus) -> None:
         raise ActionRefused(
             f"拒绝{action}：{part.assignment.department_name}当前为「{part.status.value}」，仅在{wanted}时可{action}"
         )
-
-
-def _local(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def plan_whistle(
