@@ -4,8 +4,10 @@ one clear line with the right exit code (2 for bad input, 1 for an unreachable s
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date
 from typing import Any, NoReturn
 
 import typer
@@ -45,6 +47,22 @@ def run(work: Coroutine[Any, Any, Any]) -> Any:
     except RPCError as err:
         # The server answered, but could not do it (e.g. no worker polls the workflow's queue).
         fail(f"Temporal 服务：{err.message}（请确认中心 worker 正在运行）", code=1)
+
+
+def parse_date(text: str, option: str) -> date:
+    """A date option (YYYY-MM-DD), or one line naming the option and exit code 2."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
+
+
+def parse_month(text: str, option: str) -> tuple[int, int]:
+    """A month option (YYYY-MM) as (year, month), or one line naming the option and exit code 2."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        fail(f"{option}: 月份应写作 YYYY-MM，而不是 '{text}'")
+    year, month = text.split("-")
+    return int(year), int(month)
 
 
 def config_from(path: str | None) -> DistrictConfig:

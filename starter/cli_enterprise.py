@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -63,13 +63,6 @@ def checked(build: Callable[[], T], what: str) -> T:
         common.fail(str(err))
 
 
-def parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        common.fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
-
-
 def send(enterprise_id: str, update: Any, command: Any) -> None:
     async def go() -> None:
         result: EnterpriseResult = await act_enterprise(await common.client(), enterprise_id, update, command)
@@ -97,7 +90,7 @@ def visit(
     """记录一次走访，并把议定事项列入服务清单（企业首次走访时建立其工作流）。"""
     settings = common.config_from(config)
     actor = actor_from(config, person)
-    visited_on = parse_date(on, "--date") if on else today_in_china(datetime.now(UTC))
+    visited_on = common.parse_date(on, "--date") if on else today_in_china(datetime.now(UTC))
     enterprise = checked(lambda: enterprise_for(settings, enterprise_id, name=name, street=street), "enterprise")
     specs = []
     if items is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import typer
 
@@ -22,10 +22,7 @@ DeliverOption = typer.Option(False, "--deliver", help="同时送达配置中的�
 def _day(text: str | None, option: str) -> datetime:
     if text is None:
         return datetime.now(UTC)
-    try:
-        return morning(date.fromisoformat(text))
-    except ValueError:
-        common.fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
+    return morning(common.parse_date(text, option))
 
 
 def _run(request: ReportRequest, config: str | None) -> None:
@@ -74,11 +71,9 @@ def monthly(
     config: str | None = common.ConfigOption,
 ) -> None:
     """月报分析：三率、环比、类别排行、考核得分、红黑榜、吹哨评价、企业事项。"""
-    try:
-        request = ReportRequest(kind=ReportRun.MONTHLY, month=month, out=out, deliver=deliver)
-    except ValueError:
-        common.fail(f"--month: 月份应写作 YYYY-MM，而不是 '{month}'")
-    _run(request, config)
+    if month is not None:
+        common.parse_month(month, "--month")
+    _run(ReportRequest(kind=ReportRun.MONTHLY, month=month, out=out, deliver=deliver), config)
 
 
 @app.command("schedule")

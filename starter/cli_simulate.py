@@ -57,11 +57,7 @@ def _period(month: str | None, lines: list[ScenarioLine]) -> Period:
     if month is None:
         first = lines[0].at
         return Period.month(first.year, first.month)
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        return Period.month(year, number)
-    except ValueError:
-        common.fail(f"--month: 月份应写作 YYYY-MM，而不是 '{month}'")
+    return Period.month(*common.parse_month(month, "--month"))
 
 
 async def _run(config: DistrictConfig, lines: list[ScenarioLine], period: Period, out: Path) -> Report:
