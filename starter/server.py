@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from domain import search_attributes as sa
 from starter.binaries import temporal_cli
+from starter.startup import check_search_attributes, ensure_search_attributes
 
 TUNING = [
     "--sqlite-pragma",
@@ -99,6 +100,10 @@ class EmbeddedServer:
             try:
                 client = await Client.connect(self.address)
                 await client.count_workflows()
+                # The flags register our search attributes (on a new data folder only, and after the
+                # port opens): add any still missing, and serve only once all of them are listed.
+                await ensure_search_attributes(client)
+                await check_search_attributes(client)
                 return
             except Exception:
                 if time.monotonic() > deadline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from typing import Any
 
 import structlog
@@ -30,6 +31,7 @@ from domain.config import SimulatedAdapter
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, NoticeKind
 from domain.enterprise import CloseItem, NoteProgress, Outcome, OutcomeKind
 from domain.models import Actor, Answer
+from starter.tickets import retry_not_ready
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
@@ -175,9 +177,12 @@ class SimulatedDepartmentAdapter:
     async def _update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
         """A clerk's action; one that the server has not answered in a while is sent again (the
         workflow's validators refuse a repeat of what already happened)."""
+        update_id = str(uuid.uuid4())
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
             try:
-                await asyncio.wait_for(handle.execute_update(update, command), UPDATE_PATIENCE_S)
+                # A server still loading its search attributes aborts updates (WorkflowNotReady): retry.
+                send = lambda: handle.execute_update(update, command, id=update_id)  # noqa: E731
+                await asyncio.wait_for(retry_not_ready(send, attempts=12), UPDATE_PATIENCE_S)
                 return
             except TimeoutError:
                 log.warning("simulated action unanswered, sending again", workflow_id=handle.id, attempt=attempt)
@@ -195,10 +200,11 @@ class SimulatedDepartmentAdapter:
             # The ticket moved on (e.g. reassigned) before the simulated clerk acted: that is fine.
             log.info("simulated action refused", reason=str(err.cause or err))
         except RPCError as err:
-            if err.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            # The ticket ended meanwhile (e.g. sent up to the city): nothing left to do.
-            log.info("simulated action too late", reason=err.message)
+            if err.status is RPCStatusCode.NOT_FOUND:
+                # The ticket ended meanwhile (e.g. sent up to the city): nothing left to do.
+                log.info("simulated action too late", reason=err.message)
+            else:
+                log.exception("simulated department failed")
         except asyncio.CancelledError:
             raise
         except Exception:
