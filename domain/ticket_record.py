@@ -184,6 +184,8 @@ class TicketRecord(BaseModel):
 
     def check_assist_sign_for(self, actor: Actor) -> None:
         part = self._own_assist(actor, "协办签收")
+        if part.status is AssistStatus.TO_DELIVER:
+            return  # being delivered: the department's system may have it before the centre records it
         if part.status is not AssistStatus.AWAITING_SIGN_FOR:
             raise ActionRefused(f"拒绝协办签收：{part.assignment.department_name}当前为「{part.status.value}」")
 
@@ -361,6 +363,8 @@ class TicketRecord(BaseModel):
 
     def check_sign_for(self, actor: Actor) -> None:
         self._require_assigned_clerk(actor, "签收")
+        if self.status is TicketStatus.DISPATCHING:
+            return  # the department's system has the ticket before the centre has recorded it: wait
         self._require_status("签收", TicketStatus.AWAITING_SIGN_FOR)
 
     def sign_for(self, actor: Actor, at: datetime) -> None:

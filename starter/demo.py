@@ -315,8 +315,9 @@ async def _run_batch(
     story_task = asyncio.create_task(story.run())
     console.print(f"红色服务团走访企业 {story.enterprise.name}（{story.id}）：两次走访，6 项服务清单事项")
     scope = f"WorkflowId STARTS_WITH 'ticket-{prefix}'"
-    closed_query = f"{scope} AND {sa.STATUS.name} IN ({', '.join(repr(s) for s in FINAL)})"
+    closed_query = f"{scope} AND {sa.STATUS.name} IN {_in(FINAL)}"
     deadline = time.monotonic() + timeout
+    done = others_done = False
     columns = (TextColumn("办结进度"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
     try:
         with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
@@ -346,6 +347,16 @@ async def _run_batch(
                 if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
+        if not done:
+            unfinished = [
+                wf.id
+                async for wf in client.list_workflows(f"{scope} AND {sa.STATUS.name} NOT IN {_in(FINAL)}")
+                if wf.id != f"ticket-{unanswered}"
+            ]
+            console.print(
+                f"[red]演示超时（{timeout:.0f} 秒）：{len(unfinished)} 件工单仍在办 "
+                f"{'、'.join(unfinished[:10])}；吹哨、会商、专项推进、企业服务是否完成：{others_done}[/red]"
+            )
     finally:
         for task in (lead_task, story_task):
             task.cancel()
@@ -374,7 +385,12 @@ async def _run_batch(
     await story.report(data_dir / "lists")
     accounted = await _summary(client, config, prefix, count, ui_url)
     await _reports(client, config, data_dir / "reports")
-    return accounted
+    return accounted and done
+
+
+def _in(values: Sequence[str]) -> str:
+    """A visibility query's value list."""
+    return f"({', '.join(repr(v) for v in values)})"
 
 
 async def _reports(client: Client, config: DistrictConfig, out: Path) -> None:

@@ -17,13 +17,13 @@ from temporalio.testing import ActivityEnvironment
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from activities.department import DepartmentActivities
-from domain.commands import ManualDispatch
+from domain.commands import ManualDispatch, SignFor
 from domain.config import DistrictConfig, FileInboxAdapter
 from domain.delivery import Delivery, delivery_key
 from domain.intake import assignment_for, workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
-from starter.tickets import act, submit
+from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.fake_department import FakeDepartment
 from tests.helpers import eventually, person, sample_ticket
@@ -126,6 +126,50 @@ async def test_webhook_refusal_waits_for_the_shift_lead_who_dispatches_elsewhere
 
 
 # --- department isolation --------------------------------------------------------------------
+
+
+async def test_a_sign_for_sent_before_the_delivery_is_recorded_waits_for_it(
+    client: Client, cgj_system: FakeDepartment, tmp_path: Path
+) -> None:
+    # The department's system has the ticket at once but answers the webhook only 1.5 s later; its
+    # clerk signs for in between, while the centre still shows 派遣中.
+    cgj_system.answer(200, {"reference": "CGJ-SLOW"}, delay_s=1.5)
+    config = webhook_config(tmp_path, cgj_system)
+    ticket = sample_ticket()
+    sign = SignFor(actor=person(config, "cgj_sun"))
+
+    async with build_workers(client, config, departments=["cgj", "zjj"], center=True):
+        await submit(client, config, ticket)
+        await eventually(client, ticket.ticket_no, lambda r: bool(cgj_system.requests))
+        assert (await view(client, ticket.ticket_no)).status is TicketStatus.DISPATCHING
+        # Another department may not sign for it even now.
+        with pytest.raises(ActionFailed, match="不属于承办单位"):
+            await act(client, ticket.ticket_no, TicketWorkflow.sign_for, SignFor(actor=person(config, "zjj_li")))
+        result = await act(client, ticket.ticket_no, TicketWorkflow.sign_for, sign)
+        record = await view(client, ticket.ticket_no)
+
+    assert result.message == "已签收" and record.status is TicketStatus.SIGNED
+    assert [a.action for a in record.actions][-2:] == ["派遣", "签收"]
+    assert "CGJ-SLOW" in record.actions[-2].detail
+
+
+async def test_a_sign_for_waiting_on_a_refused_delivery_is_refused_and_the_ticket_goes_on(
+    client: Client, cgj_system: FakeDepartment, tmp_path: Path
+) -> None:
+    cgj_system.answer(422, {"error": "非本单位受理范围"}, delay_s=1.0)
+    config = webhook_config(tmp_path, cgj_system)
+    ticket = sample_ticket()
+
+    async with build_workers(client, config, departments=["cgj", "zjj"], center=True):
+        await submit(client, config, ticket)
+        await eventually(client, ticket.ticket_no, lambda r: bool(cgj_system.requests))
+        with pytest.raises(ActionFailed, match="派遣失败"):
+            await act(client, ticket.ticket_no, TicketWorkflow.sign_for, SignFor(actor=person(config, "cgj_sun")))
+        record = await view(client, ticket.ticket_no)
+
+    assert record.status is TicketStatus.DISPATCH_FAILED and record.signed_at is None
+    events = [e async for e in client.get_workflow_handle(workflow_id_for(ticket.ticket_no)).fetch_history_events()]
+    assert not [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
 
 
 async def test_each_department_worker_handles_only_its_own_queue(client: Client, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -39,11 +39,19 @@ with workflow.unsafe.imports_passed_through():
     from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
     from domain.meeting import MeetingInput, determination_from, workflow_id_for_meeting
-    from domain.models import SYSTEM_ACTOR, Answer, Determination, TicketSource, TicketStatus
-    from domain.ticket_record import TicketRecord
+    from domain.models import SYSTEM_ACTOR, Actor, Answer, Determination, TicketSource, TicketStatus
+    from domain.ticket_record import ActionRefused, AssistStatus, TicketRecord
 
 from workflows.common import keep_time, publish, send_notices
 from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
+
+
+def recheck(check: Callable[[Actor], None], actor: Actor) -> None:
+    """Validate again after an update waited: a refusal now fails the update, not the workflow task."""
+    try:
+        check(actor)
+    except ActionRefused as refused:
+        raise ApplicationError(str(refused), type="ActionRefused", non_retryable=True) from None
 
 
 @workflow.defn
@@ -255,7 +263,11 @@ class TicketWorkflow:
             self._publish()
 
     @workflow.update
-    def assist_sign_for(self, cmd: SignFor) -> ActionResult:
+    async def assist_sign_for(self, cmd: SignFor) -> ActionResult:
+        part = self.record.assist(cmd.actor.department or "")
+        if part.status is AssistStatus.TO_DELIVER:
+            await workflow.wait_condition(lambda: part.status is not AssistStatus.TO_DELIVER)
+            recheck(self.record.check_assist_sign_for, cmd.actor)  # the delivery may have failed meanwhile
         self.record.assist_sign_for(cmd.actor, workflow.now())
         return self._done("协办已签收")
 
@@ -406,8 +418,14 @@ class TicketWorkflow:
         self.record.check_dispatch(cmd.actor, cmd.to)
 
     @workflow.update
-    def sign_for(self, cmd: SignFor) -> ActionResult:
-        self.record.sign_for(cmd.actor, workflow.now())
+    async def sign_for(self, cmd: SignFor) -> ActionResult:
+        record = self.record
+        if record.status is TicketStatus.DISPATCHING:
+            # A department's system may sign for as soon as it has the ticket, before the delivery's
+            # result reaches this workflow; the sign-for waits for it.
+            await workflow.wait_condition(lambda: record.status is not TicketStatus.DISPATCHING)
+            recheck(record.check_sign_for, cmd.actor)  # the delivery may have failed, or the ticket moved on
+        record.sign_for(cmd.actor, workflow.now())
         return self._done("已签收")
 
     @sign_for.validator
