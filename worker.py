@@ -11,13 +11,14 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.adapters.base import DepartmentAdapter
 from activities.adapters.factory import build_adapter, build_sink
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
@@ -85,15 +86,17 @@ def build_workers(
     center: bool = False,
     max_cached_workflows: int = 1000,
     workflow_failure_exception_types: Sequence[type[BaseException]] = (),
+    adapters: Mapping[str, DepartmentAdapter] | None = None,
 ) -> WorkerSet:
-    """Workers for the given departments and, if asked, the centre. Unknown codes are refused."""
+    """Workers for the given departments and, if asked, the centre. Unknown codes are refused.
+    `adapters` puts in the simulator's own department systems instead of the configured ones."""
     result = WorkerSet()
     for code in departments:
         try:
             department = config.department(code)
         except KeyError:
             raise ConfigError(f"--department: unknown department '{code}'") from None
-        adapter = build_adapter(department, config, client)
+        adapter = (adapters or {}).get(code) or build_adapter(department, config, client)
         acts = DepartmentActivities(department.code, adapter)
         result.workers.append(
             Worker(

@@ -20,11 +20,12 @@ the next round's answer and callback; without one the round repeats the first an
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import date, datetime, time, timedelta
 
 from pydantic import AwareDatetime, Field, ValidationError
 
-from domain.calendar import Duration, natural
+from domain.calendar import CHINA_TZ, Duration, Span, Unit, natural
 from domain.config import DistrictConfig, describe_validation_error
 from domain.models import Frozen, LongText, RequestKind, Satisfaction, ShortText, TicketNo
 
@@ -94,4 +95,63 @@ def parse_scenario(text: str, config: DistrictConfig, source: str = "scenario") 
         lines.append(line)
     if not lines:
         raise ScenarioError(f"{source}: no tickets")
+    return sorted(lines, key=lambda line: line.at)
+
+
+def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed: int = 2026) -> list[ScenarioLine]:
+    """A plausible month of `count` tickets for this district: received mostly in office hours, over
+    every routed category and street; most steps well inside their tier's limits, a few late; some
+    returned, extended or redone. Seeded, so the same arguments give the same month."""
+    rng = random.Random(seed)
+    streets = [s.name for s in config.streets]
+    # 派单目录: a line with a street wins over the line without one.
+    routes = {(e.category, s): e.department for e in config.catalogue if not e.street for s in streets}
+    routes |= {(e.category, e.street): e.department for e in config.catalogue if e.street}
+    routed = sorted(routes)
+    departments = sorted(set(routes.values()))
+    first = date(year, month, 1)
+    days = (date(year + month // 12, month % 12 + 1, 1) - first).days
+
+    def step(limit: Span, late_rate: float, spent: int = 0) -> int:
+        """Minutes for a step: inside the limit (as if every day were worked) or well past it."""
+        longest = natural(limit).total_seconds() / 60
+        if rng.random() < late_rate:
+            return round(longest * rng.uniform(1.3, 2.5))
+        shortest = longest * (5 / 7 if limit.unit is Unit.WORKING_DAYS else 1)
+        return max(5, round(shortest * rng.uniform(0.05, 0.6)) - spent)
+
+    lines = []
+    for i in range(count):
+        day = first + timedelta(days=rng.randrange(days))
+        minute = rng.randrange(8 * 60, 20 * 60) if rng.random() < 0.9 else rng.randrange(24 * 60)
+        at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=CHINA_TZ)
+        category, street = rng.choice(routed)
+        urgency = rng.choices(["一般", "加急", "复杂"], weights=[85, 10, 5])[0]
+        tier = config.deadlines.tier_for(urgency, category, RequestKind.COMPLAINT)
+        sign, contact = step(tier.sign_for, 0.05), step(tier.contact, 0.08)
+        unsatisfied = rng.random() < 0.06
+        line = ScenarioLine(
+            no=f"M{year}{month:02d}-{i + 1:05d}",
+            at=at,
+            category=category,
+            street=street,
+            urgency=urgency,
+            title=f"{category}诉求",
+            content=f"{street}居民反映{category}问题（情景推演样本 {i + 1}）",
+            sign=f"{sign}m",
+            contact=f"{contact}m",
+            answer=f"{step(tier.resolve, 0.07, sign + contact)}m",
+            resolved=not unsatisfied or rng.random() < 0.5,
+            satisfaction=Satisfaction.UNSATISFIED
+            if unsatisfied
+            else rng.choices([Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED], weights=[8, 2])[0],
+            callback=rng.choice(["1h", "3h", "1d"]),
+            # Returns and extensions early in the round, while the policy still allows them.
+            return_to=rng.choice([d for d in departments if d != routes[category, street]])
+            if rng.random() < 0.04
+            else None,
+            extension_days=3 if rng.random() < 0.05 else None,
+            redo=[RedoRound(answer=f"{contact}m")] if unsatisfied else [],
+        )
+        lines.append(line)
     return sorted(lines, key=lambda line: line.at)

@@ -15,7 +15,7 @@ from starter.cli_campaign import app as campaign_app
 from starter.cli_enterprise import app as enterprise_app
 from starter.cli_meeting import app as meeting_app
 from starter.cli_report import app as report_app
-from starter.cli_simulate import simulate_command
+from starter.cli_simulate import sample_command, simulate_command
 from starter.cli_tickets import app as ticket_app
 from starter.cli_whistle import app as whistle_app
 from starter.logging import configure_logging
@@ -37,6 +37,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(report_app, name="report")
 app.command("simulate")(simulate_command)
+app.command("sample-scenario")(sample_command)
 
 
 @app.command()

@@ -10,7 +10,7 @@ import typer
 from domain.config import DistrictConfig
 from domain.metrics import Period
 from domain.reports import Report, monthly_analysis
-from domain.scenario import ScenarioError, ScenarioLine, parse_scenario
+from domain.scenario import ScenarioError, ScenarioLine, parse_scenario, sample_month
 from starter import cli_common as common
 from starter.report_files import write_report
 from starter.simulate import comparison, simulate, with_policy
@@ -53,6 +53,21 @@ def simulate_command(
         common.fail(str(err))
 
 
+def sample_command(
+    out: Path = typer.Option(..., "--out", help="情景文件（JSONL）"),
+    month: str = typer.Option(..., help="月份 YYYY-MM"),
+    count: int = typer.Option(2000, min=1, max=100_000, help="工单件数"),
+    seed: int = typer.Option(2026, help="随机种子（同样的参数得到同样的情景）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """生成一个月的样本情景：多数按时办理，少量超时、退单、延期、重办。"""
+    district = common.config_from(config)
+    year, number = common.parse_month(month, "--month")
+    lines = sample_month(district, year, number, count, seed)
+    out.write_text("".join(line.model_dump_json() + "\n" for line in lines), encoding="utf-8")
+    common.console.print(f"已生成 {len(lines)} 件工单的情景：{out}（hotline simulate {out} --out 目录）")
+
+
 def _period(month: str | None, lines: list[ScenarioLine]) -> Period:
     if month is None:
         first = lines[0].at
@@ -61,8 +76,13 @@ def _period(month: str | None, lines: list[ScenarioLine]) -> Period:
 
 
 async def _run(config: DistrictConfig, lines: list[ScenarioLine], period: Period, out: Path) -> Report:
-    facts = await simulate(config, lines, out / "departments")
+    run = await simulate(config, lines, out / "files")
     names = {d.code: d.name for d in config.departments}
-    report = monthly_analysis(facts, period, config.reports.metrics, [], None, names=names, now=period.end)
+    report = monthly_analysis(run.facts, period, config.reports.metrics, [], None, names=names, now=period.end)
     write_report(report, out, config.reports.formats)
+    if run.refused:
+        # What the policy did not allow (e.g. an extension asked after the due time) is a finding.
+        refused = out / "未获准的脚本动作.txt"
+        refused.write_text("\n".join(run.refused) + "\n", encoding="utf-8")
+        common.console.print(f"{len(run.refused)} 项脚本动作未获准（该工单照常办理），见 {refused}")
     return report

@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,6 +122,23 @@ async def test_schedules_are_idempotent_and_match_a_run_on_demand(
     [calendar] = described.schedule.spec.calendars
     assert (calendar.hour[0].start, calendar.minute[0].start) == (8, 0)
     assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
+    # When the server will start each report, as the server computes it: on the configured China time.
+    now = datetime.now(CHINA_TZ)
+    for kind, at, within in (
+        (ReportRun.DAILY, (8, 0), timedelta(days=1)),
+        (ReportRun.WEEKLY, (8, 30), timedelta(days=7)),
+        (ReportRun.MONTHLY, (9, 0), timedelta(days=31)),
+    ):
+        times = [
+            t.astimezone(CHINA_TZ)
+            for t in (await client.get_schedule_handle(schedule_id(kind)).describe()).info.next_action_times
+        ]
+        assert times and times[0] - now <= within, kind
+        assert all((t.hour, t.minute, t.second) == (*at, 0) for t in times), kind
+        if kind is ReportRun.WEEKLY:
+            assert all(t.weekday() == 0 for t in times)
+        if kind is ReportRun.MONTHLY:
+            assert all(t.day == 1 for t in times)
 
     async with build_workers(client, config, departments=[], center=True):
         await client.get_schedule_handle(schedule_id(ReportRun.DAILY)).trigger()

@@ -15,11 +15,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from domain.calendar import CHINA_TZ
+from domain.calendar import CHINA_TZ, natural
 from domain.config import DistrictConfig
 from domain.metrics import Period, figures
 from domain.reports import monthly_analysis
-from domain.scenario import ScenarioError, parse_scenario
+from domain.scenario import ScenarioError, parse_scenario, sample_month
 from starter.settings import load_config
 from starter.simulate import check_routes, simulate
 
@@ -138,7 +138,9 @@ async def test_a_month_through_the_workflows_gives_the_figures_of_the_formulas(
     config: DistrictConfig, tmp_path: Path
 ) -> None:
     lines = month_of_tickets()
-    facts = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "departments")
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files")
+    assert run.refused == []
+    facts = run.facts
     november = Period.month(2026, 11)
     got = figures(facts, november, config.reports.metrics)
     want = expected(lines)
@@ -159,6 +161,35 @@ async def test_a_month_through_the_workflows_gives_the_figures_of_the_formulas(
     assert 0 < want["签收及时率"][0] < want["签收及时率"][1]
     report = monthly_analysis(facts, november, config.reports.metrics, [], None, now=november.end)
     assert {r[0]: r[1] for r in report.table("总体情况").rows}["受理量"] == str(want["受理量"])
+
+
+async def test_a_detour_the_policy_refuses_is_reported_and_the_ticket_goes_on(
+    config: DistrictConfig, tmp_path: Path
+) -> None:
+    """An extension asked after the 7-day limit is refused by the workflow; the ticket still closes."""
+    at = datetime(2026, 11, 2, 9, tzinfo=CHINA_TZ)
+    late = line("LATE", at, contact="8d", extension_days=2)
+    run = await simulate(config, parse_scenario(jsonl([late]), config), tmp_path / "files")
+    assert len(run.refused) == 1 and run.refused[0].startswith("LATE：") and "期限届满前" in run.refused[0]
+    [fact] = run.facts
+    assert fact.closed_at is not None and fact.extension_count == 0
+
+
+def test_a_sample_month_is_valid_reproducible_and_mostly_on_time(config: DistrictConfig) -> None:
+    lines = sample_month(config, 2026, 11, 400, seed=7)
+    text = "".join(x.model_dump_json() + "\n" for x in lines)
+    parsed = parse_scenario(text, config)  # what `hotline simulate` would accept
+    check_routes(config, parsed)
+    assert parsed == lines and len({x.no for x in lines}) == 400
+    assert all(x.at.year == 2026 and x.at.month == 11 for x in lines)
+    assert [x.model_dump() for x in sample_month(config, 2026, 11, 400, seed=7)] == [x.model_dump() for x in lines]
+    assert sample_month(config, 2026, 11, 400, seed=8) != lines
+    inside = 0
+    for x in lines:
+        tier = config.deadlines.tier_for(x.urgency, x.category, x.kind)
+        inside += x.delay("sign") + x.delay("contact") + x.delay("answer") <= natural(tier.resolve)
+    assert 0.8 < inside / len(lines) < 0.98  # mostly on time, some late
+    assert any(x.return_to for x in lines) and any(x.extension_days for x in lines) and any(x.redo for x in lines)
 
 
 def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Path) -> None:
