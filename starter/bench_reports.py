@@ -30,6 +30,8 @@ from domain.metrics import Period
 from domain.models import Satisfaction, TicketStatus
 from domain.reports import monthly_analysis
 from starter.binaries import start_dev_server
+from starter.codec import data_converter
+from starter.keys import KeyRing
 from starter.report_files import write_report
 from starter.report_source import ticket_facts
 from starter.settings import load_config
@@ -91,7 +93,7 @@ async def measure(n: int, out: Path) -> dict[str, Any]:
     config = load_config(None)
     now = datetime.now(CHINA_TZ)
     period = Period.month(now.year, now.month)
-    env = await start_dev_server()
+    env = await start_dev_server(data_converter(KeyRing.generate()))  # in memory: a key for the run
     try:
         client = env.client
         begun = time.perf_counter()

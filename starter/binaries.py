@@ -6,10 +6,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
+from starter.settings import converter as configured_converter
 
 
 def find_binary(name: str) -> str | None:
@@ -27,12 +28,12 @@ def temporal_cli() -> str:
     return path
 
 
-async def start_dev_server() -> WorkflowEnvironment:
+async def start_dev_server(converter: DataConverter | None = None) -> WorkflowEnvironment:
     """A throwaway in-memory dev server with our search attributes and converter (tests, benchmarks,
-    recording histories)."""
+    recording histories); by default the configured encrypting converter."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=converter or configured_converter(),
         dev_server_log_level="error",
     )

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 import typer
 
 from starter import cli_common as common
 from starter.cli_actions import center_app, dept_app
+from starter.cli_audit import app as audit_app
 from starter.cli_calendar import app as calendar_app
 from starter.cli_campaign import app as campaign_app
 from starter.cli_enterprise import app as enterprise_app
+from starter.cli_keys import app as keys_app
 from starter.cli_meeting import app as meeting_app
 from starter.cli_report import app as report_app
+from starter.cli_server import codec_server_command, server_command
 from starter.cli_simulate import sample_command, simulate_command
 from starter.cli_tickets import app as ticket_app
 from starter.cli_whistle import app as whistle_app
@@ -36,46 +37,19 @@ app.add_typer(meeting_app, name="meeting")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate_command)
 app.command("sample-scenario")(sample_command)
-
-
-@app.command()
-def server(
-    port: int = typer.Option(7233, help="gRPC 端口"),
-    ui_port: int = typer.Option(8233, help="Web UI 端口"),
-    data_dir: Path = typer.Option(Path(".hotline"), help="数据目录（SQLite 文件与日志）"),
-) -> None:
-    """启动内置 Temporal 服务（SQLite 持久化、注册搜索属性、Web UI），Ctrl-C 停止。"""
-    from starter.server import EmbeddedServer
-
-    embedded = EmbeddedServer(port=port, ui_port=ui_port, data_dir=data_dir)
-
-    async def go() -> None:
-        try:
-            embedded.start()
-        except OSError as err:
-            common.fail(str(err))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await embedded.wait_ready()
-            common.console.print(f"Temporal 服务已启动：{embedded.address}；Web UI：{embedded.ui_url}")
-            common.console.print(f"数据：{data_dir / 'temporal.db'}；日志：{embedded.log_path}（Ctrl-C 停止）")
-            exited = asyncio.create_task(asyncio.to_thread(embedded.process.wait))  # type: ignore[union-attr]
-            await asyncio.wait([exited, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            embedded.stop()
-        common.console.print("Temporal 服务已停止")
-
-    common.run(go())
+app.add_typer(keys_app, name="keys")
+app.command("server")(server_command)
+app.command("codec-server")(codec_server_command)
 
 
 @app.command()
 def demo(
-    tickets: int = typer.Option(50, "--tickets", "-n", min=1, max=2000, help="提交的样例工单数"),
+    tickets: int = typer.Option(
+        50, "--tickets", "-n", min=13, max=2000, help="提交的样例工单数（至少 13 件：演示情节要用到其中几件）"
+    ),
     keep_server: bool = typer.Option(False, "--keep-server", help="结束后保留内置服务（便于在 Web UI 查看历史）"),
     data_dir: Path = typer.Option(Path(".hotline/demo"), help="内置服务的数据目录"),
     timeout: float = typer.Option(300, help="最长等待秒数"),

@@ -62,7 +62,9 @@ from domain.whistle import PartStatus, WhistleRecord
 from starter.campaigns import act_campaign, start_campaign, view_campaign
 from starter.cli_common import console
 from starter.cli_meeting import meeting_panel
+from starter.cli_server import codec_lines, keys_for_server
 from starter.cli_whistle import whistle_panel
+from starter.demo_codec import DemoCodec, start_demo_codec
 from starter.demo_data import demo_tickets
 from starter.demo_enterprise import EnterpriseStory
 from starter.meetings import act_meeting, convene, view_meeting
@@ -230,17 +232,29 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
     demo_config = simulated(config, never_answer=[unanswered.ticket_no] if count > 1 else [], files=data_dir)
     target = address()
     host, _, port_text = target.rpartition(":")
+    keys, created = keys_for_server()  # the one-command demo makes its key file when there is none
+    if created is not None:
+        console.print(f"已生成载荷加密密钥 {created}（权限 0600）")
     embedded: EmbeddedServer | None = None
+    codec: DemoCodec | None = None
     ui_url = f"http://{host}:{int(port_text) + 1000}"
-    if not port_open(host or "127.0.0.1", int(port_text)):
-        embedded = EmbeddedServer(port=int(port_text), ui_port=int(port_text) + 1000, data_dir=data_dir)
-        embedded.start()
-        await embedded.wait_ready()
-        ui_url = embedded.ui_url
-        console.print(f"已启动内置 Temporal 服务 {embedded.address}（数据：{data_dir}）")
-    else:
-        console.print(f"使用已在运行的 Temporal 服务 {target}")
     try:
+        if not port_open(host or "127.0.0.1", int(port_text)):
+            ui_port = int(port_text) + 1000
+            if keys is not None:
+                log_path = data_dir / "codec-server.log"
+                codec = await start_demo_codec(keys, ui_port, detached=keep_server, log_path=log_path)
+            embedded = EmbeddedServer(
+                port=int(port_text), ui_port=ui_port, data_dir=data_dir, codec_endpoint=codec.url if codec else None
+            )
+            embedded.start()
+            await embedded.wait_ready()
+            ui_url = embedded.ui_url
+            console.print(f"已启动内置 Temporal 服务 {embedded.address}（数据：{data_dir}）")
+            for line in codec_lines(codec.url, codec.token_source) if codec else []:
+                console.print(line)
+        else:
+            console.print(f"使用已在运行的 Temporal 服务 {target}")
         client = await connect()
         await check_search_attributes(client)
         async with build_workers(
@@ -251,11 +265,16 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
     finally:
         if embedded is not None:
             if keep_server:
-                pid = embedded.process.pid if embedded.process else "?"
-                console.print(f"内置服务继续运行（进程 {pid}）；停止：kill {pid}")
+                left = [p for p in (embedded.process, codec.process if codec else None) if p is not None]
+                pids = " ".join(str(p.pid) for p in left)
+                console.print(
+                    f"内置服务{'与编解码服务' if len(left) > 1 else ''}继续运行（进程 {pids}）；停止：kill {pids}"
+                )
             else:
                 embedded.stop()
                 console.print("内置 Temporal 服务已停止")
+        if codec is not None:
+            await codec.stop()
 
 
 async def _run_batch(
@@ -551,4 +570,10 @@ async def _summary(client: Client, config: DistrictConfig, prefix: str, count: i
     namespace = client.namespace
     console.print(f"Web UI：{ui_url}/namespaces/{namespace}/workflows（每件工单的完整历史）", soft_wrap=True)
     console.print(f"例如：{ui_url}/namespaces/{namespace}/workflows/ticket-{prefix}-0001", soft_wrap=True)
+    # The ticket with the most detours tells the longest story.
+    busiest = max(records, key=lambda r: (r.return_count + r.redo_count + len(r.approvals), r.ticket.ticket_no))
+    console.print(
+        f"审计：hotline audit show {busiest.ticket.ticket_no}（谁在何时做了什么；服务须仍在运行，见 --keep-server）",
+        soft_wrap=True,
+    )
     return accounted

@@ -46,6 +46,7 @@ class EmbeddedServer:
     data_dir: Path = Path(".hotline")
     ip: str = "127.0.0.1"
     headless: bool = False
+    codec_endpoint: str | None = None  # the codec server the Web UI asks to decode payloads
     extra_args: list[str] = field(default_factory=lambda: shlex.split(os.environ.get("HOTLINE_SERVER_ARGS", "")))
     process: subprocess.Popen[bytes] | None = None
 
@@ -78,6 +79,8 @@ class EmbeddedServer:
             *sa.server_flags(),
         ]
         cmd += ["--headless"] if self.headless else ["--ui-port", str(self.ui_port)]
+        if self.codec_endpoint and not self.headless:
+            cmd += ["--ui-codec-endpoint", self.codec_endpoint]
         return cmd + self.extra_args
 
     def start(self) -> None:
@@ -98,6 +101,7 @@ class EmbeddedServer:
                 tail = self.log_path.read_text(errors="replace")[-500:] if self.log_path.exists() else ""
                 raise RuntimeError(f"the Temporal server exited ({self.process.returncode}): {tail.strip()}")
             try:
+                # No payloads pass here (a count, search attributes): the default converter is enough.
                 client = await Client.connect(self.address)
                 await client.count_workflows()
                 # The flags register our search attributes (on a new data folder only, and after the

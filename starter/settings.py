@@ -11,11 +11,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 
 from domain.config import CalendarSettings, DistrictConfig, describe_validation_error
 from domain.models import Actor
+from starter.codec import converter_from_environment
+from starter.keys import KeyRingError
 
 CONFIG_ENV = "HOTLINE_CONFIG"
 DEFAULT_ADDRESS = "localhost:7233"
@@ -108,8 +110,16 @@ def address() -> str:
     return str(connect_options()["target_host"])
 
 
+def converter() -> DataConverter:
+    """The encrypting converter for the configured keys; no keys (and not HOTLINE_ENCRYPTION=off): one line."""
+    try:
+        return converter_from_environment()
+    except KeyRingError as err:
+        raise ConfigError(str(err)) from None
+
+
 async def connect(target_host: str | None = None) -> Client:
     options = connect_options()
     if target_host:
         options["target_host"] = target_host
-    return await Client.connect(**options, data_converter=pydantic_data_converter)
+    return await Client.connect(**options, data_converter=converter())

@@ -23,7 +23,6 @@ import yaml
 from pydantic import ValidationError
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -57,6 +56,8 @@ from domain.tables import Table
 from domain.ticket_record import TicketRecord
 from starter.binaries import find_binary
 from starter.calendar_source import calendar_for
+from starter.codec import data_converter
+from starter.keys import KeyRing
 from starter.settings import actor_for
 from starter.tickets import ActionFailed, act
 from worker import build_workers
@@ -206,8 +207,10 @@ async def _time_skipping_server() -> WorkflowEnvironment:
             logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
         )
     )
+    # The server lives in memory and dies with the run: a key made for the run encrypts as everywhere
+    # else, and the simulator needs no key file.
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter, runtime=quiet
+        test_server_existing_path=path, data_converter=data_converter(KeyRing.generate()), runtime=quiet
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(

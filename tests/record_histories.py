@@ -58,6 +58,7 @@ from domain.report_request import ReportRequest, ReportRun
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import start_dev_server
 from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
+from starter.codec import data_converter
 from starter.enterprises import act_enterprise, record_visit, view_enterprise
 from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
@@ -186,7 +187,9 @@ def seconds_policy(config: DistrictConfig) -> DistrictConfig:
 async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
     """Run every scenario on a fresh dev server and write its history; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = await start_dev_server()
+    # Unencrypted: the histories are test fixtures (sample citizens) that must replay on any machine,
+    # and the encrypting converter reads them as they are.
+    env = await start_dev_server(data_converter(None))
     written: list[Path] = []
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:

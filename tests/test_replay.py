@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from starter.settings import converter
 from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -49,7 +49,8 @@ def load(raw: dict[str, Any]) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    # The encrypting converter of every worker: the recorded histories are unencrypted and pass through.
+    return Replayer(workflows=WORKFLOWS, data_converter=converter())
 
 
 def test_histories_are_recorded() -> None:

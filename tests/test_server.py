@@ -4,16 +4,20 @@ with our search attributes, stopped cleanly by SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from domain import search_attributes as sa
+from starter.codec_server import TOKEN_ENV
+from starter.keys import KEYS_ENV, KEYS_FILE_ENV
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,28 +30,46 @@ def free_port() -> int:
 
 
 async def test_server_starts_with_search_attributes_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
+    port, ui_port, codec_port = free_port(), free_port(), free_port()
+    # A fresh folder with no keys configured: the server creates them (and the codec token) there.
+    env = {k: v for k, v in os.environ.items() if k not in (KEYS_FILE_ENV, KEYS_ENV, TOKEN_ENV)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "starter.cli", "server", "--port", str(port), "--ui-port", str(ui_port),
-        "--data-dir", str(tmp_path / "data"), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "--codec-port", str(codec_port), "--data-dir", str(tmp_path / "data"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
         assert f"127.0.0.1:{port}" in line and f"{ui_port}" in line
+        printed = [(await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode() for _ in range(4)]
+        assert any(".hotline/keys.json" in text for text in printed)  # created, and said so
+        assert any(".hotline/codec-token" in text for text in printed)  # where the token is, not the token
+        assert any(f"http://127.0.0.1:{codec_port}/login?token=<令牌>" in text for text in printed)
         client = await Client.connect(f"127.0.0.1:{port}")
         response = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace="default")
         )
         assert {key.name for key in sa.ALL} <= set(response.custom_attributes)
         assert (tmp_path / "data" / "temporal.db").exists()
+        assert (tmp_path / ".hotline" / "keys.json").stat().st_mode & 0o777 == 0o600
+        token = (tmp_path / ".hotline" / "codec-token").read_text().strip()
+        async with httpx.AsyncClient() as http:
+            # The Web UI is told where the codec server is; the codec server answers the token holder only.
+            settings = (await http.get(f"http://127.0.0.1:{ui_port}/api/v1/settings")).json()
+            assert settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{codec_port}"
+            decode = f"http://127.0.0.1:{codec_port}/default/decode"
+            assert (await http.post(decode, json={"payloads": []})).status_code == 401
+            authorised = await http.post(decode, json={"payloads": []}, headers={"Authorization": f"Bearer {token}"})
+            assert authorised.status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), timeout=30)
     assert code == 0
-    # The port is free again: nothing is left behind.
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    # The ports are free again: nothing is left behind.
+    for used in (port, codec_port):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", used)) != 0
 
 
 async def test_a_busy_port_is_refused_with_one_line(tmp_path: Path) -> None:

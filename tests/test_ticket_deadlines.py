@@ -14,7 +14,6 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -26,6 +25,7 @@ from domain.deadlines import TICKET_CLOCKS, ClockKind
 from domain.intake import assignment_for
 from domain.models import Answer, TicketStatus
 from domain.ticket_record import TicketRecord
+from starter.settings import converter
 from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
@@ -260,7 +260,7 @@ async def test_a_policy_change_leaves_running_tickets_on_their_own_policy(
     assert "催办" in [a.detail.split("：")[-1] for a in before.actions if "办结超期" in a.detail]
     assert not any("办结超期" in a.detail for a in after.actions)
     # Both histories replay against the current code.
-    replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[TicketWorkflow], data_converter=converter())
     for no in (before.ticket.ticket_no, after.ticket.ticket_no):
         history = await env.client.get_workflow_handle(f"ticket-{no}").fetch_history()
         await replayer.replay_workflow(history)

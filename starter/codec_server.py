@@ -1,0 +1,194 @@
+"""The codec server: Temporal's remote codec protocol, so the Web UI and `temporal` CLI can show
+decrypted payloads to whoever holds the token, and to no one else.
+
+POST /encode and /decode (also /{namespace}/encode|decode) take and return `{"payloads": [...]}`,
+payloads in protobuf JSON form. Every request needs `Authorization: Bearer <token>` or the cookie
+that `GET /login?token=…` sets (the Web UI sends cookies when "Include cross-origin credentials" is
+on). CORS admits only the Web UI's origins, with credentials, and refusals carry CORS headers too
+so the browser shows the 401 instead of a network error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from google.protobuf import json_format
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from temporalio.api.common.v1 import Payloads
+
+from starter.codec import EncryptionCodec, PayloadDecryptionError
+from starter.keys import KEYS_ENV, KEYS_FILE_ENV, KeyRing, KeyRingError, keys_file_path, write_secret
+
+TOKEN_ENV = "HOTLINE_CODEC_TOKEN"
+TOKEN_FILE = "codec-token"
+COOKIE = "hotline_codec"
+DEFAULT_PORT = 8089
+COOKIE_MAX_AGE = 12 * 3600  # a working day's sign-in; the token itself does not expire
+
+
+def token_path() -> Path:
+    """Next to the key file (or in .hotline when the keys come inline from HOTLINE_KEYS)."""
+    if os.environ.get(KEYS_ENV) and not os.environ.get(KEYS_FILE_ENV):
+        return Path(".hotline") / TOKEN_FILE
+    return keys_file_path().parent / TOKEN_FILE
+
+
+def codec_token() -> tuple[str, str]:
+    """The token and where it came from (to print the place, never the token): HOTLINE_CODEC_TOKEN,
+    else the token file, created (mode 0600) when missing."""
+    if os.environ.get(TOKEN_ENV):
+        return os.environ[TOKEN_ENV], TOKEN_ENV
+    path = token_path()
+    if not path.exists():
+        with contextlib.suppress(KeyRingError):  # another process created it meanwhile: read theirs
+            write_secret(path, secrets.token_urlsafe(32) + "\n", exclusive=True)
+    if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyRingError(f"{path}: token file is readable by group or others: chmod 600 {path}")
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < 16:
+        raise KeyRingError(f"{path}: the codec token must be at least 16 characters")
+    return token, str(path)
+
+
+def ui_origins(ui_port: int) -> list[str]:
+    return [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
+
+
+def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> Starlette:
+    def authorised(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        offered = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(COOKIE, "")
+        return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
+
+    async def transform(request: Request) -> Response:
+        if not authorised(request):
+            return JSONResponse({"message": "需要编解码令牌 / codec token required"}, status_code=401)
+        try:
+            payloads = json_format.ParseDict(await request.json(), Payloads(), ignore_unknown_fields=True)
+        except (json.JSONDecodeError, json_format.ParseError, UnicodeDecodeError):
+            return JSONResponse({"message": 'expected {"payloads": [...]}'}, status_code=400)
+        try:
+            if request.url.path.endswith("/encode"):
+                result = await codec.encode(payloads.payloads)
+            else:
+                result = await codec.decode(payloads.payloads)
+        except PayloadDecryptionError as err:
+            return JSONResponse({"message": str(err)}, status_code=400)
+        body = json_format.MessageToDict(Payloads(payloads=result))
+        return JSONResponse({"payloads": body.get("payloads", [])})
+
+    async def login(request: Request) -> Response:
+        offered = request.query_params.get("token", "")
+        if not (offered and hmac.compare_digest(offered.encode(), token.encode())):
+            return HTMLResponse("<p>令牌不正确 / wrong token</p>", status_code=401)
+        page = HTMLResponse("<p>已登录编解码服务，可返回 Temporal Web UI 查看解密后的数据。</p>")
+        # HttpOnly: page scripts never read it; Lax: the UI on another port of the same host is the same site.
+        page.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax", path="/")
+        page.headers["Cache-Control"] = "no-store"
+        page.headers["Referrer-Policy"] = "no-referrer"
+        return page
+
+    async def logout(request: Request) -> Response:
+        page = HTMLResponse("<p>已退出编解码服务。</p>")
+        page.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+        return page
+
+    routes = [
+        Route("/encode", transform, methods=["POST"]),
+        Route("/decode", transform, methods=["POST"]),
+        Route("/{namespace}/encode", transform, methods=["POST"]),
+        Route("/{namespace}/decode", transform, methods=["POST"]),
+        Route("/login", login, methods=["GET"]),
+        Route("/logout", logout, methods=["GET"]),
+    ]
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        max_age=600,
+    )
+    return Starlette(routes=routes, middleware=[cors])
+
+
+class _HostedUvicorn(uvicorn.Server):
+    """uvicorn inside a process that owns its signals (the embedded server, the demo, tests)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class CodecServer:
+    url: str
+    token_source: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def login_hint(self) -> str:
+        return f"{self.url}/login?token=<令牌>"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def start_codec_server(
+    keys: KeyRing,
+    origins: Sequence[str],
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    token: tuple[str, str] | None = None,
+) -> CodecServer:
+    """Serve in this process's event loop; the port is bound before returning (OSError if busy;
+    port 0 picks a free one)."""
+    token_value, source = token or codec_token()
+    app = create_app(EncryptionCodec(keys), token_value, origins)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    bound = sock.getsockname()[1]
+    # log_config=None: the process's own logging stays as configured; no access log (it would hold
+    # /login's token).
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    server = _HostedUvicorn(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            sock.close()
+            task.result()  # raises what stopped it
+            raise RuntimeError("the codec server stopped while starting")
+        await asyncio.sleep(0.01)
+    return CodecServer(url=f"http://{host}:{bound}", token_source=source, server=server, task=task)
