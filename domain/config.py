@@ -74,6 +74,10 @@ class Department(Strict):
     name: str
     task_queue: str = ""
     adapter: AdapterSettings
+    # The key its system signs HTTP API callbacks with (docs/api.md); without one, a webhook
+    # adapter's secret is used, and a department with neither cannot use the API.
+    callback_secret: str | None = None
+    callback_secret_env: str | None = None  # name of an environment variable holding it
 
     @model_validator(mode="after")
     def _default_queue(self) -> Department:
@@ -215,6 +219,10 @@ class Center(Strict):
     # window while the first is open, is merged into it instead of being dispatched again.
     merge_window: Duration = Span(amount=7, unit=Unit.DAYS)
     city: CityLink = CityLink()
+    # The centre's HTTP API key (docs/api.md): the hotline platform's intake, and reading every ticket.
+    # Without one, intake through the API is refused.
+    api_secret: str | None = None
+    api_secret_env: str | None = None  # name of an environment variable holding it
 
 
 class EnterpriseEntry(Strict):
@@ -295,6 +303,8 @@ class DistrictConfig(Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:
         _unique("departments", [d.code for d in self.departments])
+        if "center" in {d.code for d in self.departments}:
+            raise ValueError("departments: the code 'center' is reserved (it names the centre's API key)")
         _unique("streets", [s.name for s in self.streets])
         _unique("categories", [c.name for c in self.categories])
         _unique("urgencies", [u.name for u in self.urgencies])

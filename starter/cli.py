@@ -18,6 +18,7 @@ from starter.cli_report import app as report_app
 from starter.cli_server import codec_server_command, server_command
 from starter.cli_simulate import sample_command, simulate_command
 from starter.cli_tickets import app as ticket_app
+from starter.cli_web import app as web_app
 from starter.cli_whistle import app as whistle_app
 from starter.logging import configure_logging
 from starter.process import exit_now
@@ -38,6 +39,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
+app.add_typer(web_app, name="web")
 app.command("simulate")(simulate_command)
 app.command("sample-scenario")(sample_command)
 app.add_typer(keys_app, name="keys")
@@ -53,13 +55,16 @@ def demo(
     keep_server: bool = typer.Option(False, "--keep-server", help="结束后保留内置服务（便于在 Web UI 查看历史）"),
     data_dir: Path = typer.Option(Path(".hotline/demo"), help="内置服务的数据目录"),
     timeout: float = typer.Option(300, help="最长等待秒数"),
+    stay: bool = typer.Option(
+        False, "--stay", help="演示结束后工作台与模拟 worker 继续运行（Ctrl-C 结束），便于在网页中办理"
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
     """演示：启动（或连接）服务与模拟承办单位，提交一批样例工单并实时显示进度，最后汇总。"""
     from starter.demo import run_demo
 
     settings = common.config_from(config)
-    ok = common.run(run_demo(settings, tickets, keep_server=keep_server, data_dir=data_dir, timeout=timeout))
+    ok = common.run(run_demo(settings, tickets, keep_server=keep_server, data_dir=data_dir, timeout=timeout, stay=stay))
     raise typer.Exit(0 if ok else 1)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from domain.config import (
     SimulatedSurvey,
 )
 from domain.deadlines import LadderStep, Tier, TierMatch
-from domain.intake import assignment_for
+from domain.intake import assignment_for, route
 from domain.meeting import MeetingRecord, MeetingStatus
 from domain.models import (
     Actor,
@@ -62,7 +62,7 @@ from domain.whistle import PartStatus, WhistleRecord
 from starter.campaigns import act_campaign, start_campaign, view_campaign
 from starter.cli_common import console
 from starter.cli_meeting import meeting_panel
-from starter.cli_server import codec_lines, keys_for_server
+from starter.cli_server import codec_lines, keys_for_server, stop_event
 from starter.cli_whistle import whistle_panel
 from starter.demo_codec import DemoCodec, start_demo_codec
 from starter.demo_data import demo_tickets
@@ -80,6 +80,7 @@ from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
+WEB_PORT = 8000  # the workbench's port when it is free (else any free port)
 # Ended here: closed, answered at intake, or sent up to the city centre.
 FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value, TicketStatus.TRANSFERRED.value)
 
@@ -215,7 +216,17 @@ class ShiftLead:
                 )
 
 
-async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, data_dir: Path, timeout: float) -> bool:
+async def run_demo(
+    config: DistrictConfig,
+    count: int,
+    *,
+    keep_server: bool,
+    data_dir: Path,
+    timeout: float,
+    stay: bool = False,
+    web_port: int = WEB_PORT,
+) -> bool:
+    """The demo; with `stay`, the workbench and the workers keep running after it until Ctrl-C."""
     now = datetime.now(UTC)
     prefix = f"DEMO{now:%y%m%d%H%M%S}"
     tickets = demo_tickets(config, count, prefix, now)
@@ -261,7 +272,14 @@ async def run_demo(config: DistrictConfig, count: int, *, keep_server: bool, dat
             client, demo_config, departments=[d.code for d in demo_config.departments], center=True
         ):
             console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
-            return await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir)
+            async with workbench(client, demo_config, data_dir, ui_url, web_port, unanswered) as page:
+                ok = await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir)
+                if stay:
+                    console.print(f"工作台 {page} 与模拟承办单位继续运行；按 Ctrl-C 结束")
+                    await stop_event().wait()
+                elif keep_server:
+                    console.print("（工作台随演示结束而停止；--stay 可让它与 worker 继续运行）")
+                return ok
     finally:
         if embedded is not None:
             if keep_server:
@@ -405,6 +423,46 @@ async def _run_batch(
     accounted = await _summary(client, config, prefix, count, ui_url)
     await _reports(client, config, data_dir / "reports")
     return accounted and done
+
+
+def demo_accounts(config: DistrictConfig, unanswered: Ticket) -> list[tuple[str, str]]:
+    """(person id, what to do with it): the clerk of the department holding the unanswered urgent
+    ticket first (it waits in 待签收 for the browser), then one of each other role."""
+    first = {role: next(p for p in config.people if p.role is role) for role in Role if role is not Role.SYSTEM}
+    lead = route(config, unanswered.category, unanswered.street) or "cgj"
+    clerk = next(p for p in config.people if p.role is Role.CLERK and p.department == lead)
+    other = next(p for p in config.people if p.role is Role.CLERK and p.department not in (lead, None))
+    return [
+        (
+            clerk.id,
+            f"{config.department(lead).name}经办人：紧急工单 {unanswered.ticket_no} 待签收，可签收、联系、答复、退单",
+        ),
+        (other.id, f"{config.department(other.department or '').name}经办人（打开别单位工单会被拒绝）"),
+        (first[Role.SHIFT_LEAD].id, "值班长：审批退单与延期、人工派遣"),
+        (first[Role.OPERATOR].id, "回访员：回访"),
+        (first[Role.STREET].id, f"{first[Role.STREET].street}：吹哨与评价"),
+        (first[Role.SERVICE_TEAM].id, "红色服务团：企业两张清单"),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def workbench(
+    client: Client, config: DistrictConfig, data_dir: Path, ui_url: str, port: int, unanswered: Ticket
+) -> AsyncIterator[str]:
+    """The workbench pages (`hotline web`'s app) beside the demo, on `port` or any free port, with
+    the demo's accounts; stopped when the block ends."""
+    from starter.web.app import create_app, serving
+    from starter.web.users import DEMO_LEADER, DEMO_PASSWORD, demo_users
+
+    accounts = demo_accounts(config, unanswered)
+    users = await asyncio.to_thread(demo_users, data_dir / "web-users.yaml", config, [p for p, _ in accounts])
+    app = create_app(client, config, users, temporal_ui_url=ui_url)
+    async with serving(app, "127.0.0.1", port) as url:
+        console.print(f"工作台（网页）：{url}/ ；演示账号的口令均为 {DEMO_PASSWORD}", soft_wrap=True)
+        for person, what in [*accounts, (DEMO_LEADER, "区领导：驾驶舱（本月各单位指标、红黑榜、图表）")]:
+            console.print(f"  {person:<12} {what}", soft_wrap=True)
+        yield url
+    console.print("工作台已停止")
 
 
 def _in(values: Sequence[str]) -> str:

@@ -106,14 +106,17 @@ async def view(client: Client, ticket: str) -> TicketRecord:
         raise
 
 
-async def act(client: Client, ticket: str, update: Any, command: Any) -> ActionResult:
-    """Send a human action; a refusal comes back as ActionFailed with the workflow's reason."""
-    return await act_on(handle_for(client, ticket), update, command, f"工单 {ticket}")
+async def act(client: Client, ticket: str, update: Any, command: Any, update_id: str | None = None) -> ActionResult:
+    """Send a human action; a refusal comes back as ActionFailed with the workflow's reason.
+    An `update_id` (e.g. from an API client's idempotency key) makes a repeated request apply once."""
+    return await act_on(handle_for(client, ticket), update, command, f"工单 {ticket}", update_id)
 
 
-async def act_on(handle: WorkflowHandle[Any, Any], update: Any, command: Any, what: str) -> Any:
+async def act_on(
+    handle: WorkflowHandle[Any, Any], update: Any, command: Any, what: str, update_id: str | None = None
+) -> Any:
     """Run an update on any of our workflows; refusals and unknown ids become ActionFailed."""
-    update_id = str(uuid.uuid4())  # kept across retries: the workflow applies one update id once
+    update_id = update_id or str(uuid.uuid4())  # kept across retries: the workflow applies one update id once
     try:
         return await retry_not_ready(lambda: handle.execute_update(update, command, id=update_id))
     except WorkflowUpdateFailedError as err:

@@ -1,0 +1,244 @@
+"""What every page shares (who is signed in, the menu for their role, forms with their CSRF token,
+one-time messages after an action, rendering) and the pages of signing in and out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from temporalio.client import Client
+
+from domain.calendar import china_time
+from domain.config import DistrictConfig
+from domain.models import Role
+from starter.render import remaining
+from starter.web.users import (
+    LEADER,
+    SESSION_HOURS,
+    UserDirectory,
+    Viewer,
+    csrf_token,
+    session_token,
+    session_user,
+    sign,
+    unsign,
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SESSION_COOKIE = "hotline_session"
+FLASH_COOKIE = "hotline_flash"
+
+
+def _when(at: datetime | None) -> str:
+    return china_time(at) if at else "—"
+
+
+templates.env.filters["when"] = _when
+templates.env.globals["remaining"] = remaining
+
+
+class NotSignedIn(Exception):
+    """No valid session: the browser goes to the sign-in page."""
+
+
+class Forbidden(Exception):
+    """Not for this user (403); the message says why, in Chinese."""
+
+
+class NotFound(Exception):
+    """No such ticket, whistle or page (404)."""
+
+
+# ----- the request's context -----
+
+
+def client_of(request: Request) -> Client:
+    return request.app.state.client
+
+
+def config_of(request: Request) -> DistrictConfig:
+    return request.app.state.config
+
+
+def _secret(request: Request) -> bytes:
+    return request.app.state.secret
+
+
+def viewer_of(request: Request) -> Viewer | None:
+    username = session_user(_secret(request), request.cookies.get(SESSION_COOKIE))
+    users: UserDirectory = request.app.state.users
+    return users.viewer(username) if username else None
+
+
+def signed_in(request: Request) -> Viewer:
+    viewer = viewer_of(request)
+    if viewer is None:
+        raise NotSignedIn()
+    return viewer
+
+
+def unit_of(viewer: Viewer, config: DistrictConfig) -> str:
+    """The viewer's unit as people say it: the department's name, the street, or 中心."""
+    if viewer.department:
+        with contextlib.suppress(KeyError):
+            return config.department(viewer.department).name
+        return viewer.department
+    if viewer.street or viewer.enterprise:
+        return viewer.street or viewer.enterprise or ""
+    return "中心" if viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR) else ""
+
+
+def require(viewer: Viewer, *roles: str | Role, what: str) -> None:
+    if not viewer.is_(*roles):
+        raise Forbidden(f"{viewer.name}（{viewer.role_label}）无权查看{what}")
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A POSTed form, once its CSRF token is checked against the session."""
+    form = await request.form()
+    expected = csrf_token(_secret(request), request.cookies.get(SESSION_COOKIE) or "")
+    if not hmac.compare_digest(str(form.get("csrf", "")), expected):
+        raise Forbidden("表单已失效（会话已变更），请刷新页面后重试")
+    # A field given several times (check boxes) comes as one comma-separated value.
+    return {key: ",".join(str(v) for v in form.getlist(key)) for key in form if key != "csrf"}
+
+
+def workflow_link(request: Request, workflow_id: str) -> str | None:
+    """The workflow's page in the Temporal Web UI, if its address is known."""
+    ui = request.app.state.temporal_ui_url
+    return f"{ui}/namespaces/{client_of(request).namespace}/workflows/{workflow_id}" if ui else None
+
+
+# ----- menus -----
+
+NAV: dict[str, list[tuple[str, str]]] = {
+    Role.CLERK.value: [("/queue", "本单位工单"), ("/whistles", "吹哨报到"), ("/enterprises", "企业事项")],
+    Role.SHIFT_LEAD.value: [
+        ("/center", "值班长工作台"),
+        ("/queue", "全部工单"),
+        ("/whistles", "镇街吹哨"),
+        ("/enterprises", "红色服务团"),
+        ("/dashboard", "领导驾驶舱"),
+    ],
+    Role.OPERATOR.value: [("/center", "回访工作台"), ("/queue", "全部工单")],
+    Role.ARBITER.value: [("/queue", "全部工单")],
+    Role.STREET.value: [("/whistles", "本镇街吹哨"), ("/queue", "本镇街工单")],
+    Role.SERVICE_TEAM.value: [("/enterprises", "红色服务团")],
+    Role.ENTERPRISE.value: [("/enterprises", "本企业两张清单")],
+    LEADER: [
+        ("/dashboard", "领导驾驶舱"),
+        ("/queue", "全部工单"),
+        ("/center", "中心工作台"),
+        ("/whistles", "镇街吹哨"),
+        ("/enterprises", "红色服务团"),
+    ],
+}
+
+
+def nav_for(viewer: Viewer | None) -> list[tuple[str, str]]:
+    return NAV.get(viewer.role, []) if viewer else []
+
+
+# ----- rendering and redirects -----
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    viewer = viewer_of(request)
+    flash = unsign(_secret(request), request.cookies.get(FLASH_COOKIE))
+    session = request.cookies.get(SESSION_COOKIE) or ""
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "viewer": viewer,
+            "nav": nav_for(viewer),
+            "unit": unit_of(viewer, config_of(request)) if viewer else "",
+            "path": request.url.path,
+            "csrf": csrf_token(_secret(request), session) if viewer else "",
+            "flash": flash,
+            "district": config_of(request).district,
+            "now": datetime.now(UTC),
+            **context,
+        },
+        status_code=status_code,
+    )
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE)
+    return response
+
+
+def go(request: Request, url: str, text: str | None = None, *, ok: bool = True) -> RedirectResponse:
+    """POST → redirect → GET, with a one-time message for the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if text:
+        token = sign(_secret(request), {"text": text, "ok": ok})
+        response.set_cookie(FLASH_COOKIE, token, max_age=60, httponly=True, samesite="lax")
+    return response
+
+
+def home_of(viewer: Viewer) -> str:
+    menu = nav_for(viewer)
+    return menu[0][0] if menu else "/queue"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site (never //host or a full URL)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+# ----- signing in and out -----
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    return RedirectResponse(home_of(signed_in(request)), status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str | None = None) -> Response:
+    viewer = viewer_of(request)
+    if viewer is not None:
+        return RedirectResponse(_safe_next(next) or home_of(viewer), status_code=303)
+    return render(request, "login.html", next=_safe_next(next) or "", username="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    users: UserDirectory = request.app.state.users
+    viewer = await asyncio.to_thread(users.authenticate, username, password) if username and password else None
+    if viewer is None:
+        return render(
+            request, "login.html", status_code=401, next=target or "", username=username, error="用户名或口令错误"
+        )
+    response = RedirectResponse(target or home_of(viewer), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token(_secret(request), viewer.username),
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    if viewer_of(request) is not None:
+        await form_of(request)
+    response = go(request, "/login", "已退出登录")
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,132 @@
+"""The centre: the shift lead's workbench (异常审批, 人工派遣, overdue tickets), the operators'
+callbacks (待回访), and the leaders' dashboard: this month's rates per department, the red and black
+lists and the charts, computed by the monthly report's own code (`activities.reports.compose`)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from activities.reports import compose
+from domain import search_attributes as sa
+from domain.calendar import CHINA_TZ
+from domain.models import Role, TicketStatus
+from domain.report_request import ReportRequest, ReportRun
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, Report
+from starter.report_files import draw_chart
+from starter.web.pages import NotFound, client_of, config_of, render, require, signed_in
+from starter.web.pages_tickets import queue_query, queue_rows
+from starter.web.users import LEADER
+
+router = APIRouter(include_in_schema=False)
+
+CACHE_S = 60.0  # the charts of a dashboard are drawn from its figures for this long
+_drawing = threading.Lock()  # matplotlib's rc settings are process-wide: one chart at a time
+
+
+@router.get("/center", response_class=HTMLResponse)
+async def center(request: Request) -> Response:
+    viewer = signed_in(request)
+    require(viewer, Role.SHIFT_LEAD, Role.OPERATOR, LEADER, what="中心工作台")
+    lead = viewer.is_(Role.SHIFT_LEAD, LEADER)
+    undispatched = ", ".join(f"'{s.value}'" for s in (TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED))
+    sections = []
+    if lead:
+        sections += [
+            ("approvals", "待审批（退单 / 延期）", queue_query(awaiting_approval=True)),
+            (
+                "dispatch",
+                "待人工派遣（派单目录无匹配 / 派遣失败）",
+                f"{sa.ticket_query()} AND {sa.STATUS.name} IN ({undispatched})",
+            ),
+        ]
+    sections.append(("callbacks", "待回访", queue_query(status=TicketStatus.AWAITING_CALLBACK)))
+    if lead:
+        sections.append(("overdue", "超期工单", queue_query(overdue=True)))
+    found = await asyncio.gather(*(queue_rows(request, query) for _, _, query in sections))
+    return render(
+        request,
+        "center.html",
+        title="值班长工作台" if viewer.is_(Role.SHIFT_LEAD) else "中心工作台",
+        sections=[(key, title, rows) for (key, title, _), rows in zip(sections, found, strict=True)],
+        refresh=30,
+    )
+
+
+# ----- the leaders' dashboard -----
+
+
+def this_month() -> str:
+    return datetime.now(CHINA_TZ).strftime("%Y-%m")
+
+
+async def monthly(request: Request, month: str, *, fresh: bool) -> tuple[Report, datetime]:
+    """月报分析 of `month` as the report computes it, and when it was computed. The dashboard
+    computes it afresh; its charts use that computation for a while, so they show the same figures."""
+    cache: dict[str, tuple[float, Report, datetime]] = request.app.state.dashboard_cache
+    hit = cache.get(month)
+    if not fresh and hit is not None and time.monotonic() - hit[0] < CACHE_S:
+        return hit[1], hit[2]
+    as_of = datetime.now(UTC)
+    report, _ = await compose(
+        client_of(request), config_of(request), ReportRequest(kind=ReportRun.MONTHLY, month=month), as_of
+    )
+    cache[month] = (time.monotonic(), report, as_of)
+    return report, as_of
+
+
+def _month(text: str | None) -> str:
+    if text is None:
+        return this_month()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise NotFound(f"月份应写作 YYYY-MM，而不是 {text}")
+    return text
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, month: str | None = None) -> Response:
+    viewer = signed_in(request)
+    require(viewer, LEADER, Role.SHIFT_LEAD, what="领导驾驶舱")
+    chosen = _month(month)
+    report, as_of = await monthly(request, chosen, fresh=True)
+    return render(
+        request,
+        "dashboard.html",
+        title="领导驾驶舱",
+        report=report,
+        as_of=as_of,
+        month=chosen,
+        overview=report.table(OVERVIEW),
+        by_department=report.table(BY_DEPARTMENT),
+        red=report.table(RED_LIST),
+        black=report.table(BLACK_LIST),
+        charts=list(enumerate(report.charts)),
+        refresh=None,
+    )
+
+
+def _draw(report: Report, index: int) -> bytes:
+    chart = report.charts[index]
+    with _drawing, tempfile.TemporaryDirectory(prefix="hotline-chart-") as folder:
+        path = Path(folder) / "chart.png"
+        draw_chart(chart, report.table(chart.table), path)
+        return path.read_bytes()
+
+
+@router.get("/dashboard/charts/{index}.png")
+async def chart(request: Request, index: int, month: str | None = None) -> Response:
+    viewer = signed_in(request)
+    require(viewer, LEADER, Role.SHIFT_LEAD, what="领导驾驶舱")
+    report, _ = await monthly(request, _month(month), fresh=False)
+    if not 0 <= index < len(report.charts):
+        raise NotFound(f"没有第 {index} 张图表")
+    png = await asyncio.to_thread(_draw, report, index)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=30"})

@@ -1,0 +1,461 @@
+"""工单: the queue (a department's, a street's or everyone's) with its clocks and overdue marks, one
+ticket's page with its timeline and the actions its viewer may take now, and those actions.
+
+Which actions are offered is decided by the ticket's own checks (`TicketRecord.check_*`), the same
+ones the workflow's update validators run; the action itself is the CLI's (`starter.tickets.act`),
+so the workflow has the last word and a refusal comes back with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from domain import search_attributes as sa
+from domain.audit import mask_address, mask_name, mask_phone
+from domain.calendar import Span, Unit
+from domain.commands import (
+    AssistReport,
+    ContactCitizen,
+    Decide,
+    GiveAnswer,
+    ManualDispatch,
+    RecordCallback,
+    RequestExtension,
+    RequestReturn,
+    SignFor,
+)
+from domain.config import DistrictConfig
+from domain.deadlines import Clock
+from domain.intake import TicketRejected, assignment_for
+from domain.models import Actor, Answer, ApprovalKind, Callback, ExceptionApproval, Role, Satisfaction, TicketStatus
+from domain.ticket_record import ActionRefused, TicketRecord
+from starter.render import remaining
+from starter.tickets import ActionFailed, act, view
+from starter.web.pages import (
+    Forbidden,
+    NotFound,
+    client_of,
+    config_of,
+    form_of,
+    go,
+    render,
+    signed_in,
+    unit_of,
+    workflow_link,
+)
+from starter.web.users import Viewer
+from workflows.ticket import TicketWorkflow
+
+router = APIRouter(include_in_schema=False)
+
+FINAL = (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY, TicketStatus.TRANSFERRED)
+QUEUE_LIMIT = 100
+VIEW_TIMEOUT_S = 5.0
+QUEUE_TIMEOUT_S = 8.0
+
+
+class BadInput(Exception):
+    """A form that cannot become a command; the message says which field, in Chinese."""
+
+
+# ----- who sees what -----
+
+
+def can_view(record: TicketRecord, viewer: Viewer) -> bool:
+    """The centre and leaders see every ticket; a department the tickets it holds, held or assists
+    on; a street the tickets of its street. Nobody else."""
+    if viewer.of_centre:
+        return True
+    if viewer.is_(Role.CLERK):
+        code = viewer.department
+        return (
+            (record.assignment is not None and record.assignment.department == code)
+            or any(seen.department == code for seen in record.departments_seen)
+            or any(part.assignment.department == code for part in record.assists)
+        )
+    if viewer.is_(Role.STREET):
+        return record.ticket.street == viewer.street
+    return False
+
+
+def sees_citizen(record: TicketRecord, viewer: Viewer) -> bool:
+    """The citizen's name, phone and address, unmasked: for those who must call them."""
+    if viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR):
+        return True
+    if not viewer.is_(Role.CLERK):
+        return False
+    holds = record.assignment is not None and record.assignment.department == viewer.department
+    return holds or any(part.assignment.department == viewer.department for part in record.assists)
+
+
+def _passes(check: Callable[[], None]) -> bool:
+    try:
+        check()
+    except ActionRefused:
+        return False
+    return True
+
+
+@dataclass
+class Allowed:
+    """What the viewer may do to the ticket now (as the workflow's own checks say)."""
+
+    actions: set[str] = field(default_factory=set)
+    decisions: list[ExceptionApproval] = field(default_factory=list)  # pending requests the viewer may decide
+
+
+def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) -> Allowed:
+    allowed = Allowed()
+    if actor is None:
+        return allowed
+    one = Span(amount=1, unit=Unit.WORKING_DAYS if record.plan.deadlines is not None else Unit.HOURS)
+    checks: dict[str, Callable[[], None]] = {
+        "sign": lambda: record.check_sign_for(actor),
+        "contact": lambda: record.check_contact(actor),
+        "answer": lambda: record.check_answer(actor),
+        "return": lambda: record.check_request_return(actor, "—", now),
+        "extend": lambda: record.check_request_extension(actor, one, "—", now),
+        "assist-sign": lambda: record.check_assist_sign_for(actor),
+        "assist-report": lambda: record.check_assist_report(actor),
+        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]
+        "callback": lambda: record.check_callback(actor),
+    }
+    allowed.actions = {name for name, check in checks.items() if _passes(check)}
+    allowed.decisions = [
+        approval
+        for approval in record.pending_approvals
+        if _passes(lambda a=approval: record.check_decision(actor, a.id, None, approve=False))
+    ]
+    return allowed
+
+
+# ----- clocks as the pages show them -----
+
+
+@dataclass
+class ClockView:
+    label: str
+    due_at: datetime | None
+    state: str
+    breached: bool
+    level: str | None = None
+    running: bool = True
+
+
+def clock_view(clock: Clock, now: datetime) -> ClockView:
+    return ClockView(
+        label=clock.kind.value,
+        due_at=clock.due_at,
+        state=remaining(clock.due_at, now, clock.stopped_at),
+        breached=clock.breached(now),
+        level=clock.level,
+        running=clock.running,
+    )
+
+
+def round_clocks(record: TicketRecord, now: datetime) -> list[ClockView]:
+    """This round's clocks (the lead's and each assisting department's)."""
+    views = []
+    for clock in record.clocks:
+        if clock.round == record.dispatch_round:
+            shown = clock_view(clock, now)
+            if clock.owner:
+                shown.label = f"{shown.label}（{record.assist(clock.owner).assignment.department_name}）"
+            views.append(shown)
+    if not views and record.dispatch_round:  # first-release tickets: two due times, no clock objects
+        views = [
+            ClockView("签收", record.sign_for_due, remaining(record.sign_for_due, now, record.signed_at), False),
+            ClockView(
+                "办结", record.resolve_due, remaining(record.resolve_due, now, record.answered_at), record.overdue
+            ),
+        ]
+    return views
+
+
+def current_clock(record: TicketRecord, now: datetime) -> ClockView | None:
+    """The clock the department is working against now: the earliest running one of the lead."""
+    running = [c for c in record.clocks if c.round == record.dispatch_round and c.owner is None and c.running]
+    if running:
+        return clock_view(min(running, key=lambda c: c.due_at), now)
+    shown = [c for c in round_clocks(record, now) if c.label == "办结"]
+    return shown[0] if shown else None
+
+
+# ----- the queue -----
+
+
+@dataclass
+class QueueRow:
+    ticket_no: str
+    status: str
+    department: str
+    street: str
+    category: str
+    urgency: str
+    received_at: datetime | None
+    resolve_due: datetime | None
+    overdue: bool
+    escalation: str | None
+    awaiting_approval: bool
+    title: str = "—"
+    clock: ClockView | None = None
+    pending: list[ExceptionApproval] = field(default_factory=list)  # requests awaiting the shift lead
+
+
+def quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def queue_query(
+    *,
+    department: str | None = None,
+    street: str | None = None,
+    status: TicketStatus | None = None,
+    open_only: bool = True,
+    overdue: bool = False,
+    awaiting_approval: bool = False,
+) -> str:
+    """The visibility query of a queue (the search attributes `hotline ticket list` reads)."""
+    query = sa.ticket_query(department=department, street=street, overdue=overdue)
+    if status is not None:
+        query += f" AND {sa.STATUS.name} = {quoted(status.value)}"
+    elif open_only:
+        query += f" AND {sa.STATUS.name} NOT IN ({', '.join(quoted(s.value) for s in FINAL)})"
+    if awaiting_approval:
+        query += f" AND {sa.AWAITING_APPROVAL.name} = true"
+    return query
+
+
+async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> list[QueueRow]:
+    """The tickets the query finds, each with its title and current clock from its own view (a
+    ticket whose view does not answer in time is shown from its search attributes alone)."""
+    client, config = client_of(request), config_of(request)
+    names = {d.code: d.name for d in config.departments}
+    rows: list[QueueRow] = []
+    async for wf in client.list_workflows(query, limit=limit):
+        attrs = wf.typed_search_attributes
+        rows.append(
+            QueueRow(
+                ticket_no=wf.id.removeprefix("ticket-"),
+                status=attrs.get(sa.STATUS) or "",
+                department=names.get(attrs.get(sa.DEPARTMENT) or "", attrs.get(sa.DEPARTMENT) or "—"),
+                street=attrs.get(sa.STREET) or "",
+                category=attrs.get(sa.CATEGORY) or "",
+                urgency=attrs.get(sa.URGENCY) or "",
+                received_at=attrs.get(sa.RECEIVED_AT),
+                resolve_due=attrs.get(sa.RESOLVE_DUE),
+                overdue=bool(attrs.get(sa.OVERDUE)),
+                escalation=attrs.get(sa.ESCALATION),
+                awaiting_approval=bool(attrs.get(sa.AWAITING_APPROVAL)),
+            )
+        )
+    now = datetime.now(UTC)
+    gate = asyncio.Semaphore(8)
+
+    async def fill(row: QueueRow) -> None:
+        async with gate:
+            try:
+                record = await asyncio.wait_for(view(client, row.ticket_no), VIEW_TIMEOUT_S)
+            except (ActionFailed, TimeoutError):
+                return
+        row.title = record.ticket.title
+        row.status = record.status.value
+        row.clock = current_clock(record, now)
+        row.pending = record.pending_approvals
+
+    # Without a worker to answer the queries, the page still comes (from the search attributes).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(fill(row) for row in rows)), QUEUE_TIMEOUT_S)
+    return rows
+
+
+def _status(text: str | None) -> TicketStatus | None:
+    try:
+        return TicketStatus(text) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(
+    request: Request,
+    status: str | None = None,
+    department: str | None = None,
+    overdue: bool = False,
+    all: bool = False,
+) -> Response:
+    viewer = signed_in(request)
+    config = config_of(request)
+    street = None
+    if viewer.is_(Role.CLERK):
+        department = viewer.department
+        title = f"{unit_of(viewer, config)} 工单队列"
+    elif viewer.is_(Role.STREET):
+        street, department = viewer.street, department or None
+        title = f"{viewer.street} 工单"
+    elif viewer.of_centre:
+        title = "全部工单"
+    else:
+        raise Forbidden(f"{viewer.name}（{viewer.role_label}）无权查看工单队列")
+    chosen = _status(status)
+    query = queue_query(department=department or None, street=street, status=chosen, open_only=not all, overdue=overdue)
+    rows = await queue_rows(request, query)
+    return render(
+        request,
+        "queue.html",
+        title=title,
+        rows=rows,
+        statuses=[s.value for s in TicketStatus],
+        status=chosen.value if chosen else "",
+        department=department or "",
+        departments=config.departments if viewer.of_centre or viewer.is_(Role.STREET) else [],
+        overdue=overdue,
+        all=all,
+        refresh=30,
+    )
+
+
+# ----- one ticket -----
+
+
+async def _record(request: Request, ticket_no: str) -> TicketRecord:
+    try:
+        return await view(client_of(request), ticket_no)
+    except ActionFailed as err:
+        raise NotFound(str(err)) from None
+
+
+def _refusal(record: TicketRecord, viewer: Viewer, config: DistrictConfig) -> Forbidden:
+    return Forbidden(
+        f"工单 {record.ticket.ticket_no} 不在{unit_of(viewer, config) or viewer.role_label}的办理范围内，"
+        f"{viewer.name}（{viewer.role_label}）无权查看"
+    )
+
+
+@router.get("/tickets/{ticket_no}", response_class=HTMLResponse)
+async def ticket_page(request: Request, ticket_no: str) -> Response:
+    viewer = signed_in(request)
+    config = config_of(request)
+    record = await _record(request, ticket_no)
+    if not can_view(record, viewer):
+        raise _refusal(record, viewer, config)
+    now = datetime.now(UTC)
+    citizen = record.ticket.citizen
+    shown = sees_citizen(record, viewer)
+    current = record.assignment.department if record.assignment else None
+    return render(
+        request,
+        "ticket.html",
+        record=record,
+        t=record.ticket,
+        allowed=allowed_actions(record, viewer.actor, now),
+        clocks=round_clocks(record, now),
+        citizen_name=citizen.name if shown else mask_name(citizen.name),
+        citizen_phone=citizen.phone if shown else mask_phone(citizen.phone),
+        citizen_address=(citizen.address if shown else mask_address(citizen.address)) if citizen.address else "—",
+        departments=config.departments,
+        reassign_to=[d for d in config.departments if d.code != current],
+        satisfactions=[s.value for s in Satisfaction],
+        return_kind=ApprovalKind.RETURN,
+        workflow_url=workflow_link(request, f"ticket-{record.ticket.ticket_no}"),
+        refresh=None,
+    )
+
+
+def _need(form: dict[str, str], key: str, label: str) -> str:
+    value = form.get(key, "").strip()
+    if not value:
+        raise BadInput(f"请填写{label}")
+    return value
+
+
+def _department(config: DistrictConfig, code: str, label: str) -> Any:
+    try:
+        return assignment_for(config, code)
+    except TicketRejected:
+        raise BadInput(f"{label}：没有代码为 {code} 的承办单位") from None
+
+
+def command_for(action: str, actor: Actor, form: dict[str, str], config: DistrictConfig) -> tuple[Any, Any]:
+    """The workflow update and its command for a form, built as the CLI builds them."""
+    resolved = form.get("resolved", "yes") == "yes"
+    if action == "sign":
+        return TicketWorkflow.sign_for, SignFor(actor=actor)
+    if action == "contact":
+        return TicketWorkflow.contact_citizen, ContactCitizen(actor=actor, note=form.get("note", ""))
+    if action == "answer":
+        answer = Answer(text=_need(form, "text", "答复内容"), resolved=resolved)
+        return TicketWorkflow.answer, GiveAnswer(actor=actor, answer=answer)
+    if action == "return":
+        return TicketWorkflow.request_return, RequestReturn(actor=actor, reason=_need(form, "reason", "退单理由"))
+    if action == "extend":
+        amount = _need(form, "amount", "延期时长")
+        if not amount.isdigit() or int(amount) <= 0:
+            raise BadInput("延期时长应为正整数")
+        length = {"working_days": int(amount)} if form.get("unit", "wd") == "wd" else {"hours": int(amount)}
+        reason = _need(form, "reason", "延期理由")
+        return TicketWorkflow.request_extension, RequestExtension(actor=actor, reason=reason, **length)
+    if action == "dispatch":
+        to = _department(config, _need(form, "to", "派往单位"), "派往单位")
+        return TicketWorkflow.dispatch, ManualDispatch(actor=actor, to=to, note=form.get("note", ""))
+    if action == "approve":
+        code = form.get("reassign", "").strip()
+        to = _department(config, code, "改派单位") if code else None
+        approval = _need(form, "approval", "申请编号")
+        return TicketWorkflow.approve, Decide(
+            actor=actor, approval_id=approval, reassign_to=to, note=form.get("note", "")
+        )
+    if action == "reject":
+        approval = _need(form, "approval", "申请编号")
+        note = _need(form, "note", "驳回理由")
+        return TicketWorkflow.reject, Decide(actor=actor, approval_id=approval, note=note)
+    if action == "callback":
+        try:
+            satisfaction = Satisfaction(_need(form, "satisfaction", "满意度"))
+        except ValueError:
+            raise BadInput("满意度应为 满意、基本满意 或 不满意") from None
+        result = Callback(resolved=resolved, satisfaction=satisfaction, note=form.get("note") or None)
+        return TicketWorkflow.record_callback, RecordCallback(actor=actor, callback=result)
+    if action == "assist-sign":
+        return TicketWorkflow.assist_sign_for, SignFor(actor=actor)
+    if action == "assist-report":
+        return TicketWorkflow.assist_report, AssistReport(actor=actor, text=_need(form, "text", "协办情况"))
+    raise NotFound(f"没有名为 {action} 的工单操作")
+
+
+@router.post("/tickets/{ticket_no}/actions/{action}")
+async def ticket_action(request: Request, ticket_no: str, action: str) -> Response:
+    viewer = signed_in(request)
+    form = await form_of(request)
+    config = config_of(request)
+    page = f"/tickets/{ticket_no}"
+    if viewer.actor is None:
+        raise Forbidden(f"{viewer.name}（{viewer.role_label}）的账号只能查看，不能办理工单")
+    try:
+        update, command = command_for(action, viewer.actor, form, config)
+    except BadInput as err:
+        return go(request, page, str(err), ok=False)
+    except ValidationError as err:
+        return go(request, page, f"输入有误：{err.errors()[0]['msg']}", ok=False)
+    try:
+        result = await act(client_of(request), ticket_no, update, command)
+    except ActionFailed as refused:
+        # The workflow refused. Someone who may not even see the ticket gets the refusal alone.
+        try:
+            record = await view(client_of(request), ticket_no)
+        except ActionFailed:
+            raise NotFound(str(refused)) from None
+        if not can_view(record, viewer):
+            raise Forbidden(str(refused)) from None
+        return go(request, page, str(refused), ok=False)
+    suffix = f"（申请编号 {result.approval_id}）" if result.approval_id else ""
+    return go(request, page, f"{result.message}{suffix}；当前状态：{result.status.value}")

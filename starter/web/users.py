@@ -1,0 +1,274 @@
+"""Who may sign in to the workbench, and how a signed-in browser is recognised.
+
+The users file (YAML) lists accounts, each with an argon2 password hash and either the id of a
+person of the configuration (`people:`), whose role and department, street or enterprise the account
+takes, or `role: leader` (区领导: reads everything, acts on nothing):
+
+    users:
+      - {username: cgj_sun, person: cgj_sun, password_hash: "$argon2id$v=19$..."}
+      - {username: leader_wang, name: 王区长, role: leader, password_hash: "$argon2id$..."}
+
+A session is a cookie holding the username and the time of sign-in, signed with HMAC-SHA256 under
+the process's secret (`HOTLINE_WEB_SECRET`, or a random one per process). The account is looked up
+again on every request, so removing it from the file (and restarting) ends its sessions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.config import DistrictConfig, describe_validation_error
+from domain.models import ROLE_LABELS, Actor, Role
+from starter.settings import ConfigError, actor_for
+
+SECRET_ENV = "HOTLINE_WEB_SECRET"
+USERS_ENV = "HOTLINE_WEB_USERS"
+DEFAULT_USERS_FILE = Path(".hotline/web-users.yaml")
+LEADER = "leader"
+LEADER_LABEL = "区领导"
+SESSION_HOURS = 12
+
+_hasher = PasswordHasher()
+# Checked when the username is unknown, so a wrong name costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(12))
+
+
+class UsersFileError(Exception):
+    """A users file that cannot be used; one line naming the file and the key."""
+
+
+class WebUser(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    password_hash: str = Field(min_length=10)
+    person: str | None = None  # a person of the configuration: role and unit come from there
+    role: Literal["leader"] | None = None  # an account of no person: a leader, who only reads
+    name: str | None = None  # a leader's name (a person's comes from the configuration)
+
+    @model_validator(mode="after")
+    def _person_or_leader(self) -> WebUser:
+        if (self.person is None) == (self.role is None):
+            raise ValueError("give either person (a person of the configuration) or role: leader")
+        return self
+
+
+class UsersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[WebUser] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user: an actor of the configuration (who may act) or a leader (who reads)."""
+
+    username: str
+    name: str
+    role: str  # a Role's value, or "leader"
+    actor: Actor | None
+
+    @property
+    def role_label(self) -> str:
+        return LEADER_LABEL if self.role == LEADER else ROLE_LABELS[Role(self.role)]
+
+    @property
+    def department(self) -> str | None:
+        return self.actor.department if self.actor else None
+
+    @property
+    def street(self) -> str | None:
+        return self.actor.street if self.actor else None
+
+    @property
+    def enterprise(self) -> str | None:
+        return self.actor.enterprise if self.actor else None
+
+    def is_(self, *roles: str | Role) -> bool:
+        return self.role in {str(r.value) if isinstance(r, Role) else r for r in roles}
+
+    @property
+    def of_centre(self) -> bool:
+        """The centre's people and the leaders see every ticket."""
+        return self.is_(Role.SHIFT_LEAD, Role.OPERATOR, Role.ARBITER, LEADER)
+
+
+class UserDirectory:
+    """The accounts of a users file, checked against the configuration."""
+
+    def __init__(self, users: list[WebUser], config: DistrictConfig) -> None:
+        self.config = config
+        self.users = {u.username: u for u in users}
+        self._viewers = {u.username: self._viewer(u) for u in users}
+
+    def _viewer(self, user: WebUser) -> Viewer:
+        if user.person is None:
+            return Viewer(user.username, user.name or user.username, LEADER, None)
+        actor = actor_for(self.config, user.person)
+        return Viewer(user.username, actor.name, actor.role.value, actor)
+
+    def viewer(self, username: str) -> Viewer | None:
+        return self._viewers.get(username)
+
+    def authenticate(self, username: str, password: str) -> Viewer | None:
+        """The account if the password is right; None otherwise (the same time either way)."""
+        user = self.users.get(username.strip())
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return self._viewers[user.username] if user else None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def read_users(path: Path) -> list[WebUser]:
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise UsersFileError(f"{path}: cannot read: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise UsersFileError(f"{path}: not valid YAML") from err
+    try:
+        return UsersFile.model_validate(raw).users
+    except ValidationError as err:
+        raise UsersFileError(describe_validation_error(str(path), err)) from err
+
+
+def load_users(path: Path, config: DistrictConfig) -> UserDirectory:
+    """The accounts of the file; an unknown person or a repeated username is named with its key."""
+    users = read_users(path)
+    seen: set[str] = set()
+    for i, user in enumerate(users):
+        if user.username in seen:
+            raise UsersFileError(f"{path}: users.{i}.username: '{user.username}' appears twice")
+        seen.add(user.username)
+        if user.person is not None:
+            try:
+                actor_for(config, user.person)
+            except ConfigError:
+                raise UsersFileError(f"{path}: users.{i}.person: unknown '{user.person}'") from None
+    return UserDirectory(users, config)
+
+
+def write_users(path: Path, users: list[WebUser]) -> None:
+    """Write the file atomically, readable by its owner only (it holds password hashes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"users": [u.model_dump(exclude_none=True) for u in users]}
+    text = "# 工作台用户（hotline web users add …）：口令只存 argon2 散列\n"
+    text += yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.chmod(0o600)
+    partial.replace(path)
+
+
+def add_user(path: Path, user: WebUser) -> bool:
+    """Add or replace the account of that username; True if it replaced one."""
+    users = read_users(path) if path.exists() else []
+    replaced = any(u.username == user.username for u in users)
+    users = [u for u in users if u.username != user.username] + [user]
+    write_users(path, users)
+    return replaced
+
+
+# ----- sessions: signed cookies -----
+
+
+def process_secret() -> bytes:
+    """HOTLINE_WEB_SECRET, or a random secret for this process (sessions end when it restarts)."""
+    configured = os.environ.get(SECRET_ENV)
+    return configured.encode() if configured else secrets.token_bytes(32)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(secret: bytes, payload: dict[str, Any]) -> str:
+    body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    mac = hmac.new(secret, body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def unsign(secret: bytes, token: str | None) -> dict[str, Any] | None:
+    """The payload of a token signed with `secret`, or None if it was not (or is malformed)."""
+    if not token or "." not in token:
+        return None
+    body, mac = token.rsplit(".", 1)
+    expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        payload = json.loads(_unb64(body))
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def session_token(secret: bytes, username: str) -> str:
+    return sign(secret, {"u": username, "t": int(time.time()), "n": secrets.token_urlsafe(8)})
+
+
+def session_user(secret: bytes, token: str | None) -> str | None:
+    """The username of a valid session token that has not expired."""
+    payload = unsign(secret, token)
+    if payload is None or not isinstance(payload.get("u"), str) or not isinstance(payload.get("t"), int):
+        return None
+    if time.time() - payload["t"] > SESSION_HOURS * 3600:
+        return None
+    return payload["u"]
+
+
+def csrf_token(secret: bytes, session: str) -> str:
+    """The token every form of a session carries: bound to that session, so another site cannot
+    forge a form for it."""
+    return _b64(hmac.new(secret, b"csrf|" + session.encode(), hashlib.sha256).digest())[:32]
+
+
+# ----- the demo's accounts -----
+
+DEMO_PASSWORD = "demo12345"
+DEMO_LEADER = "leader"
+
+
+def demo_users(path: Path, config: DistrictConfig, people: list[str]) -> UserDirectory:
+    """The demo's accounts (the given people and a leader), all with DEMO_PASSWORD, in `path`;
+    an existing file with the same accounts is kept."""
+    wanted = [*people, DEMO_LEADER]
+    if path.exists():
+        try:
+            directory = load_users(path, config)
+        except UsersFileError:
+            directory = None
+        if (
+            directory is not None
+            and list(directory.users) == wanted
+            and directory.authenticate(people[0], DEMO_PASSWORD)
+        ):
+            return directory
+    digest = hash_password(DEMO_PASSWORD)  # one hash for all: they share the demo's password anyway
+    users = [WebUser(username=p, person=p, password_hash=digest) for p in people]
+    users.append(WebUser(username=DEMO_LEADER, role=LEADER, name="王区长", password_hash=digest))
+    write_users(path, users)
+    return load_users(path, config)

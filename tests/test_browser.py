@@ -1,0 +1,246 @@
+"""The workbench in a real browser: Playwright driving Debian's Chromium (installed by .ci/run with
+apt; nothing is downloaded) against the pages served by uvicorn in this process, a real dev server
+and real workers. A clerk signs for, contacts and answers a ticket; the shift lead approves a
+return with reassignment; another department is refused; the dashboard shows the report's figures.
+
+Set HOTLINE_SCREENSHOTS=DIR to keep a screenshot of each page visited."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.reports import compose
+from domain.calendar import CHINA_TZ
+from domain.config import DistrictConfig
+from domain.models import TicketStatus
+from domain.report_request import ReportRequest, ReportRun
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, RED_LIST, Report
+from starter.tickets import submit, view
+from starter.web.app import create_app, serving
+from starter.web.users import WebUser, hash_password, load_users, write_users
+from tests.conftest import make_config
+from tests.helpers import eventually, sample_ticket
+from worker import build_workers
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "browser-口令-2026"
+CLERK, OTHER_CLERK, LEAD, LEADER = "cgj_sun", "zjj_li", "zhangli", "leader_wang"
+SHOTS = os.environ.get("HOTLINE_SCREENSHOTS")
+
+
+def chromium() -> str:
+    """Debian's Chromium; its absence is a failure, not a skip (CI installs it with apt)."""
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail(
+            "Debian's chromium is not installed: the browser tests need it (apt-get install -y chromium; "
+            ".ci/run does this). Playwright's own browser downloads are not used.",
+            pytrace=False,
+        )
+    return path
+
+
+@dataclass
+class Site:
+    url: str
+    client: Client
+    config: DistrictConfig
+    browser: Browser
+
+    async def signed_in(self, username: str) -> Page:
+        context = await self.browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        page = await context.new_page()
+        await page.goto(f"{self.url}/login")
+        await page.get_by_label("用户名").fill(username)
+        await page.get_by_label("口令").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_role("button", name="退出")).to_be_visible()
+        return page
+
+
+async def listed(page: Page, scope: Locator, ticket_no: str) -> Locator:
+    """The ticket's link in a list, reloading while visibility catches up with the workflow."""
+    link = scope.get_by_role("link", name=ticket_no)
+    for _ in range(40):
+        if await link.count():
+            break
+        await page.wait_for_timeout(250)
+        await page.reload()
+    return link
+
+
+async def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+async def site(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    executable = chromium()
+    folder = tmp_path_factory.mktemp("web")
+    config = make_config(folder)
+    digest = hash_password(PASSWORD)
+    people = [WebUser(username=u, person=u, password_hash=digest) for u in (CLERK, OTHER_CLERK, LEAD)]
+    people.append(WebUser(username=LEADER, role="leader", name="王区长", password_hash=digest))
+    write_users(folder / "users.yaml", people)
+    client = dev_env.client
+    app = create_app(client, config, load_users(folder / "users.yaml", config), temporal_ui_url="http://127.0.0.1:8233")
+    async with (
+        build_workers(client, config, departments=["cgj", "zjj", "bhjd"], center=True),
+        serving(app) as url,
+        async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+        try:
+            yield Site(url, client, config, browser)
+        finally:
+            await browser.close()
+
+
+async def test_a_clerk_signs_for_contacts_and_answers_and_another_department_is_refused(site: Site) -> None:
+    ticket = sample_ticket()  # 市容环卫 in 滨河街道: the 城管局 (cgj)
+    await submit(site.client, site.config, ticket)
+    await eventually(site.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+
+    page = await site.signed_in(CLERK)
+    await expect(page.get_by_role("heading", name="区城市管理综合执法局 工单队列")).to_be_visible()
+    link = await listed(page, page.locator("main"), ticket.ticket_no)
+    await expect(link).to_be_visible()
+    await shot(page, "1-queue")
+    await link.click()
+    status = page.locator("#ticket-status")
+    await expect(status).to_have_text("待签收")
+    # Only what the state allows: signing for, or a return; not yet contacting or answering.
+    await expect(page.get_by_role("button", name="签收", exact=True)).to_be_visible()
+    await expect(page.get_by_role("button", name="联系诉求人")).to_have_count(0)
+    await expect(page.get_by_role("button", name="提交答复")).to_have_count(0)
+    await shot(page, "2-ticket-to-sign")
+
+    await page.get_by_role("button", name="签收", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("已签收")
+    await expect(status).to_have_text("已签收")
+    await page.get_by_label("联系情况").fill("已电话联系诉求人，约定今日清运")
+    await page.get_by_role("button", name="联系诉求人").click()
+    await expect(status).to_have_text("已联系")
+    await page.get_by_label("答复内容").fill("已安排清运车辆，垃圾已清运完毕")
+    await page.get_by_role("button", name="提交答复").click()
+    await expect(status).to_have_text("待回访")
+    await expect(page.locator("ol.timeline")).to_contain_text("已安排清运车辆")
+    await expect(page.locator("#no-actions")).to_be_visible()
+    await shot(page, "3-ticket-answered")
+
+    # The workflow agrees with the page, and every step names the clerk.
+    record = await view(site.client, ticket.ticket_no)
+    assert record.status is TicketStatus.AWAITING_CALLBACK
+    assert [a.action for a in record.actions if a.actor.id == CLERK] == ["签收", "联系诉求人", "答复"]
+
+    # Another department's clerk may not open it; an action sent anyway is refused by the workflow.
+    other = await site.signed_in(OTHER_CLERK)
+    response = await other.goto(f"{site.url}/tickets/{ticket.ticket_no}")
+    assert response is not None and response.status == 403
+    await expect(other.get_by_role("alert")).to_contain_text("无权查看")
+    await shot(other, "4-other-department-refused")
+    csrf = await other.locator("input[name=csrf]").first.input_value()
+    refused = await other.request.post(
+        f"{site.url}/tickets/{ticket.ticket_no}/actions/contact", form={"csrf": csrf, "note": "越权"}
+    )
+    assert refused.status == 403
+    assert "拒绝联系诉求人" in await refused.text()
+    assert (await view(site.client, ticket.ticket_no)).actions == record.actions
+
+
+async def test_the_shift_lead_approves_a_return_with_reassignment(site: Site) -> None:
+    ticket = sample_ticket(title="物业管理范围内的楼道垃圾")
+    await submit(site.client, site.config, ticket)
+    await eventually(site.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+
+    clerk = await site.signed_in(CLERK)
+    await clerk.goto(f"{site.url}/tickets/{ticket.ticket_no}")
+    await clerk.get_by_text("申请退单（非本单位职责）").click()
+    await clerk.get_by_label("退单理由").fill("属小区物业管理范围，建议改派街道")
+    await clerk.get_by_role("button", name="申请退单").click()
+    await expect(clerk.get_by_role("status")).to_contain_text("R1")
+    await expect(clerk.locator("#ticket-status")).to_have_text("退单审批中")
+
+    lead = await site.signed_in(LEAD)
+    await expect(lead.get_by_role("heading", name="值班长工作台")).to_be_visible()
+    approvals = lead.locator("section", has=lead.get_by_role("heading", name=re.compile("待审批")))
+    link = await listed(lead, approvals, ticket.ticket_no)
+    await shot(lead, "5-center")
+    await link.click()
+    await expect(lead.get_by_role("button", name="签收", exact=True)).to_have_count(0)
+    await lead.get_by_label("改派单位").select_option("bhjd")
+    await lead.get_by_label("审批意见").fill("同意改派滨河街道")
+    await shot(lead, "6-approve")
+    await lead.get_by_role("button", name="批准 R1").click()
+    await expect(lead.get_by_role("status")).to_contain_text("已批准 R1")
+    await expect(lead.locator("#ticket-department")).to_have_text("滨河街道办事处")
+
+    record = await eventually(
+        site.client,
+        ticket.ticket_no,
+        lambda r: (
+            r.assignment is not None
+            and r.assignment.department == "bhjd"
+            and r.status is TicketStatus.AWAITING_SIGN_FOR
+        ),
+    )
+    assert record.approvals[0].decided_by is not None and record.approvals[0].decided_by.id == LEAD
+    # The department that returned it may still read it, and may do nothing more.
+    await clerk.reload()
+    await expect(clerk.locator("#ticket-department")).to_have_text("滨河街道办事处")
+    await expect(clerk.locator("#no-actions")).to_be_visible()
+
+
+def _cells(rows: list[list[str]]) -> list[list[str]]:
+    return [[cell.strip() for cell in row] for row in rows]
+
+
+async def _table(page: Page, section: str) -> list[list[str]]:
+    rows = page.locator(f"#{section} tbody tr")
+    return _cells([await rows.nth(i).locator("td").all_inner_texts() for i in range(await rows.count())])
+
+
+async def _monthly(site: Site) -> Report:
+    month = datetime.now(CHINA_TZ).strftime("%Y-%m")
+    report, _ = await compose(
+        site.client, site.config, ReportRequest(kind=ReportRun.MONTHLY, month=month), datetime.now(UTC)
+    )
+    return report
+
+
+async def test_the_dashboard_shows_the_figures_the_monthly_report_computes(site: Site) -> None:
+    page = await site.signed_in(LEADER)
+    for _ in range(3):  # tickets of other tests may move between two readings: compare a still moment
+        before = await _monthly(site)
+        await page.goto(f"{site.url}/dashboard")
+        shown = {name: await _table(page, name) for name in ("by-department", "red-list", "black-list")}
+        after = await _monthly(site)
+        if before.tables == after.tables:
+            break
+    expected = {
+        "by-department": after.table(BY_DEPARTMENT).rows,
+        "red-list": after.table(RED_LIST).rows or [["暂无"]],
+        "black-list": after.table(BLACK_LIST).rows or [["暂无"]],
+    }
+    assert shown == {name: _cells(rows) for name, rows in expected.items()}
+    assert any(row[0] == "区城市管理综合执法局" for row in shown["by-department"])
+    images = page.locator("figure img")
+    assert await images.count() == len(after.charts)
+    for i in range(await images.count()):
+        await expect(images.nth(i)).to_have_js_property("complete", True)
+        assert await images.nth(i).evaluate("img => img.naturalWidth") > 100
+    await shot(page, "7-dashboard")
