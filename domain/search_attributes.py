@@ -6,8 +6,11 @@ categories, statuses and times.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from domain import facts
@@ -135,8 +138,24 @@ def ticket_query(
     return " AND ".join(clauses)
 
 
-def facts_of(workflow_id: str, attrs: TypedSearchAttributes) -> facts.TicketFacts:
-    """A ticket's facts as its search attributes tell them (what a report reads from visibility)."""
+class _ByName:
+    """Values by search attribute name, read like TypedSearchAttributes (datetimes parsed)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def get(self, key: SearchAttributeKey[Any]) -> Any:
+        value = self.values.get(key.name)
+        if isinstance(value, str) and key.indexed_value_type == IndexedValueType.INDEXED_VALUE_TYPE_DATETIME:
+            return datetime.fromisoformat(value)
+        return value
+
+
+def facts_of(workflow_id: str, attrs: TypedSearchAttributes | Mapping[str, Any]) -> facts.TicketFacts:
+    """A ticket's facts as its search attributes tell them (what a report reads from visibility):
+    typed, or as values by name (the reports' fast path decodes only these from the raw listing)."""
+    if not isinstance(attrs, TypedSearchAttributes):
+        attrs = _ByName(attrs)
     satisfaction = attrs.get(SATISFACTION)
     received = attrs.get(RECEIVED_AT)
     assert received is not None, f"{workflow_id} has no {RECEIVED_AT.name}"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from domain import search_attributes as sa
 from domain.commands import ContactCitizen, Decide, GiveAnswer, RecordCallback, RequestReturn, SignFor
 from domain.config import DistrictConfig
 from domain.facts import TicketFacts
@@ -84,6 +85,10 @@ async def test_a_closed_ticket_and_a_returned_one_publish_their_facts(
     assert (moved.department, moved.return_count, moved.closed_at) == ("bhjd", 1, None)
     assert moved.signed_on_time is None  # the new round's clocks have not stopped yet
     assert returned.ticket_no in {f.ticket_no for f in await open_ticket_facts(client)}
+    # The reports' fast listing reads the same facts as the SDK's typed listing of the same rows.
+    for no in (closed.ticket_no, returned.ticket_no):
+        [typed] = [wf async for wf in client.list_workflows(f"WorkflowId = 'ticket-{no}'")]
+        assert found[no] == sa.facts_of(typed.id, typed.typed_search_attributes)
     # A window that ended before these tickets were received does not list them.
     earlier = await ticket_facts(client, since - timedelta(days=2), since - timedelta(days=1))
     assert not {closed.ticket_no, returned.ticket_no} & {f.ticket_no for f in earlier}
