@@ -47,6 +47,16 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture(scope="module")
+async def own_dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server for one module alone: for tests that read across every workflow of a kind (the
+    dashboard's report queries each whistle and enterprise), which other modules' workflows, left
+    without their workers, would leave unanswered."""
+    env = await start_dev_server()
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture
 def client(dev_env: WorkflowEnvironment) -> Client:
     return dev_env.client

@@ -90,7 +90,7 @@ async def shot(page: Page, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def site(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+async def site(own_dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     executable = chromium()
     folder = tmp_path_factory.mktemp("web")
     config = make_config(folder)
@@ -98,7 +98,7 @@ async def site(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFa
     people = [WebUser(username=u, person=u, password_hash=digest) for u in (CLERK, OTHER_CLERK, LEAD)]
     people.append(WebUser(username=LEADER, role="leader", name="王区长", password_hash=digest))
     write_users(folder / "users.yaml", people)
-    client = dev_env.client
+    client = own_dev_env.client
     app = create_app(client, config, load_users(folder / "users.yaml", config), temporal_ui_url="http://127.0.0.1:8233")
     async with (
         build_workers(client, config, departments=["cgj", "zjj", "bhjd"], center=True),

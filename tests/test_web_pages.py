@@ -58,16 +58,16 @@ class Pages:
 
 
 @pytest.fixture(scope="module")
-async def pages(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pages]:
+async def pages(own_dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pages]:
     folder = tmp_path_factory.mktemp("pages")
     config = make_config(folder)
     digest = hash_password(PASSWORD)
     users = [WebUser(username=p, person=p, password_hash=digest) for p in PEOPLE]
     users.append(WebUser(username="leader_wang", role="leader", name="王区长", password_hash=digest))
     write_users(folder / "users.yaml", users)
-    app = create_app(dev_env.client, config, load_users(folder / "users.yaml", config), secret=SECRET)
-    async with build_workers(dev_env.client, config, departments=["cgj", "zjj", "bhjd"], center=True):
-        yield Pages(app, dev_env.client, config)
+    app = create_app(own_dev_env.client, config, load_users(folder / "users.yaml", config), secret=SECRET)
+    async with build_workers(own_dev_env.client, config, departments=["cgj", "zjj", "bhjd"], center=True):
+        yield Pages(app, own_dev_env.client, config)
 
 
 async def waiting_ticket(pages: Pages) -> str:
