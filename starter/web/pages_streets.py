@@ -5,7 +5,6 @@ and the named departments' part (report in, answer). Each action is the CLI's, t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +17,10 @@ from domain import search_attributes as sa
 from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
 from domain.intake import TicketRejected
 from domain.models import Role, Satisfaction
-from domain.ticket_record import ActionRefused
 from domain.whistle import PartStatus, WhistleRecord
 from starter.tickets import ActionFailed
 from starter.web.pages import Forbidden, NotFound, client_of, config_of, form_of, go, render, signed_in, workflow_link
-from starter.web.pages_tickets import BadInput, clock_view, quoted
+from starter.web.pages_tickets import BadInput, clock_view, passes, quoted
 from starter.web.users import Viewer
 from starter.whistles import act_whistle, blow, view_whistle
 from workflows.whistle import WhistleWorkflow
@@ -41,14 +39,6 @@ def can_view(record: WhistleRecord, viewer: Viewer) -> bool:
     return False
 
 
-def _passes(check: Callable[[], None]) -> bool:
-    try:
-        check()
-    except ActionRefused:
-        return False
-    return True
-
-
 @dataclass
 class WhistleAllowed:
     report_in: bool = False
@@ -62,13 +52,13 @@ def allowed_on(record: WhistleRecord, viewer: Viewer) -> WhistleAllowed:
     if actor is None:
         return WhistleAllowed()
     return WhistleAllowed(
-        report_in=_passes(lambda: record.check_report_in(actor)),
-        answer=_passes(lambda: record.check_answer(actor)),
-        withdraw=_passes(lambda: record.check_withdraw(actor)),
+        report_in=passes(lambda: record.check_report_in(actor)),
+        answer=passes(lambda: record.check_answer(actor)),
+        withdraw=passes(lambda: record.check_withdraw(actor)),
         evaluate=tuple(
             p.assignment.department
             for p in record.parts
-            if _passes(lambda p=p: record.check_evaluate(actor, p.assignment.department))
+            if passes(lambda p=p: record.check_evaluate(actor, p.assignment.department))
         ),
     )
 

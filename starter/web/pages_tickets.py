@@ -97,7 +97,8 @@ def sees_citizen(record: TicketRecord, viewer: Viewer) -> bool:
     return holds or any(part.assignment.department == viewer.department for part in record.assists)
 
 
-def _passes(check: Callable[[], None]) -> bool:
+def passes(check: Callable[[], None]) -> bool:
+    """Whether the workflow's own check lets this action through now (what the page offers)."""
     try:
         check()
     except ActionRefused:
@@ -129,11 +130,11 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]
         "callback": lambda: record.check_callback(actor),
     }
-    allowed.actions = {name for name, check in checks.items() if _passes(check)}
+    allowed.actions = {name for name, check in checks.items() if passes(check)}
     allowed.decisions = [
         approval
         for approval in record.pending_approvals
-        if _passes(lambda a=approval: record.check_decision(actor, a.id, None, approve=False))
+        if passes(lambda a=approval: record.check_decision(actor, a.id, None, approve=False))
     ]
     return allowed
 
