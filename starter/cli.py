@@ -9,6 +9,7 @@ import typer
 from starter import cli_common as common
 from starter.cli_actions import center_app, dept_app
 from starter.cli_audit import app as audit_app
+from starter.cli_bench import bench_command
 from starter.cli_calendar import app as calendar_app
 from starter.cli_campaign import app as campaign_app
 from starter.cli_enterprise import app as enterprise_app
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(web_app, name="web")
 app.command("simulate")(simulate_command)
 app.command("sample-scenario")(sample_command)
+app.command("bench")(bench_command)
 app.add_typer(keys_app, name="keys")
 app.command("server")(server_command)
 app.command("codec-server")(codec_server_command)
