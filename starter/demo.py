@@ -240,7 +240,9 @@ async def run_demo(
         }
     )
     tickets[-1] = unanswered
-    demo_config = simulated(config, never_answer=[unanswered.ticket_no] if count > 1 else [], files=data_dir)
+    # The ticket sent up to the city is left alone by its department: the centre transfers it.
+    never_answer = [unanswered.ticket_no, f"{prefix}-X001"]
+    demo_config = simulated(config, never_answer=never_answer, files=data_dir)
     target = address()
     host, _, port_text = target.rpartition(":")
     keys, created = keys_for_server()  # the one-command demo makes its key file when there is none
@@ -501,7 +503,7 @@ async def exchange_with_city(client: Client, config: DistrictConfig, lead: Actor
         citizen=citizen,
     )
     await submit(client, config, up)
-    for _ in range(100):  # once its department has it (a delivery in flight cannot be called back)
+    for _ in range(600):  # once its department has it (a delivery in flight cannot be called back)
         if (await view(client, up.ticket_no)).status is TicketStatus.AWAITING_SIGN_FOR:
             break
         await asyncio.sleep(0.1)
