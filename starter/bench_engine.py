@@ -98,6 +98,33 @@ def per_event(used: dict[str, float], events: int) -> dict[str, Any]:
     return {"cpu_s": used, "cpu_ms_per_event": {name: round(v * 1000 / events, 2) for name, v in used.items()}}
 
 
+def batch(unit: str, n: int, wall: float, counted: HistoryCount, used: dict[str, float]) -> dict[str, Any]:
+    """A batch's figures: `unit` (workflows, tickets) per second, events per second and per unit,
+    history bytes, CPU per event. The totals are kept so that batches can be combined."""
+    single = unit.removesuffix("s")
+    return {
+        unit: n,
+        "wall_s": round(wall, 2),
+        f"{unit}_per_s": round(n / wall, 2),
+        "events": counted.events,
+        f"events_per_{single}": round(counted.events / n, 2),
+        "events_per_s": round(counted.events / wall, 1),
+        "history_bytes": counted.bytes,
+        f"history_bytes_per_{single}": round(counted.bytes / n),
+        "counted": "every history fetched",
+        **per_event(used, counted.events),
+    }
+
+
+def combine(unit: str, batches: list[dict[str, Any]]) -> dict[str, Any]:
+    """Batches run apart (e.g. before and after the other side) as one: totals summed, rates again."""
+    n = sum(b[unit] for b in batches)
+    wall = sum(b["wall_s"] for b in batches)
+    counted = HistoryCount(n, sum(b["events"] for b in batches), sum(b["history_bytes"] for b in batches))
+    used = {name: round(sum(b["cpu_s"][name] for b in batches), 2) for name in batches[0]["cpu_s"]}
+    return batch(unit, n, wall, counted, used) | {"batches": [{unit: b[unit], "wall_s": b["wall_s"]} for b in batches]}
+
+
 def this_process() -> CpuMeter:
     return CpuMeter({"driver": os.getpid()})
 
@@ -164,15 +191,4 @@ async def bare_engine(client: Client, n: int, meter: CpuMeter | None = None, war
         await updates.aclose()
     if updates.failures:
         raise RuntimeError(f"reference updates failed: {updates.failures[0]!r}")
-    counted = await count_histories(client, ids)
-    return {
-        "workflows": n,
-        "wall_s": round(wall, 2),
-        "workflows_per_s": round(n / wall, 2),
-        "events": counted.events,
-        "events_per_workflow": round(counted.events_per_workflow, 2),
-        "events_per_s": round(counted.events / wall, 1),
-        "history_bytes_per_workflow": round(counted.bytes / n),
-        "counted": "every history fetched",
-        **per_event(used, counted.events),
-    }
+    return batch("workflows", n, wall, await count_histories(client, ids), used)

@@ -25,13 +25,15 @@ from temporalio.client import Client
 from domain.config import DistrictConfig
 from domain.intake import route
 from starter.bench_engine import START_CONCURRENCY, CpuMeter, bounded
-from starter.bench_tickets import Arrivals, Clerks, Unfinished, bench_ticket, clerk_of, project_config
+from starter.bench_tickets import Arrivals, Clerks, Unfinished, bench_ticket, clerk_of, project_config, within
 from starter.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyRing
 from starter.settings import actor_for
-from starter.tickets import outcome, submit
+from starter.tickets import open_repeat_of, outcome, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 STICKY_CACHE = 1000  # worker.build_workers' default max_cached_workflows, which worker.py uses
+IN_FLIGHT = 200  # tickets submitted and not yet delivered, at most
+SUBMIT_CONCURRENCY = 16
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -88,6 +90,35 @@ class WorkerProcess:
         except TimeoutError:
             self.process.kill()
             return await self.process.wait()
+
+
+async def submit_paced(client: Client, config: DistrictConfig, numbers: list[str], folder: Path) -> None:
+    """Submit the tickets keeping at most IN_FLIGHT of them on their way to the inbox: a backlog
+    larger than the worker's cache would make it replay each ticket's history at its delivery.
+    The tickets carry no address, so the intake makes no 并单 look-up (see `merge_lookup`)."""
+    gate = asyncio.Semaphore(SUBMIT_CONCURRENCY)
+    tasks: list[asyncio.Task[Any]] = []
+    for i, no in enumerate(numbers):
+        while i - delivered_count(folder) >= IN_FLIGHT:
+            await asyncio.sleep(0.25)
+        await gate.acquire()
+        task = asyncio.ensure_future(submit(client, config, bench_ticket(no, address=False)))
+        task.add_done_callback(lambda _task: gate.release())
+        tasks.append(task)
+    await asyncio.gather(*tasks)
+
+
+async def merge_lookup(client: Client, config: DistrictConfig, run: str, times: int = 5) -> dict[str, Any]:
+    """How long the intake's 并单 look-up (a visibility query) takes with every workflow of the run
+    so far in the namespace: the median of a few."""
+    probe = bench_ticket(f"M{run}PROBE")
+    took = []
+    for _ in range(times):
+        begun = time.perf_counter()
+        await open_repeat_of(client, config, probe)
+        took.append(time.perf_counter() - begun)
+    workflows = (await client.count_workflows()).count
+    return {"workflows_in_namespace": workflows, "median_ms": round(sorted(took)[times // 2] * 1000, 1)}
 
 
 def delivered_count(folder: Path) -> int:
@@ -150,15 +181,16 @@ async def worker_memory(
         meter = CpuMeter(pids)
         cpu = meter.start()
         begun = time.perf_counter()
-        submitting = asyncio.ensure_future(
-            bounded(START_CONCURRENCY, [lambda no=no: submit(client, district, bench_ticket(no)) for no in numbers])
+        submitting = asyncio.ensure_future(submit_paced(client, district, numbers, folder))
+        waiting = asyncio.ensure_future(
+            wait_delivered(folder, open_tickets, worker.pid, 120 + open_tickets * 0.5, sample)
         )
-        await wait_delivered(folder, open_tickets, worker.pid, 120 + open_tickets * 0.5, sample)
-        await submitting
+        await within(None, "worker memory", [submitting, waiting], ["submitting", "delivering"])
         delivered_s = time.perf_counter() - begun
         used = meter.since(cpu)
         await asyncio.sleep(settle_s)  # what the last deliveries left behind settles
         opened = memory_mb(worker.pid)
+        lookup = await merge_lookup(client, district, run)
         result: dict[str, Any] = {
             "open_tickets": open_tickets,
             "sticky_cache": STICKY_CACHE,
@@ -168,6 +200,7 @@ async def worker_memory(
             "delivered_s": round(delivered_s, 1),
             "delivered_per_s": round(open_tickets / delivered_s, 1),
             "cpu_s_delivering": used,
+            "merge_lookup": lookup,
         }
         if close:
             say(f"办结其中 {close} 件（驱动程序代经办人、回访员操作）")

@@ -42,11 +42,12 @@ from starter.bench_engine import (
     START_CONCURRENCY,
     CpuMeter,
     Spawner,
+    batch,
+    combine,
     count_histories,
     event_types,
     history_bytes,
     history_events,
-    per_event,
     this_process,
 )
 from starter.settings import actor_for
@@ -61,9 +62,10 @@ class Unfinished(RuntimeError):
     """A part of the benchmark did not finish in its time: names how many tickets were left."""
 
 
-def bench_ticket(ticket_no: str) -> Ticket:
+def bench_ticket(ticket_no: str, *, address: bool = True) -> Ticket:
     """A standard ticket (投诉, 一般, 市容环卫 on 滨河街道 → 城管局), each at its own address so that
-    none is merged into another (并单) by the intake's look-up."""
+    none is merged into another (并单) by the intake's look-up; without an address the intake makes
+    no look-up."""
     return Ticket(
         ticket_no=ticket_no,
         received_at=datetime.now(UTC),
@@ -73,7 +75,9 @@ def bench_ticket(ticket_no: str) -> Ticket:
         urgency="一般",
         title="小区门口垃圾堆积无人清运",
         content="镇北社区东门垃圾箱已满三天，气味很大，希望尽快清运。",
-        citizen=Citizen(name="王小明", phone="13812341234", address=f"滨河街道镇北社区{ticket_no}号"),
+        citizen=Citizen(
+            name="王小明", phone="13812341234", address=f"滨河街道镇北社区{ticket_no}号" if address else None
+        ),
     )
 
 
@@ -251,7 +255,7 @@ class Project:
 
 
 async def within(
-    seconds: float,
+    seconds: float | None,
     what: str,
     waits: Sequence[asyncio.Future[Any]],
     names: Sequence[str],
@@ -259,11 +263,11 @@ async def within(
 ) -> None:
     """All of `waits` done within `seconds`, or Unfinished naming how many (and which first) are
     not; a failed wait, or a `failure` reported meanwhile, is raised at once."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + (seconds if seconds is not None else math.inf)
     pending: set[asyncio.Future[Any]] = set(waits)
     try:
         while pending:
-            done, pending = await asyncio.wait(pending, timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+            done, pending = await asyncio.wait(pending, timeout=max(0.0, min(1.0, deadline - time.monotonic())))
             for task in done:
                 if task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
@@ -319,6 +323,19 @@ async def until(project: Project, no: str, condition: Callable[[TicketRecord], b
         await asyncio.sleep(0.05)
 
 
+async def project_throughput(
+    project: Project, tickets: int, meter: CpuMeter | None = None, say: Callable[[str], None] = lambda _text: None
+) -> dict[str, Any]:
+    """The standard ticket, then `tickets` standard tickets in two batches (each submitted at once)."""
+    async with project.workers():
+        say("标准工单（逐步办理）")
+        standard = await standard_ticket(project)
+        halves = [tickets // 2, tickets - tickets // 2]
+        say(f"吞吐：{halves[0]} 件工单同时受理，两批")
+        flows = [await throughput(project, n, meter) for n in halves]
+    return {"standard_ticket": standard, "throughput": combine("tickets", flows)}
+
+
 async def throughput(project: Project, n: int, meter: CpuMeter | None = None) -> dict[str, Any]:
     """N standard tickets submitted at once, each followed until closed (办结)."""
     meter = meter or this_process()
@@ -335,18 +352,7 @@ async def throughput(project: Project, n: int, meter: CpuMeter | None = None) ->
     await project.within(patience(n), "throughput", [asyncio.ensure_future(one(no)) for no in numbers], numbers)
     wall = time.perf_counter() - begun
     used = meter.since(cpu)
-    counted = await count_histories(project.client, (workflow_id_for(no) for no in numbers))
-    return {
-        "tickets": n,
-        "wall_s": round(wall, 2),
-        "tickets_per_s": round(n / wall, 2),
-        "events": counted.events,
-        "events_per_ticket": round(counted.events_per_workflow, 2),
-        "events_per_s": round(counted.events / wall, 1),
-        "history_bytes_per_ticket": round(counted.bytes / n),
-        "counted": "every history fetched",
-        **per_event(used, counted.events),
-    }
+    return batch("tickets", n, wall, await count_histories(project.client, map(workflow_id_for, numbers)), used)
 
 
 def percentile(values: Iterable[float], p: float) -> float:
@@ -410,34 +416,20 @@ async def burst(project: Project, size: int) -> dict[str, Any]:
     }
 
 
-async def project_parts(
-    client: Client,
-    config: DistrictConfig,
-    folder: Path,
+async def latency_parts(
+    project: Project,
     *,
-    tickets: int,
+    capacity: float | None,
     max_rate: float,
     seconds: float,
     burst_size: int,
-    meter: CpuMeter | None = None,
     say: Callable[[str], None] = lambda _text: None,
 ) -> dict[str, Any]:
-    """The standard ticket, the throughput, the steady-rate latency and the burst, with one set of workers."""
-    project = Project(client, config, folder)
+    """The steady-rate latency (at half the measured `capacity`) and the burst, with the project's workers."""
+    rate = steady_rate(capacity, max_rate) if capacity else max_rate / 2
     async with project.workers():
-        say("标准工单")
-        standard = await standard_ticket(project)
-        say(f"吞吐：{tickets} 件工单同时受理")
-        flow = await throughput(project, tickets, meter)
-        rate = steady_rate(flow["tickets_per_s"], max_rate)
         say(f"稳定速率：每秒 {rate:g} 件（约为吞吐的一半），{seconds:g} 秒")
         steady = await steady_latency(project, rate, seconds)
         say(f"突发：{burst_size} 件同时受理")
         burst_result = await burst(project, burst_size)
-    return {
-        "standard_ticket": standard,
-        "throughput": flow,
-        "steady": steady,
-        "burst": burst_result,
-        "update_rpc_retries": project.clerks.retries,
-    }
+    return {"steady": steady, "burst": burst_result, "update_rpc_retries": project.clerks.retries}

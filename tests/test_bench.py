@@ -14,7 +14,7 @@ from temporalio.client import Client
 from starter.bench import QUICK, Bench, markdown_table, memory_target, summary, table, write_results
 from starter.bench_engine import bare_engine, history_bytes, history_events
 from starter.bench_memory import worker_memory
-from starter.bench_tickets import latency_summary, percentile, project_parts, steady_rate
+from starter.bench_tickets import Project, latency_parts, latency_summary, percentile, project_throughput, steady_rate
 from starter.keys import load_key_ring
 from starter.settings import load_config
 
@@ -61,17 +61,20 @@ async def test_a_tiny_run_of_every_server_part(client: Client, tmp_path: Path) -
     keys = load_key_ring()
     assert keys is not None
     bench = Bench(QUICK, quick=True, console=Console(quiet=True))
-    bench.parts["bare"] = await bare_engine(client, 5)
-    bench.parts["project"] = await project_parts(
-        client, config, tmp_path / "project", tickets=5, max_rate=5, seconds=1, burst_size=5
-    )
+    project = Project(client, config, tmp_path / "project")
+    bench.parts["bare"] = await bare_engine(client, 3, warm_up=1)
+    bench.parts["project"] = await project_throughput(project, 5)
+    bench.parts["bare_after"] = await bare_engine(client, 3, warm_up=1)
+    bench.parts["latency"] = await latency_parts(project, capacity=4.0, max_rate=5, seconds=1, burst_size=5)
     bench.parts["memory"] = await worker_memory(
         client, config, keys, tmp_path / "memory", open_tickets=5, checkpoints=[5], close=2, settle_s=0.2
     )
     results = summary(bench, 1.0)
 
     assert not [key for key in REQUIRED if key not in results]
+    assert results["bare_engine"]["workflows"] == 6 and results["bare_engine"]["events_per_workflow"] >= 20
     assert results["bare_events_per_s"] > 0 and results["ticket_events_per_s"] > 0
+    assert bench.parts["project"]["throughput"]["tickets"] == 5 and results["steady_rate_per_s"] == 2
     assert results["events_per_s_ratio"] == round(results["ticket_events_per_s"] / results["bare_events_per_s"], 3)
     standard = bench.parts["project"]["standard_ticket"]
     events = await history_events(client, standard["workflow_id"])
