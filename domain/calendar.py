@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
 from domain.models import Frozen
 
@@ -123,9 +123,27 @@ _UNIT_LABELS = {
 _DURATION = re.compile(r"^\s*(\d+)\s*(wd|s|m|h|d)\s*$")
 
 
+# No limit, window or delay is longer than this: a longer span is a typing error (and would
+# overflow the date arithmetic).
+MAX_SPAN_DAYS = 3660
+_SPAN_SECONDS = {
+    Unit.SECONDS: 1,
+    Unit.MINUTES: 60,
+    Unit.HOURS: 3600,
+    Unit.DAYS: 86400,
+    Unit.WORKING_DAYS: 86400 * 7 / 5,
+}
+
+
 class Span(Frozen):
     amount: int = Field(ge=0)
     unit: Unit
+
+    @model_validator(mode="after")
+    def _not_too_long(self) -> Span:
+        if self.amount * _SPAN_SECONDS[self.unit] > MAX_SPAN_DAYS * 86400:
+            raise ValueError(f"'{self}' is longer than {MAX_SPAN_DAYS} days")
+        return self
 
     @property
     def label(self) -> str:
@@ -156,5 +174,4 @@ def add(calendar: WorkCalendar, at: datetime, span: Span) -> tuple[datetime, boo
 
 def natural(span: Span) -> timedelta:
     """A duration in natural time; working days count as 7/5 of a day (an upper bound for look-backs)."""
-    seconds = {Unit.SECONDS: 1, Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400, Unit.WORKING_DAYS: 86400 * 7 / 5}
-    return timedelta(seconds=span.amount * seconds[span.unit])
+    return timedelta(seconds=span.amount * _SPAN_SECONDS[span.unit])

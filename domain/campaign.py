@@ -19,12 +19,13 @@ from domain.models import (
     Action,
     Actor,
     Frozen,
+    Ref,
     Role,
     ShortText,
     TicketNo,
     TicketStatus,
 )
-from domain.ticket_record import ActionRefused, PendingNotice
+from domain.ticket_record import ActionRefused, PendingNotice, require_fit
 
 
 class CampaignKind(StrEnum):
@@ -35,9 +36,9 @@ class CampaignKind(StrEnum):
 class TicketFilter(Frozen):
     """Which tickets belong to the campaign (all given conditions must hold)."""
 
-    category: str | None = None
-    street: str | None = None
-    department: str | None = None
+    category: Ref | None = None
+    street: Ref | None = None
+    department: Ref | None = None
     overdue_only: bool = False
 
     @property
@@ -139,6 +140,7 @@ class CampaignRecord(BaseModel):
     def check_lead(self, actor: Actor, action: str) -> None:
         if actor.role is not Role.SHIFT_LEAD:
             raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SHIFT_LEAD]}")
+        require_fit(actor, action)
         if self.status is not CampaignStatus.RUNNING:
             raise ActionRefused(f"拒绝{action}：{self.input.kind.value}已结束")
 

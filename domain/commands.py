@@ -7,10 +7,22 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from domain.calendar import Duration, Span, Unit
-from domain.models import Actor, Answer, Assignment, Callback, Frozen, Satisfaction, TicketStatus
+from domain.models import (
+    Actor,
+    Answer,
+    Assignment,
+    Callback,
+    Frozen,
+    LongText,
+    Printable,
+    Ref,
+    Satisfaction,
+    TicketNo,
+    TicketStatus,
+)
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), Printable]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), Printable]
 
 
 class SignFor(Frozen):
@@ -63,7 +75,7 @@ class Decide(Frozen):
     """The shift lead's decision on an 异常审批 request (approve or reject)."""
 
     actor: Actor
-    approval_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    approval_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16), Printable]
     reassign_to: Assignment | None = None  # 改派: required when approving a return
     note: Note = ""
 
@@ -105,14 +117,14 @@ class WhistleAnswer(Frozen):
     """答卷: the department's answer to the street."""
 
     actor: Actor
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    text: LongText
 
 
 class EvaluateDepartment(Frozen):
     """一哨一考核: the street's evaluation of one department."""
 
     actor: Actor
-    department: str
+    department: Ref
     satisfaction: Satisfaction
     comment: Note = ""
 
@@ -143,7 +155,7 @@ class Attend(Frozen):
 
 class RecordMinutes(Frozen):
     actor: Actor
-    minutes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    minutes: LongText
 
 
 class Refer(Frozen):
@@ -160,7 +172,7 @@ class AssistReport(Frozen):
     """协办报告: an assisting department reports its part to the lead."""
 
     actor: Actor
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    text: LongText
 
 
 class TransferToCity(Frozen):
@@ -172,7 +184,7 @@ class TransferToCity(Frozen):
 
 class LinkTicket(Frozen):
     actor: Actor
-    main_ticket: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    main_ticket: TicketNo
 
 
 class Unlink(Frozen):

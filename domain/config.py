@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domain.calendar import Duration, Span, Unit
 from domain.deadlines import DeadlinePolicy, Tier
 from domain.metrics import MetricsPolicy
-from domain.models import Role
+from domain.models import Role, unit_misfit
 from domain.uscc import EnterpriseId
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -218,6 +218,9 @@ class Center(Strict):
     # 并单: a ticket of the same category at the same (normalised) address, received within this
     # window while the first is open, is merged into it instead of being dispatched again.
     merge_window: Duration = Span(amount=7, unit=Unit.DAYS)
+    # 派遣受阻: a delivery to a department's system still failing this long after dispatch is reported
+    # to the shift lead, and retried on (fixed into each ticket at intake).
+    delivery_alert_after: Duration = Span(amount=15, unit=Unit.MINUTES)
     city: CityLink = CityLink()
     # The centre's HTTP API key (docs/api.md): the hotline platform's intake, and reading every ticket.
     # Without one, intake through the API is refused.
@@ -354,6 +357,11 @@ class DistrictConfig(Strict):
                 _known(f"red_service.enterprises.{i}.street", enterprise.street, streets)
         if isinstance(self.center.callback, SimulatedSurvey):
             _known("center.callback.actor", self.center.callback.actor, set(people))
+        for i, person in enumerate(self.people):
+            # The workflows refuse an actor whose role and unit do not fit (docs/security.md).
+            misfit = unit_misfit(person.role, person.department, person.street, person.enterprise)
+            if misfit:
+                raise ValueError(f"people.{i}.{misfit[0]}: {misfit[1]}")
         return self
 
     # Look-ups used by the CLI, workers and intake.

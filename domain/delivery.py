@@ -77,6 +77,9 @@ class NoticeKind(StrEnum):
     CITY_REPORT = "办理结果反馈"  # to the city centre: the result of a ticket it sent down
     ENTERPRISE_ITEM = "企业服务事项"  # to a named official: an item of an enterprise's service list
     ITEM_FAILED = "事项派送失败"  # to the shift lead: a department's system refused an item
+    DISPATCH_BLOCKED = "派遣受阻"  # to the shift lead: a delivery keeps failing (retried on)
+    DISPATCH_RESUMED = "派遣恢复"  # to the shift lead: the blocked delivery got through
+    NOTICE_BLOCKED = "通知受阻"  # to the shift lead: a department's system keeps failing notices
 
 
 class Notice(Frozen):

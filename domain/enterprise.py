@@ -28,16 +28,19 @@ from domain.models import (
     SYSTEM_ACTOR,
     Actor,
     Assignment,
+    Day,
     Enterprise,
     Frozen,
+    Printable,
+    Ref,
     Role,
     Satisfaction,
     ShortText,
 )
-from domain.ticket_record import ActionRefused, PendingNotice
+from domain.ticket_record import ActionRefused, PendingNotice, require_fit
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Printable]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Printable]
 
 
 # ----- what a visit agrees -----
@@ -47,9 +50,9 @@ class ResponsibleUnit(Frozen):
     """责任单位: a department (its clerks act; items reach its system like tickets) or a named official."""
 
     kind: Literal["department", "official"]
-    code: str  # the department's code, or the official's person id
-    name: str
-    task_queue: str | None = None  # a department's queue
+    code: Ref  # the department's code, or the official's person id
+    name: Ref
+    task_queue: Ref | None = None  # a department's queue
 
     @property
     def assignment(self) -> Assignment | None:
@@ -60,7 +63,7 @@ class ResponsibleUnit(Frozen):
     def includes(self, actor: Actor) -> bool:
         if self.kind == "department":
             return actor.role is Role.CLERK and actor.department == self.code
-        return actor.id == self.code
+        return actor.role is Role.SERVICE_TEAM and actor.id == self.code  # a named official is a team member
 
 
 class ItemSpec(Frozen):
@@ -72,7 +75,7 @@ class ItemSpec(Frozen):
     person: ShortText  # 责任人
     measures: Note = ""  # 措施
     within: Duration | None = None  # 完成时限 as a span from now …
-    due_on: date | None = None  # … or as a date (the end of that day, China time)
+    due_on: Day | None = None  # … or as a date (the end of that day, China time)
 
     @model_validator(mode="after")
     def _one_limit(self) -> ItemSpec:
@@ -85,7 +88,7 @@ class RecordVisit(Frozen):
     """走访: who went, when, whom they met, which policies they explained, which needs were agreed."""
 
     actor: Actor
-    visited_on: date
+    visited_on: Day
     members: list[Actor] = Field(min_length=1, max_length=20)  # 服务团成员
     met: list[ShortText] = Field(default_factory=list, max_length=20)  # the enterprise's people met
     policies: list[ShortText] = Field(default_factory=list, max_length=50)  # 政策宣传
@@ -340,6 +343,7 @@ class EnterpriseRecord(BaseModel):
         for i, member in enumerate(cmd.members):
             if member.role is not Role.SERVICE_TEAM:
                 raise ActionRefused(f"拒绝记录走访：members.{i}：{member.label} 不是{ROLE_LABELS[Role.SERVICE_TEAM]}")
+            require_fit(member, f"记录走访：members.{i}")
         earlier = next((v for v in self.visits if v.fingerprint == cmd.fingerprint), None)
         if earlier is not None:
             raise ActionRefused(f"拒绝记录走访：该走访已记录为 {earlier.visit_no}")
@@ -604,6 +608,7 @@ class EnterpriseRecord(BaseModel):
     def _require_team(self, actor: Actor, action: str) -> None:
         if actor.role is not Role.SERVICE_TEAM:
             raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SERVICE_TEAM]}")
+        require_fit(actor, action)
 
     def _visit_or_refuse(self, visit_no: str, action: str) -> Visit:
         visit = next((v for v in self.visits if v.visit_no == visit_no), None)
@@ -623,6 +628,7 @@ class EnterpriseRecord(BaseModel):
         if not unit.includes(actor):
             who = f"{unit.name}的{ROLE_LABELS[Role.CLERK]}" if unit.kind == "department" else unit.name
             raise ActionRefused(f"拒绝{action}：{actor.label} 不是事项 {item_no} 的责任单位，仅限{who}")
+        require_fit(actor, action)
         return item
 
     def _enterprise_item(self, actor: Actor, item_no: str, action: str) -> ServiceItem:
@@ -633,6 +639,7 @@ class EnterpriseRecord(BaseModel):
                 f"拒绝{action}：{actor.label} 无权操作，仅限{self.enterprise.name}的企业联系人"
                 f"或{ROLE_LABELS[Role.SERVICE_TEAM]}（代企业确认）"
             )
+        require_fit(actor, action)
         return item
 
     def _log(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from domain.calendar import CalendarData, Span
+from domain.calendar import CalendarData, Duration, Span
 from domain.config import DistrictConfig, KnowledgeEntry
 from domain.deadlines import TicketDeadlines, deadlines_for
 from domain.models import Assignment, Frozen, RequestKind, Ticket
@@ -44,6 +45,8 @@ class IntakePlan(Frozen):
     match_key: str | None = None  # 并单: same category and normalised address (a digest, not the address)
     merged_into: str | None = None  # the workflow id of the open ticket this one repeats
     assisting: list[Assignment] = Field(default_factory=list)  # 紧急诉求联动处置: dispatched at once, to assist
+    # 派遣受阻: how long a delivery may keep failing before the shift lead is told (None: the default)
+    delivery_alert_after: Duration | None = None
 
 
 class ConsultationPolicy(Frozen):
@@ -63,7 +66,15 @@ def workflow_id_for(ticket_no: str) -> str:
     return f"ticket-{ticket_no}"
 
 
-def check_ticket(config: DistrictConfig, ticket: Ticket) -> None:
+# A ticket's receipt may run ahead of this machine's clock by this much (another system's clock).
+CLOCK_SKEW = timedelta(days=1)
+
+
+def check_ticket(config: DistrictConfig, ticket: Ticket, now: datetime | None = None) -> None:
+    """Refuse what the configuration does not know, naming the field; given `now` (at the edge, not
+    when the simulator replays a scenario's month), also a receipt in the future."""
+    if now is not None and ticket.received_at > now + CLOCK_SKEW:
+        raise TicketRejected(f"received_at: {ticket.received_at.isoformat()} is in the future")
     categories = {c.name for c in config.categories}
     if ticket.category not in categories:
         raise TicketRejected(f"category: unknown '{ticket.category}'")
@@ -154,5 +165,6 @@ def plan_intake(
             attendance_window=config.center.attendance_window,
             arbiter=config.center.arbiter,
         ),
+        delivery_alert_after=config.center.delivery_alert_after,
     )
     return TicketInput(ticket=ticket, plan=plan)

@@ -25,21 +25,22 @@ from domain.models import (
     Assignment,
     Determination,
     Frozen,
+    Ref,
     Role,
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice
+from domain.ticket_record import ActionRefused, PendingNotice, require_fit
 
 
 class MeetingInput(Frozen):
     meeting_no: TicketNo
     convened_by: Actor  # the shift lead, or the system for a 问题工单
     reason: ShortText
-    tickets: list[str] = Field(min_length=1, max_length=50)
+    tickets: list[TicketNo] = Field(min_length=1, max_length=50)
     departments: list[Assignment] = Field(min_length=1, max_length=30)
     attendance_window: Span
-    arbiter: str
+    arbiter: Ref
     calendar: CalendarData
 
 
@@ -109,6 +110,7 @@ class MeetingRecord(BaseModel):
             raise ActionRefused(f"拒绝确认出席：会商当前为「{self.status.value}」")
         if actor.role is not Role.CLERK:
             raise ActionRefused(f"拒绝确认出席：{actor.label} 无权操作，仅限受邀部门的{ROLE_LABELS[Role.CLERK]}")
+        require_fit(actor, "确认出席")
         invitee = self._invitee(actor.department or "")
         if invitee is None:
             raise ActionRefused(f"拒绝确认出席：{actor.label} 所在单位未受邀")
@@ -171,6 +173,7 @@ class MeetingRecord(BaseModel):
     def check_rule(self, actor: Actor, lead: Assignment, assisting: list[Assignment]) -> None:
         if actor.role is not Role.ARBITER:
             raise ActionRefused(f"拒绝裁定：{actor.label} 无权操作，仅限{self.input.arbiter}")
+        require_fit(actor, "裁定")
         self._require_status("裁定", MeetingStatus.REFERRED)
         _check_parties(lead, assisting, "裁定")
 
@@ -208,6 +211,7 @@ class MeetingRecord(BaseModel):
     def _require_lead(self, actor: Actor, action: str) -> None:
         if actor.role is not Role.SHIFT_LEAD:
             raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SHIFT_LEAD]}")
+        require_fit(actor, action)
 
     def _require_status(self, action: str, *allowed: MeetingStatus) -> None:
         if self.status not in allowed:

@@ -6,11 +6,12 @@ are passed through the workflow sandbox.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.uscc import EnterpriseId
 
@@ -18,8 +19,40 @@ from domain.uscc import EnterpriseId
 TicketNo = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# Control characters other than tab and line breaks (NUL, ESC, …) and lone surrogates are no text:
+# they would break terminals, exports (.xlsx refuses them) and JSON. Refused in every text field.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    found = _CONTROL.search(text)
+    if found:
+        raise ValueError(f"control character U+{ord(found.group()):04X} at position {found.start() + 1}")
+    return text
+
+
+Printable = AfterValidator(_printable)
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), Printable]
+# A code or name the configuration knows (a department, street, queue, enterprise), as an update names
+# it: bounded like ShortText, otherwise taken as it is (recorded histories replay unchanged).
+Ref = Annotated[str, StringConstraints(max_length=200), Printable]
+NoteText = Annotated[str, StringConstraints(max_length=1000), Printable]
+
+
+YEARS = range(2000, 2100)  # the engine's calendar and clocks work within these years
+
+
+def _plausible(day: date) -> date:
+    """Outside YEARS a date is a typing error (and would overflow the date arithmetic)."""
+    if day.year not in YEARS:
+        raise ValueError(f"{day.isoformat()} is not between the years {YEARS.start} and {YEARS.stop - 1}")
+    return day
+
+
+# A time or a day a person or a file gives (a ticket's receipt, a scenario line, a visit, a due date).
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Day = Annotated[date, AfterValidator(_plausible)]
 
 
 class Frozen(BaseModel):
@@ -62,20 +95,49 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 
+# The kind of unit each role belongs to: a department's people are its clerks, a street's its staff,
+# an enterprise's its contacts. The centre's roles (shift lead, operator, arbiter, the red service
+# team, the system) belong to no unit.
+ROLE_UNITS: dict[Role, str] = {Role.CLERK: "department", Role.STREET: "street", Role.ENTERPRISE: "enterprise"}
+UNIT_LABELS: dict[str, str] = {"department": "承办单位", "street": "镇街", "enterprise": "企业"}
+
+
+def unit_misfit(
+    role: Role, department: str | None, street: str | None, enterprise: str | None
+) -> tuple[str, str] | None:
+    """Whether a role and the units it names fit: (the field at fault, why) or None. A shift lead
+    "of" a department, a clerk of no department or a team member "of" an enterprise is nobody the
+    configuration can hold (docs/security.md)."""
+    named = {"department": department, "street": street, "enterprise": enterprise}
+    own = ROLE_UNITS.get(role)
+    if own is not None and not named[own]:
+        return own, f"{ROLE_LABELS[role]}须属于一个{UNIT_LABELS[own]}"
+    for kind, value in named.items():
+        if value and kind != own:
+            return kind, f"{ROLE_LABELS[role]}不属于{UNIT_LABELS[kind]}"
+    return None
+
+
 class Actor(Frozen):
     """Who performed an action. Bound to a person in the configuration at the edge (CLI, gateway)."""
 
     id: ShortText
     name: ShortText
     role: Role
-    department: str | None = None  # for clerks
-    street: str | None = None  # for street staff
-    enterprise: str | None = None  # for an enterprise's contact (its id)
+    department: Ref | None = None  # for clerks
+    street: Ref | None = None  # for street staff
+    enterprise: Ref | None = None  # for an enterprise's contact (its id)
 
     @property
     def label(self) -> str:
         unit = self.department or self.street or self.enterprise or "中心"
         return f"{self.name}({unit}·{ROLE_LABELS[self.role]})"
+
+    @property
+    def misfit(self) -> str | None:
+        """Why this actor's role and unit cannot go together, or None when they fit."""
+        found = unit_misfit(self.role, self.department, self.street, self.enterprise)
+        return found[1] if found else None
 
 
 SYSTEM_ACTOR = Actor(id="system", name="系统", role=Role.SYSTEM)
@@ -85,7 +147,7 @@ class Citizen(Frozen):
     """诉求人. Personal data: never put into search attributes."""
 
     name: ShortText
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\- ]{5,20}$")]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[0-9+\- ]{5,20}$")]
     address: ShortText | None = None
 
 
@@ -94,8 +156,8 @@ class Enterprise(Frozen):
 
     id: EnterpriseId
     name: ShortText
-    street: str | None = None
-    industry: str = ""
+    street: Ref | None = None
+    industry: Ref = ""
 
 
 class TicketSource(StrEnum):
@@ -107,7 +169,7 @@ class Ticket(Frozen):
     """A citizen's request as received by the hotline (受理信息)."""
 
     ticket_no: TicketNo
-    received_at: AwareDatetime
+    received_at: Instant
     kind: RequestKind = RequestKind.COMPLAINT
     category: ShortText
     street: ShortText
@@ -149,9 +211,9 @@ class Satisfaction(StrEnum):
 class Assignment(Frozen):
     """The department a ticket is dispatched to, with what a worker needs to reach it."""
 
-    department: str
-    department_name: str
-    task_queue: str
+    department: Ref
+    department_name: Ref
+    task_queue: Ref
 
 
 class ApprovalKind(StrEnum):
@@ -197,7 +259,7 @@ class Callback(Frozen):
 
     resolved: bool
     satisfaction: Satisfaction
-    note: str | None = None
+    note: NoteText | None = None
 
     @property
     def needs_redo(self) -> bool:

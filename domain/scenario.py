@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from typing import Annotated
 
-from pydantic import AwareDatetime, Field, ValidationError
+from pydantic import Field, StringConstraints, ValidationError
 
 from domain.calendar import CHINA_TZ, Duration, Span, Unit, natural
 from domain.config import DistrictConfig, describe_validation_error
-from domain.models import Frozen, LongText, RequestKind, Satisfaction, ShortText, TicketNo
+from domain.models import Frozen, Instant, LongText, RequestKind, Satisfaction, ShortText, TicketNo
 
 
 class RedoRound(Frozen):
@@ -38,7 +39,7 @@ class RedoRound(Frozen):
 
 class ScenarioLine(Frozen):
     no: TicketNo
-    at: AwareDatetime
+    at: Instant
     category: ShortText
     street: ShortText
     urgency: ShortText = "一般"
@@ -51,7 +52,7 @@ class ScenarioLine(Frozen):
     resolved: bool = True
     satisfaction: Satisfaction = Satisfaction.SATISFIED
     callback: Duration = Field(default="1h", validate_default=True)  # type: ignore[assignment]
-    return_to: str | None = None
+    return_to: Annotated[str, StringConstraints(max_length=32)] | None = None
     extension_days: int | None = Field(default=None, ge=1, le=60)
     redo: list[RedoRound] = Field(default_factory=list, max_length=5)
 
@@ -71,7 +72,8 @@ def parse_scenario(text: str, config: DistrictConfig, source: str = "scenario") 
     streets = {s.name for s in config.streets}
     urgencies = {u.name for u in config.urgencies}
     departments = {d.code for d in config.departments}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at newlines only: a JSON string may hold U+2028 and the like, which splitlines() splits at.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         where = f"{source}:{number}"

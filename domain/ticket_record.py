@@ -36,6 +36,7 @@ from domain.models import (
 )
 
 HANDLING = (TicketStatus.AWAITING_SIGN_FOR, TicketStatus.SIGNED, TicketStatus.CONTACTED)
+CITY = "市域社会治理中心"
 
 
 class ActionRefused(Exception):
@@ -57,6 +58,7 @@ class Assist(BaseModel):
     status: AssistStatus = AssistStatus.TO_DELIVER
     report: str | None = None
     reported_at: datetime | None = None
+    blocked_since: datetime | None = None  # 协办派遣受阻: its delivery has kept failing since (the shift lead was told)
 
 
 class PendingNotice(BaseModel):
@@ -69,6 +71,7 @@ class PendingNotice(BaseModel):
     level: str | None = None
     clock: ClockKind | None = None
     due_at: datetime | None = None
+    key: str | None = None  # its idempotency key, fixed when it is first sent
 
 
 class TicketRecord(BaseModel):
@@ -107,6 +110,7 @@ class TicketRecord(BaseModel):
     linked: list[str] = Field(default_factory=list)  # on a main ticket: the workflow ids merged into it
     forwarded: list[str] = Field(default_factory=list)  # linked tickets that have received the answer
     dispatch_error: str | None = None
+    delivery_blocked_at: datetime | None = None  # 派遣受阻: the shift lead was told; the delivery is still retried
     answer: Answer | None = None
     callback: Callback | None = None
     approvals: list[ExceptionApproval] = Field(default_factory=list)
@@ -168,7 +172,11 @@ class TicketRecord(BaseModel):
             decided = self._decided_limit("assist_within") if kind is ClockKind.ASSIST_REPORT else None
             self.clocks.append(start_clock(kind, self.dispatch_round, at, deadlines, owner=department, limit=decided))
         self.clock_version += 1
-        self._log(at, None, "协办派遣", f"送达 {part.assignment.department_name}（{reference}）")
+        detail = f"送达 {part.assignment.department_name}（{reference}）"
+        if part.blocked_since is not None:
+            detail += self._resumed(part.assignment, part.blocked_since, at, "协办派遣")
+            part.blocked_since = None
+        self._log(at, None, "协办派遣", detail)
 
     def _decided_limit(self, field: str) -> Span | None:
         """A time limit the determination (确权) set for the lead or the assistants, if any."""
@@ -177,9 +185,16 @@ class TicketRecord(BaseModel):
             return None  # the ticket has since moved on from the decided lead
         return Span.model_validate(parse_span(value)) if value else None
 
+    def assist_blocked(self, department: str, at: datetime, error: str, since: datetime) -> None:
+        """协办派遣受阻: the assisting department's system keeps failing; the delivery is still retried."""
+        part = self.assist(department)
+        part.blocked_since = since
+        self._blocked(part.assignment, at, error, since, "协办派遣受阻")
+
     def assist_failed(self, department: str, at: datetime, error: str) -> None:
         part = self.assist(department)
         part.status = AssistStatus.FAILED
+        part.blocked_since = None
         self._log(at, None, "协办派遣失败", f"{part.assignment.department_name}：{error}")
 
     def check_assist_sign_for(self, actor: Actor) -> None:
@@ -248,6 +263,23 @@ class TicketRecord(BaseModel):
             TicketStatus.DISPATCH_FAILED,
             *HANDLING,
             TicketStatus.RETURN_PENDING,
+        )
+
+    def city_blocked(self, at: datetime, label: str, error: str, since: datetime) -> None:
+        """上转市级 / 办理结果反馈 受阻: the city centre's system keeps failing; the message is retried on."""
+        lasted = _lasted(at - since)
+        self._log(at, None, f"{label}受阻", f"{CITY}系统已连续 {lasted}无法接收：{error}；已告知值班长，继续重试")
+        text = f"工单 {self.ticket.ticket_no} {label}受阻：{CITY}系统已连续 {lasted}无法接收（{error}），系统继续重试"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.DISPATCH_BLOCKED, text=text, audience=["shift_lead"])
+        )
+
+    def city_resumed(self, at: datetime, label: str, since: datetime) -> None:
+        note = f"受阻 {_lasted(at - since)}后已送达{CITY}"
+        self._log(at, None, f"{label}恢复", note)
+        text = f"工单 {self.ticket.ticket_no} {label}已恢复：{note}"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.DISPATCH_RESUMED, text=text, audience=["shift_lead"])
         )
 
     def transfer_to_city(self, actor: Actor, reason: str, at: datetime) -> None:
@@ -324,6 +356,7 @@ class TicketRecord(BaseModel):
         self.status = TicketStatus.DISPATCHING
         self.dispatched_at = at
         self.dispatch_error = None
+        self.delivery_blocked_at = None
         self.signed_at = self.contacted_at = self.answered_at = None
         self.signed_on_time = self.contacted_on_time = self.answered_on_time = None
         self.overdue = False
@@ -352,12 +385,63 @@ class TicketRecord(BaseModel):
         assert self.assignment is not None
         self.status = TicketStatus.AWAITING_SIGN_FOR
         detail = f"第 {self.dispatch_round} 轮送达 {self.assignment.department_name}（{reference}）"
+        if self.delivery_blocked_at is not None:
+            detail += self._resumed(self.assignment, self.dispatched_at or at, at, "派遣")
+            self.delivery_blocked_at = None
+            self.dispatch_error = None
         self._log(at, None, "派遣", detail)
+
+    def delivery_blocked(self, at: datetime, unit: Assignment, error: str) -> None:
+        """派遣受阻: the department's system has kept failing since dispatch for the alert threshold.
+        The shift lead is told once; the delivery goes on being retried, and the clocks keep running."""
+        self.delivery_blocked_at = at
+        self.dispatch_error = error
+        self._blocked(unit, at, error, self.dispatched_at or at, "派遣受阻")
 
     def delivery_failed(self, at: datetime, error: str) -> None:
         self.status = TicketStatus.DISPATCH_FAILED
         self.dispatch_error = error
+        self.delivery_blocked_at = None
         self._log(at, None, "派遣失败", f"{error}；等待值班长处理")
+
+    def notice_held(self, at: datetime, department: Assignment, error: str) -> None:
+        """通知受阻: a department's system keeps refusing notices; they wait, in order, for it. The shift
+        lead is told unless this ticket's delivery to that department has already raised 派遣受阻."""
+        name = department.department_name
+        self._log(at, None, "通知受阻", f"{name}系统持续无法接收通知：{error}；通知按序暂存，恢复后补发")
+        if self._is_blocked(department.department):
+            return
+        text = f"工单 {self.ticket.ticket_no} 通知受阻：{name}系统持续无法接收通知（{error}），系统继续重试"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.NOTICE_BLOCKED, text=text, audience=["shift_lead"])
+        )
+
+    def _is_blocked(self, department: str) -> bool:
+        if self.delivery_blocked_at is not None and self.assignment and self.assignment.department == department:
+            return True
+        return any(a.blocked_since is not None and a.assignment.department == department for a in self.assists)
+
+    def _blocked(self, unit: Assignment, at: datetime, error: str, since: datetime, label: str) -> None:
+        name, lasted = unit.department_name, _lasted(at - since)
+        self._log(
+            at, None, label, f"{name}系统已连续 {lasted}无法接收工单：{error}；已告知值班长，继续重试，时限照常计算"
+        )
+        text = (
+            f"工单 {self.ticket.ticket_no} {label}：{name}系统已连续 {lasted}无法接收（{error}），系统继续重试；"
+            f"签收时限 {_local(self.sign_for_due)}、办结时限 {_local(self.resolve_due)} 照常计算"
+        )
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.DISPATCH_BLOCKED, text=text, audience=["shift_lead"])
+        )
+
+    def _resumed(self, unit: Assignment, since: datetime, at: datetime, label: str) -> str:
+        """The delivery got through after 派遣受阻: the shift lead hears that too. Returns the log's note."""
+        note = f"受阻 {_lasted(at - since)}后恢复送达"
+        text = f"工单 {self.ticket.ticket_no} {label}已恢复：{unit.department_name}系统{note}"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.DISPATCH_RESUMED, text=text, audience=["shift_lead"])
+        )
+        return f"；{note}"
 
     # ----- the department's work (签收、联系、答复) -----
 
@@ -767,6 +851,15 @@ def _require_role(actor: Actor, action: str, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = "、".join(ROLE_LABELS[r] for r in roles)
         raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{allowed}")
+    require_fit(actor, action)
+
+
+def require_fit(actor: Actor, action: str) -> None:
+    """Refuse an actor whose role and unit cannot go together (a shift lead "of" a department): no
+    person of the configuration is like that, so it is a forgery (docs/security.md)."""
+    misfit = actor.misfit
+    if misfit:
+        raise ActionRefused(f"拒绝{action}：{actor.label} 身份不符（{misfit}）")
 
 
 def ladder_notices(unit: Assignment, event: ClockEvent, clock: Clock, text: str) -> list[PendingNotice]:
@@ -794,3 +887,14 @@ def _span_of(approval: ExceptionApproval) -> Span:
 
 def _local(at: datetime | None) -> str:
     return china_time(at) if at else "—"
+
+
+def _lasted(span: timedelta) -> str:
+    """'3 小时 45 分钟', '15 分钟', '40 秒': how long an outage has lasted."""
+    seconds = max(0, int(span.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} 秒"
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours and minutes:
+        return f"{hours} 小时 {minutes} 分钟"
+    return f"{hours} 小时" if hours else f"{minutes} 分钟"

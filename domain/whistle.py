@@ -35,25 +35,26 @@ from domain.models import (
     Assignment,
     Frozen,
     LongText,
+    Ref,
     Role,
     Satisfaction,
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, ladder_notices
+from domain.ticket_record import ActionRefused, PendingNotice, ladder_notices, require_fit
 
 
 class WhistleInput(Frozen):
     """What the street raised, fixed when the whistle is blown (kind limits and calendar included)."""
 
     whistle_no: TicketNo
-    street: str
+    street: Ref
     raised_by: Actor
-    kind: str  # 紧急 / 推进 / 难题
+    kind: Ref  # 紧急 / 推进 / 难题
     title: ShortText
     content: LongText
     departments: list[Assignment] = Field(min_length=1, max_length=30)
-    tickets: list[str] = Field(default_factory=list, max_length=50)
+    tickets: list[TicketNo] = Field(default_factory=list, max_length=50)
     deadlines: TicketDeadlines
 
 
@@ -251,12 +252,14 @@ class WhistleRecord(BaseModel):
         self._require_open(action)
         if actor.role is not Role.CLERK:
             raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限被点名部门的{ROLE_LABELS[Role.CLERK]}")
+        require_fit(actor, action)
         return self._part_or_refuse(actor.department or "", action)
 
     def _require_street(self, actor: Actor, action: str) -> None:
         self._require_open(action)
         if actor.role is not Role.STREET or actor.street != self.input.street:
             raise ActionRefused(f"拒绝{action}：仅限{self.input.street}工作人员，{actor.label} 无权操作")
+        require_fit(actor, action)
 
     def _require_open(self, action: str) -> None:
         if self.status.is_final:

@@ -308,7 +308,6 @@ async def export(client: Client, names: list[str], out: Path, *, reveal: bool = 
     """Each workflow (and its linked ones) as stored on the server (one `.history.json` per run, its
     payloads as stored: encrypted), its timeline (masked unless `reveal`), and a manifest of SHA-256
     digests. Returns the manifest and its own digest (to be recorded apart from the bundle)."""
-    out.mkdir(parents=True, exist_ok=True)
     if (out / MANIFEST).exists():
         raise AuditError(f"{out} 已有审计包（{MANIFEST}），请换一个空目录")
     stories: dict[str, Story] = {}
@@ -316,6 +315,7 @@ async def export(client: Client, names: list[str], out: Path, *, reveal: bool = 
         story = await story_of(client, await resolve(client, name), reveal=reveal)
         for part in story.all():
             stories.setdefault(part.workflow_id, part)
+    out.mkdir(parents=True, exist_ok=True)  # only once every name is found: a bad one writes nothing
     workflows = []
     for story in stories.values():
         folder = out / _safe(story.workflow_id)

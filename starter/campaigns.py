@@ -54,7 +54,7 @@ async def start_campaign(
     calendar = calendar_for(config.calendar, now)
     deadline, _ = add(WorkCalendar(calendar), now, within)
     campaign = CampaignInput(
-        campaign_no=campaign_no or f"C{now:%Y%m%d%H%M%S%f}"[:-3],
+        campaign_no=f"C{now:%Y%m%d%H%M%S%f}"[:-3] if campaign_no is None else campaign_no,
         kind=kind,
         title=title,
         started_by=started_by,

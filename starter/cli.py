@@ -25,6 +25,7 @@ from starter.logging import configure_logging
 from starter.process import exit_now
 
 app = typer.Typer(
+    cls=common.OneLineErrors,
     help="12345 热线区域社会治理中心：工单工作流管理",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

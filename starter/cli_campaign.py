@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -10,6 +11,7 @@ from rich.table import Table
 from domain.calendar import Span, parse_span
 from domain.campaign import CampaignKind, CampaignRecord, TicketFilter
 from domain.commands import CloseCampaign, RecordMinutes
+from domain.config import describe_validation_error
 from starter import cli_common as common
 from starter.campaigns import HOURLY, act_campaign, start_campaign, view_campaign
 from starter.cli_actions import AsOption, actor_from
@@ -24,6 +26,8 @@ CampaignArg = typer.Argument(..., help="专项编号")
 def _span(value: str, option: str) -> Span:
     try:
         return Span.model_validate(parse_span(value))
+    except ValidationError as err:
+        common.fail(describe_validation_error(option, err))
     except ValueError as err:
         common.fail(f"{option}: {err}")
 

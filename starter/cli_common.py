@@ -18,10 +18,17 @@ from temporalio.service import RPCError
 
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected
+from domain.limits import PayloadRejected, one_line
+from domain.models import YEARS
 from starter.settings import ConfigError, address, connect, load_config
 from starter.startup import SetupError
 from starter.ticket_files import TicketFileError
 from starter.tickets import ActionFailed
+
+try:  # typer ≥ 0.25 carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover (older typer, on click itself)
+    from click.exceptions import UsageError
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -30,15 +37,33 @@ ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"错误：{message}", markup=False)
+    errors.print(f"错误：{one_line(message)}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """The root command: what click refuses (a missing option, a value of the wrong type or out of
+    range, an unknown command) and a command model that refuses its options come out as one line
+    naming the option or field, with exit code 2, instead of a usage panel or a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
+                raise
+            fail(err.format_message())
+        except ValidationError as err:
+            fail(describe_validation_error("输入", err))
+        except (TicketRejected, PayloadRejected) as err:
+            fail(str(err))
 
 
 def run(work: Coroutine[Any, Any, Any]) -> Any:
     """Run a command's coroutine; known failures become one line on stderr."""
     try:
         return asyncio.run(work)
-    except (ConfigError, TicketRejected, TicketFileError, ActionFailed, SetupError) as err:
+    except (ConfigError, TicketRejected, TicketFileError, ActionFailed, SetupError, PayloadRejected) as err:
         fail(str(err))
     except ValidationError as err:
         fail(describe_validation_error("输入", err))
@@ -50,11 +75,14 @@ def run(work: Coroutine[Any, Any, Any]) -> Any:
 
 
 def parse_date(text: str, option: str) -> date:
-    """A date option (YYYY-MM-DD), or one line naming the option and exit code 2."""
+    """A date option (YYYY-MM-DD, 2000 to 2099), or one line naming the option and exit code 2."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
+    if day.year not in YEARS:
+        fail(f"{option}: 日期 {text} 不在 {YEARS.start}–{YEARS.stop - 1} 年之间")
+    return day
 
 
 def parse_month(text: str, option: str) -> tuple[int, int]:
@@ -62,6 +90,8 @@ def parse_month(text: str, option: str) -> tuple[int, int]:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         fail(f"{option}: 月份应写作 YYYY-MM，而不是 '{text}'")
     year, month = text.split("-")
+    if int(year) not in YEARS:
+        fail(f"{option}: 月份 {text} 不在 {YEARS.start}–{YEARS.stop - 1} 年之间")
     return int(year), int(month)
 
 

@@ -32,7 +32,6 @@ from domain.models import Satisfaction
 from starter import cli_common as common
 from starter.calendar_source import calendar_for
 from starter.cli_actions import AsOption, actor_from
-from starter.enterprise_export import write_lists
 from starter.enterprises import (
     ItemsFileError,
     act_enterprise,
@@ -63,6 +62,13 @@ def checked(build: Callable[[], T], what: str) -> T:
         common.fail(str(err))
 
 
+def given(value: str | None, option: str) -> str | None:
+    """An option's value; given but blank, it is refused (in an items file blank means "not given")."""
+    if value is not None and not value.strip():
+        common.fail(f"{option}: 不能为空")
+    return value
+
+
 def send(enterprise_id: str, update: Any, command: Any) -> None:
     async def go() -> None:
         result: EnterpriseResult = await act_enterprise(await common.client(), enterprise_id, update, command)
@@ -90,7 +96,7 @@ def visit(
     """记录一次走访，并把议定事项列入服务清单（企业首次走访时建立其工作流）。"""
     settings = common.config_from(config)
     actor = actor_from(config, person)
-    visited_on = common.parse_date(on, "--date") if on else today_in_china(datetime.now(UTC))
+    visited_on = common.parse_date(on, "--date") if on is not None else today_in_china(datetime.now(UTC))
     enterprise = checked(lambda: enterprise_for(settings, enterprise_id, name=name, street=street), "enterprise")
     specs = []
     if items is not None:
@@ -140,10 +146,10 @@ def item_add(
         "need": need,
         "category": category,
         "unit": unit,
-        "person": responsible,
+        "person": given(responsible, "--person"),
         "measures": measures,
-        "within": within,
-        "due_on": due,
+        "within": given(within, "--within"),
+        "due_on": given(due, "--due"),
     }
     spec = checked(lambda: item_spec(settings, raw), "item")
     calendar = calendar_for(settings.calendar, datetime.now(UTC))
@@ -220,7 +226,10 @@ def item_reopen(
     actor = actor_from(config, person)
     calendar = calendar_for(settings.calendar, datetime.now(UTC))
     command = checked(
-        lambda: plan_reopen(settings, calendar, actor=actor, item_no=item_no, reason=reason, within=within), "reopen"
+        lambda: plan_reopen(
+            settings, calendar, actor=actor, item_no=item_no, reason=reason, within=given(within, "--within")
+        ),
+        "reopen",
     )
     send(enterprise_id, EnterpriseServiceWorkflow.reopen_item, command)
 
@@ -286,6 +295,8 @@ def lists(
             records = [await view_enterprise(client, e) for e in enterprise]
         else:
             records = await all_enterprises(client)
+        from starter.enterprise_export import write_lists  # openpyxl: imported when lists are written
+
         paths = write_lists(records, out, chosen, datetime.now(UTC))
         common.console.print(f"已导出 {len(records)} 家企业的清单，共 {len(paths)} 个文件，位于 {out}")
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import typer
 
-from activities.reports import make_report
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun, morning
 from starter import cli_common as common
 from starter.report_schedules import ensure_schedules
@@ -29,6 +28,8 @@ def _run(request: ReportRequest, config: str | None) -> None:
     settings = common.config_from(config)
 
     async def go() -> None:
+        from activities.reports import make_report  # charts and workbooks: imported when a report is made
+
         receipt: ReportReceipt = await make_report(await common.client(), settings, request)
         common.console.print(
             f"{receipt.title}（{receipt.period}）：依据 {receipt.tickets} 件工单，生成 {len(receipt.files)} 个文件"

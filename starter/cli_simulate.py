@@ -12,8 +12,6 @@ from domain.metrics import Period
 from domain.reports import Report, monthly_analysis
 from domain.scenario import ScenarioError, ScenarioLine, parse_scenario, sample_month
 from starter import cli_common as common
-from starter.report_files import write_report
-from starter.simulate import comparison, simulate, with_policy
 
 
 def simulate_command(
@@ -25,6 +23,9 @@ def simulate_command(
     config: str | None = common.ConfigOption,
 ) -> None:
     """情景推演：以真实工作流在时间跳跃服务器上运行情景，生成月报（可对比两种政策）。"""
+    # The simulator brings the workers, charts and workbooks: imported when it runs, not by every command.
+    from starter.simulate import comparison, with_policy
+
     base = common.config_from(config)
     try:
         policies = [("现行政策", with_policy(base, policy) if policy else base)]
@@ -32,8 +33,12 @@ def simulate_command(
             policies.append((compare.stem, with_policy(base, compare)))
         text = scenario.read_text(encoding="utf-8")
         lines = parse_scenario(text, policies[0][1], str(scenario))
-    except (ScenarioError, OSError) as err:
+    except ScenarioError as err:
         common.fail(str(err))
+    except OSError as err:
+        common.fail(f"{scenario}: cannot read: {err.strerror or err}")
+    except UnicodeDecodeError as err:
+        common.fail(f"{scenario}: not UTF-8 text (byte {err.start + 1})")
     period = _period(month, lines)
 
     async def go() -> None:
@@ -44,6 +49,8 @@ def simulate_command(
             common.console.print(f"{label}：{report.title}，{len(lines)} 件工单；文件：{out / label}")
         if len(reports) == 2:
             (a_label, a), (b_label, b) = reports
+            from starter.report_files import write_report  # charts: imported when written
+
             paths = write_report(comparison(a_label, a, b_label, b), out, ("md", "xlsx", "csv"))
             common.console.print(f"对比：{paths[0]}")
 
@@ -76,9 +83,13 @@ def _period(month: str | None, lines: list[ScenarioLine]) -> Period:
 
 
 async def _run(config: DistrictConfig, lines: list[ScenarioLine], period: Period, out: Path) -> Report:
+    from starter.simulate import simulate
+
     run = await simulate(config, lines, out / "files")
     names = {d.code: d.name for d in config.departments}
     report = monthly_analysis(run.facts, period, config.reports.metrics, [], None, names=names, now=period.end)
+    from starter.report_files import write_report  # charts: imported when written
+
     write_report(report, out, config.reports.formats)
     if run.refused:
         # What the policy did not allow (e.g. an extension asked after the due time) is a finding.

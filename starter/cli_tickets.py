@@ -12,6 +12,7 @@ from rich.table import Table
 from domain import search_attributes as sa
 from domain.commands import LinkTicket, TransferToCity, Unlink
 from domain.intake import TicketRejected, check_ticket
+from domain.limits import one_line
 from domain.models import TicketStatus
 from domain.ticket_record import HANDLING
 from starter import cli_common as common
@@ -33,7 +34,7 @@ def submit_command(
     settings = common.config_from(config)
     try:
         ticket = read_ticket(file)
-        check_ticket(settings, ticket)
+        check_ticket(settings, ticket, datetime.now(UTC))
     except (TicketFileError, TicketRejected) as err:
         common.fail(f"{file}: {err}" if isinstance(err, TicketRejected) else str(err))
 
@@ -61,20 +62,25 @@ def import_command(
         client = await common.client()
         started = duplicates = bad = 0
         with Progress(
-            TextColumn("导入"), BarColumn(), MofNCompleteColumn(), console=common.errors, transient=True
+            TextColumn("导入"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=common.errors,
+            transient=True,
+            disable=not common.errors.is_terminal,  # stderr read by a program: one line per bad line, nothing else
         ) as progress:
             task = progress.add_task("import", total=len(lines))
             for line in lines:
                 progress.advance(task)
                 if line.ticket is None:
                     bad += 1
-                    common.errors.print(f"{file}: {line.error}，已跳过", markup=False)
+                    common.errors.print(one_line(f"{file}: {line.error}，已跳过"), markup=False)
                     continue
                 try:
-                    check_ticket(settings, line.ticket)
+                    check_ticket(settings, line.ticket, datetime.now(UTC))
                 except TicketRejected as err:
                     bad += 1
-                    common.errors.print(f"{file}: line {line.number}: {err}，已跳过", markup=False)
+                    common.errors.print(one_line(f"{file}: line {line.number}: {err}，已跳过"), markup=False)
                     continue
                 result = await submit(client, settings, line.ticket)
                 if result.duplicate:

@@ -20,10 +20,12 @@ from domain.enterprise import (
     EnterpriseRecord,
     EnterpriseResult,
     ItemSpec,
+    RecordVisit,
     workflow_id_for_enterprise,
 )
 from domain.enterprise_plan import item_deadlines, item_spec, plan_visit
 from domain.intake import TicketRejected
+from domain.limits import check_payload
 from domain.models import Actor, Enterprise
 from starter.calendar_source import calendar_for
 from starter.tickets import ActionFailed, act_on, retry_not_ready
@@ -102,6 +104,8 @@ async def record_visit(
     first = EnterpriseInput(
         enterprise=enterprise, deadlines=deadlines, history_limit=history_limit or config.red_service.history_limit
     )
+    check_payload(visit, RecordVisit, "visit")  # nothing oversized reaches the history
+    check_payload(first, EnterpriseInput, "enterprise")
     update_id = str(uuid.uuid4())
 
     def send() -> Awaitable[EnterpriseResult]:

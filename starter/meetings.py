@@ -43,7 +43,7 @@ async def convene(
     meeting = plan_meeting(
         config,
         calendar_for(config.calendar, now),
-        meeting_no=meeting_no or new_meeting_no(now),
+        meeting_no=new_meeting_no(now) if meeting_no is None else meeting_no,
         convened_by=convened_by,
         reason=reason,
         tickets=tickets,

@@ -64,7 +64,10 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
         info.add_row("可退单至", when(record.return_deadline))
     if record.escalation_level:
         info.add_row("督办级别", Text(record.escalation_level, style="red"))
-    if record.dispatch_error:
+    if record.delivery_blocked_at:
+        note = f"自 {when(record.delivery_blocked_at)} 起已告知值班长，系统继续重试"
+        info.add_row("派遣受阻", Text(f"{note}：{record.dispatch_error}", style="red"))
+    elif record.dispatch_error:
         info.add_row("派遣错误", Text(record.dispatch_error, style="red"))
     if record.answer:
         info.add_row("答复", f"{'已解决' if record.answer.resolved else '未解决'}：{record.answer.text}")

@@ -386,8 +386,13 @@ def with_policy(config: DistrictConfig, path: Path) -> DistrictConfig:
     replacing the configuration's) and `metrics` (replacing `reports.metrics`)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ScenarioError(f"{path}: {err}") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {err.start + 1})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ScenarioError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML") from None
     if not isinstance(raw, dict) or not set(raw) <= set(POLICY_KEYS):
         raise ScenarioError(f"{path}: only {', '.join(POLICY_KEYS)} may be set")
     merged = config.model_dump(mode="json")

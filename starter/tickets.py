@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -18,7 +20,8 @@ from domain import search_attributes as sa
 from domain.calendar import natural
 from domain.commands import ActionResult, TicketOutcome
 from domain.config import DistrictConfig
-from domain.intake import match_key, plan_intake, workflow_id_for
+from domain.intake import TicketInput, check_ticket, match_key, plan_intake, workflow_id_for
+from domain.limits import PayloadRejected, check_payload, one_line
 from domain.models import Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.calendar_source import calendar_for
@@ -40,8 +43,11 @@ class Submitted:
 
 async def submit(client: Client, config: DistrictConfig, ticket: Ticket) -> Submitted:
     """受理: check and route the ticket, then start its workflow, at most once per ticket number."""
-    calendar = calendar_for(config.calendar, ticket.received_at, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    check_ticket(config, ticket, now)
+    calendar = calendar_for(config.calendar, ticket.received_at, now=now)
     ticket_input = plan_intake(config, ticket, calendar, merge_into=await open_repeat_of(client, config, ticket))
+    check_payload(ticket_input, TicketInput, "ticket")  # nothing oversized reaches the history
     workflow_id = workflow_id_for(ticket.ticket_no)
     initial = TicketRecord.receive(ticket_input.ticket, ticket_input.plan, ticket.received_at)
     try:
@@ -92,9 +98,21 @@ async def open_repeat_of(client: Client, config: DistrictConfig, ticket: Ticket)
     return None
 
 
+_NUMBER = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # a number, or an automatic one (AUTO-<ticket>)
+
+
+def checked_number(number: str, prefix: str, what: str) -> str:
+    """The workflow id of a business number (or of a workflow id given as such); a number outside
+    the safe alphabet is refused in one line, before the server is asked."""
+    bare = number.removeprefix(f"{prefix}-")
+    if not _NUMBER.fullmatch(bare):
+        raise ActionFailed(f"{what}: '{number}' 不是有效的编号（字母、数字、. _ -，1 至 128 个字符）")
+    return f"{prefix}-{bare}"
+
+
 def handle_for(client: Client, ticket: str) -> WorkflowHandle[Any, Any]:
     """A ticket number or a workflow id."""
-    return client.get_workflow_handle(ticket if ticket.startswith("ticket-") else workflow_id_for(ticket))
+    return client.get_workflow_handle(checked_number(ticket, "ticket", "工单号"))
 
 
 async def view(client: Client, ticket: str) -> TicketRecord:
@@ -116,17 +134,44 @@ async def act_on(
     handle: WorkflowHandle[Any, Any], update: Any, command: Any, what: str, update_id: str | None = None
 ) -> Any:
     """Run an update on any of our workflows; refusals and unknown ids become ActionFailed."""
+    if isinstance(command, BaseModel):
+        try:
+            check_payload(command, type(command))  # the validators check it too: refused before the server
+        except PayloadRejected as err:
+            raise ActionFailed(str(err)) from None
     update_id = update_id or str(uuid.uuid4())  # kept across retries: the workflow applies one update id once
     try:
         return await retry_not_ready(lambda: handle.execute_update(update, command, id=update_id))
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = getattr(cause, "message", None) or str(cause or err)
-        raise ActionFailed(message) from None
+        raise ActionFailed(refusal(err)) from None
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise ActionFailed(f"{what} 不存在或已结束") from None
         raise
+
+
+def refusal(err: WorkflowUpdateFailedError) -> str:
+    """The validator's reason as one line. A payload the worker could not read as the update's type
+    (a client that bypassed the models) comes back as "Failed decoding arguments" with pydantic's
+    report as its cause: its first error, naming the field, is the reason."""
+    cause = err.cause
+    message = getattr(cause, "message", None) or str(cause or err)
+    inner = getattr(getattr(cause, "cause", None), "message", None)
+    if message == "Failed decoding arguments" and inner:
+        message = f"载荷无效：{first_validation_error(inner)}"
+    return one_line(message)
+
+
+def first_validation_error(report: str) -> str:
+    """'Model: field.path: message' from the text of a pydantic ValidationError."""
+    lines = [line for line in report.splitlines() if line.strip()]
+    header = re.match(r"\d+ validation errors? for (\S+)", lines[0]) if lines else None
+    if header is None or len(lines) < 2:
+        return lines[0] if lines else report
+    where = "" if lines[1].startswith(" ") else lines[1].strip()
+    detail = lines[2 if where and len(lines) > 2 else 1].strip()
+    detail = re.sub(r"\s*\[type=.*$", "", detail).removeprefix("Value error, ")
+    return f"{header.group(1)}: {where}: {detail}" if where else f"{header.group(1)}: {detail}"
 
 
 async def retry_not_ready(call: Callable[[], Awaitable[T]], attempts: int = 6) -> T:

@@ -44,7 +44,7 @@ async def blow(
     whistle = plan_whistle(
         config,
         calendar_for(config.calendar, now),
-        whistle_no=whistle_no or new_whistle_no(now),
+        whistle_no=new_whistle_no(now) if whistle_no is None else whistle_no,
         raised_by=raised_by,
         kind=kind,
         title=title,

@@ -10,7 +10,8 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from starter.tickets import ActionFailed
+from domain.limits import check_payload
+from starter.tickets import ActionFailed, checked_number
 
 
 async def start_once(
@@ -24,6 +25,7 @@ async def start_once(
     summary: str,
     what: str,
 ) -> None:
+    check_payload(argument, type(argument), what)  # nothing oversized reaches the history
     try:
         await client.start_workflow(
             run,
@@ -50,5 +52,4 @@ async def query_view(handle: WorkflowHandle[Any, Any], query: Any, what: str) ->
 
 def handle_by_number(client: Client, number: str, prefix: str) -> WorkflowHandle[Any, Any]:
     """A handle from a business number (ticket, whistle, meeting, campaign) or its full workflow id."""
-    workflow_id = number if number.startswith(f"{prefix}-") else f"{prefix}-{number}"
-    return client.get_workflow_handle(workflow_id)
+    return client.get_workflow_handle(checked_number(number, prefix, "编号"))

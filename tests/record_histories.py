@@ -4,7 +4,8 @@ Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with
 to climb the escalation ladder) and writes each workflow's history as JSON to
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
-change of TicketWorkflow's commands.
+change of TicketWorkflow's commands. `python -m tests.record_histories outage` records the 派遣受阻
+scenario alone into the current release folder, leaving the other files as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from domain.calendar import Span, Unit
@@ -64,6 +66,7 @@ from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.conftest import make_config
+from tests.fake_department import serve
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers
 from workflows.campaign import CampaignWorkflow
@@ -216,9 +219,47 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written.append(_write(folder, "campaign", await campaign(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await enterprise(env.client, config)).items()]
                 written.append(_write(folder, "report_daily", await report(env.client, config)))
+            written.append(_write(folder, "outage", await outage(env.client, Path(tmp))))
     finally:
         await env.shutdown()
     return written
+
+
+async def record_outage(folder: Path = HISTORIES / RELEASE) -> Path:
+    """The outage scenario alone (`python -m tests.record_histories outage`): the other files stay."""
+    env = await start_dev_server(data_converter(None))
+    try:
+        with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:
+            return _write(folder, "outage", await outage(env.client, Path(tmp)))
+    finally:
+        await env.shutdown()
+
+
+async def outage(client: Client, tmp: Path) -> WorkflowHistory:
+    """派遣受阻: cgj's system answers 503 past the alert threshold (2 seconds here, 15 minutes by
+    default); the shift lead is told, the delivery is retried on and reaches the system once it is
+    back (派遣恢复); then the ticket is handled and closed as usual."""
+    with serve() as system:
+        for _ in range(3):  # the first stretch's two attempts, and the first after the alert
+            system.answer(503, "系统维护中")
+        webhook = {"type": "webhook", "url": system.url, "secret": "outage", "timeout_s": 2}
+        config = make_config(tmp / "outage", adapters={"cgj": webhook})
+        center = config.center.model_copy(update={"delivery_alert_after": Span(amount=2, unit=Unit.SECONDS)})
+        config = config.model_copy(update={"center": center})
+        no = ticket_no_for("outage")
+        async with build_workers(client, config, departments=["cgj"], center=True):
+            await submit(client, config, sample_ticket(ticket_no=no).model_copy(update={"received_at": RECEIVED_AT}))
+            await eventually(
+                client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and not r.outbox, timeout=60
+            )
+            await _work(client, config, no, "cgj_sun")
+            await _call_back(client, config, no, Satisfaction.SATISFIED)
+            result = await outcome(client, no)
+        assert result.status is TicketStatus.CLOSED and len(system.requests) >= 4 and not system.replies
+    history = await client.get_workflow_handle(workflow_id_for(no)).fetch_history()
+    kinds = {e.event_type for e in history.events}
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED in kinds and EventType.EVENT_TYPE_TIMER_STARTED in kinds
+    return history
 
 
 async def whistle(client: Client, config: DistrictConfig) -> WorkflowHistory:
@@ -423,7 +464,10 @@ def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:
 
 
 def main() -> int:
-    asyncio.run(record())
+    if sys.argv[1:] == ["outage"]:
+        asyncio.run(record_outage())
+    else:
+        asyncio.run(record())
     return 0
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from domain.config import DistrictConfig
 from domain.enterprise import CloseItem, ConfirmItem, Outcome, OutcomeKind, workflow_id_for_enterprise
@@ -28,6 +29,13 @@ from tests.test_cli import Cli, Result, cli_for
 from workflows.enterprise import EnterpriseServiceWorkflow
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def client(own_dev_env: WorkflowEnvironment) -> Client:
+    """A dev server of this module's own: `enterprise list` queries every enterprise it finds, and
+    other modules' enterprises have no worker left to answer."""
+    return own_dev_env.client
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import natural
     from domain.campaign import CampaignInput, CampaignRecord, CampaignStatus, CampaignSummary, FindTickets, Snapshot
     from domain.commands import CloseCampaign, RecordMinutes
+    from domain.limits import check_payload
 
 from workflows.common import publish, send_notices
 
@@ -58,6 +59,7 @@ class CampaignWorkflow:
 
     @record_meeting.validator
     def _check_meeting(self, cmd: RecordMinutes) -> None:
+        check_payload(cmd, RecordMinutes)
         self.record.check_lead(cmd.actor, "记录协调会")
 
     async def _refresh(self) -> None:
@@ -78,6 +80,7 @@ class CampaignWorkflow:
 
     @close.validator
     def _check_close(self, cmd: CloseCampaign) -> None:
+        check_payload(cmd, CloseCampaign)
         self.record.check_lead(cmd.actor, "结束")
 
     @workflow.query

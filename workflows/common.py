@@ -1,21 +1,24 @@
-"""Loops every long-running process here shares: keeping its clocks, and sending its notices."""
+"""Loops every long-running process here shares: keeping its clocks, sending its notices, and
+delivering to a department's system through an outage."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio import workflow
-from temporalio.common import TypedSearchAttributes
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError, RetryState
+from temporalio.exceptions import TimeoutError as TimedOut
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.delivery import CENTER, Notice
     from domain.ticket_record import PendingNotice
 
-from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
+from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT, outage_retry
 
 # What the timekeeper asks: when to wake next, and what to do then (None: no clock is running).
 NextEvent = Callable[[], tuple[datetime, Callable[[datetime], None]] | None]
@@ -50,48 +53,190 @@ async def send_notices(
     subject: str,
     counter: Sent | None = None,
     halted: Callable[[], bool] = lambda: False,
+    alert_after: timedelta = ALERT_AFTER,
+    held: Callable[[PendingNotice, str], None] | None = None,
 ) -> None:
     """Tell departments (on their own queues) and the centre's people (on this workflow's queue) of
-    what concerns them, in order, each exactly once: the key is the subject and a sequence number.
+    what concerns them, in order, each exactly once: the key is the subject and a sequence number,
+    fixed when a notice is first sent and kept with it in the outbox.
 
-    For a workflow that continues as new: `halted` stops the loop between two notices (what is
-    left stays queued for the next run), and a `counter` kept in its record carries the sequence;
-    it counts a notice only once sent, so one cut short is sent again under the same key."""
-    sent = counter.sent if counter else 0
-    while True:
-        await workflow.wait_condition(lambda: bool(outbox) or halted())
-        if halted():
-            return
-        pending = outbox[0]
-        sent += 1
-        to = pending.department
-        notice = Notice(
-            idempotency_key=f"{subject}#n{sent}",
-            workflow_id=workflow.info().workflow_id,
-            ticket_no=subject,
-            department=to.department if to else CENTER,
-            kind=pending.kind,
-            text=pending.text,
-            audience=pending.audience,
-            level=pending.level,
-            clock=pending.clock.value if pending.clock else None,
-            due_at=pending.due_at,
-        )
+    A department whose system keeps failing for `alert_after` does not hold up the rest: its
+    notices are set apart, still in order and under their keys, and retried at the longest interval
+    until its system takes them, while the centre's and other departments' notices go on. `held` is
+    told of each such department (the ticket logs it and alerts the shift lead). On the normal path
+    this is the one sequence of activities it always was.
+
+    For a workflow that continues as new: `halted` stops the loops between two notices (what is
+    left stays queued, with any key it was given, for the next run), and a `counter` kept in its
+    record carries the sequence."""
+    keys = _Keys(subject, counter)
+    retry = outage_retry(alert_after)
+    apart: dict[str, asyncio.Task[None]] = {}  # departments whose notices are being retried apart
+
+    def next_up() -> PendingNotice | None:
+        return next((n for n in outbox if n.department is None or n.department.department not in apart), None)
+
+    async def retry_apart(department: str) -> None:
         try:
-            await workflow.execute_activity(
-                "notify_department" if to else "notify_center",
-                notice,
-                task_queue=to.task_queue if to else workflow.info().task_queue,
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                retry_policy=DELIVERY_RETRY,
-            )
-        except ActivityError as err:
-            if stopped(err):
-                return  # the workflow is moving to a new run: the notice stays queued, its key unused
-            workflow.logger.warning("notice failed: %s", err.cause or err)
-        outbox.pop(0)
-        if counter:
-            counter.sent = sent
+            await workflow.sleep(retry.initial_interval, summary="通知受阻：稍后重试")
+            while not halted():
+                pending = next((n for n in outbox if n.department and n.department.department == department), None)
+                if pending is None:
+                    return  # the department's system took them all: its notices go with the rest again
+                try:
+                    await _notify(pending, keys, retry_policy=retry)
+                except ActivityError as err:
+                    if stopped(err):
+                        return
+                    workflow.logger.warning("notice failed: %s", err.cause or err)
+                _drop(outbox, pending)
+        finally:
+            apart.pop(department, None)
+
+    try:
+        while True:
+            await workflow.wait_condition(lambda: next_up() is not None or halted())
+            if halted():
+                return
+            pending = next_up()
+            assert pending is not None
+            try:
+                await _notify(pending, keys, alert_after=alert_after if pending.department else None)
+            except ActivityError as err:
+                if stopped(err):
+                    return  # the workflow is moving to a new run: the notice stays queued, under its key
+                if pending.department is not None and still_failing(err):
+                    department = pending.department.department
+                    apart[department] = asyncio.create_task(retry_apart(department))
+                    if held:
+                        held(pending, failure_text(err))
+                    continue
+                workflow.logger.warning("notice failed: %s", err.cause or err)
+            _drop(outbox, pending)
+    finally:
+        for task in list(apart.values()):
+            task.cancel()
+
+
+class _Keys:
+    """Numbers notices in the order they are first sent; a notice keeps its key once given."""
+
+    def __init__(self, subject: str, counter: Sent | None) -> None:
+        self.subject = subject
+        self.counter = counter
+        self.sent = counter.sent if counter else 0
+
+    def key_for(self, pending: PendingNotice) -> str:
+        if pending.key is None:
+            self.sent += 1
+            pending.key = f"{self.subject}#n{self.sent}"
+            if self.counter:
+                self.counter.sent = self.sent
+        return pending.key
+
+
+async def _notify(
+    pending: PendingNotice,
+    keys: _Keys,
+    alert_after: timedelta | None = None,
+    retry_policy: RetryPolicy = DELIVERY_RETRY,
+) -> None:
+    to = pending.department
+    notice = Notice(
+        idempotency_key=keys.key_for(pending),
+        workflow_id=workflow.info().workflow_id,
+        ticket_no=keys.subject,
+        department=to.department if to else CENTER,
+        kind=pending.kind,
+        text=pending.text,
+        audience=pending.audience,
+        level=pending.level,
+        clock=pending.clock.value if pending.clock else None,
+        due_at=pending.due_at,
+    )
+    await workflow.execute_activity(
+        "notify_department" if to else "notify_center",
+        notice,
+        task_queue=to.task_queue if to else workflow.info().task_queue,
+        start_to_close_timeout=DELIVERY_TIMEOUT,
+        schedule_to_close_timeout=alert_after,
+        retry_policy=retry_policy,
+    )
+
+
+def _drop(outbox: list[PendingNotice], pending: PendingNotice) -> None:
+    outbox.pop(next(i for i, n in enumerate(outbox) if n is pending))
+
+
+async def keep_delivering(
+    activity: str,
+    arg: Any,
+    *,
+    task_queue: str,
+    result_type: type | None = None,
+    alert_after: timedelta = ALERT_AFTER,
+    blocked: Callable[[str], None],
+) -> Any:
+    """Run a delivery activity with backoff until the department's system takes it. If it is still
+    failing `alert_after` after it began, `blocked(error)` is called once (the workflow logs 派遣受阻
+    and tells the shift lead) and the retries go on, at the longest interval, without end. A
+    permanent refusal (HTTP 4xx) raises ActivityError at once, as before.
+
+    The normal path is the one activity it always was: the first stretch is bounded by its
+    schedule-to-close timeout. Only an outage adds a timer or two and a second activity."""
+    began = workflow.now()
+    try:
+        return await workflow.execute_activity(
+            activity,
+            arg,
+            task_queue=task_queue,
+            result_type=result_type,
+            start_to_close_timeout=DELIVERY_TIMEOUT,
+            schedule_to_close_timeout=alert_after,
+            retry_policy=DELIVERY_RETRY,
+        )
+    except ActivityError as err:
+        if not still_failing(err):
+            raise
+        error, attempt_failed = failure_text(err), isinstance(err.cause, ApplicationError)
+    failed_at, retry = workflow.now(), outage_retry(alert_after)
+    # Temporal ends the first stretch at its last attempt that fits in it; the alert is for the threshold.
+    await _sleep_until(began + alert_after, "派遣受阻：告警时点")
+    blocked(error)
+    if attempt_failed:  # an attempt has just failed: the next one after the longest pause, as before
+        await _sleep_until(failed_at + retry.initial_interval, "派遣受阻：稍后重试")
+    return await workflow.execute_activity(
+        activity,
+        arg,
+        task_queue=task_queue,
+        result_type=result_type,
+        start_to_close_timeout=DELIVERY_TIMEOUT,
+        retry_policy=retry,
+    )
+
+
+async def _sleep_until(at: datetime, summary: str) -> None:
+    remaining = at - workflow.now()
+    if remaining > timedelta(0):
+        await workflow.sleep(remaining, summary=summary)
+
+
+def still_failing(err: ActivityError) -> bool:
+    """The first stretch ran out while the department's system kept failing (not a refusal for good,
+    nor the workflow stopping the activity)."""
+    return err.retry_state is RetryState.TIMEOUT and not stopped(err)
+
+
+def failure_text(err: ActivityError) -> str:
+    """What went wrong, for the shift lead: the department system's last answer if there was one."""
+    cause = err.cause
+    if isinstance(cause, TimedOut):
+        cause = cause.cause  # the last attempt's failure, if an attempt was made
+        if cause is None:
+            return "worker 未取走任务（超时），请检查该单位的 worker 是否在运行"
+    if isinstance(cause, FailureError):
+        return cause.message
+    return str(cause or err)
 
 
 def stopped(err: ActivityError) -> bool:

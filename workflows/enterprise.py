@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ReopenItem,
         today_in_china,
     )
+    from domain.limits import check_payload
 
 from workflows.common import keep_time, publish, send_notices, stopped
 from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
@@ -95,6 +96,7 @@ class EnterpriseServiceWorkflow:
 
     @record_visit.validator
     def _check_visit(self, cmd: RecordVisit) -> None:
+        check_payload(cmd, RecordVisit)
         self.record.check_record_visit(cmd, today_in_china(workflow.now()))
 
     @workflow.update
@@ -104,6 +106,7 @@ class EnterpriseServiceWorkflow:
 
     @add_item.validator
     def _check_add_item(self, cmd: AddItem) -> None:
+        check_payload(cmd, AddItem)
         self.record.check_add_item(cmd, today_in_china(workflow.now()))
 
     # ----- the responsible unit: 进展、办结 -----
@@ -115,6 +118,7 @@ class EnterpriseServiceWorkflow:
 
     @note_progress.validator
     def _check_progress(self, cmd: NoteProgress) -> None:
+        check_payload(cmd, NoteProgress)
         self.record.check_progress(cmd)
 
     @workflow.update
@@ -126,6 +130,7 @@ class EnterpriseServiceWorkflow:
 
     @close_item.validator
     def _check_close(self, cmd: CloseItem) -> None:
+        check_payload(cmd, CloseItem)
         self.record.check_close(cmd)
 
     # ----- the enterprise: 确认、重新办理 -----
@@ -137,6 +142,7 @@ class EnterpriseServiceWorkflow:
 
     @confirm_item.validator
     def _check_confirm(self, cmd: ConfirmItem) -> None:
+        check_payload(cmd, ConfirmItem)
         self.record.check_confirm(cmd)
 
     @workflow.update
@@ -147,6 +153,7 @@ class EnterpriseServiceWorkflow:
 
     @reopen_item.validator
     def _check_reopen(self, cmd: ReopenItem) -> None:
+        check_payload(cmd, ReopenItem)
         self.record.check_reopen(cmd)
 
     @workflow.query

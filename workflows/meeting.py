@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.commands import Attend, DetermineOwner, RecordMinutes, Refer
     from domain.intake import workflow_id_for
+    from domain.limits import check_payload
     from domain.meeting import MeetingInput, MeetingOutcome, MeetingRecord, MeetingResult, MeetingStatus
 
 from workflows.common import publish, send_notices
@@ -64,6 +65,7 @@ class ConsultationMeetingWorkflow:
 
     @attend.validator
     def _check_attend(self, cmd: Attend) -> None:
+        check_payload(cmd, Attend)
         self.record.check_attend(cmd.actor)
 
     @workflow.update
@@ -73,6 +75,7 @@ class ConsultationMeetingWorkflow:
 
     @record_minutes.validator
     def _check_minutes(self, cmd: RecordMinutes) -> None:
+        check_payload(cmd, RecordMinutes)
         self.record.check_record_minutes(cmd.actor)
 
     @workflow.update
@@ -82,6 +85,7 @@ class ConsultationMeetingWorkflow:
 
     @decide.validator
     def _check_decide(self, cmd: DetermineOwner) -> None:
+        check_payload(cmd, DetermineOwner)
         self.record.check_decide(cmd.actor, cmd.lead, cmd.assisting)
 
     @workflow.update
@@ -91,6 +95,7 @@ class ConsultationMeetingWorkflow:
 
     @refer.validator
     def _check_refer(self, cmd: Refer) -> None:
+        check_payload(cmd, Refer)
         self.record.check_refer(cmd.actor)
 
     @workflow.update
@@ -100,6 +105,7 @@ class ConsultationMeetingWorkflow:
 
     @rule.validator
     def _check_rule(self, cmd: DetermineOwner) -> None:
+        check_payload(cmd, DetermineOwner)
         self.record.check_rule(cmd.actor, cmd.lead, cmd.assisting)
 
     @workflow.query

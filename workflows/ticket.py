@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
+    from domain.calendar import natural
     from domain.commands import (
         ActionResult,
         AssistReport,
@@ -38,12 +39,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
+    from domain.limits import check_payload
     from domain.meeting import MeetingInput, determination_from, workflow_id_for_meeting
-    from domain.models import SYSTEM_ACTOR, Actor, Answer, Determination, TicketSource, TicketStatus
-    from domain.ticket_record import ActionRefused, AssistStatus, TicketRecord
+    from domain.models import SYSTEM_ACTOR, Actor, Answer, Assignment, Determination, TicketSource, TicketStatus
+    from domain.ticket_record import ActionRefused, AssistStatus, PendingNotice, TicketRecord
 
-from workflows.common import keep_time, publish, send_notices
-from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
+from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices
+from workflows.retry import ALERT_AFTER
 
 
 def recheck(check: Callable[[Actor], None], actor: Actor) -> None:
@@ -65,7 +67,9 @@ class TicketWorkflow:
     async def run(self, input: TicketInput) -> TicketOutcome:
         self._publish()
         record = self.record
-        notices = asyncio.create_task(send_notices(record.outbox, record.ticket.ticket_no))
+        notices = asyncio.create_task(
+            send_notices(record.outbox, record.ticket.ticket_no, alert_after=self._alert_after, held=self._notice_held)
+        )
         clocks = (
             asyncio.create_task(keep_time(lambda: record.clock_version, self._next_clock_event, self._publish))
             if record.plan.deadlines
@@ -131,16 +135,17 @@ class TicketWorkflow:
             redo=record.redo_count > 0,
         )
         try:
-            receipt = await workflow.execute_activity(
+            # Retried until the system takes it; still failing after the threshold: 派遣受阻, and on.
+            receipt = await keep_delivering(
                 "deliver_ticket",
                 delivery,
                 result_type=DeliveryReceipt,
                 task_queue=record.assignment.task_queue,
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                retry_policy=DELIVERY_RETRY,
+                alert_after=self._alert_after,
+                blocked=lambda error: self._delivery_blocked(delivery.assignment, error),
             )
         except ActivityError as err:
-            record.delivery_failed(workflow.now(), str(err.cause or err))
+            record.delivery_failed(workflow.now(), failure_text(err))
             workflow.logger.warning("delivery failed", extra={"ticket": record.ticket.ticket_no})
             self._publish()
             return False
@@ -187,6 +192,25 @@ class TicketWorkflow:
             start_to_close_timeout=timedelta(seconds=10),
         )
         await workflow.wait_condition(lambda: record.status is not TicketStatus.AWAITING_CALLBACK)
+
+    # ----- 派遣受阻 (a department's system down for a long stretch) -----
+
+    @property
+    def _alert_after(self) -> timedelta:
+        """How long a delivery may keep failing before the shift lead is told, fixed at intake."""
+        span = self.record.plan.delivery_alert_after
+        return natural(span) if span is not None else ALERT_AFTER
+
+    def _delivery_blocked(self, unit: Assignment, error: str) -> None:
+        self.record.delivery_blocked(workflow.now(), unit, error)
+        self._publish()
+
+    def _assist_blocked(self, department: str, error: str, since: datetime) -> None:
+        self.record.assist_blocked(department, workflow.now(), error, since)
+
+    def _notice_held(self, pending: PendingNotice, error: str) -> None:
+        if pending.department is not None:
+            self.record.notice_held(workflow.now(), pending.department, error)
 
     def _next_clock_event(self) -> tuple[datetime, Callable[[datetime], None]] | None:
         """签收、响应、办结时限: the next warning or ladder step, and how to record it."""
@@ -248,18 +272,20 @@ class TicketWorkflow:
                 role="协办",
                 note=f"主办：{record.assignment.department_name if record.assignment else '—'}",
             )
+            began = workflow.now()
+            code = part.assignment.department
             try:
-                receipt = await workflow.execute_activity(
+                receipt = await keep_delivering(
                     "deliver_ticket",
                     delivery,
                     result_type=DeliveryReceipt,
                     task_queue=part.assignment.task_queue,
-                    start_to_close_timeout=DELIVERY_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
+                    alert_after=self._alert_after,
+                    blocked=lambda error: self._assist_blocked(code, error, began),  # noqa: B023 (called while awaited)
                 )
-                record.assist_delivered(part.assignment.department, workflow.now(), receipt.reference)
+                record.assist_delivered(code, workflow.now(), receipt.reference)
             except ActivityError as err:
-                record.assist_failed(part.assignment.department, workflow.now(), str(err.cause or err))
+                record.assist_failed(code, workflow.now(), failure_text(err))
             self._publish()
 
     @workflow.update
@@ -273,6 +299,7 @@ class TicketWorkflow:
 
     @assist_sign_for.validator
     def _check_assist_sign_for(self, cmd: SignFor) -> None:
+        check_payload(cmd, SignFor)
         self.record.check_assist_sign_for(cmd.actor)
 
     @workflow.update
@@ -282,6 +309,7 @@ class TicketWorkflow:
 
     @assist_report.validator
     def _check_assist_report(self, cmd: AssistReport) -> None:
+        check_payload(cmd, AssistReport)
         self.record.check_assist_report(cmd.actor)
 
     # ----- 市区转办 -----
@@ -303,13 +331,22 @@ class TicketWorkflow:
             answer=record.answer.text if record.answer else None,
             satisfaction=record.callback.satisfaction.value if record.callback else None,
         )
-        await workflow.execute_activity(
+        began, blocked = workflow.now(), False
+
+        def city_blocked(error: str) -> None:
+            nonlocal blocked
+            blocked = True
+            record.city_blocked(workflow.now(), kind.value, error, began)
+
+        await keep_delivering(
             "notify_city",
             message,
             task_queue=workflow.info().task_queue,
-            start_to_close_timeout=DELIVERY_TIMEOUT,
-            retry_policy=DELIVERY_RETRY,
+            alert_after=self._alert_after,
+            blocked=city_blocked,
         )
+        if blocked:
+            record.city_resumed(workflow.now(), kind.value, began)
 
     @workflow.update
     def transfer_to_city(self, cmd: TransferToCity) -> ActionResult:
@@ -318,6 +355,7 @@ class TicketWorkflow:
 
     @transfer_to_city.validator
     def _check_transfer(self, cmd: TransferToCity) -> None:
+        check_payload(cmd, TransferToCity)
         self.record.check_transfer(cmd.actor)
 
     # ----- 并单 -----
@@ -369,6 +407,7 @@ class TicketWorkflow:
 
     @link.validator
     def _check_link(self, cmd: LinkTicket) -> None:
+        check_payload(cmd, LinkTicket)
         self.record.check_link(cmd.actor, workflow_id_for(cmd.main_ticket), workflow.info().workflow_id)
 
     @workflow.update
@@ -385,6 +424,7 @@ class TicketWorkflow:
 
     @unlink.validator
     def _check_unlink(self, cmd: Unlink) -> None:
+        check_payload(cmd, Unlink)
         self.record.check_unlink(cmd.actor)
 
     # ----- 确权 -----
@@ -404,6 +444,7 @@ class TicketWorkflow:
 
     @determine.validator
     def _check_determine(self, cmd: DetermineOwner) -> None:
+        check_payload(cmd, DetermineOwner)
         self.record.check_determine(cmd.actor)
 
     # ----- human actions (updates with validators) -----
@@ -415,6 +456,7 @@ class TicketWorkflow:
 
     @dispatch.validator
     def _check_dispatch(self, cmd: ManualDispatch) -> None:
+        check_payload(cmd, ManualDispatch)
         self.record.check_dispatch(cmd.actor, cmd.to)
 
     @workflow.update
@@ -430,6 +472,7 @@ class TicketWorkflow:
 
     @sign_for.validator
     def _check_sign_for(self, cmd: SignFor) -> None:
+        check_payload(cmd, SignFor)
         self.record.check_sign_for(cmd.actor)
 
     @workflow.update
@@ -439,6 +482,7 @@ class TicketWorkflow:
 
     @contact_citizen.validator
     def _check_contact(self, cmd: ContactCitizen) -> None:
+        check_payload(cmd, ContactCitizen)
         self.record.check_contact(cmd.actor)
 
     @workflow.update
@@ -448,6 +492,7 @@ class TicketWorkflow:
 
     @answer.validator
     def _check_answer(self, cmd: GiveAnswer) -> None:
+        check_payload(cmd, GiveAnswer)
         self.record.check_answer(cmd.actor)
 
     @workflow.update
@@ -458,6 +503,7 @@ class TicketWorkflow:
 
     @request_return.validator
     def _check_return(self, cmd: RequestReturn) -> None:
+        check_payload(cmd, RequestReturn)
         self.record.check_request_return(cmd.actor, cmd.reason, workflow.now())
 
     @workflow.update
@@ -468,6 +514,7 @@ class TicketWorkflow:
 
     @request_extension.validator
     def _check_extension(self, cmd: RequestExtension) -> None:
+        check_payload(cmd, RequestExtension)
         self.record.check_request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now())
 
     @workflow.update
@@ -477,6 +524,7 @@ class TicketWorkflow:
 
     @approve.validator
     def _check_approve(self, cmd: Decide) -> None:
+        check_payload(cmd, Decide)
         self.record.check_decision(cmd.actor, cmd.approval_id, cmd.reassign_to, approve=True)
 
     @workflow.update
@@ -486,6 +534,7 @@ class TicketWorkflow:
 
     @reject.validator
     def _check_reject(self, cmd: Decide) -> None:
+        check_payload(cmd, Decide)
         self.record.check_decision(cmd.actor, cmd.approval_id, None, approve=False)
 
     @workflow.update
@@ -496,6 +545,7 @@ class TicketWorkflow:
 
     @record_callback.validator
     def _check_callback(self, cmd: RecordCallback) -> None:
+        check_payload(cmd, RecordCallback)
         self.record.check_callback(cmd.actor)
 
     @workflow.query

@@ -19,6 +19,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
+    from domain.limits import check_payload
     from domain.whistle import WhistleInput, WhistleOutcome, WhistleRecord, WhistleResult
 
 from workflows.common import keep_time, publish, send_notices
@@ -63,6 +64,7 @@ class WhistleWorkflow:
 
     @report_in.validator
     def _check_report_in(self, cmd: ReportIn) -> None:
+        check_payload(cmd, ReportIn)
         self.record.check_report_in(cmd.actor)
 
     @workflow.update
@@ -72,6 +74,7 @@ class WhistleWorkflow:
 
     @answer.validator
     def _check_answer(self, cmd: WhistleAnswer) -> None:
+        check_payload(cmd, WhistleAnswer)
         self.record.check_answer(cmd.actor)
 
     # ----- the street -----
@@ -83,6 +86,7 @@ class WhistleWorkflow:
 
     @evaluate.validator
     def _check_evaluate(self, cmd: EvaluateDepartment) -> None:
+        check_payload(cmd, EvaluateDepartment)
         self.record.check_evaluate(cmd.actor, cmd.department)
 
     @workflow.update
@@ -92,6 +96,7 @@ class WhistleWorkflow:
 
     @withdraw.validator
     def _check_withdraw(self, cmd: Withdraw) -> None:
+        check_payload(cmd, Withdraw)
         self.record.check_withdraw(cmd.actor)
 
     @workflow.query

@@ -34,6 +34,7 @@ from domain import search_attributes as sa
 from domain.commands import ActionResult, ContactCitizen, GiveAnswer, RequestExtension, RequestReturn, SignFor
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected, check_ticket
+from domain.limits import PayloadRejected, one_line
 from domain.models import (
     Action,
     Actor,
@@ -67,6 +68,7 @@ class ApiErrorBody(BaseModel):
 
 class ApiError(Exception):
     def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        detail = one_line(detail)  # a value echoed in the message cannot break its line
         super().__init__(detail)
         self.status, self.detail, self.field = status, detail, field
 
@@ -263,12 +265,14 @@ async def submit_ticket(request: Request, response: Response, body: TicketIn, ca
     data["received_at"] = body.received_at or datetime.now(UTC)
     try:
         ticket = Ticket.model_validate(data)
-        check_ticket(_config(request), ticket)
+        check_ticket(_config(request), ticket, datetime.now(UTC))
         result = await submit(_client(request), _config(request), ticket)
     except ValidationError as err:
         raise _invalid_model(err) from None
     except TicketRejected as err:
         raise _rejected(err) from None
+    except PayloadRejected as err:
+        raise ApiError(413, str(err)) from None
     except RPCError as err:
         raise _unavailable(err) from None
     if result.duplicate:

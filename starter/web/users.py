@@ -23,6 +23,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,8 +44,13 @@ LEADER_LABEL = "区领导"
 SESSION_HOURS = 12
 
 _hasher = PasswordHasher()
-# Checked when the username is unknown, so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(12))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the username is unknown, so a wrong name costs the same time as a wrong password
+    (made on first use: hashing takes a fifth of a second, which every `hotline` command would pay)."""
+    return _hasher.hash(secrets.token_urlsafe(12))
 
 
 class UsersFileError(Exception):
@@ -128,7 +134,7 @@ class UserDirectory:
         """The account if the password is right; None otherwise (the same time either way)."""
         user = self.users.get(username.strip())
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         return self._viewers[user.username] if user else None
