@@ -50,6 +50,7 @@ from tests.fault_rig import (
     results_path,
     write_config,
 )
+from tests.replay_all import replay_everything
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 ROUTES = {category: code for code, category in CATEGORIES.items()}
@@ -83,6 +84,9 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Embe
     try:
         await embedded.wait_ready()
         yield embedded
+        # Every history the faults left, through kills and restarts, replays against today's code.
+        await server_up(embedded)
+        await replay_everything(await connect(embedded.address))
     finally:
         embedded.stop()
 
