@@ -71,7 +71,8 @@ class CenterActivities:
 
     @activity.defn(name="request_callback")
     async def request_callback(self, request: CallbackRequest) -> None:
-        """Queue the callback. Operators record manual ones with `hotline center callback`."""
+        """Queue the callback. Operators record manual ones with `hotline center callback`; tickets
+        received while operators make the callbacks do not ask (their plan says so, fixed at intake)."""
         if isinstance(self.survey, ManualSurvey) or self.operator is None:
             log.info("awaiting callback by an operator", ticket=request.ticket_no, workflow_id=request.workflow_id)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,7 +27,8 @@ from domain.reports import Report, daily_warning, monthly_analysis, weekly_super
 from domain.whistle import WhistleRecord
 from starter.enterprises import all_enterprises
 from starter.report_files import write_report
-from starter.report_source import open_ticket_facts, ticket_facts
+from starter.report_ledger import Ledger, kept_days
+from starter.report_source import list_rows, open_ticket_facts, ticket_facts
 from workflows.campaign import CampaignWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -50,7 +51,7 @@ async def compose(
         return with_backlog_pushes(report, await _backlog_pushes(client, as_of)), len(open_facts)
     year, month = month_covered(request, as_of)
     period = Period.month(year, month)
-    facts = await ticket_facts(client, period.previous().start, period.end)
+    facts = await ticket_facts(client, period.previous().start, period.end, await ledger_of(client, config))
     whistles = await _whistles(client, period)
     enterprises = await all_enterprises(client)
     items = summarize(enterprises, period.end) if enterprises else None
@@ -59,8 +60,26 @@ async def compose(
     return report, len(facts)
 
 
+async def ledger_of(client: Client, config: DistrictConfig) -> Ledger | None:
+    return await Ledger.of(client, Path(config.reports.folder) / "ledger") if config.reports.ledger else None
+
+
+async def keep_ledger(client: Client, config: DistrictConfig, as_of: datetime) -> int:
+    """The daily report keeps the ledger: every whole day since the start of last month that is not
+    kept yet (yesterday, normally) is listed once and kept. Returns the tickets the kept days hold."""
+    ledger = await ledger_of(client, config)
+    if ledger is None:
+        return 0
+    now = datetime.now(UTC)
+    month = Period.containing(min(as_of, now), "month").previous()
+    days = kept_days(month.start, now, now)
+    return len(await ledger.days(client, days, list_rows))
+
+
 async def make_report(client: Client, config: DistrictConfig, request: ReportRequest) -> ReportReceipt:
     as_of = request.as_of or datetime.now().astimezone()
+    if request.kind is ReportRun.DAILY:
+        await keep_ledger(client, config, as_of)
     report, tickets = await compose(client, config, request, as_of)
     out = Path(request.out or config.reports.folder) / request.kind.value
     files = write_report(report, out, config.reports.formats)

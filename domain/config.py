@@ -280,6 +280,9 @@ class ReportSettings(Strict):
     """日报预警, 周报督办, 月报分析: where the files go, to whom, when, and how figures are counted."""
 
     folder: str = "var/reports"
+    # 办结台账: keep each past day's closed tickets in `folder`/ledger, so a month lists from
+    # visibility only what is still open (starter/report_ledger.py); off: every report lists it all.
+    ledger: bool = True
     formats: list[ReportFormat] = Field(default_factory=lambda: ["md", "html", "xlsx", "csv"], min_length=1)
     recipients: list[ReportRecipient] = Field(default_factory=list)
     schedule: ReportSchedule = ReportSchedule()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from domain.calendar import CalendarData, Duration, Span
-from domain.config import DistrictConfig, KnowledgeEntry
+from domain.config import DistrictConfig, KnowledgeEntry, ManualSurvey
 from domain.deadlines import TicketDeadlines, deadlines_for
 from domain.models import Assignment, Frozen, RequestKind, Ticket
 
@@ -47,6 +47,12 @@ class IntakePlan(Frozen):
     assisting: list[Assignment] = Field(default_factory=list)  # 紧急诉求联动处置: dispatched at once, to assist
     # 派遣受阻: how long a delivery may keep failing before the shift lead is told (None: the default)
     delivery_alert_after: Duration | None = None
+    # Fixed at intake so that replay is deterministic (older inputs lack it: False, the old behaviour).
+    # True: the dispatch step (派遣) is published once, when delivered, blocked or failed.
+    publish_on_delivery: bool = False
+    # Fixed at intake so that replay is deterministic: a change of survey mode applies to tickets
+    # received after it. True: operators make the callback (回访), no local activity asks for it.
+    callback_by_operator: bool = False
 
 
 class ConsultationPolicy(Frozen):
@@ -166,5 +172,7 @@ def plan_intake(
             arbiter=config.center.arbiter,
         ),
         delivery_alert_after=config.center.delivery_alert_after,
+        publish_on_delivery=True,
+        callback_by_operator=isinstance(config.center.callback, ManualSurvey),
     )
     return TicketInput(ticket=ticket, plan=plan)

@@ -1,20 +1,24 @@
-"""Test helpers: sample tickets, people as actors, and waiting for a ticket to reach a state."""
+"""Test helpers: sample tickets, people as actors, waiting for a ticket to reach a state, and workers
+that replay every history."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from temporalio.client import Client
+from temporalio.workflow import NondeterminismError
 
 from domain.config import DistrictConfig
 from domain.models import Actor, Citizen, RequestKind, Ticket
 from domain.ticket_record import TicketRecord
 from starter.settings import actor_for
 from starter.tickets import view
+from worker import build_workers
 
 
 def sample_ticket(
@@ -63,3 +67,18 @@ async def eventually(
                 f"ticket {ticket_no} never reached the expected state; last: {record and record.status}"
             )
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def replaying_workers(client: Client, config: DistrictConfig) -> AsyncIterator[None]:
+    """The centre's worker and every department's, caching no workflow: every task replays the whole
+    history, so a non-determinism fails the workflow (and the test) where it happens."""
+    async with build_workers(
+        client,
+        config,
+        departments=[d.code for d in config.departments],
+        center=True,
+        max_cached_workflows=0,
+        workflow_failure_exception_types=[NondeterminismError],
+    ):
+        yield

@@ -4,8 +4,9 @@ Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with
 to climb the escalation ladder) and writes each workflow's history as JSON to
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
-change of TicketWorkflow's commands. `python -m tests.record_histories outage` records the 派遣受阻
-scenario alone into the current release folder, leaving the other files as they are.
+change of TicketWorkflow's commands. `python -m tests.record_histories NAME…` records the named
+scenarios alone (ticket scenarios of SCENARIOS, and `outage` for 派遣受阻) into the current release
+folder, leaving the other files as they are.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-RELEASE = "v2"  # v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder
+# v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder; v3: the
+# dispatch step published once, and no callback request when operators make the callbacks.
+RELEASE = "v3"
 RECEIVED_AT = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 Scenario = Callable[[Client, DistrictConfig, str], Awaitable[None]]
@@ -199,19 +202,8 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
             config = seconds_policy(make_config(Path(tmp)))
             codes = [d.code for d in config.departments]
             async with build_workers(env.client, config, departments=codes, center=True):
-                for name, scenario in SCENARIOS.items():
-                    ticket_no = ticket_no_for(name)
-                    urgency = "紧急" if name == "escalated" else "一般"
-                    ticket = sample_ticket(ticket_no=ticket_no, urgency=urgency)
-                    if name != "escalated":  # its clocks must run from now, in real time
-                        ticket = ticket.model_copy(update={"received_at": RECEIVED_AT})
-                    await submit(env.client, config, ticket)
-                    await scenario(env.client, config, ticket_no)
-                    result = await outcome(env.client, ticket_no)
-                    assert result.status is TicketStatus.CLOSED, f"{name} ended {result.status}"
-                    history = await env.client.get_workflow_handle(workflow_id_for(ticket_no)).fetch_history()
-
-                    written.append(_write(folder, name, history))
+                for name in SCENARIOS:
+                    written.append(_write(folder, name, await ticket_scenario(env.client, config, name)))
                 written.append(_write(folder, "whistle", await whistle(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await problem_ticket(env.client, config)).items()]
                 written += [_write(folder, name, h) for name, h in (await merged(env.client, config)).items()]
@@ -225,14 +217,43 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
     return written
 
 
-async def record_outage(folder: Path = HISTORIES / RELEASE) -> Path:
-    """The outage scenario alone (`python -m tests.record_histories outage`): the other files stay."""
+async def ticket_scenario(client: Client, config: DistrictConfig, name: str) -> WorkflowHistory:
+    """One of SCENARIOS from intake to 办结 (workers running); its ticket's history."""
+    ticket_no = ticket_no_for(name)
+    urgency = "紧急" if name == "escalated" else "一般"
+    ticket = sample_ticket(ticket_no=ticket_no, urgency=urgency)
+    if name != "escalated":  # its clocks must run from now, in real time
+        ticket = ticket.model_copy(update={"received_at": RECEIVED_AT})
+    await submit(client, config, ticket)
+    await SCENARIOS[name](client, config, ticket_no)
+    result = await outcome(client, ticket_no)
+    assert result.status is TicketStatus.CLOSED, f"{name} ended {result.status}"
+    return await client.get_workflow_handle(workflow_id_for(ticket_no)).fetch_history()
+
+
+async def record_named(names: list[str], folder: Path = HISTORIES / RELEASE) -> list[Path]:
+    """The named scenarios alone (`python -m tests.record_histories standard outage`): the other
+    files stay. Names: those of SCENARIOS, and `outage`."""
+    unknown = [n for n in names if n not in SCENARIOS and n != "outage"]
+    if unknown:
+        raise SystemExit(f"unknown scenario {', '.join(unknown)}; known: {', '.join([*SCENARIOS, 'outage'])}")
+    folder.mkdir(parents=True, exist_ok=True)
     env = await start_dev_server(data_converter(None))
+    written: list[Path] = []
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-histories-") as tmp:
-            return _write(folder, "outage", await outage(env.client, Path(tmp)))
+            tickets = [n for n in names if n in SCENARIOS]
+            if tickets:
+                config = seconds_policy(make_config(Path(tmp)))
+                codes = [d.code for d in config.departments]
+                async with build_workers(env.client, config, departments=codes, center=True):
+                    for name in tickets:
+                        written.append(_write(folder, name, await ticket_scenario(env.client, config, name)))
+            if "outage" in names:
+                written.append(_write(folder, "outage", await outage(env.client, Path(tmp))))
     finally:
         await env.shutdown()
+    return written
 
 
 async def outage(client: Client, tmp: Path) -> WorkflowHistory:
@@ -464,8 +485,8 @@ def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:
 
 
 def main() -> int:
-    if sys.argv[1:] == ["outage"]:
-        asyncio.run(record_outage())
+    if sys.argv[1:]:
+        asyncio.run(record_named(sys.argv[1:]))
     else:
         asyncio.run(record())
     return 0

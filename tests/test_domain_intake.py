@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from domain.calendar import CalendarData, Duration, Span
-from domain.config import CalendarSettings, DistrictConfig
+from domain.config import CalendarSettings, DistrictConfig, ManualSurvey, SimulatedSurvey
 from domain.intake import (
     IntakePlan,
     TicketInput,
@@ -217,6 +217,31 @@ def test_plan_carries_the_whole_policy_and_the_calendar(config: DistrictConfig) 
     assert deadlines.return_window == span("2wd")
     assert deadlines.extension.max_count == 1 and deadlines.extension.max == span("10wd")
     assert ticket_input.ticket.urgency == "一般"
+
+
+def test_plan_fixes_how_the_ticket_publishes_its_dispatch_and_who_calls_back(config: DistrictConfig) -> None:
+    """Decided at intake, so that replay never depends on today's configuration."""
+    ticket = sample_ticket()
+    assert isinstance(config.center.callback, ManualSurvey)  # the bundled district: operators call back
+
+    plan = plan_of(config, ticket)
+    survey = SimulatedSurvey(type="simulated", actor="liumei")
+    simulated = config.model_copy(update={"center": config.center.model_copy(update={"callback": survey})})
+
+    assert plan.publish_on_delivery and plan.callback_by_operator
+    assert not plan_of(simulated, ticket).callback_by_operator
+    assert plan_of(simulated, ticket).publish_on_delivery
+
+
+def test_an_input_from_before_the_plan_fixed_them_keeps_the_old_behaviour(config: DistrictConfig) -> None:
+    """Inputs in the histories of tickets received earlier lack the fields: they read as before (the
+    dispatch step also published as it starts, the callback asked for by the local activity)."""
+    raw = intake(config, sample_ticket()).model_dump(mode="json")
+    del raw["plan"]["publish_on_delivery"], raw["plan"]["callback_by_operator"]
+
+    plan = TicketInput.model_validate(raw).plan
+
+    assert not plan.publish_on_delivery and not plan.callback_by_operator
 
 
 def test_calendar_slice_starts_the_day_before_the_ticket_in_china_time(config: DistrictConfig) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.workflow import NondeterminismError
 
 from domain.commands import (
     ActionResult,
@@ -49,8 +48,7 @@ from domain.models import Answer, ApprovalState, Callback, RequestKind, Satisfac
 from domain.ticket_record import AssistStatus, TicketRecord
 from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.conftest import make_config
-from tests.helpers import eventually, person, sample_ticket
-from worker import build_workers
+from tests.helpers import eventually, person, replaying_workers, sample_ticket
 from workflows.ticket import TicketWorkflow
 
 pytestmark = pytest.mark.integration
@@ -63,14 +61,7 @@ def config(tmp_path: Path) -> DistrictConfig:
 
 @pytest.fixture
 async def workers(client: Client, config: DistrictConfig) -> AsyncIterator[None]:
-    async with build_workers(
-        client,
-        config,
-        departments=[d.code for d in config.departments],
-        center=True,
-        max_cached_workflows=0,  # every task replays the history: non-determinism shows up here
-        workflow_failure_exception_types=[NondeterminismError],
-    ):
+    async with replaying_workers(client, config):
         yield
 
 

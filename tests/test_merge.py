@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.workflow import NondeterminismError
 
 from domain import search_attributes as sa
 from domain.commands import LinkTicket, RecordCallback, SignFor, Unlink
@@ -20,9 +19,8 @@ from domain.intake import workflow_id_for
 from domain.models import Callback, Citizen, Satisfaction, Ticket, TicketStatus
 from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.conftest import make_config
-from tests.helpers import eventually, person, sample_ticket
+from tests.helpers import eventually, person, replaying_workers, sample_ticket
 from tests.test_ticket_lifecycle import call_back, handle_to_answer
-from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
 pytestmark = pytest.mark.integration
@@ -35,14 +33,7 @@ def config(tmp_path: Path) -> DistrictConfig:
 
 @pytest.fixture
 async def workers(client: Client, config: DistrictConfig) -> AsyncIterator[None]:
-    async with build_workers(
-        client,
-        config,
-        departments=[d.code for d in config.departments],
-        center=True,
-        max_cached_workflows=0,
-        workflow_failure_exception_types=[NondeterminismError],
-    ):
+    async with replaying_workers(client, config):
         yield
 
 

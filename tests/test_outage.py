@@ -192,6 +192,21 @@ async def history_of(client: Client, ticket_no: str) -> Any:
     return await client.get_workflow_handle(workflow_id_for(ticket_no)).fetch_history()
 
 
+async def published(client: Client, ticket_no: str) -> Any:
+    """The ticket's search attributes as the server holds them (what queues and reports read)."""
+    return (await client.get_workflow_handle(workflow_id_for(ticket_no)).describe()).typed_search_attributes
+
+
+def due_upserts(history: Any) -> list[set[str]]:
+    """The attribute names of each upsert that publishes a resolution due time (a dispatch step)."""
+    names = [
+        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    return [n for n in names if sa.RESOLVE_DUE.name in n]
+
+
 # ----- the main ticket -----------------------------------------------------------------------------
 
 
@@ -341,8 +356,14 @@ async def test_a_refusal_still_fails_at_once(env: WorkflowEnvironment, tmp_path:
             record = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.DISPATCH_FAILED)
             await env.sleep(ALERT_AFTER * 2)
             later = await view(client, ticket.ticket_no)
+            attributes = await published(client, ticket.ticket_no)
+            history = await history_of(client, ticket.ticket_no)
 
     assert [n for n, _ in attempts.started] == [1]  # not retried
+    # The failed dispatch step is published once, with its status and due time.
+    assert attributes.get(sa.STATUS) == TicketStatus.DISPATCH_FAILED.value
+    assert attributes.get(sa.RESOLVE_DUE) == later.resolve_due
+    assert due_upserts(history) == [{sa.STATUS.name, sa.RESOLVE_DUE.name}]
     assert [h.status for h in system.of("ticket")] == [422] and not system.taken("ticket")
     assert record.dispatch_error is not None and "HTTP 422" in record.dispatch_error
     assert labels(later) == ["受理", "派遣失败"] and later.status is TicketStatus.DISPATCH_FAILED
@@ -358,12 +379,18 @@ async def test_a_refusal_after_an_outage_fails_for_good(env: WorkflowEnvironment
         async with workers(client, config, attempts):
             await submit(client, config, ticket)
             await env.sleep(ALERT_AFTER + timedelta(minutes=10))
-            await eventually(client, ticket.ticket_no, lambda r: r.delivery_blocked_at is not None)
+            blocked = await eventually(client, ticket.ticket_no, lambda r: r.delivery_blocked_at is not None)
+            while_blocked = await published(client, ticket.ticket_no)
             system.status = 422  # back, but refusing the ticket
             await env.sleep(LONGEST + timedelta(minutes=1))
             record = await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.DISPATCH_FAILED)
             record = await eventually(client, ticket.ticket_no, lambda r: not r.outbox)
+            after = await published(client, ticket.ticket_no)
 
+    # 派遣受阻 publishes the dispatch step (its due time: the clocks run), 派遣失败 its new status.
+    assert while_blocked.get(sa.STATUS) == TicketStatus.DISPATCHING.value
+    assert blocked.resolve_due is not None and while_blocked.get(sa.RESOLVE_DUE) == blocked.resolve_due
+    assert after.get(sa.STATUS) == TicketStatus.DISPATCH_FAILED.value
     assert [h.status for h in system.of("ticket")][-1] == 422 and not system.taken("ticket")
     assert labels(record) == ["受理", "派遣受阻", "派遣失败"]
     assert record.dispatch_error is not None and "HTTP 422" in record.dispatch_error

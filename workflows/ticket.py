@@ -119,11 +119,13 @@ class TicketWorkflow:
     # ----- the centre's steps -----
 
     async def _dispatch(self) -> bool:
-        """派遣: deliver to the department's system through its own worker."""
+        """派遣: deliver to the department's system through its own worker. The step is published
+        once, when it ends: delivered, blocked (派遣受阻) or failed."""
         record = self.record
         round = record.start_delivery(workflow.now())
         assert record.assignment is not None and record.sign_for_due and record.resolve_due
-        self._publish()
+        if not record.plan.publish_on_delivery:
+            self._publish()  # tickets received before: the step was also published as it started
         delivery = Delivery(
             idempotency_key=delivery_key(record.ticket.ticket_no, round),
             workflow_id=workflow.info().workflow_id,
@@ -180,17 +182,24 @@ class TicketWorkflow:
                 self._publish()
 
     async def _call_back(self) -> None:
-        """回访: ask the centre's survey channel, then wait for the citizen's verdict."""
+        """回访: ask the centre's survey channel, then wait for the citizen's verdict. When operators
+        make the callbacks (fixed at intake), there is nothing to ask: they see the ticket 待回访."""
         record = self.record
-        await workflow.execute_local_activity(
-            "request_callback",
-            CallbackRequest(
-                workflow_id=workflow.info().workflow_id,
-                ticket_no=record.ticket.ticket_no,
-                round=record.dispatch_round,
-            ),
-            start_to_close_timeout=timedelta(seconds=10),
-        )
+        if record.plan.callback_by_operator:
+            workflow.logger.info(
+                "awaiting callback by an operator",
+                extra={"ticket": record.ticket.ticket_no, "workflow_id": workflow.info().workflow_id},
+            )
+        else:
+            await workflow.execute_local_activity(
+                "request_callback",
+                CallbackRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    ticket_no=record.ticket.ticket_no,
+                    round=record.dispatch_round,
+                ),
+                start_to_close_timeout=timedelta(seconds=10),
+            )
         await workflow.wait_condition(lambda: record.status is not TicketStatus.AWAITING_CALLBACK)
 
     # ----- 派遣受阻 (a department's system down for a long stretch) -----
