@@ -3,7 +3,8 @@
 Every free-text and list field of an input model has its own bound (models.py, commands.py, …);
 on top of that a whole submission or update payload, serialized, may not exceed
 `MAX_PAYLOAD_BYTES`. Clients check it before they start a workflow or send an update, and every
-update validator checks it again, so nothing oversized is ever written to a history.
+update validator checks it again (`workflows.common.validates` registers them all behind
+`check_payload`), so nothing oversized is ever written to a history.
 """
 
 from __future__ import annotations

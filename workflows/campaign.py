@@ -16,9 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import natural
     from domain.campaign import CampaignInput, CampaignRecord, CampaignStatus, CampaignSummary, FindTickets, Snapshot
     from domain.commands import CloseCampaign, RecordMinutes
-    from domain.limits import check_payload
 
-from workflows.common import publish, send_notices
+from workflows.common import publish, send_notices, validates
 
 
 @workflow.defn
@@ -57,9 +56,8 @@ class CampaignWorkflow:
         self.record.record_meeting(cmd.actor, cmd.minutes, workflow.now())
         return "已记录专项协调会"
 
-    @record_meeting.validator
+    @validates(record_meeting)
     def _check_meeting(self, cmd: RecordMinutes) -> None:
-        check_payload(cmd, RecordMinutes)
         self.record.check_lead(cmd.actor, "记录协调会")
 
     async def _refresh(self) -> None:
@@ -78,9 +76,8 @@ class CampaignWorkflow:
         await self._refresh()  # the summary reflects the tickets as they are now
         return self.record.close(cmd.actor, cmd.note, workflow.now())
 
-    @close.validator
+    @validates(close)
     def _check_close(self, cmd: CloseCampaign) -> None:
-        check_payload(cmd, CloseCampaign)
         self.record.check_lead(cmd.actor, "结束")
 
     @workflow.query

@@ -4,9 +4,11 @@ delivering to a department's system through an outage."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, TypedSearchAttributes
@@ -16,9 +18,33 @@ from temporalio.exceptions import TimeoutError as TimedOut
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.delivery import CENTER, Notice
+    from domain.limits import check_payload
     from domain.ticket_record import PendingNotice
 
 from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT, outage_retry
+
+Validator = TypeVar("Validator", bound=Callable[[Any, Any], None])
+
+
+def validates(update: Any) -> Callable[[Validator], Validator]:
+    """`@validates(update)` registers a method as the update's validator, behind the check every
+    update makes first: the payload is of the type the validator declares for `cmd`, and within the
+    size limit (domain/limits.py). So no update can be defined without it; the rules follow."""
+
+    def register(rules: Validator) -> Validator:
+        model = typing.get_type_hints(rules)["cmd"]
+
+        @functools.wraps(rules)
+        def check(self: Any, cmd: Any) -> None:
+            check_payload(cmd, model)
+            rules(self, cmd)
+
+        check.payload_model = model  # type: ignore[attr-defined]
+        update.validator(check)
+        return check  # type: ignore[return-value]
+
+    return register
+
 
 # What the timekeeper asks: when to wake next, and what to do then (None: no clock is running).
 NextEvent = Callable[[], tuple[datetime, Callable[[datetime], None]] | None]

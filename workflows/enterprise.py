@@ -35,9 +35,8 @@ with workflow.unsafe.imports_passed_through():
         ReopenItem,
         today_in_china,
     )
-    from domain.limits import check_payload
 
-from workflows.common import keep_time, publish, send_notices, stopped
+from workflows.common import keep_time, publish, send_notices, stopped, validates
 from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 SERVICE_CATEGORY = "红色服务团"
@@ -94,9 +93,8 @@ class EnterpriseServiceWorkflow:
         visit_no, item_nos = self.record.record_visit(cmd, workflow.now())
         return self._done(f"已记录走访 {visit_no}，列入服务清单 {len(item_nos)} 项", visit_no, item_nos)
 
-    @record_visit.validator
+    @validates(record_visit)
     def _check_visit(self, cmd: RecordVisit) -> None:
-        check_payload(cmd, RecordVisit)
         self.record.check_record_visit(cmd, today_in_china(workflow.now()))
 
     @workflow.update
@@ -104,9 +102,8 @@ class EnterpriseServiceWorkflow:
         item_no = self.record.add_item(cmd, workflow.now())
         return self._done(f"已列入服务清单：{item_no}", cmd.visit_no, [item_no])
 
-    @add_item.validator
+    @validates(add_item)
     def _check_add_item(self, cmd: AddItem) -> None:
-        check_payload(cmd, AddItem)
         self.record.check_add_item(cmd, today_in_china(workflow.now()))
 
     # ----- the responsible unit: 进展、办结 -----
@@ -116,9 +113,8 @@ class EnterpriseServiceWorkflow:
         self.record.note_progress(cmd, workflow.now())
         return self._done(f"{cmd.item_no}：已记录进展", item_nos=[cmd.item_no])
 
-    @note_progress.validator
+    @validates(note_progress)
     def _check_progress(self, cmd: NoteProgress) -> None:
-        check_payload(cmd, NoteProgress)
         self.record.check_progress(cmd)
 
     @workflow.update
@@ -128,9 +124,8 @@ class EnterpriseServiceWorkflow:
             f"{cmd.item_no}：{cmd.outcome.kind.value}，已列入成效清单，待企业确认", item_nos=[cmd.item_no]
         )
 
-    @close_item.validator
+    @validates(close_item)
     def _check_close(self, cmd: CloseItem) -> None:
-        check_payload(cmd, CloseItem)
         self.record.check_close(cmd)
 
     # ----- the enterprise: 确认、重新办理 -----
@@ -140,9 +135,8 @@ class EnterpriseServiceWorkflow:
         self.record.confirm(cmd, workflow.now())
         return self._done(f"{cmd.item_no}：企业已确认（{cmd.satisfaction.value}）", item_nos=[cmd.item_no])
 
-    @confirm_item.validator
+    @validates(confirm_item)
     def _check_confirm(self, cmd: ConfirmItem) -> None:
-        check_payload(cmd, ConfirmItem)
         self.record.check_confirm(cmd)
 
     @workflow.update
@@ -151,9 +145,8 @@ class EnterpriseServiceWorkflow:
         item = self.record.item(cmd.item_no)
         return self._done(f"{cmd.item_no}：已重新办理（第 {item.round} 轮）", item_nos=[cmd.item_no])
 
-    @reopen_item.validator
+    @validates(reopen_item)
     def _check_reopen(self, cmd: ReopenItem) -> None:
-        check_payload(cmd, ReopenItem)
         self.record.check_reopen(cmd)
 
     @workflow.query

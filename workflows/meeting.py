@@ -17,10 +17,9 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.commands import Attend, DetermineOwner, RecordMinutes, Refer
     from domain.intake import workflow_id_for
-    from domain.limits import check_payload
     from domain.meeting import MeetingInput, MeetingOutcome, MeetingRecord, MeetingResult, MeetingStatus
 
-from workflows.common import publish, send_notices
+from workflows.common import publish, send_notices, validates
 
 
 @workflow.defn
@@ -63,9 +62,8 @@ class ConsultationMeetingWorkflow:
         self.record.attend(cmd.actor, workflow.now())
         return self._done("已确认出席")
 
-    @attend.validator
+    @validates(attend)
     def _check_attend(self, cmd: Attend) -> None:
-        check_payload(cmd, Attend)
         self.record.check_attend(cmd.actor)
 
     @workflow.update
@@ -73,9 +71,8 @@ class ConsultationMeetingWorkflow:
         self.record.record_minutes(cmd.actor, cmd.minutes, workflow.now())
         return self._done("已记录会议纪要")
 
-    @record_minutes.validator
+    @validates(record_minutes)
     def _check_minutes(self, cmd: RecordMinutes) -> None:
-        check_payload(cmd, RecordMinutes)
         self.record.check_record_minutes(cmd.actor)
 
     @workflow.update
@@ -83,9 +80,8 @@ class ConsultationMeetingWorkflow:
         self.record.decide(cmd, workflow.now())
         return self._done(f"已确权：主办 {cmd.lead.department_name}")
 
-    @decide.validator
+    @validates(decide)
     def _check_decide(self, cmd: DetermineOwner) -> None:
-        check_payload(cmd, DetermineOwner)
         self.record.check_decide(cmd.actor, cmd.lead, cmd.assisting)
 
     @workflow.update
@@ -93,9 +89,8 @@ class ConsultationMeetingWorkflow:
         self.record.refer(cmd.actor, cmd.reason, workflow.now())
         return self._done(f"已提交{self.record.input.arbiter}裁定")
 
-    @refer.validator
+    @validates(refer)
     def _check_refer(self, cmd: Refer) -> None:
-        check_payload(cmd, Refer)
         self.record.check_refer(cmd.actor)
 
     @workflow.update
@@ -103,9 +98,8 @@ class ConsultationMeetingWorkflow:
         self.record.rule(cmd, workflow.now())
         return self._done(f"已裁定：主办 {cmd.lead.department_name}")
 
-    @rule.validator
+    @validates(rule)
     def _check_rule(self, cmd: DetermineOwner) -> None:
-        check_payload(cmd, DetermineOwner)
         self.record.check_rule(cmd.actor, cmd.lead, cmd.assisting)
 
     @workflow.query

@@ -39,12 +39,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
-    from domain.limits import check_payload
     from domain.meeting import MeetingInput, determination_from, workflow_id_for_meeting
     from domain.models import SYSTEM_ACTOR, Actor, Answer, Assignment, Determination, TicketSource, TicketStatus
     from domain.ticket_record import ActionRefused, AssistStatus, PendingNotice, TicketRecord
 
-from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices
+from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices, validates
 from workflows.retry import ALERT_AFTER
 
 
@@ -306,9 +305,8 @@ class TicketWorkflow:
         self.record.assist_sign_for(cmd.actor, workflow.now())
         return self._done("协办已签收")
 
-    @assist_sign_for.validator
+    @validates(assist_sign_for)
     def _check_assist_sign_for(self, cmd: SignFor) -> None:
-        check_payload(cmd, SignFor)
         self.record.check_assist_sign_for(cmd.actor)
 
     @workflow.update
@@ -316,9 +314,8 @@ class TicketWorkflow:
         self.record.assist_report(cmd.actor, cmd.text, workflow.now())
         return self._done("协办情况已报告主办单位")
 
-    @assist_report.validator
+    @validates(assist_report)
     def _check_assist_report(self, cmd: AssistReport) -> None:
-        check_payload(cmd, AssistReport)
         self.record.check_assist_report(cmd.actor)
 
     # ----- 市区转办 -----
@@ -362,9 +359,8 @@ class TicketWorkflow:
         self.record.transfer_to_city(cmd.actor, cmd.reason, workflow.now())
         return self._done("已上转市域社会治理中心")
 
-    @transfer_to_city.validator
+    @validates(transfer_to_city)
     def _check_transfer(self, cmd: TransferToCity) -> None:
-        check_payload(cmd, TransferToCity)
         self.record.check_transfer(cmd.actor)
 
     # ----- 并单 -----
@@ -414,9 +410,8 @@ class TicketWorkflow:
         await self._join_main()
         return self._done(f"已并入 {cmd.main_ticket}")
 
-    @link.validator
+    @validates(link)
     def _check_link(self, cmd: LinkTicket) -> None:
-        check_payload(cmd, LinkTicket)
         self.record.check_link(cmd.actor, workflow_id_for(cmd.main_ticket), workflow.info().workflow_id)
 
     @workflow.update
@@ -431,9 +426,8 @@ class TicketWorkflow:
                 )
         return self._done("已解除并单，单独办理")
 
-    @unlink.validator
+    @validates(unlink)
     def _check_unlink(self, cmd: Unlink) -> None:
-        check_payload(cmd, Unlink)
         self.record.check_unlink(cmd.actor)
 
     # ----- 确权 -----
@@ -451,9 +445,8 @@ class TicketWorkflow:
         self.record.determine(determination, workflow.now())
         return self._done(f"已确权：主办 {cmd.lead.department_name}")
 
-    @determine.validator
+    @validates(determine)
     def _check_determine(self, cmd: DetermineOwner) -> None:
-        check_payload(cmd, DetermineOwner)
         self.record.check_determine(cmd.actor)
 
     # ----- human actions (updates with validators) -----
@@ -463,9 +456,8 @@ class TicketWorkflow:
         self.record.dispatch(cmd.actor, cmd.to, workflow.now())
         return self._done(f"已派往 {cmd.to.department_name}")
 
-    @dispatch.validator
+    @validates(dispatch)
     def _check_dispatch(self, cmd: ManualDispatch) -> None:
-        check_payload(cmd, ManualDispatch)
         self.record.check_dispatch(cmd.actor, cmd.to)
 
     @workflow.update
@@ -479,9 +471,8 @@ class TicketWorkflow:
         record.sign_for(cmd.actor, workflow.now())
         return self._done("已签收")
 
-    @sign_for.validator
+    @validates(sign_for)
     def _check_sign_for(self, cmd: SignFor) -> None:
-        check_payload(cmd, SignFor)
         self.record.check_sign_for(cmd.actor)
 
     @workflow.update
@@ -489,9 +480,8 @@ class TicketWorkflow:
         self.record.contact(cmd.actor, cmd.note, workflow.now())
         return self._done("已联系诉求人")
 
-    @contact_citizen.validator
+    @validates(contact_citizen)
     def _check_contact(self, cmd: ContactCitizen) -> None:
-        check_payload(cmd, ContactCitizen)
         self.record.check_contact(cmd.actor)
 
     @workflow.update
@@ -499,9 +489,8 @@ class TicketWorkflow:
         self.record.give_answer(cmd.actor, cmd.answer, workflow.now())
         return self._done("已答复，待回访")
 
-    @answer.validator
+    @validates(answer)
     def _check_answer(self, cmd: GiveAnswer) -> None:
-        check_payload(cmd, GiveAnswer)
         self.record.check_answer(cmd.actor)
 
     @workflow.update
@@ -510,9 +499,8 @@ class TicketWorkflow:
         self.record.request_return(cmd.actor, cmd.reason, workflow.now(), approval_id)
         return self._done("退单申请已提交，待值班长审批", approval_id)
 
-    @request_return.validator
+    @validates(request_return)
     def _check_return(self, cmd: RequestReturn) -> None:
-        check_payload(cmd, RequestReturn)
         self.record.check_request_return(cmd.actor, cmd.reason, workflow.now())
 
     @workflow.update
@@ -521,9 +509,8 @@ class TicketWorkflow:
         self.record.request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now(), approval_id)
         return self._done("延期申请已提交，待值班长审批", approval_id)
 
-    @request_extension.validator
+    @validates(request_extension)
     def _check_extension(self, cmd: RequestExtension) -> None:
-        check_payload(cmd, RequestExtension)
         self.record.check_request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now())
 
     @workflow.update
@@ -531,9 +518,8 @@ class TicketWorkflow:
         self.record.approve(cmd.actor, cmd.approval_id, cmd.reassign_to, cmd.note, workflow.now())
         return self._done(f"已批准 {cmd.approval_id}")
 
-    @approve.validator
+    @validates(approve)
     def _check_approve(self, cmd: Decide) -> None:
-        check_payload(cmd, Decide)
         self.record.check_decision(cmd.actor, cmd.approval_id, cmd.reassign_to, approve=True)
 
     @workflow.update
@@ -541,9 +527,8 @@ class TicketWorkflow:
         self.record.reject(cmd.actor, cmd.approval_id, cmd.note, workflow.now())
         return self._done(f"已驳回 {cmd.approval_id}")
 
-    @reject.validator
+    @validates(reject)
     def _check_reject(self, cmd: Decide) -> None:
-        check_payload(cmd, Decide)
         self.record.check_decision(cmd.actor, cmd.approval_id, None, approve=False)
 
     @workflow.update
@@ -552,9 +537,8 @@ class TicketWorkflow:
         message = "回访不满意或未解决，已发回重办" if cmd.callback.needs_redo else "已办结"
         return self._done(message)
 
-    @record_callback.validator
+    @validates(record_callback)
     def _check_callback(self, cmd: RecordCallback) -> None:
-        check_payload(cmd, RecordCallback)
         self.record.check_callback(cmd.actor)
 
     @workflow.query

@@ -19,10 +19,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
-    from domain.limits import check_payload
     from domain.whistle import WhistleInput, WhistleOutcome, WhistleRecord, WhistleResult
 
-from workflows.common import keep_time, publish, send_notices
+from workflows.common import keep_time, publish, send_notices, validates
 
 
 @workflow.defn
@@ -62,9 +61,8 @@ class WhistleWorkflow:
         self.record.report_in(cmd.actor, cmd.note, workflow.now())
         return self._done("已报到")
 
-    @report_in.validator
+    @validates(report_in)
     def _check_report_in(self, cmd: ReportIn) -> None:
-        check_payload(cmd, ReportIn)
         self.record.check_report_in(cmd.actor)
 
     @workflow.update
@@ -72,9 +70,8 @@ class WhistleWorkflow:
         self.record.give_answer(cmd.actor, cmd.text, workflow.now())
         return self._done("已答卷，待镇街评价")
 
-    @answer.validator
+    @validates(answer)
     def _check_answer(self, cmd: WhistleAnswer) -> None:
-        check_payload(cmd, WhistleAnswer)
         self.record.check_answer(cmd.actor)
 
     # ----- the street -----
@@ -84,9 +81,8 @@ class WhistleWorkflow:
         self.record.evaluate(cmd.actor, cmd.department, cmd.satisfaction, cmd.comment, workflow.now())
         return self._done(f"已评价 {cmd.department}：{cmd.satisfaction.value}")
 
-    @evaluate.validator
+    @validates(evaluate)
     def _check_evaluate(self, cmd: EvaluateDepartment) -> None:
-        check_payload(cmd, EvaluateDepartment)
         self.record.check_evaluate(cmd.actor, cmd.department)
 
     @workflow.update
@@ -94,9 +90,8 @@ class WhistleWorkflow:
         self.record.withdraw(cmd.actor, cmd.reason, workflow.now())
         return self._done("已撤回")
 
-    @withdraw.validator
+    @validates(withdraw)
     def _check_withdraw(self, cmd: Withdraw) -> None:
-        check_payload(cmd, Withdraw)
         self.record.check_withdraw(cmd.actor)
 
     @workflow.query
