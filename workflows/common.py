@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -32,7 +31,10 @@ def validates(update: Any) -> Callable[[Validator], Validator]:
     size limit (domain/limits.py). So no update can be defined without it; the rules follow."""
 
     def register(rules: Validator) -> Validator:
-        model = typing.get_type_hints(rules)["cmd"]
+        # The annotation as written (a name, under `from __future__ import annotations`), looked up
+        # in the module's own names: cheap, and the sandbox runs this for every workflow it starts.
+        hint = rules.__annotations__["cmd"]
+        model = rules.__globals__[hint] if isinstance(hint, str) else hint
 
         @functools.wraps(rules)
         def check(self: Any, cmd: Any) -> None:
