@@ -130,7 +130,11 @@ def simulated(
             "city": CityLink(adapter=FileInboxAdapter(type="file_inbox", folder=str(files / "city"))),
         }
     )
-    return config.model_copy(update={"departments": departments, "center": center, "deadlines": deadlines})
+    # Its reports, and the closed-ticket ledger the daily report keeps, too.
+    reports = config.reports.model_copy(update={"folder": str(files / "reports")})
+    return config.model_copy(
+        update={"departments": departments, "center": center, "deadlines": deadlines, "reports": reports}
+    )
 
 
 class ShiftLead:
