@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -213,16 +213,20 @@ async def keep_delivering(
     The normal path is the one activity it always was: the first stretch is bounded by its
     schedule-to-close timeout. Only an outage adds a timer or two and a second activity."""
     began = workflow.now()
-    try:
-        return await workflow.execute_activity(
+
+    def attempts(retry_policy: RetryPolicy, schedule_to_close: timedelta | None = None) -> Awaitable[Any]:
+        return workflow.execute_activity(
             activity,
             arg,
             task_queue=task_queue,
             result_type=result_type,
             start_to_close_timeout=DELIVERY_TIMEOUT,
-            schedule_to_close_timeout=alert_after,
-            retry_policy=DELIVERY_RETRY,
+            schedule_to_close_timeout=schedule_to_close,
+            retry_policy=retry_policy,
         )
+
+    try:
+        return await attempts(DELIVERY_RETRY, alert_after)
     except ActivityError as err:
         if not still_failing(err):
             raise
@@ -233,14 +237,7 @@ async def keep_delivering(
     blocked(error)
     if attempt_failed:  # an attempt has just failed: the next one after the longest pause, as before
         await _sleep_until(failed_at + retry.initial_interval, "派遣受阻：稍后重试")
-    return await workflow.execute_activity(
-        activity,
-        arg,
-        task_queue=task_queue,
-        result_type=result_type,
-        start_to_close_timeout=DELIVERY_TIMEOUT,
-        retry_policy=retry,
-    )
+    return await attempts(retry)
 
 
 async def _sleep_until(at: datetime, summary: str) -> None:
