@@ -19,10 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from activities.adapters.webhook import DEPARTMENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from tests.fake_department import serve_posts
 
 SECRET_ENV = "HOTLINE_FAULTS_WEBHOOK_SECRET"  # the workers read the webhook secret from here
 SECRET = "faults-密钥-0042"
@@ -120,47 +120,20 @@ class DepartmentSystem:
             }
 
 
-def _handler(system: DepartmentSystem) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: the adapter pools its connections
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            try:
-                answer = system.receive(dict(self.headers.items()), body)
-                status, data = 200, json.dumps(answer).encode()
-            except Exception as err:  # a malformed delivery: the test sees it as a 400 in the history
-                status, data = 400, json.dumps({"error": repr(err)}).encode()
-            system.wait_if_held(self.headers.get(IDEMPOTENCY_HEADER, ""))
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the sender was killed mid-request
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
 @contextmanager
 def department_system(on_new: Callable[[str, str], None] | None = None) -> Iterator[DepartmentSystem]:
     system = DepartmentSystem()
     if on_new is not None:
         system.on_new = on_new
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(system))
-    server.daemon_threads = True
-    system.url = f"http://127.0.0.1:{server.server_address[1]}/hotline/inbox"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="department-system", daemon=True)
-    thread.start()
-    try:
+
+    def respond(_path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        try:
+            status, data = 200, json.dumps(system.receive(headers, body)).encode()
+        except Exception as err:  # a malformed delivery: the test sees it as a 400 in the history
+            status, data = 400, json.dumps({"error": repr(err)}).encode()
+        system.wait_if_held(headers.get(IDEMPOTENCY_HEADER, ""))
+        return status, data
+
+    with serve_posts(respond, name="department-system", keep_alive=True, on_stop=system.release) as url:
+        system.url = url
         yield system
-    finally:
-        system.release()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

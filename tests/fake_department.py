@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,43 +43,61 @@ class FakeDepartment:
         self.replies.append(Reply(status, body, delay_s))
 
 
-def _handler(fake: FakeDepartment) -> type[BaseHTTPRequestHandler]:
+# What a test's system answers a POST with: (path, headers, body) → (status, body).
+Respond = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
+
+
+@contextmanager
+def serve_posts(
+    respond: Respond, *, name: str, keep_alive: bool = False, on_stop: Callable[[], None] = lambda: None
+) -> Iterator[str]:
+    """A local HTTP server, in threads of the test process, answering every POST with `respond`;
+    yields its inbox URL. `on_stop` runs first at teardown (to wake a reply that is waiting)."""
+
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"  # 1.1: the adapter pools connections
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            fake.requests.append(Seen(self.path, dict(self.headers.items()), body))
-            reply = fake.replies.popleft() if fake.replies else Reply()
-            if reply.delay_s:
-                # Interruptible, so teardown does not wait out the delay.
-                fake.stopping.wait(reply.delay_s)
-            data = reply.body.encode() if isinstance(reply.body, str) else reply.body
+            status, data = respond(self.path, dict(self.headers.items()), body)
             try:
-                self.send_response(reply.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
             except OSError:
-                pass  # the client gave up (timeout test)
+                pass  # the sender gave up (a timeout test) or was killed mid-request
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    return Handler
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    # A short poll interval keeps shutdown() (and so teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hotline/inbox"
+    finally:
+        on_stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @contextmanager
 def serve() -> Iterator[FakeDepartment]:
     fake = FakeDepartment()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/hotline/inbox"
-    # A short poll interval keeps shutdown() (and so teardown) quick.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-department", daemon=True)
-    thread.start()
-    try:
+
+    def respond(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        fake.requests.append(Seen(path, headers, body))
+        reply = fake.replies.popleft() if fake.replies else Reply()
+        if reply.delay_s:
+            # Interruptible, so teardown does not wait out the delay.
+            fake.stopping.wait(reply.delay_s)
+        return reply.status, reply.body.encode() if isinstance(reply.body, str) else reply.body
+
+    with serve_posts(respond, name="fake-department", on_stop=fake.stopping.set) as url:
+        fake.url = url
         yield fake
-    finally:
-        fake.stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

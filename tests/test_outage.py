@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from domain.ticket_record import AssistStatus, TicketRecord
 from starter.settings import converter
 from starter.tickets import act, outcome, submit, view
 from tests.conftest import make_config
+from tests.fake_department import serve_posts
 from tests.helpers import eventually, person, sample_ticket
 from worker import WORKFLOWS, WorkerSet, build_workers
 from workflows.retry import ALERT_AFTER
@@ -105,30 +105,9 @@ class DepartmentSystem:
 @contextmanager
 def department_system(status: int) -> Iterator[DepartmentSystem]:
     system = DepartmentSystem(status=status)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            status, data = system.take(dict(self.headers.items()), body)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    system.url = f"http://127.0.0.1:{server.server_address[1]}/hotline/inbox"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="cgj-system", daemon=True)
-    thread.start()
-    try:
+    with serve_posts(lambda _path, headers, body: system.take(headers, body), name="cgj-system") as url:
+        system.url = url
         yield system
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 class Attempts:
