@@ -25,6 +25,80 @@ class Fact(StrEnum):
     ANSWERED_LATE = "超时办结"
     RESOLVED = "已解决"
     UNRESOLVED = "未解决"
+    # Issue 17: what the centre decided about a ticket besides its clocks.
+    EXEMPTED = "免考核"  # scoped to a department: "免考核@<department>" (approved 免考核)
+    BACKLOG = "挂账"  # while the ticket is on the long-term backlog (approved 挂账, not yet closed)
+    PAUSED = "暂停计时"  # while its clocks are paused (approved 暂停计时, not yet resumed)
+    VERIFIED_CLOSED = "核查结案"  # with its closure category: "核查结案:<category>"
+
+
+# The four facts a round decides; an earlier round's are published as round tags (see `round_tags`).
+ROUND_FACTS = (
+    (Fact.SIGNED_ON_TIME, Fact.SIGNED_LATE),
+    (Fact.CONTACTED_ON_TIME, Fact.CONTACTED_LATE),
+    (Fact.ANSWERED_ON_TIME, Fact.ANSWERED_LATE),
+    (Fact.RESOLVED, Fact.UNRESOLVED),
+)
+
+
+def scoped_tag(fact: Fact, department: str) -> str:
+    """A fact about one department, e.g. "免考核@zjj"."""
+    return f"{fact.value}@{department}"
+
+
+def closure_tag(category: str) -> str:
+    """How a 核查结案 closed the ticket, e.g. "核查结案:已解释说明"."""
+    return f"{Fact.VERIFIED_CLOSED.value}:{category}"
+
+
+class RoundFacts(Frozen):
+    """What one finished round decided, for the department that held it (each round counts for its
+    own department: a ticket redone by one department and then re-determined to another counts the
+    first rounds against the first)."""
+
+    round: int  # 1 for the first dispatch's round, 2 after the first redo or reassignment …
+    department: str
+    signed_on_time: bool | None = None
+    contacted_on_time: bool | None = None
+    answered_on_time: bool | None = None
+    resolved: bool | None = None
+
+
+def round_tags(done: RoundFacts) -> list[str]:
+    """An earlier round's facts as HotlineFacts tags: "#<round>@<department>:<fact>"."""
+    values = (done.signed_on_time, done.contacted_on_time, done.answered_on_time, done.resolved)
+    prefix = f"#{done.round}@{done.department}:"
+    return [
+        prefix + (yes if value else no).value
+        for value, (yes, no) in zip(values, ROUND_FACTS, strict=True)
+        if value is not None
+    ]
+
+
+_ROUND_FIELD = {
+    fact.value: (field, fact is yes)
+    for field, (yes, no) in zip(
+        ("signed_on_time", "contacted_on_time", "answered_on_time", "resolved"), ROUND_FACTS, strict=True
+    )
+    for fact in (yes, no)
+}
+
+
+def _rounds(found: set[str]) -> tuple[RoundFacts, ...]:
+    fields: dict[tuple[int, str], dict[str, bool]] = {}
+    for tag in found:
+        if not tag.startswith("#") or "@" not in tag or ":" not in tag:
+            continue
+        head, _, fact = tag[1:].partition(":")
+        number, _, department = head.partition("@")
+        if not number.isdigit() or fact not in _ROUND_FIELD:
+            continue
+        field, value = _ROUND_FIELD[fact]
+        fields.setdefault((int(number), department), {})[field] = value
+    return tuple(
+        RoundFacts(round=number, department=department, **values)  # type: ignore[arg-type]  # field names from _ROUND_FIELD
+        for (number, department), values in sorted(fields.items())
+    )
 
 
 def tags(
@@ -70,6 +144,12 @@ class TicketFacts(Frozen):
     contacted_on_time: bool | None = None
     answered_on_time: bool | None = None
     resolved: bool | None = None  # the last callback's
+    # Issue 17's facts (absent on tickets received before them):
+    exempted: tuple[str, ...] = ()  # departments whose 免考核 was approved for this ticket
+    backlog: bool = False  # on the long-term backlog (挂账) now
+    paused: bool = False  # its clocks are paused (暂停计时) now
+    closure: str | None = None  # the 核查结案 category, when the centre closed it after 核查
+    earlier_rounds: tuple[RoundFacts, ...] = ()  # finished rounds before the current one
 
     @property
     def ticket_no(self) -> str:
@@ -83,5 +163,12 @@ class TicketFacts(Frozen):
             contacted_on_time=_flag(present, Fact.CONTACTED_ON_TIME, Fact.CONTACTED_LATE),
             answered_on_time=_flag(present, Fact.ANSWERED_ON_TIME, Fact.ANSWERED_LATE),
             resolved=_flag(present, Fact.RESOLVED, Fact.UNRESOLVED),
+            exempted=tuple(sorted(t.partition("@")[2] for t in present if t.startswith(Fact.EXEMPTED.value + "@"))),
+            backlog=Fact.BACKLOG.value in present,
+            paused=Fact.PAUSED.value in present,
+            closure=next(
+                (t.partition(":")[2] for t in present if t.startswith(Fact.VERIFIED_CLOSED.value + ":")), None
+            ),
+            earlier_rounds=_rounds(present),
             **fields,  # type: ignore[arg-type]
         )

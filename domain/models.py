@@ -193,6 +193,7 @@ class TicketStatus(StrEnum):
     RETURN_PENDING = "退单审批中"
     MERGED = "已并单"  # a repeat of an open ticket: handled with it, answered from it
     AWAITING_CALLBACK = "待回访"
+    AWAITING_VERIFICATION = "待核查"  # the callback found it unresolved or unsatisfied: the centre decides
     CLOSED = "办结"
     ANSWERED_DIRECTLY = "直接答复"
     TRANSFERRED = "已上转市级"  # sent up to the city centre: outside the district's powers
@@ -200,6 +201,16 @@ class TicketStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self in (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY, TicketStatus.TRANSFERRED)
+
+
+class ClosureCategory(StrEnum):
+    """核查结案: why the centre closed a ticket the citizen called unresolved or unsatisfied."""
+
+    EXPLAINED = "已解释说明"  # explained to the citizen; the demand cannot be met
+    UNREASONABLE = "诉求不合理"
+    BEYOND_POWERS = "超出职权范围"
+    HISTORICAL = "历史遗留问题"
+    DUPLICATE = "重复诉求"
 
 
 class Satisfaction(StrEnum):

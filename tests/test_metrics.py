@@ -486,3 +486,24 @@ def test_red_and_black_lists() -> None:
     wide = policy.model_copy(update={"black_list": policy.black_list.model_copy(update={"max_score": 89.99})})
     _, black = red_and_black(scores, departments, wide)
     assert [s.department for s in black] == ["zjj"]  # worst first; cgj's 90 is above 89.99
+
+
+def test_issue17_fact_tags_round_trip() -> None:
+    from domain.facts import Fact, RoundFacts, TicketFacts, closure_tag, round_tags, scoped_tag
+
+    first = RoundFacts(round=1, department="zjj", signed_on_time=True, contacted_on_time=False, resolved=False)
+    tags = [
+        *round_tags(first),
+        scoped_tag(Fact.EXEMPTED, "cgj"),
+        Fact.BACKLOG.value,
+        closure_tag("已解释说明"),
+        Fact.SIGNED_ON_TIME.value,
+    ]
+    found = TicketFacts.from_tags(
+        tags, workflow_id="ticket-1", status="办结", received_at=datetime(2026, 12, 1, tzinfo=CHINA_TZ)
+    )
+    assert found.earlier_rounds == (first,)
+    assert found.exempted == ("cgj",)
+    assert found.backlog and not found.paused
+    assert found.closure == "已解释说明"
+    assert found.signed_on_time is True and found.contacted_on_time is None
