@@ -591,11 +591,13 @@ def cumulative_table(fig: Figures) -> Table:
     return Table(title=CUMULATIVE, columns=list(OVERVIEW_COLUMNS), rows=rows, numeric=["数值"])
 
 
-def headline(fig: Figures) -> str:
-    """The figures as one sentence, as the district writes them: "受理诉求 22972 件，办结 18001 件，
-    在办 4971 件（其中挂账 …）；响应率 99.95%，解决率 97.61%，满意率 96.09%"."""
-    rates = "，".join(f"{rate.value} {percent(fig.ratio(rate).rate)}" for rate in HEADLINE_RATES)
-    return f"受理诉求 {fig.received} 件，办结 {fig.closed} 件，在办 {fig.open} 件（其中挂账 {fig.backlog} 件）；{rates}"
+def headline(report: Report) -> str:
+    """A 累计 report's figures as one sentence, as the district writes them: "受理诉求 22972 件，办结
+    18001 件，在办 4971 件（其中挂账 …件）；响应率 99.95%，解决率 97.61%，满意率 96.09%"."""
+    value = {row[0]: row[1] for row in report.table(CUMULATIVE).rows}
+    rates = "，".join(f"{rate.value} {value[rate.value]}" for rate in HEADLINE_RATES)
+    counts = f"受理诉求 {value['受理']} 件，办结 {value['办结']} 件，在办 {value['在办']} 件"
+    return f"{counts}（其中挂账 {value['其中挂账']} 件）；{rates}"
 
 
 def cumulative(

@@ -718,7 +718,7 @@ def test_cumulative_report_gives_the_published_figures() -> None:
         ["满意率", "75.00%", "9/12"],
     ]
     whole = figures(facts, period, POLICY)
-    assert headline(whole) == (
+    assert headline(report) == (
         "受理诉求 21 件，办结 14 件，在办 5 件（其中挂账 1 件）；响应率 84.62%，解决率 75.00%，满意率 75.00%"
     )
     assert whole.verified_closed == 1
