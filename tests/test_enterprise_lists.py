@@ -115,7 +115,10 @@ class Desk:
         actor = actor_for(self.config, self.contact)
         cmd = ConfirmItem(actor=actor, item_no=item_no, satisfaction=satisfaction, comment=comment)
         self.record.check_confirm(cmd)
-        self.record.confirm(cmd, when)
+        # The records here are kept under the first releases' rule, where 不满意 confirmed the item
+        # (S4): carried records of such enterprises still exist, and the lists show them as they are.
+        # The rule of today (不满意 sends the item back) is tested in tests/test_domain_enterprise.py.
+        self.record.confirm(cmd, when, unsatisfied_sends_back=False)
 
     def reopen(self, item_no: str, reason: str, within: str, when: datetime) -> None:
         actor = actor_for(self.config, self.contact)
