@@ -619,7 +619,7 @@ def cumulative(
     since = period.start.astimezone(CHINA_TZ).date().isoformat()
     return Report(
         kind=ReportKind.CUMULATIVE,
-        title=f"12345热线累计情况（{since} 起，{period.label}）",
+        title=f"12345热线累计情况（{since} 起）",
         period=period.label,
         generated_at=period.end,
         tables=tables,
