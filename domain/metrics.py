@@ -403,7 +403,7 @@ def figures(
     clocked = [
         r
         for f in received
-        if not (department and exempt(f))
+        if f.status != TicketStatus.MERGED and not (department and exempt(f))  # a repeat is its main ticket's
         for r in rounds(f, period.end)
         if department is None or r.department == department
     ]
