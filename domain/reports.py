@@ -648,11 +648,13 @@ def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
                 local_time(record.input.deadline),
                 str(progress.total),
                 str(progress.closed),
-                f"{progress.percent:.1f}%",
+                percent(progress.closed / progress.total if progress.total else 1.0),  # nothing to clear: done
                 f"{record.input.target_percent}%{'（已达成）' if progress.target_reached else ''}",
             ]
         )
-    return Table(title=BACKLOG_PUSH, columns=list(BACKLOG_PUSH_COLUMNS), rows=rows)
+    return Table(
+        title=BACKLOG_PUSH, columns=list(BACKLOG_PUSH_COLUMNS), rows=rows, numeric=["纳入", "已办结", "办结率"]
+    )
 
 
 def with_backlog_pushes(report: Report, campaigns: Iterable[CampaignRecord]) -> Report:

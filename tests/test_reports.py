@@ -668,7 +668,7 @@ def test_the_weekly_supervision_shows_each_backlog_push(config: DistrictConfig) 
 
     assert report.tables[-1].title == "专项推进进展"
     assert rows(report, "专项推进进展") == [
-        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.7%", "60%（已达成）"]
+        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.67%", "60%（已达成）"]
     ]
 
 
