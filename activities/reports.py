@@ -22,8 +22,16 @@ from domain.campaign import CampaignRecord
 from domain.config import DistrictConfig, FileInboxAdapter
 from domain.enterprise_lists import summarize
 from domain.metrics import Period
-from domain.report_request import ReportReceipt, ReportRequest, ReportRun, month_covered
-from domain.reports import Report, daily_warning, monthly_analysis, weekly_supervision, with_backlog_pushes
+from domain.report_request import ReportReceipt, ReportRequest, ReportRun, cumulative_since, month_covered
+from domain.reports import (
+    Report,
+    cumulative,
+    daily_warning,
+    headline,
+    monthly_analysis,
+    weekly_supervision,
+    with_backlog_pushes,
+)
 from domain.whistle import WhistleRecord
 from starter.enterprises import all_enterprises
 from starter.report_files import write_report
@@ -49,6 +57,10 @@ async def compose(
         open_facts = await open_ticket_facts(client)
         report = weekly_supervision(open_facts, as_of, names=names)
         return with_backlog_pushes(report, await _backlog_pushes(client, as_of)), len(open_facts)
+    if request.kind is ReportRun.CUMULATIVE:
+        period = cumulative_period(config, request, as_of)
+        facts = await ticket_facts(client, period.start, period.end, await ledger_of(client, config))
+        return cumulative(facts, period, config.reports.metrics, names=names), len(facts)
     year, month = month_covered(request, as_of)
     period = Period.month(year, month)
     facts = await ticket_facts(client, period.previous().start, period.end, await ledger_of(client, config))
@@ -58,6 +70,11 @@ async def compose(
     policy = config.reports.metrics
     report = monthly_analysis(facts, period, policy, whistles, items, names=names, now=period.end)
     return report, len(facts)
+
+
+def cumulative_period(config: DistrictConfig, request: ReportRequest, as_of: datetime) -> Period:
+    """累计: from the first day counted to the report's time."""
+    return Period.cumulative(cumulative_since(request, config.reports.cumulative_since, as_of), as_of)
 
 
 async def ledger_of(client: Client, config: DistrictConfig) -> Ledger | None:
@@ -81,6 +98,9 @@ async def make_report(client: Client, config: DistrictConfig, request: ReportReq
     if request.kind is ReportRun.DAILY:
         await keep_ledger(client, config, as_of)
     report, tickets = await compose(client, config, request, as_of)
+    sentence = None
+    if request.kind is ReportRun.CUMULATIVE:
+        sentence = headline(report)
     out = Path(request.out or config.reports.folder) / request.kind.value
     files = write_report(report, out, config.reports.formats)
     delivered = await _deliver(config, report, files) if request.deliver else []
@@ -93,6 +113,7 @@ async def make_report(client: Client, config: DistrictConfig, request: ReportReq
         files=[str(p) for p in files],
         tickets=tickets,
         delivered_to=delivered,
+        headline=sentence,
     )
 
 

@@ -287,6 +287,8 @@ class ReportSettings(Strict):
     recipients: list[ReportRecipient] = Field(default_factory=list)
     schedule: ReportSchedule = ReportSchedule()
     metrics: MetricsPolicy = MetricsPolicy()
+    # 累计 (截至目前): counted from this day; None: from 1 January of the report's year.
+    cumulative_since: date | None = None
 
 
 class DistrictConfig(Strict):

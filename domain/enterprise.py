@@ -5,7 +5,9 @@ Officials visit an enterprise (走访), explain policies (政策宣传) and agre
 service list (服务清单): each with a category, a responsible unit (a department or a named official),
 the responsible person, a time limit and the planned measures. The unit notes progress and closes
 an item only with an outcome (办结 / 部分办结 / 无法办理, with reason and evidence), which enters the
-results list (成效清单); the enterprise then confirms it (满意 / 基本满意 / 不满意) or reopens it.
+results list (成效清单); the enterprise then confirms it (满意 / 基本满意) or reopens it. Its 不满意
+sends the item back to its unit for a new round, as 未解决 does for a ticket (the verdict stays on
+record in the item's reopenings; enterprises' workflows from before keep 不满意 as a confirmation).
 A visit is closed once every item from it has an outcome the enterprise has confirmed.
 
 A pure state machine, like `ticket_record`: `check_*` refuse with a reason and change nothing.
@@ -228,6 +230,7 @@ class Reopening(Frozen):
     by: Actor
     reason: str
     previous: ClosedOutcome
+    verdict: Satisfaction | None = None  # the enterprise's 不满意 that sent it back (None: a reopening asked for)
 
 
 class ServiceItem(BaseModel):
@@ -422,13 +425,22 @@ class EnterpriseRecord(BaseModel):
         item = self._enterprise_item(cmd.actor, cmd.item_no, "确认")
         _require_status(item, "确认", ItemStatus.AWAITING_CONFIRMATION)
 
-    def confirm(self, cmd: ConfirmItem, at: datetime) -> None:
+    def confirm(self, cmd: ConfirmItem, at: datetime, *, unsatisfied_sends_back: bool = True) -> bool:
+        """The enterprise's verdict on the outcome. 满意 and 基本满意 confirm the item (and may close its
+        visit); 不满意 sends it back to its unit for a new round with a fresh time limit and returns
+        True. `unsatisfied_sends_back=False` is the first releases' rule (不满意 confirmed the item
+        too), kept for the enterprises' workflows that ran under it."""
         item = self.item(cmd.item_no)
-        item.confirmation = Confirmation(satisfaction=cmd.satisfaction, comment=cmd.comment, by=cmd.actor, at=at)
-        item.status = ItemStatus.CONFIRMED
         detail = cmd.satisfaction.value + (f"；{cmd.comment}" if cmd.comment else "")
         self._log(at, cmd.actor, "企业确认", detail, item_no=item.item_no)
+        if unsatisfied_sends_back and cmd.satisfaction is Satisfaction.UNSATISFIED:
+            reason = "企业不满意" + (f"：{cmd.comment}" if cmd.comment else "")
+            self._send_back(item, cmd.actor, reason, None, at, verdict=cmd.satisfaction)
+            return True
+        item.confirmation = Confirmation(satisfaction=cmd.satisfaction, comment=cmd.comment, by=cmd.actor, at=at)
+        item.status = ItemStatus.CONFIRMED
         self._settle_visit(self.visit(item.visit_no), at)
+        return False
 
     def check_reopen(self, cmd: ReopenItem) -> None:
         item = self._enterprise_item(cmd.actor, cmd.item_no, "重新办理")
@@ -436,17 +448,28 @@ class EnterpriseRecord(BaseModel):
 
     def reopen(self, cmd: ReopenItem, at: datetime) -> None:
         self._adopt(cmd.deadlines)
-        item = self.item(cmd.item_no)
+        self._send_back(self.item(cmd.item_no), cmd.actor, cmd.reason, cmd.within, at)
+
+    def _send_back(
+        self,
+        item: ServiceItem,
+        actor: Actor,
+        reason: str,
+        within: Span | None,
+        at: datetime,
+        verdict: Satisfaction | None = None,
+    ) -> None:
+        """Back to its unit: a new round with a fresh clock, the previous outcome kept in the reopenings."""
         assert item.outcome is not None
-        item.reopenings.append(Reopening(at=at, by=cmd.actor, reason=cmd.reason, previous=item.outcome))
+        item.reopenings.append(Reopening(at=at, by=actor, reason=reason, previous=item.outcome, verdict=verdict))
         item.outcome = None
         item.status = ItemStatus.OPEN
         item.round += 1
         item.escalation_level = None
-        item.clock = self._clock(item.spec, item.round, at, cmd.within)
+        item.clock = self._clock(item.spec, item.round, at, within)
         self.clock_version += 1
-        self._log(at, cmd.actor, "重新办理", f"{cmd.reason}；新时限 {china_time(item.due_at)}", item_no=item.item_no)
-        self._tell_unit(item, f"企业要求重新办理：{cmd.reason}", at)
+        self._log(at, actor, "重新办理", f"{reason}；新时限 {china_time(item.due_at)}", item_no=item.item_no)
+        self._tell_unit(item, f"企业要求重新办理：{reason}", at)
 
     # ----- deliveries to departments -----
 

@@ -210,7 +210,7 @@ def summary_table(summaries: dict[str, Summary], title: str = SUMMARY) -> Table:
     total = sum(summaries.values(), Summary())
     rows = [_summary_row(name, s) for name, s in summaries.items()]
     rows.append(_summary_row(TOTAL, total))
-    return Table(title=title, columns=list(SUMMARY_COLUMNS), rows=rows)
+    return Table(title=title, columns=list(SUMMARY_COLUMNS), rows=rows, numeric=SUMMARY_COLUMNS[1:])
 
 
 def summary_details(summary: Summary, title: str = SUMMARY) -> Table:
@@ -226,7 +226,7 @@ def summary_details(summary: Summary, title: str = SUMMARY) -> Table:
         ["按时办结率", percent(summary.on_time_rate)],
         ["满意率", percent(summary.satisfaction_rate)],
     ]
-    return Table(title=title, columns=list(DETAIL_COLUMNS), rows=rows)
+    return Table(title=title, columns=list(DETAIL_COLUMNS), rows=rows, numeric=DETAIL_COLUMNS[1:])
 
 
 def _summary_row(name: str, s: Summary) -> list[str]:
@@ -238,8 +238,8 @@ def _summary_row(name: str, s: Summary) -> list[str]:
 
 
 def percent(rate: float | None) -> str:
-    """0.875 → "87.5%"; None → "—"."""
-    return EMPTY if rate is None else f"{rate:.1%}"
+    """0.875 → "87.50%" (two decimals, as the district publishes rates); None → "—"."""
+    return EMPTY if rate is None else f"{rate:.2%}"
 
 
 local_time = china_time  # the lists' and reports' times

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -97,7 +97,7 @@ class MetricsPolicy(Frozen):
 
 # ----- periods (in China time) -----
 
-PeriodKind = Literal["day", "week", "month"]
+PeriodKind = Literal["day", "week", "month", "cumulative"]
 
 
 def _midnight(day: date) -> datetime:
@@ -150,8 +150,16 @@ class Period(Frozen):
             return cls.iso_week(iso.year, iso.week)
         return cls.month(day.year, day.month)
 
+    @classmethod
+    def cumulative(cls, since: date, until: datetime) -> Period:
+        """截至目前: from the start of `since` (China time) to `until`: label "截至 2026-12-04 16:45"."""
+        end = until.astimezone(CHINA_TZ)
+        return cls(kind="cumulative", start=_midnight(since), end=end, label=f"截至 {end:%Y-%m-%d %H:%M}")
+
     def previous(self) -> Period:
-        """The period of the same kind just before this one."""
+        """The period of the same kind just before this one (a cumulative period has none)."""
+        if self.kind == "cumulative":
+            raise ValueError("a cumulative period has no previous period")
         return Period.containing(self.start - timedelta(days=1), self.kind)
 
     def contains(self, at: datetime | None) -> bool:
@@ -203,7 +211,11 @@ class Figures(BaseModel):
     direct: int = 0  # 直接答复
     transferred: int = 0  # 上转 (已上转市级)
     merged: int = 0  # 并单 (已并单)
-    rated: int = 0  # the population of the rates: 办结 in the period and dispatched
+    backlog: int = 0  # of 在办量, on the long-term backlog (挂账)
+    verified_closed: int = 0  # of 参评工单, closed by the centre after 核查 (核查结案)
+    exempted: int = 0  # tickets received or closed in the period exempted (免考核) for the group's department
+    rated: int = 0  # 参评工单: 办结 in the period and dispatched (not exempted, for a department)
+    clocked: int = 0  # 计时轮次: the rounds of the tickets received in the period (the clock rates' population)
     signed_on_time: Ratio = Ratio()  # 签收及时率
     contacted_on_time: Ratio = Ratio()  # 响应率
     answered_on_time: Ratio = Ratio()  # 按时办结率
@@ -259,7 +271,17 @@ class Figures(BaseModel):
     @property
     def empty(self) -> bool:
         """Nothing of this group happened in the period and nothing of it was open at its end."""
-        counts = (self.received, self.closed, self.open, self.direct, self.transferred, self.merged, self.rated)
+        counts = (
+            self.received,
+            self.closed,
+            self.open,
+            self.direct,
+            self.transferred,
+            self.merged,
+            self.rated,
+            self.clocked,
+            self.exempted,
+        )
         return not any(counts)
 
 
@@ -276,6 +298,15 @@ _RATIO_FIELDS: dict[Rate, str] = {
 
 _CLOSING = (TicketStatus.CLOSED, TicketStatus.ANSWERED_DIRECTLY)
 _NOT_OPEN = (TicketStatus.TRANSFERRED, TicketStatus.MERGED)
+# Statuses in which the department has answered (or the ticket ended): no resolution clock runs.
+_ANSWERED = (
+    TicketStatus.AWAITING_CALLBACK,
+    TicketStatus.AWAITING_VERIFICATION,
+    TicketStatus.CLOSED,
+    TicketStatus.ANSWERED_DIRECTLY,
+    TicketStatus.TRANSFERRED,
+    TicketStatus.MERGED,
+)
 
 
 def _known(values: Iterable[bool | None]) -> Ratio:
@@ -297,23 +328,107 @@ def is_open_at(fact: TicketFacts, at: datetime) -> bool:
     )
 
 
-def figures(facts: Iterable[TicketFacts], period: Period, policy: MetricsPolicy) -> Figures:
-    """The period's figures over these tickets (see docs/metrics.md for each definition)."""
+def is_overdue(fact: TicketFacts, at: datetime) -> bool:
+    """Overdue at `at`: as the ticket publishes it (a clock of its current round past due), except a
+    挂账 ticket, whose only clock is its plan date: overdue past that date, not before."""
+    if fact.backlog:
+        return fact.resolve_due is not None and fact.resolve_due <= at
+    return fact.overdue
+
+
+def answered_on_time(fact: TicketFacts, at: datetime) -> bool | None:
+    """The current round's 按时办结 fact as of `at`: the published one; else, for a ticket still
+    unanswered whose resolution fell due by `at` (and whose clocks are not paused), late (超时办结:
+    the clock ran out before the answer, e.g. a ticket stuck at 领导督办); else unknown. A 挂账 ticket's
+    due time is its plan date, so it is late only past that date."""
+    if fact.answered_on_time is not None:
+        return fact.answered_on_time
+    if (
+        fact.department is not None
+        and fact.status not in _ANSWERED
+        and not fact.paused
+        and fact.resolve_due is not None
+        and fact.resolve_due <= at
+    ):
+        return False
+    return None
+
+
+class Round(NamedTuple):
+    """One round's clock facts and the department that held it (a plain tuple: reports make one per
+    ticket and group, tens of thousands at a time)."""
+
+    department: str
+    signed_on_time: bool | None
+    contacted_on_time: bool | None
+    answered_on_time: bool | None
+
+
+def rounds(fact: TicketFacts, at: datetime) -> list[Round]:
+    """Every round of the ticket, each with the department that held it: the finished earlier
+    rounds, then the current one (for the current department; none if never dispatched)."""
+    found = [
+        Round(r.department, r.signed_on_time, r.contacted_on_time, r.answered_on_time) for r in fact.earlier_rounds
+    ]
+    if fact.department is not None:
+        found.append(Round(fact.department, fact.signed_on_time, fact.contacted_on_time, answered_on_time(fact, at)))
+    return found
+
+
+def figures(
+    facts: Iterable[TicketFacts], period: Period, policy: MetricsPolicy, *, department: str | None = None
+) -> Figures:
+    """The period's figures over these tickets (see docs/metrics.md for each definition).
+
+    With `department`, the figures as that department is assessed: the counts over the tickets it
+    holds (last), the clock rates over the rounds it held, and nothing exempted (免考核) for it in
+    any rate. Without, the whole set: every ticket and every round, exempted or not.
+    """
     facts = list(facts)
-    closing = [f for f in facts if f.status in _CLOSING and period.contains(f.closed_at)]
-    rated = [f for f in closing if f.status == TicketStatus.CLOSED and f.department is not None]
+
+    def held(f: TicketFacts) -> bool:
+        return department is None or group_of(f, "department") == department
+
+    def exempt(f: TicketFacts) -> bool:
+        return bool(f.exempted) if department is None else department in f.exempted
+
+    mine = [f for f in facts if held(f)]
+    closing = [f for f in mine if f.status in _CLOSING and period.contains(f.closed_at)]
+    rated = [
+        f
+        for f in closing
+        if f.status == TicketStatus.CLOSED and f.department is not None and not (department and exempt(f))
+    ]
+    received = [f for f in facts if period.contains(f.received_at)]
+    clocked = [
+        r
+        for f in received
+        if f.status != TicketStatus.MERGED and not (department and exempt(f))  # a repeat is its main ticket's
+        for r in rounds(f, period.end)
+        if department is None or r.department == department
+    ]
+    open_now = [f for f in mine if is_open_at(f, period.end)]
+
+    def involved(f: TicketFacts) -> bool:
+        return held(f) or any(r.department == department for r in f.earlier_rounds)
+
+    touched = {f.workflow_id: f for f in [*(f for f in received if involved(f)), *closing]}
     satisfied = policy.satisfied
     return Figures(
-        received=sum(1 for f in facts if period.contains(f.received_at)),
+        received=sum(1 for f in mine if period.contains(f.received_at)),
         closed=len(closing),
-        open=sum(1 for f in facts if is_open_at(f, period.end)),
+        open=len(open_now),
         direct=sum(1 for f in closing if f.status == TicketStatus.ANSWERED_DIRECTLY),
-        transferred=sum(1 for f in facts if f.status == TicketStatus.TRANSFERRED and period.contains(f.closed_at)),
-        merged=sum(1 for f in facts if f.status == TicketStatus.MERGED and period.contains(f.received_at)),
+        transferred=sum(1 for f in mine if f.status == TicketStatus.TRANSFERRED and period.contains(f.closed_at)),
+        merged=sum(1 for f in mine if f.status == TicketStatus.MERGED and period.contains(f.received_at)),
+        backlog=sum(1 for f in open_now if f.backlog),
+        verified_closed=sum(1 for f in rated if f.closure is not None),
+        exempted=sum(1 for f in touched.values() if exempt(f)),
         rated=len(rated),
-        signed_on_time=_known(f.signed_on_time for f in rated),
-        contacted_on_time=_known(f.contacted_on_time for f in rated),
-        answered_on_time=_known(f.answered_on_time for f in rated),
+        clocked=len(clocked),
+        signed_on_time=_known(r.signed_on_time for r in clocked),
+        contacted_on_time=_known(r.contacted_on_time for r in clocked),
+        answered_on_time=_known(r.answered_on_time for r in clocked),
         resolved=_known(f.resolved for f in rated),
         satisfied=_known(None if f.satisfaction is None else f.satisfaction in satisfied for f in rated),
         redone=_share(rated, lambda f: f.redo_count > 0),
@@ -336,16 +451,25 @@ def group_of(fact: TicketFacts, key: GroupKey) -> str:
 
 
 def by(facts: Iterable[TicketFacts], period: Period, policy: MetricsPolicy, key: GroupKey) -> dict[str, Figures]:
-    """The figures per department (the one holding the ticket last), street, category or urgency.
+    """The figures per department, street, category or urgency.
 
-    Groups in which nothing happened in the period (and nothing was open at its end) are left out;
-    the others come in order of their names, with the group of tickets lacking the key last.
+    Per department, the counts are the tickets it holds last and the clock rates the rounds it held
+    (an earlier round counts for the department that held it), with its 免考核 tickets left out of
+    its rates (`figures(…, department=…)`). Groups in which nothing happened in the period (and
+    nothing was open at its end) are left out; the others come in order of their names, with the
+    group of tickets lacking the key last.
     """
     groups: dict[str, list[TicketFacts]] = {}
     for fact in facts:
-        groups.setdefault(group_of(fact, key), []).append(fact)
+        names = {group_of(fact, key)}
+        if key == "department":
+            names |= {r.department for r in fact.earlier_rounds}
+        for name in names:
+            groups.setdefault(name, []).append(fact)
     order = sorted(groups, key=lambda name: (name in (NO_DEPARTMENT, NO_VALUE), name))
-    result = {name: figures(groups[name], period, policy) for name in order}
+    result = {
+        name: figures(groups[name], period, policy, department=name if key == "department" else None) for name in order
+    }
     return {name: fig for name, fig in result.items() if not fig.empty}
 
 
@@ -460,10 +584,11 @@ def assessment(
 def red_and_black(
     scores: Iterable[Score], by_department: Mapping[str, Figures], policy: MetricsPolicy
 ) -> tuple[list[Score], list[Score]]:
-    """红榜 (best first) and 黑榜 (worst first) by the policy's rules; 办结量 read from `by_department`."""
+    """红榜 (best first) and 黑榜 (worst first) by the policy's rules; the department's closed tickets
+    are its 参评工单 read from `by_department` (办结 less those exempted for it, 免考核)."""
 
     def closed(score: Score) -> int:
-        return by_department.get(score.department, Figures()).closed
+        return by_department.get(score.department, Figures()).rated
 
     scored = [s for s in scores if s.total is not None]
     red_rule, black_rule = policy.red_list, policy.black_list

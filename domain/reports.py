@@ -3,8 +3,10 @@ overdue, escalated today), 周报督办 (overdue tickets per department) and 月
 department, street and category, the change against last month, the top categories, the
 assessment, the red and black lists, the streets' whistle evaluations, the red service team's items).
 
-Pure: facts in, a `Report` of `Table`s out (times in China time, percentages like "87.5%", "—" where
-there is nothing to rate). Which bar charts to draw is said by `ChartSpec`s; drawing them, and
+Also 累计 (截至目前): the figures the district publishes, from a date to now.
+
+Pure: facts in, a `Report` of `Table`s out (times in China time, percentages with two decimals like
+"87.50%", "—" where there is nothing to rate). Which bar charts to draw is said by `ChartSpec`s; drawing them, and
 writing the tables, is done elsewhere. Definitions of the figures: domain/metrics.py, docs/metrics.md.
 """
 
@@ -17,6 +19,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from domain.calendar import CHINA_TZ
 from domain.campaign import CampaignKind, CampaignRecord
 from domain.enterprise_lists import EMPTY, Summary, local_time, percent, summary_details
 from domain.facts import TicketFacts
@@ -32,6 +35,7 @@ from domain.metrics import (
     assessment,
     by,
     figures,
+    is_overdue,
     red_and_black,
     whistle_counts,
     whistle_deduction,
@@ -51,11 +55,12 @@ class ReportKind(StrEnum):
     DAILY = "日报"
     WEEKLY = "周报"
     MONTHLY = "月报"
+    CUMULATIVE = "累计"
 
 
 class ChartSpec(Frozen):
     """A bar chart to draw: one bar per row of `table`, labelled by one column, sized by another
-    (cells like "87.5%" or "12"; a "—" cell has no bar)."""
+    (cells like "87.50%" or "12"; a "—" cell has no bar)."""
 
     title: str
     table: str  # the title of the report's table it draws from
@@ -95,11 +100,11 @@ class Report(Frozen):
 
 
 def change_points(now: float | None, before: float | None) -> str:
-    """The change of a rate in percentage points: "+2.5 个百分点", "-11.1 个百分点", "0.0 个百分点", "—"."""
+    """The change of a rate in percentage points: "+2.50 个百分点", "-11.11 个百分点", "0.00 个百分点", "—"."""
     if now is None or before is None:
         return EMPTY
-    points = round((now - before) * 100, 1)
-    return "0.0 个百分点" if points == 0 else f"{points:+.1f} 个百分点"
+    points = round((now - before) * 100, 2)
+    return "0.00 个百分点" if points == 0 else f"{points:+.2f} 个百分点"
 
 
 def change_count(now: int, before: int) -> str:
@@ -194,7 +199,7 @@ def daily_warning(
         key=lambda f: (f.resolve_due, f.ticket_no),
     )
     overdue = sorted(
-        (f for f in open_list if f.overdue and f.resolve_due is not None and now - DAY < f.resolve_due <= now),
+        (f for f in open_list if is_overdue(f, now) and f.resolve_due is not None and now - DAY < f.resolve_due <= now),
         key=lambda f: (f.resolve_due, f.ticket_no),
     )
     candidates = {f.workflow_id: f for f in [*open_list, *escalations_today]}
@@ -222,7 +227,14 @@ def daily_warning(
     ]
     summary_rows.append([TOTAL, str(len(due_soon)), str(len(overdue)), str(len(escalated))])
 
-    tables = [Table(title=DAILY_SUMMARY, columns=list(DAILY_SUMMARY_COLUMNS), rows=summary_rows)]
+    tables = [
+        Table(
+            title=DAILY_SUMMARY,
+            columns=list(DAILY_SUMMARY_COLUMNS),
+            rows=summary_rows,
+            numeric=DAILY_SUMMARY_COLUMNS[1:],
+        )
+    ]
     for department, facts in due_groups.items():
         rows = [
             [f.ticket_no, _text(f.category), _text(f.street), _due(f), span_text(f.resolve_due - now)]
@@ -258,7 +270,7 @@ def daily_warning(
 
 WEEKLY_SUMMARY = "各单位超期统计"
 OVERDUE_LIST = "超期工单"
-WEEKLY_SUMMARY_COLUMNS = ["承办单位", "在办", "超期", "最长超期天数"]
+WEEKLY_SUMMARY_COLUMNS = ["承办单位", "在办", "其中挂账", "超期", "最长超期天数"]
 OVERDUE_COLUMNS = ["工单号", "类别", "镇街", "办结时限", "超期天数", "督办级别"]
 
 
@@ -287,7 +299,7 @@ def weekly_supervision(
     open_list = [f for f in open_facts if _is_open(f)]
     # Departments with most overdue tickets first; equal counts stay in order of name (sorting is stable).
     by_name = _by_department(open_list, names)
-    groups = dict(sorted(by_name.items(), key=lambda kv: -sum(1 for f in kv[1] if f.overdue)))
+    groups = dict(sorted(by_name.items(), key=lambda kv: -sum(1 for f in kv[1] if is_overdue(f, now))))
     levels = [*LADDER, *sorted({f.escalation for f in open_list if f.escalation and f.escalation not in LADDER})]
 
     def order(fact: TicketFacts) -> tuple[int, float, str]:
@@ -298,10 +310,17 @@ def weekly_supervision(
     summary: list[list[str]] = []
     lists: list[Table] = []
     for department, facts in groups.items():
-        overdue = sorted((f for f in facts if f.overdue), key=order)
+        overdue = sorted((f for f in facts if is_overdue(f, now)), key=order)
         longest = max((d for f in overdue if (d := days_overdue(f, now)) is not None), default=None)
         at_level = [sum(1 for f in overdue if f.escalation == level) for level in levels]
-        row = [_name(department, names), str(len(facts)), str(len(overdue)), EMPTY if longest is None else str(longest)]
+        backlog = sum(1 for f in facts if f.backlog)
+        row = [
+            _name(department, names),
+            str(len(facts)),
+            str(backlog),
+            str(len(overdue)),
+            EMPTY if longest is None else str(longest),
+        ]
         summary.append(row + [str(n) for n in at_level])
         if overdue:
             rows = [
@@ -317,11 +336,12 @@ def weekly_supervision(
             ]
             lists.append(Table(title=overdue_title(_name(department, names)), columns=list(OVERDUE_COLUMNS), rows=rows))
 
-    all_overdue = [f for f in open_list if f.overdue]
+    all_overdue = [f for f in open_list if is_overdue(f, now)]
     longest_all = max((d for f in all_overdue if (d := days_overdue(f, now)) is not None), default=None)
     total_row = [
         TOTAL,
         str(len(open_list)),
+        str(sum(1 for f in open_list if f.backlog)),
         str(len(all_overdue)),
         EMPTY if longest_all is None else str(longest_all),
         *(str(sum(1 for f in all_overdue if f.escalation == level)) for level in levels),
@@ -330,6 +350,7 @@ def weekly_supervision(
         title=WEEKLY_SUMMARY,
         columns=[*WEEKLY_SUMMARY_COLUMNS, *levels],
         rows=[*summary, total_row],
+        numeric=[*WEEKLY_SUMMARY_COLUMNS[1:], *levels],
     )
     period = Period.containing(now, "week")
     return Report(
@@ -348,7 +369,7 @@ OVERVIEW_COLUMNS = ["指标", "数值", "计算"]
 BY_DEPARTMENT = "各单位办理情况"
 BY_STREET = "各镇街办理情况"
 BY_CATEGORY = "各类别办理情况"
-RATE_COLUMNS = ["受理", "办结", *(r.value for r in Rate)]
+RATE_COLUMNS = ["受理", "办结", "在办", "其中挂账", "免考核", *(r.value for r in Rate)]
 GROUP_COLUMN: dict[GroupKey, str] = {"department": "单位", "street": "镇街", "category": "类别", "urgency": "紧急程度"}
 CHANGE = "环比变化"
 CHANGE_COLUMNS = ["指标", "本月", "上月", "变化"]
@@ -384,7 +405,8 @@ def top_categories_title(n: int) -> str:
 def rates_table(
     title: str, key: GroupKey, groups: Mapping[str, Figures], names: Mapping[str, str] | None = None
 ) -> Table:
-    """One row per group: 受理, 办结 and the eight rates (departments in order of their display names)."""
+    """One row per group: 受理, 办结, 在办 (其中挂账), 免考核 and the eight rates (departments in order
+    of their display names)."""
     if key == "department":
         groups = dict(sorted(groups.items(), key=lambda kv: (kv[0] == NO_DEPARTMENT, _name(kv[0], names))))
     rows = [
@@ -392,11 +414,14 @@ def rates_table(
             _name(group, names) if key == "department" else group,
             str(fig.received),
             str(fig.closed),
+            str(fig.open),
+            str(fig.backlog),
+            str(fig.exempted),
             *(percent(fig.ratio(rate).rate) for rate in Rate),
         ]
         for group, fig in groups.items()
     ]
-    return Table(title=title, columns=[GROUP_COLUMN[key], *RATE_COLUMNS], rows=rows)
+    return Table(title=title, columns=[GROUP_COLUMN[key], *RATE_COLUMNS], rows=rows, numeric=list(RATE_COLUMNS))
 
 
 def overview_table(fig: Figures) -> Table:
@@ -404,14 +429,18 @@ def overview_table(fig: Figures) -> Table:
         ["受理量", str(fig.received)],
         ["办结量", str(fig.closed)],
         ["在办量", str(fig.open)],
+        ["其中挂账", str(fig.backlog)],
         ["直接答复", str(fig.direct)],
         ["上转市级", str(fig.transferred)],
         ["并单", str(fig.merged)],
         ["参评工单", str(fig.rated)],
+        ["其中核查结案", str(fig.verified_closed)],
+        ["免考核", str(fig.exempted)],
+        ["计时轮次", str(fig.clocked)],
     ]
     rows = [[label, value, EMPTY] for label, value in counts]
     rows += [[rate.value, percent(fig.ratio(rate).rate), fig.ratio(rate).text] for rate in Rate]
-    return Table(title=OVERVIEW, columns=list(OVERVIEW_COLUMNS), rows=rows)
+    return Table(title=OVERVIEW, columns=list(OVERVIEW_COLUMNS), rows=rows, numeric=["数值"])
 
 
 def change_table(current: Figures, previous: Figures) -> Table:
@@ -423,7 +452,7 @@ def change_table(current: Figures, previous: Figures) -> Table:
     for rate in Rate:
         this, last = current.ratio(rate).rate, previous.ratio(rate).rate
         rows.append([rate.value, percent(this), percent(last), change_points(this, last)])
-    return Table(title=CHANGE, columns=list(CHANGE_COLUMNS), rows=rows)
+    return Table(title=CHANGE, columns=list(CHANGE_COLUMNS), rows=rows, numeric=CHANGE_COLUMNS[1:])
 
 
 def top_categories_table(by_category: Mapping[str, Figures], total_received: int, n: int) -> Table:
@@ -433,7 +462,9 @@ def top_categories_table(by_category: Mapping[str, Figures], total_received: int
         [str(i), category, str(fig.received), percent(fig.received / total_received if total_received else None)]
         for i, (category, fig) in enumerate(ranked[:n], start=1)
     ]
-    return Table(title=top_categories_title(n), columns=list(TOP_CATEGORY_COLUMNS), rows=rows)
+    return Table(
+        title=top_categories_title(n), columns=list(TOP_CATEGORY_COLUMNS), rows=rows, numeric=["排名", "受理", "占比"]
+    )
 
 
 def assessment_table(scores: Iterable[Score], names: Mapping[str, str] | None = None) -> Table:
@@ -453,7 +484,8 @@ def assessment_table(scores: Iterable[Score], names: Mapping[str, str] | None = 
         ]
         for s in scores
     ]
-    return Table(title=ASSESSMENT, columns=list(ASSESSMENT_COLUMNS), rows=rows)
+    numeric = [c for c in ASSESSMENT_COLUMNS if c != "单位"]
+    return Table(title=ASSESSMENT, columns=list(ASSESSMENT_COLUMNS), rows=rows, numeric=numeric)
 
 
 def list_table(title: str, scores: Iterable[Score], names: Mapping[str, str] | None = None) -> Table:
@@ -461,7 +493,7 @@ def list_table(title: str, scores: Iterable[Score], names: Mapping[str, str] | N
         [str(i), _name(s.department, names), score_text(s.total), str(s.closed), percent(s.satisfaction_rate)]
         for i, s in enumerate(scores, start=1)
     ]
-    return Table(title=title, columns=list(LIST_COLUMNS), rows=rows)
+    return Table(title=title, columns=list(LIST_COLUMNS), rows=rows, numeric=[c for c in LIST_COLUMNS if c != "单位"])
 
 
 def whistle_table(
@@ -478,7 +510,7 @@ def whistle_table(
                 score_text(whistle_deduction(given, policy)),
             ]
         )
-    return Table(title=WHISTLES, columns=list(WHISTLE_COLUMNS), rows=rows)
+    return Table(title=WHISTLES, columns=list(WHISTLE_COLUMNS), rows=rows, numeric=WHISTLE_COLUMNS[1:])
 
 
 def monthly_analysis(
@@ -539,6 +571,61 @@ def monthly_analysis(
     )
 
 
+# ----- 累计 (截至目前) -----
+
+CUMULATIVE = "累计情况"
+CUMULATIVE_BY_DEPARTMENT = "各单位累计情况"
+# The figures the district publishes "截至目前": 受理, 办结, 在办 (其中挂账), 响应率, 解决率, 满意率.
+HEADLINE_RATES = (Rate.RESPONSE, Rate.RESOLUTION, Rate.SATISFACTION)
+
+
+def cumulative_table(fig: Figures) -> Table:
+    """The published figures: the three counts (with 在办's 挂账) and the three rates with their inputs."""
+    rows = [
+        ["受理", str(fig.received), EMPTY],
+        ["办结", str(fig.closed), EMPTY],
+        ["在办", str(fig.open), EMPTY],
+        ["其中挂账", str(fig.backlog), EMPTY],
+        *([rate.value, percent(fig.ratio(rate).rate), fig.ratio(rate).text] for rate in HEADLINE_RATES),
+    ]
+    return Table(title=CUMULATIVE, columns=list(OVERVIEW_COLUMNS), rows=rows, numeric=["数值"])
+
+
+def headline(report: Report) -> str:
+    """A 累计 report's figures as one sentence, as the district writes them: "受理诉求 22972 件，办结
+    18001 件，在办 4971 件（其中挂账 …件）；响应率 99.95%，解决率 97.61%，满意率 96.09%"."""
+    value = {row[0]: row[1] for row in report.table(CUMULATIVE).rows}
+    rates = "，".join(f"{rate.value} {value[rate.value]}" for rate in HEADLINE_RATES)
+    counts = f"受理诉求 {value['受理']} 件，办结 {value['办结']} 件，在办 {value['在办']} 件"
+    return f"{counts}（其中挂账 {value['其中挂账']} 件）；{rates}"
+
+
+def cumulative(
+    facts: Iterable[TicketFacts],
+    period: Period,
+    policy: MetricsPolicy,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> Report:
+    """累计 (截至目前) over `period` (`Period.cumulative`): the published figures (累计情况, with 免考核
+    and 核查结案 in the overview's terms beside them in 总体情况) and the per-department table."""
+    facts = list(facts)
+    whole = figures(facts, period, policy)
+    tables = [
+        cumulative_table(whole),
+        overview_table(whole),
+        rates_table(CUMULATIVE_BY_DEPARTMENT, "department", by(facts, period, policy, "department"), names),
+    ]
+    since = period.start.astimezone(CHINA_TZ).date().isoformat()
+    return Report(
+        kind=ReportKind.CUMULATIVE,
+        title=f"12345热线累计情况（{since} 起）",
+        period=period.label,
+        generated_at=period.end,
+        tables=tables,
+    )
+
+
 # ----- 专项推进 progress (weekly) -----
 
 BACKLOG_PUSH = "专项推进进展"
@@ -561,11 +648,13 @@ def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
                 local_time(record.input.deadline),
                 str(progress.total),
                 str(progress.closed),
-                f"{progress.percent:.1f}%",
+                percent(progress.closed / progress.total if progress.total else 1.0),  # nothing to clear: done
                 f"{record.input.target_percent}%{'（已达成）' if progress.target_reached else ''}",
             ]
         )
-    return Table(title=BACKLOG_PUSH, columns=list(BACKLOG_PUSH_COLUMNS), rows=rows)
+    return Table(
+        title=BACKLOG_PUSH, columns=list(BACKLOG_PUSH_COLUMNS), rows=rows, numeric=["纳入", "已办结", "办结率"]
+    )
 
 
 def with_backlog_pushes(report: Report, campaigns: Iterable[CampaignRecord]) -> Report:

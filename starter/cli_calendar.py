@@ -7,13 +7,17 @@ from datetime import date, datetime, time, timedelta
 import typer
 from rich.table import Table
 
-from domain.calendar import CHINA_TZ, CalendarData, WorkCalendar
+from domain.calendar import CHINA_TZ, CalendarData, DayKind, WorkCalendar
 from starter import cli_common as common
-from starter.calendar_source import calendar_window, package_years
+from starter.calendar_source import MAKEUP_KEYS, calendar_window, package_years
 
 app = typer.Typer(help="工作日历：查询某天、计算若干工作日之后", no_args_is_help=True)
 
-ESTIMATE_NOTE = "（该年份无节假日数据，按周一至周五推算；请在配置 calendar 中补充）"
+ESTIMATE_NOTE = (
+    "（该年份尚无官方放假安排：已计入《全国年节及纪念日放假办法》规定的法定节假日，调休未知，其余按周一至周五推算；"
+    f"官方安排公布后请在配置 {MAKEUP_KEYS}）"
+)
+LAW_BASIS = "按放假办法推算（调休未知）"
 
 
 def _date(value: str, option: str) -> date:
@@ -51,17 +55,27 @@ def check(
     table = Table(title="工作日历", title_justify="left")
     for column in ("日期", "星期", "类型", "是否上班", "节日", "依据"):
         table.add_column(column)
+    estimated_years = set()
     for offset in range(days):
         info = calendar.day(first + timedelta(days=offset))
+        unknown_year = info.day.year not in calendar.data.known_years
+        estimated_years |= {info.day.year} if unknown_year else set()
+        basis = "法定/配置数据"
+        if info.estimated:
+            basis = "按周一至周五推算（调休未知）"
+        elif unknown_year and info.kind is DayKind.HOLIDAY:
+            basis = LAW_BASIS
         table.add_row(
             info.day.isoformat(),
             "一二三四五六日"[info.day.weekday()],
             info.kind.value,
             "上班" if info.working else "休息",
             info.name or "",
-            "按周一至周五推算" if info.estimated else "法定/配置数据",
+            basis,
         )
     common.console.print(table)
+    if estimated_years:
+        common.console.print(ESTIMATE_NOTE, soft_wrap=True)
     known = sorted(package_years())
     common.console.print(f"节假日数据：chinese-calendar {known[0]}–{known[-1]} 年，另加配置中的补充", soft_wrap=True)
 

@@ -1,4 +1,5 @@
-"""`hotline report …`: 日报预警, 周报督办 and 月报分析 on demand, and their Temporal Schedules."""
+"""`hotline report …`: 日报预警, 周报督办 and 月报分析 on demand, and their Temporal Schedules; 累计
+(截至目前) on demand."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def _run(request: ReportRequest, config: str | None) -> None:
         from activities.reports import make_report  # charts and workbooks: imported when a report is made
 
         receipt: ReportReceipt = await make_report(await common.client(), settings, request)
+        if receipt.headline:
+            common.console.print(f"{receipt.period}：{receipt.headline}", highlight=False)
         common.console.print(
             f"{receipt.title}（{receipt.period}）：依据 {receipt.tickets} 件工单，生成 {len(receipt.files)} 个文件"
         )
@@ -75,6 +78,24 @@ def monthly(
     if month is not None:
         common.parse_month(month, "--month")
     _run(ReportRequest(kind=ReportRun.MONTHLY, month=month, out=out, deliver=deliver), config)
+
+
+@app.command("cumulative")
+def cumulative(
+    since: str | None = typer.Option(
+        None, "--since", help="起算日期 YYYY-MM-DD（默认配置 reports.cumulative_since，否则当年 1 月 1 日）"
+    ),
+    out: str | None = typer.Option(None, "--out", help="输出目录（默认配置 reports.folder）"),
+    deliver: bool = DeliverOption,
+    config: str | None = common.ConfigOption,
+) -> None:
+    """累计情况（截至目前）：受理、办结、在办（其中挂账）、响应率、解决率、满意率，及各单位累计。"""
+    now = datetime.now(UTC)
+    first = None if since is None else common.parse_date(since, "--since")
+    if first is not None and morning(first, 0) >= now:
+        common.fail(f"--since: 起算日期 {since} 不在今天之前")
+    request = ReportRequest(kind=ReportRun.CUMULATIVE, as_of=now, since=first, out=out, deliver=deliver)
+    _run(request, config)
 
 
 @app.command("schedule")

@@ -33,6 +33,7 @@ from domain.enterprise_lists import (
     summary_details,
     summary_table,
 )
+from domain.tables import cell_number
 from domain.uscc import looks_like_credit_code
 
 Format = Literal["xlsx", "md"]
@@ -111,7 +112,9 @@ def _write(path: Path, fmt: Format, heading: str, tables: list[tuple[str, Table]
 
 
 def write_workbook(path: Path, sheets: list[tuple[str, Table]]) -> None:
-    """One sheet per table: a bold, frozen header row with a filter, then the rows as text."""
+    """One sheet per table: a bold, frozen header row with a filter, then the rows: the cells of the
+    table's numeric columns as numbers with their number format (a rate as 0.875 shown "87.50%"),
+    every other cell as text."""
     workbook = Workbook()
     default = workbook.active
     if default is not None:
@@ -124,10 +127,16 @@ def write_workbook(path: Path, sheets: list[tuple[str, Table]]) -> None:
             cell = sheet.cell(row=1, column=col, value=title)
             cell.font = header_font
             cell.alignment = Alignment(vertical="center")
+        numeric = {table.columns.index(column) + 1 for column in table.numeric}
         for r, row in enumerate(table.rows, start=2):
             for col, value in enumerate(row, start=1):
-                cell = sheet.cell(row=r, column=col, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-                cell.data_type = "s"  # text as written, never a formula ("=…")
+                number = cell_number(value) if col in numeric else None
+                if number is not None:
+                    cell = sheet.cell(row=r, column=col, value=number[0])
+                    cell.number_format = number[1]
+                else:
+                    cell = sheet.cell(row=r, column=col, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+                    cell.data_type = "s"  # text as written, never a formula ("=…")
                 cell.alignment = wrap
         sheet.freeze_panes = "A2"
         if table.rows:

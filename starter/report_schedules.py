@@ -26,6 +26,7 @@ from domain.report_request import ReportRequest, ReportRun
 from workflows.report import ReportWorkflow
 
 TIME_ZONE = "Asia/Shanghai"
+SCHEDULED = (ReportRun.DAILY, ReportRun.WEEKLY, ReportRun.MONTHLY)  # 累计 is made on demand only
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def schedule_for(config: DistrictConfig, kind: ReportRun) -> Schedule:
 async def ensure_schedules(client: Client, config: DistrictConfig) -> list[Ensured]:
     """Create each report's schedule, or bring an existing one up to the configuration."""
     done = []
-    for kind in ReportRun:
+    for kind in SCHEDULED:
         wanted = schedule_for(config, kind)
         try:
             await client.create_schedule(schedule_id(kind), wanted)

@@ -11,7 +11,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.calendar import CHINA_TZ, CalendarData, DayKind, Duration, Span, Unit, WorkCalendar, add
 from domain.config import CalendarSettings
-from starter.calendar_source import calendar_for, calendar_window, package_years, statutory_is_workday
+from starter.calendar_source import (
+    calendar_for,
+    calendar_window,
+    package_years,
+    statutory_holidays,
+    statutory_is_workday,
+)
 
 DURATION: TypeAdapter[Span] = TypeAdapter(Duration)
 
@@ -147,6 +153,82 @@ def test_a_year_not_known_is_estimated_monday_to_friday() -> None:
     assert calendar.day(date(2027, 1, 1)).estimated and calendar.day(date(2027, 1, 1)).working
     assert calendar.add_working_days(at, 1) == (china(2026, 12, 31), False)  # 2026 alone: known
     assert add(calendar, at, span("3wd")) == (china(2027, 1, 4), True)
+
+
+# --- the law's days off, for a year without an official schedule --------------------------------
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_law_days_are_days_off_in_every_official_schedule(year: int) -> None:
+    """全国年节及纪念日放假办法 (2024 amendment, from 2025): its days, 补假 included, are a subset of
+    the State Council's published days off for the years the package knows."""
+    official = {d for d in chinese_calendar_holidays() if d.year == year}
+    law = statutory_holidays(year)
+    assert set(law) <= official, sorted(set(law) - official)
+    # 13 festival days a year (元旦 1, 春节 4, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3) besides 补假.
+    assert sum(1 for name in law.values() if not name.endswith("补假")) == 13
+
+
+def chinese_calendar_holidays() -> set[date]:
+    from chinese_calendar import constants
+
+    return set(constants.holidays)
+
+
+def test_the_law_days_of_2026_and_their_make_up_days() -> None:
+    days = statutory_holidays(2026)
+    assert days[date(2026, 2, 16)] == "春节"  # 除夕
+    assert [d for d, n in days.items() if n == "春节"] == [date(2026, 2, 16) + timedelta(days=n) for n in range(4)]
+    assert days[date(2026, 4, 5)] == "清明节"  # the solar term, a Sunday: made up on Monday
+    assert days[date(2026, 4, 6)] == "清明节补假"
+    assert days[date(2026, 5, 4)] == "劳动节补假"  # 2 May is a Saturday
+    assert days[date(2026, 10, 5)] == "国庆节补假"  # 3 October is a Saturday; Sunday is off anyway
+    assert date(2026, 10, 4) not in days  # a plain Sunday (the State Council made it a holiday: not the law)
+
+
+def test_2027_by_the_law() -> None:
+    days = statutory_holidays(2027)
+    assert days == {
+        date(2027, 1, 1): "元旦",  # a Friday
+        date(2027, 2, 5): "春节",  # 除夕
+        date(2027, 2, 6): "春节",  # 正月初一 (Saturday)
+        date(2027, 2, 7): "春节",  # Sunday
+        date(2027, 2, 8): "春节",
+        date(2027, 2, 9): "春节补假",
+        date(2027, 2, 10): "春节补假",
+        date(2027, 4, 5): "清明节",
+        date(2027, 5, 1): "劳动节",  # Saturday
+        date(2027, 5, 2): "劳动节",  # Sunday
+        date(2027, 5, 3): "劳动节补假",
+        date(2027, 5, 4): "劳动节补假",
+        date(2027, 6, 9): "端午节",  # 农历五月初五
+        date(2027, 9, 15): "中秋节",  # 农历八月十五
+        date(2027, 10, 1): "国庆节",
+        date(2027, 10, 2): "国庆节",
+        date(2027, 10, 3): "国庆节",
+        date(2027, 10, 4): "国庆节补假",
+        date(2027, 10, 5): "国庆节补假",
+    }
+
+
+def test_a_year_without_a_schedule_gets_the_law_days_off() -> None:
+    assert 2027 not in package_years()  # when the package learns 2027, its schedule takes over
+    at = china(2026, 12, 25, 0)
+    calendar = WorkCalendar(calendar_for(CalendarSettings(), at))
+
+    new_year = calendar.day(date(2027, 1, 1))
+    assert (new_year.kind, new_year.working, new_year.name) == (DayKind.HOLIDAY, False, "元旦")
+    # `hotline calendar add-days 2026-12-25 15` gave 2027-01-15 counting 元旦 as a working day.
+    assert calendar.add_working_days(at, 15) == (china(2027, 1, 18, 0), True)  # still estimated: 调休 unknown
+    assert calendar.day(date(2027, 2, 9)).name == "春节补假" and not calendar.day(date(2027, 2, 9)).working
+    assert calendar.day(date(2027, 1, 4)).estimated and calendar.day(date(2027, 1, 4)).working
+
+    # The State Council's schedule, once published, goes in the configuration: it wins.
+    published = CalendarSettings(workdays=[date(2027, 2, 9)], holidays=[date(2027, 2, 11)], complete_years=[2027])
+    official = WorkCalendar(calendar_for(published, at))
+    assert official.day(date(2027, 2, 9)).kind is DayKind.MAKEUP_WORKDAY
+    assert not official.day(date(2027, 2, 11)).working and not official.day(date(2027, 1, 4)).estimated
+    assert official.day(date(2027, 2, 10)).working  # the law's guess is not used for a complete year
 
 
 def test_a_day_outside_the_slice_is_estimated(year_2026: WorkCalendar) -> None:

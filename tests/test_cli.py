@@ -225,8 +225,11 @@ async def test_calendar_commands_follow_the_official_2026_schedule(cli):
     assert after_holiday.code == 0 and "= 2026-10-08 10:00（星期四）" in after_holiday.out
     makeup = await cli("calendar", "add-days", "2026-10-09T10:00", "1")
     assert "= 2026-10-10 10:00（星期六）" in makeup.out  # 调休: Saturday 10 October is a workday
-    beyond = await cli("calendar", "add-days", "2026-12-30T10:00", "3")
-    assert beyond.code == 0 and "按周一至周五推算" in beyond.out
+    beyond = await cli("calendar", "add-days", "2026-12-30T10:00", "3")  # 2027: 元旦 off by the law
+    assert beyond.code == 0 and "= 2027-01-05 10:00（星期二）" in beyond.out
+    assert "调休未知" in beyond.out and "calendar.workdays" in beyond.out
+    new_year = await cli("calendar", "add-days", "2026-12-25", "15")  # was 2027-01-15, counting 元旦
+    assert "= 2027-01-18 00:00（星期一）" in new_year.out
     checked = await cli("calendar", "check", "2026-10-01", "--days", "10")
     assert checked.code == 0
     rows = {line.split("│")[1].strip(): line for line in checked.out.splitlines() if line.startswith("│")}

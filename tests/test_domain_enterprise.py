@@ -931,3 +931,61 @@ def test_runs_of_lists_the_runs_holding_an_item_in_order(
     assert record.item("S1").opened_in_run == "run-1"
     assert add(record, config, "V1", spec(config, "融资对接"), dec(3)) == "S3"
     assert record.item("S3").opened_in_run == "run-2" and record.runs_of("S3") == ["run-2"]
+
+
+# ----- the enterprise's verdict (issue 17) -----
+
+
+def test_unsatisfied_sends_the_item_back_to_its_department(
+    record: EnterpriseRecord, config: DistrictConfig, deadlines: TicketDeadlines
+) -> None:
+    """不满意 is not a confirmation: as 未解决 does for a ticket, it sends the item back to its unit
+    for a new round with a fresh time limit, and the visit is not closed (已办结) by it."""
+    visit(record, visit_cmd(config, deadlines, [spec(config, "办证")]))
+    close(record, config, "zjj_li", "S1", dec(1))
+    first = record.item("S1").outcome
+    verdict = ConfirmItem(
+        actor=who(config, "hd_zhang"), item_no="S1", satisfaction=Satisfaction.UNSATISFIED, comment="办理拖延"
+    )
+    record.check_confirm(verdict)
+    assert record.confirm(verdict, dec(2)) is True
+
+    item = record.item("S1")
+    assert (item.status, item.round, item.outcome, item.confirmation) == (ItemStatus.OPEN, 2, None, None)
+    assert item.clock.round == 2 and item.clock.started_at == dec(2) and item.clock.stopped_at is None
+    [back] = item.reopenings
+    assert (back.verdict, back.reason, back.previous, back.by.id) == (
+        Satisfaction.UNSATISFIED,
+        "企业不满意：办理拖延",
+        first,
+        "hd_zhang",
+    )
+    assert record.visit("V1").closed_at is None and record.status is EnterpriseStatus.FOLLOWING
+    # The department's system receives the item again, for round 2, with the enterprise's reason.
+    again = record.deliveries[-1]
+    assert (again.item_no, again.round, again.note) == ("S1", 2, "企业要求重新办理：企业不满意：办理拖延")
+    assert [(a.action, a.detail.split("；")[0]) for a in record.actions[-2:]] == [
+        ("企业确认", "不满意"),
+        ("重新办理", "企业不满意：办理拖延"),
+    ]
+    # It can be confirmed only once it is closed again; then the visit closes.
+    assert "当前为「办理中」" in refused(record, record.check_confirm, confirm_cmd(config, "hd_zhang", "S1"))
+    close(record, config, "zjj_li", "S1", dec(3))
+    confirm(record, config, "hd_zhang", "S1", dec(4))
+    assert record.item("S1").status is ItemStatus.CONFIRMED and record.visit("V1").closed_at == dec(4)
+
+
+def test_basic_satisfaction_confirms_and_the_first_rule_stays_for_old_workflows(
+    record: EnterpriseRecord, config: DistrictConfig, deadlines: TicketDeadlines
+) -> None:
+    visit(record, visit_cmd(config, deadlines, [spec(config, "办证"), spec(config, "供地")]))
+    close(record, config, "zjj_li", "S1", dec(1))
+    close(record, config, "zjj_li", "S2", dec(1))
+    basic = ConfirmItem(actor=who(config, "hd_zhang"), item_no="S1", satisfaction=Satisfaction.BASICALLY_SATISFIED)
+    assert record.confirm(basic, dec(2)) is False
+    assert record.item("S1").status is ItemStatus.CONFIRMED
+    # An enterprise's workflow from before this rule replays as it ran: 不满意 confirmed the item.
+    old = ConfirmItem(actor=who(config, "hd_zhang"), item_no="S2", satisfaction=Satisfaction.UNSATISFIED)
+    assert record.confirm(old, dec(3), unsatisfied_sends_back=False) is False
+    assert record.item("S2").confirmation is not None and record.item("S2").status is ItemStatus.CONFIRMED
+    assert record.visit("V1").closed_at == dec(3)

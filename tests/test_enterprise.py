@@ -344,3 +344,40 @@ async def test_continue_as_new_keeps_every_item_and_its_history(client: Client, 
     notices = [n["notice"] for n in inbox(tmp_path, "center", "notices")]
     assert len([n for n in notices if n["kind"] == "企业服务事项"]) == 6
     assert len({n["idempotency_key"] for n in notices}) == len(notices)
+
+
+async def test_unsatisfied_sends_the_item_back_to_its_department(
+    env: WorkflowEnvironment, config: DistrictConfig, workers: None, tmp_path: Path
+) -> None:
+    """The enterprise's 不满意 is not a confirmation: the item goes back to its department for a new
+    round (delivered again), and the visit is not closed by it; the new rule is marked in the history
+    (workflow.patched), so enterprises' histories from before it replay as they ran."""
+    await visit(env, config, spec(config, "招工信息发布", "rsj", category="用工招聘", within="5wd"))
+    rsj, contact = person(config, "rsj_feng"), person(config, "hd_zhang")
+    await act(env, EnterpriseServiceWorkflow.close_item, CloseItem(actor=rsj, item_no="S1", outcome=done("已发布")))
+    verdict = ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.UNSATISFIED, comment="未覆盖技术岗位")
+    result = await act(env, EnterpriseServiceWorkflow.confirm_item, verdict)
+    assert result.message == "S1：企业不满意，已退回区人力资源和社会保障局重新办理（第 2 轮）"  # type: ignore[attr-defined]
+
+    record = await view_enterprise(env.client, MINING)
+    item = record.items[0]
+    assert (item.status, item.round, item.outcome, item.confirmation) == (ItemStatus.OPEN, 2, None, None)
+    assert item.reopenings[0].verdict is Satisfaction.UNSATISFIED
+    assert record.visits[0].closed_at is None and record.status is EnterpriseStatus.FOLLOWING
+    await env.sleep(timedelta(seconds=5))
+    deliveries = inbox(tmp_path, "rsj", "items")
+    assert [d["delivery"]["idempotency_key"] for d in deliveries] == [f"{MINING}/S1#1", f"{MINING}/S1#2"]
+    assert "企业不满意：未覆盖技术岗位" in deliveries[1]["delivery"]["note"]
+    # Confirming again is refused until the department closes it again (the item is 办理中).
+    with pytest.raises(ActionFailed, match="当前为「办理中」"):
+        await act(env, EnterpriseServiceWorkflow.confirm_item, verdict)
+
+    history = await env.client.get_workflow_handle(workflow_id_for_enterprise(MINING)).fetch_history()
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 1  # asked for the 不满意 only: other verdicts' histories carry no marker
+
+    await act(env, EnterpriseServiceWorkflow.close_item, CloseItem(actor=rsj, item_no="S1", outcome=done("专场招聘")))
+    satisfied = ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.SATISFIED)
+    await act(env, EnterpriseServiceWorkflow.confirm_item, satisfied)
+    record = await view_enterprise(env.client, MINING)
+    assert record.items[0].status is ItemStatus.CONFIRMED and record.visits[0].closed_at is not None

@@ -115,7 +115,10 @@ class Desk:
         actor = actor_for(self.config, self.contact)
         cmd = ConfirmItem(actor=actor, item_no=item_no, satisfaction=satisfaction, comment=comment)
         self.record.check_confirm(cmd)
-        self.record.confirm(cmd, when)
+        # The records here are kept under the first releases' rule, where 不满意 confirmed the item
+        # (S4): carried records of such enterprises still exist, and the lists show them as they are.
+        # The rule of today (不满意 sends the item back) is tested in tests/test_domain_enterprise.py.
+        self.record.confirm(cmd, when, unsatisfied_sends_back=False)
 
     def reopen(self, item_no: str, reason: str, within: str, when: datetime) -> None:
         actor = actor_for(self.config, self.contact)
@@ -370,9 +373,9 @@ def test_the_summary_table_has_a_row_per_enterprise_and_the_total(
     assert table.columns == SUMMARY_COLUMNS
     assert table.columns == ["企业", "走访次数", "事项", "已办结", "已确认", "办理中", "超期", "按时办结率", "满意率"]
     assert table.rows == [
-        [MINING_NAME, "2", "12", "7", "5", "5", "2", "85.7%", "80.0%"],
-        [ENERGY_NAME, "1", "1", "1", "1", "0", "0", "100.0%", "100.0%"],
-        ["合计", "3", "13", "8", "6", "5", "2", "87.5%", "83.3%"],
+        [MINING_NAME, "2", "12", "7", "5", "5", "2", "85.71%", "80.00%"],  # 6/7, 4/5
+        [ENERGY_NAME, "1", "1", "1", "1", "0", "0", "100.00%", "100.00%"],
+        ["合计", "3", "13", "8", "6", "5", "2", "87.50%", "83.33%"],  # 7/8, 5/6
     ]
     assert summary_table({}).rows == [["合计", "0", "0", "0", "0", "0", "0", "—", "—"]]
     details = summary_details(summarize(energy, NOW))
@@ -385,10 +388,11 @@ def test_the_summary_table_has_a_row_per_enterprise_and_the_total(
         "已确认": "1",
         "办理中": "0",
         "超期": "0",
-        "按时办结率": "100.0%",
-        "满意率": "100.0%",
+        "按时办结率": "100.00%",
+        "满意率": "100.00%",
     }
-    assert (percent(0.875), percent(None), percent(0)) == ("87.5%", "—", "0.0%")
+    assert (percent(0.875), percent(None), percent(0)) == ("87.50%", "—", "0.00%")
+    assert percent(0.99954) == "99.95%"  # two decimals, as the district publishes its rates
 
 
 def test_a_table_keeps_one_cell_per_column() -> None:
@@ -434,7 +438,10 @@ def test_the_lists_are_written_as_workbooks(mining: EnterpriseRecord, energy: En
     assert [r[0] for r in results[1:]] == ["S1", "S2", "S3", "S4", "S8", "S11", "S12"]
     assert results[2][5] == "部分办结；原因：西侧涉及铁路用地"
     details = {r[0].value: r[1].value for r in book["汇总"].iter_rows(min_row=2)}
-    assert (details["事项"], details["超期"], details["按时办结率"], details["满意率"]) == ("12", "2", "85.7%", "80.0%")
+    # Numbers as numbers: counts as integers, rates as fractions shown with two decimals.
+    assert (details["事项"], details["超期"], details["按时办结率"], details["满意率"]) == (12, 2, 0.8571, 0.8)
+    formats = {r[0].value: r[1].number_format for r in book["汇总"].iter_rows(min_row=2)}
+    assert (formats["事项"], formats["按时办结率"]) == ("0", "0.00%")
 
     unit_book = load_workbook(out / "by-unit" / f"{ZJJ}.xlsx")
     assert unit_book.sheetnames == ["服务清单", "成效清单"]
@@ -450,7 +457,7 @@ def test_the_lists_are_written_as_workbooks(mining: EnterpriseRecord, energy: En
     assert overall.sheetnames == ["汇总"]
     summary_rows = [[c.value for c in r] for r in overall["汇总"].iter_rows()]
     assert summary_rows[0] == SUMMARY_COLUMNS
-    assert summary_rows[-1] == ["合计", "3", "13", "8", "6", "5", "2", "87.5%", "83.3%"]
+    assert summary_rows[-1] == ["合计", 3, 13, 8, 6, 5, 2, 0.875, 0.8333]
     assert [r[0] for r in summary_rows[1:]] == [MINING_NAME, ENERGY_NAME, "合计"]
 
 
@@ -490,7 +497,7 @@ def test_the_lists_are_written_as_markdown(mining: EnterpriseRecord, energy: Ent
     assert md_row(*RESULTS_COLUMNS) in lines
     s3 = ["S3", "技改贴息政策申报辅导", "王建业", "王建业", "2025-03-08 09:00", "无法办理；原因：投资额未达贴息标准"]
     assert md_row(*s3, "已解释政策", "2025-03-07 10:00", "—", "待确认") in lines
-    assert "| 按时办结率 | 85.7% |" in lines
+    assert "| 按时办结率 | 85.71% |" in lines
     assert text.index("## 服务清单") < text.index("## 成效清单") < text.index("## 汇总")
 
     unit_text = (tmp_path / "by-unit" / "马晓燕.md").read_text(encoding="utf-8")
@@ -502,7 +509,7 @@ def test_the_lists_are_written_as_markdown(mining: EnterpriseRecord, energy: Ent
     overall = (tmp_path / "汇总.md").read_text(encoding="utf-8").splitlines()
     assert overall[0] == "# 服务清单与成效清单汇总"
     assert "| 企业 | 走访次数 | 事项 | 已办结 | 已确认 | 办理中 | 超期 | 按时办结率 | 满意率 |" in overall
-    assert "| 合计 | 3 | 13 | 8 | 6 | 5 | 2 | 87.5% | 83.3% |" in overall
+    assert "| 合计 | 3 | 13 | 8 | 6 | 5 | 2 | 87.50% | 83.33% |" in overall
 
 
 def test_file_names_and_cells_are_made_safe(tmp_path: Path) -> None:

@@ -218,17 +218,24 @@ def test_november_counts() -> None:
     assert (fig.direct, fig.transferred, fig.merged) == (1, 1, 1)  # T10; T11; T12
     # Rated: 办结 in November and dispatched: T01 T02 T03 T04 T05 T06 T08 T09 T18 = 9 (T10 has none).
     assert fig.rated == 9
+    # Clocked: the rounds of the dispatched tickets received in November: T01 T02 T04 T05 T06 T07 T08
+    # T09 T11 (sent up later) T13 T14 = 11 (T10, T12 were never dispatched).
+    assert fig.clocked == 11
+    assert (fig.backlog, fig.verified_closed, fig.exempted) == (0, 0, 0)
 
 
 def test_november_rates() -> None:
     fig = figures(sample_facts(), NOVEMBER, POLICY)
     assert rates(fig) == {
-        # signed: T01 T, T02 T, T03 F, T04 T, T05 T, T06 T, T08 T, T09 T, T18 T → 8 of 9
-        Rate.SIGN_FOR: (8, 9),
-        # contacted: T05 F, T08 unknown, the other 7 T → 7 of 8 known
-        Rate.RESPONSE: (7, 8),
-        # answered: T02 F, T09 F → 7 of 9
-        Rate.ON_TIME: (7, 9),
+        # The clock rates are over the rounds of the tickets received in November, closed or not
+        # (T01 T02 T04 T05 T06 T07 T08 T09; T11 T13 T14 have no clock stopped; T13 is due 12-02).
+        # signed: all 8 known T → 8 of 8
+        Rate.SIGN_FOR: (8, 8),
+        # contacted: T05 F, T08 unknown, T01 T02 T04 T06 T07 T09 T → 6 of 7 known
+        Rate.RESPONSE: (6, 7),
+        # answered: T02 F, T09 F, the other 6 T → 6 of 8
+        Rate.ON_TIME: (6, 8),
+        # The callback rates are over the tickets closed (办结) in November (T01 T02 T03 T04 T05 T06 T08 T09 T18):
         # resolved: T03 F, T08 unknown → 7 of 8
         Rate.RESOLUTION: (7, 8),
         # satisfaction known for 8 (not T08): 满意 T01 T04 T05 T18 = 4, 基本满意 T02 T06 T09 = 3 → 7 of 8
@@ -237,17 +244,17 @@ def test_november_rates() -> None:
         Rate.RETURN: (1, 9),  # T05
         Rate.EXTENSION: (2, 9),  # T02 T09
     }
-    assert fig.response_rate == 0.875  # 7 / 8
-    assert fig.sign_for_rate == pytest.approx(8 / 9)
-    assert fig.on_time_rate == pytest.approx(7 / 9)
+    assert fig.response_rate == pytest.approx(6 / 7)
+    assert fig.sign_for_rate == 1.0
+    assert fig.on_time_rate == 0.75
     assert fig.resolution_rate == 0.875
     assert fig.satisfaction_rate == 0.875
     assert fig.redo_rate == pytest.approx(1 / 9)
     assert fig.return_rate == pytest.approx(1 / 9)
     assert fig.extension_rate == pytest.approx(2 / 9)
     dumped = fig.model_dump()
-    assert dumped["response_rate"] == 0.875
-    assert dumped["contacted_on_time"] == {"numerator": 7, "denominator": 8, "rate": 0.875}
+    assert dumped["resolution_rate"] == 0.875
+    assert dumped["resolved"] == {"numerator": 7, "denominator": 8, "rate": 0.875}
 
 
 def test_basic_satisfaction_policy_switch() -> None:
@@ -265,10 +272,11 @@ def test_october_and_empty_denominators() -> None:
     # received in October: T03 T15 T16 T17 T18 = 5; closed: T15 T16 = 2 (T18 closed at 11-01 00:00,
     # October's end); open at 11-01 00:00: T03 (closed 11-02), T17, T18 (closed at the end, not before) = 3
     assert (october.received, october.closed, october.open, october.rated) == (5, 2, 3, 2)
+    assert october.clocked == 5  # received in October: T03 T15 T16 T17 T18
     assert rates(october) == {
-        Rate.SIGN_FOR: (2, 2),
-        Rate.RESPONSE: (2, 2),
-        Rate.ON_TIME: (1, 2),  # T16 late
+        Rate.SIGN_FOR: (3, 4),  # T03 late; T17's not recorded
+        Rate.RESPONSE: (4, 4),
+        Rate.ON_TIME: (3, 4),  # T16 late
         Rate.RESOLUTION: (1, 2),  # T16 unresolved
         Rate.SATISFACTION: (1, 2),  # T15 满意, T16 不满意
         Rate.REDO: (1, 2),  # T16
@@ -290,9 +298,11 @@ def test_grouping_by_department() -> None:
     # zjj: received T01 T02 T04 T11 = 4; closed T01 T02 T03 T04 = 4; open T17 = 1; T11 sent up
     assert (zjj.received, zjj.closed, zjj.open, zjj.transferred, zjj.rated) == (4, 4, 1, 1, 4)
     assert rates(zjj) == {
-        Rate.SIGN_FOR: (3, 4),  # T03 late
-        Rate.RESPONSE: (4, 4),
-        Rate.ON_TIME: (3, 4),  # T02 late
+        # clocks: the rounds zjj held of tickets received in November: T01 T02 T04 (T11 none stopped)
+        Rate.SIGN_FOR: (3, 3),
+        Rate.RESPONSE: (3, 3),
+        Rate.ON_TIME: (2, 3),  # T02 late
+        # callbacks: zjj's tickets closed in November: T01 T02 T03 T04
         Rate.RESOLUTION: (3, 4),  # T03 unresolved
         Rate.SATISFACTION: (3, 4),  # 满意 T01 T04 + 基本满意 T02; T03 不满意
         Rate.REDO: (1, 4),
@@ -301,7 +311,7 @@ def test_grouping_by_department() -> None:
     }
     # cgj: received T05 T06 T07 T13 = 4; closed T05 T06 T18 = 3; open T07 T13 = 2
     assert (cgj.received, cgj.closed, cgj.open, cgj.rated) == (4, 3, 2, 3)
-    assert cgj.contacted_on_time == ratio(2, 3)  # T05 late
+    assert cgj.contacted_on_time == ratio(2, 3)  # T05 late, T06 T07 on time (T13 not yet)
     assert cgj.satisfied == ratio(3, 3)  # T05 T18 满意, T06 基本满意
     assert cgj.returned == ratio(1, 3)
     # gdgs: received T08 T09 T14 = 3; closed T08 T09 = 2; open T14 = 1
@@ -507,3 +517,159 @@ def test_issue17_fact_tags_round_trip() -> None:
     assert found.backlog and not found.paused
     assert found.closure == "已解释说明"
     assert found.signed_on_time is True and found.contacted_on_time is None
+
+
+# ----- issue 17: each rate's population, rounds, 免考核, 挂账, 核查结案 -----
+
+
+def test_an_open_ticket_past_its_resolution_due_time_counts_late() -> None:
+    # Stuck at 领导督办: contacted on time but never answered, its resolution due on 11-10. Before,
+    # only closed tickets were rated and zjj stood at 100 % 按时办结率.
+    stuck = ticket(
+        "L1",
+        TicketStatus.CONTACTED,
+        at(11, 3),
+        department="zjj",
+        signed_on_time=True,
+        contacted_on_time=True,
+        resolve_due=at(11, 10),
+        overdue=True,
+        escalation="领导督办",
+    )
+    answered = done("L2", "zjj", QLS, "噪音污染", at(11, 4), at(11, 8), "TTTT", S)
+    zjj = by([stuck, answered], NOVEMBER, POLICY, "department")["zjj"]
+    assert zjj.answered_on_time == ratio(1, 2)  # L1 late, L2 on time
+    assert zjj.contacted_on_time == ratio(2, 2)  # the open ticket's response counts too
+    assert zjj.resolved == ratio(1, 1)  # the callback rates stay over closed tickets
+    assert zjj.open == 1 and zjj.clocked == 2
+    # The workflow's own 超时办结 tag (the clock ran out) says the same without the due time.
+    tagged = stuck.model_copy(update={"resolve_due": None, "answered_on_time": False})
+    assert figures([tagged], NOVEMBER, POLICY).answered_on_time == ratio(0, 1)
+    # Not yet due at the period's end, or its clocks paused (暂停计时): not decided yet.
+    later = stuck.model_copy(update={"resolve_due": at(12, 3), "overdue": False})
+    assert figures([later], NOVEMBER, POLICY).answered_on_time == ratio(0, 0)
+    paused = stuck.model_copy(update={"paused": True})
+    assert figures([paused], NOVEMBER, POLICY).answered_on_time == ratio(0, 0)
+    # Answered and waiting for its callback or for 核查: the answer's own tag decides, not the due time.
+    waiting = stuck.model_copy(update={"status": TicketStatus.AWAITING_VERIFICATION})
+    assert figures([waiting], NOVEMBER, POLICY).answered_on_time == ratio(0, 0)
+
+
+def test_backlog_is_open_and_late_only_past_its_plan_date() -> None:
+    # 挂账: the resolution clock is replaced by the plan date (HotlineResolveDue).
+    planned = ticket(
+        "B1",
+        TicketStatus.CONTACTED,
+        at(11, 2),
+        department="zjj",
+        backlog=True,
+        resolve_due=datetime(2027, 6, 30, tzinfo=CHINA_TZ),
+    )
+    past = ticket("B2", TicketStatus.CONTACTED, at(11, 2), department="zjj", backlog=True, resolve_due=at(11, 25))
+    plain = ticket("B3", TicketStatus.CONTACTED, at(11, 2), department="zjj", resolve_due=at(12, 20))
+    fig = figures([planned, past, plain], NOVEMBER, POLICY)
+    assert (fig.open, fig.backlog) == (3, 2)  # 在办 3, of which 挂账 2
+    assert fig.answered_on_time == ratio(0, 1)  # B2 past its plan date; B1 before it; B3 not due
+    closed_later = past.model_copy(update={"status": CLOSED, "closed_at": at(12, 2), "backlog": False})
+    assert figures([closed_later], NOVEMBER, POLICY).backlog == 0  # closed: no longer 挂账
+
+
+def test_each_round_counts_for_the_department_that_held_it() -> None:
+    from domain.facts import RoundFacts
+
+    # Two rounds at zjj (its first answer late and unresolved, then redone and late again), then
+    # re-determined to cgj, who answered on time: the ticket is cgj's now, the first two rounds zjj's.
+    moved = done(
+        "R1",
+        "cgj",
+        QLS,
+        "城乡建设",
+        at(11, 2),
+        at(11, 20),
+        "TTTT",
+        S,
+        redo=1,
+        returns=1,
+        earlier_rounds=(
+            RoundFacts(
+                round=1,
+                department="zjj",
+                signed_on_time=True,
+                contacted_on_time=False,
+                answered_on_time=False,
+                resolved=False,
+            ),
+            RoundFacts(round=2, department="zjj", signed_on_time=False, contacted_on_time=True, answered_on_time=False),
+        ),
+    )
+    groups = by([moved], NOVEMBER, POLICY, "department")
+    assert list(groups) == ["cgj", "zjj"]
+    cgj, zjj = groups["cgj"], groups["zjj"]
+    assert (cgj.received, cgj.closed, cgj.rated, cgj.clocked) == (1, 1, 1, 1)
+    assert (cgj.signed_on_time, cgj.answered_on_time, cgj.resolved) == (ratio(1, 1), ratio(1, 1), ratio(1, 1))
+    # zjj holds nothing now, but its two rounds count against it.
+    assert (zjj.received, zjj.closed, zjj.open, zjj.rated, zjj.clocked) == (0, 0, 0, 0, 2)
+    assert zjj.signed_on_time == ratio(1, 2)
+    assert zjj.contacted_on_time == ratio(1, 2)
+    assert zjj.answered_on_time == ratio(0, 2)
+    assert zjj.resolution_rate is None  # the final verdict is the last department's
+    # The whole counts every round once: 3 rounds, 1 ticket.
+    whole = figures([moved], NOVEMBER, POLICY)
+    assert (whole.received, whole.clocked) == (1, 3)
+    assert whole.answered_on_time == ratio(1, 3)
+    assert sum(g.clocked for g in groups.values()) == whole.clocked
+    # zjj is assessed on what it has: no callback rate, so 样本不足.
+    scores = {s.department: s for s in assessment(groups, {}, POLICY)}
+    assert scores["zjj"].total is None and scores["zjj"].response_rate == 0.5
+
+
+def test_an_exempted_ticket_counts_for_the_district_not_the_department() -> None:
+    exempted = done("E1", "zjj", QLS, "噪音污染", at(11, 2), at(11, 9), "FFFF", U, exempted=("zjj",))
+    others = [done(f"E{n}", "zjj", QLS, "噪音污染", at(11, 2 + n), at(11, 12 + n), "TTTT", S) for n in range(2, 7)]
+    facts = [exempted, *others]
+    whole = figures(facts, NOVEMBER, POLICY)
+    assert (whole.received, whole.closed, whole.rated, whole.exempted) == (6, 6, 6, 1)
+    assert whole.resolved == ratio(5, 6) and whole.contacted_on_time == ratio(5, 6)  # the district keeps it
+
+    zjj = by(facts, NOVEMBER, POLICY, "department")["zjj"]
+    assert (zjj.received, zjj.closed, zjj.exempted) == (6, 6, 1)  # still received and closed by zjj
+    assert (zjj.rated, zjj.clocked) == (5, 5)  # but out of its rates
+    assert zjj.resolved == ratio(5, 5) and zjj.contacted_on_time == ratio(5, 5)
+    scores = assessment({"zjj": zjj}, {}, POLICY)
+    assert scores[0].total == 100.0 and scores[0].rated == 5
+    # 红黑榜 counts the department's rated tickets: 5 closed less the exempted one is below 6.
+    strict = MetricsPolicy(red_list={"min_closed": 6, "min_score": 90, "size": 3})  # type: ignore[arg-type]
+    assert red_and_black(scores, {"zjj": zjj}, strict) == ([], [])
+    assert red_and_black(scores, {"zjj": zjj}, POLICY)[0] == scores  # min_closed 5: on the red list
+
+    # Exempted for another department (say, one that held an earlier round): zjj's rates keep it.
+    elsewhere = exempted.model_copy(update={"exempted": ("cgj",)})
+    assert by([elsewhere], NOVEMBER, POLICY, "department")["zjj"].resolved == ratio(0, 1)
+
+
+def test_verified_closure_keeps_the_verdict_in_the_rates() -> None:
+    # 核查结案: the centre closed these after an unresolved or unsatisfied callback; the verdict stays.
+    kept = [
+        done("V1", "zjj", QLS, "噪音污染", at(11, 2), at(11, 9), "TTTF", U, closure="已解释说明"),
+        done("V2", "zjj", QLS, "噪音污染", at(11, 3), at(11, 9), "TTTT", U, closure="诉求不合理"),
+        done("V3", "zjj", QLS, "噪音污染", at(11, 4), at(11, 9), "TTTT", S),
+        done("V4", "zjj", QLS, "噪音污染", at(11, 5), at(11, 9), "TTTT", B),
+    ]
+    fig = figures(kept, NOVEMBER, POLICY)
+    assert fig.verified_closed == 2
+    assert fig.resolved == ratio(3, 4) and fig.resolution_rate == 0.75
+    assert fig.satisfied == ratio(2, 4) and fig.satisfaction_rate == 0.5
+
+
+def test_cumulative_period() -> None:
+    until = datetime(2026, 12, 4, 16, 45, tzinfo=CHINA_TZ)
+    period = Period.cumulative(date(2026, 1, 1), until)
+    assert (period.kind, period.start, period.end) == ("cumulative", datetime(2026, 1, 1, tzinfo=CHINA_TZ), until)
+    assert period.label == "截至 2026-12-04 16:45"
+    with pytest.raises(ValueError, match="no previous"):
+        period.previous()
+    fig = figures(sample_facts(), period, POLICY)
+    assert fig.received == 19  # every ticket of the sample (T19, received 12-01 00:00, too)
+    # 办结 and 直接答复: T01–T09 (T07, closed 12-01 00:00, too), T10, T15, T16, T18 = 13; 在办: T13 T14 T17 T19
+    assert (fig.closed, fig.open) == (13, 4)
+    assert fig.received == fig.closed + fig.open + fig.transferred + fig.merged

@@ -312,3 +312,50 @@ def test_without_the_font_charts_fall_back_to_dejavu(missing_font: None, tmp_pat
         warnings.simplefilter("error")
         draw_chart(report.charts[0], report.table(report.charts[0].table), path)
     assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_cell_numbers_and_their_formats() -> None:
+    from domain.tables import DECIMAL, INTEGER, PERCENT, POINTS, SIGNED, cell_number
+
+    assert cell_number("12") == (12, INTEGER)
+    assert cell_number("+8") == (8, SIGNED) and cell_number("-2") == (-2, SIGNED)
+    assert cell_number("80.00") == (80.0, DECIMAL)
+    assert cell_number("99.95%") == (0.9995, PERCENT)
+    assert cell_number("100.00%") == (1.0, PERCENT)
+    assert cell_number("-14.29 个百分点") == (-14.29, POINTS)
+    assert [cell_number(t) for t in ("—", "样本不足", "", "3/4", "2026-11-30")] == [None] * 5
+    with pytest.raises(ValueError, match="numeric: no column '件数'"):
+        Table(title="t", columns=["a"], rows=[], numeric=["件数"])
+
+
+def test_the_monthly_workbook_holds_numbers_with_percent_formats(tmp_path: Path) -> None:
+    """Rates are numbers (0.8571) shown as "85.71%", counts integers, scores decimals; "—" stays text."""
+    from domain.reports import monthly_analysis
+    from tests.test_metrics import NOVEMBER, POLICY, sample_facts
+
+    report = monthly_analysis(sample_facts(), NOVEMBER, POLICY, [], None)
+    [path] = write_report(report, tmp_path, formats=("xlsx",))
+    book = load_workbook(path)
+
+    overview = {row[0].value: row[1] for row in book["总体情况"].iter_rows(min_row=2)}
+    received, response, resolution = overview["受理量"], overview["响应率"], overview["解决率"]
+    assert (received.value, received.data_type, received.number_format) == (13, "n", "0")
+    assert isinstance(response.value, float) and response.data_type == "n"
+    assert (response.value, response.number_format) == (0.8571, "0.00%")  # 6/7 as published: 85.71%
+    assert (resolution.value, resolution.number_format) == (0.875, "0.00%")
+    assert book["总体情况"]["C2"].data_type == "s"  # the 计算 column ("—", "6/7") is text
+
+    departments = book["各单位办理情况"]
+    header = [c.value for c in departments[1]]
+    [zjj] = [{header[i]: c for i, c in enumerate(row)} for row in departments.iter_rows() if row[0].value == "zjj"]
+    assert zjj["单位"].data_type == "s"
+    assert (zjj["受理"].value, zjj["按时办结率"].value, zjj["按时办结率"].number_format) == (4, 0.6667, "0.00%")
+    none = {header[i]: cell for i, cell in enumerate(departments[departments.max_row])}
+    assert (none["响应率"].value, none["响应率"].data_type) == ("—", "s")  # nothing to rate: text
+
+    change = {row[0].value: row for row in book["环比变化"].iter_rows(min_row=2)}
+    assert (change["受理量"][3].value, change["受理量"][3].number_format) == (8, "+0;-0;0")
+    assert (change["响应率"][3].value, change["响应率"][3].number_format) == (
+        -14.29,
+        '+0.00" 个百分点";-0.00" 个百分点";0.00" 个百分点"',
+    )

@@ -94,7 +94,7 @@ async def test_the_monthly_figures_are_those_computed_by_hand(
     values = {row[0]: row[1:] for row in overview.rows}
     # 受理 3; 办结 2 (both closed); 在办 1; 签收及时率 2/2; 满意率 (满意 + 基本满意) 2/2.
     assert values["受理量"][0] == "3" and values["办结量"][0] == "2" and values["在办量"][0] == "1"
-    assert values["签收及时率"][0] == "100.0%" and values["满意率"][0] == "100.0%"
+    assert values["签收及时率"][0] == "100.00%" and values["满意率"][0] == "100.00%"
     # Where 基本满意 does not count as satisfied: 1/2.
     strict = config.model_copy(
         update={
@@ -102,7 +102,7 @@ async def test_the_monthly_figures_are_those_computed_by_hand(
         }
     )
     report, _ = await compose(tickets, strict, request, datetime.now(UTC))
-    assert {row[0]: row[1] for row in report.table("总体情况").rows}["满意率"] == "50.0%"
+    assert {row[0]: row[1] for row in report.table("总体情况").rows}["满意率"] == "50.00%"
 
     receipt = await make_report(tickets, config, request)
     names = sorted(Path(p).name for p in receipt.files)

@@ -22,8 +22,10 @@ from domain.reports import (
     ReportKind,
     change_count,
     change_points,
+    cumulative,
     daily_warning,
     days_overdue,
+    headline,
     monthly_analysis,
     span_text,
     weekly_supervision,
@@ -59,9 +61,10 @@ def rows(report: Report, title: str) -> list[list[str]]:
 
 
 def test_display_of_changes_and_spans() -> None:
-    assert change_points(0.9, 0.875) == "+2.5 个百分点"
-    assert change_points(0.875, 1.0) == "-12.5 个百分点"
-    assert change_points(0.5, 0.5) == "0.0 个百分点"
+    assert change_points(0.9, 0.875) == "+2.50 个百分点"
+    assert change_points(0.875, 1.0) == "-12.50 个百分点"
+    assert change_points(6 / 7, 1.0) == "-14.29 个百分点"
+    assert change_points(0.5, 0.5) == "0.00 个百分点"
     assert change_points(None, 0.5) == "—" and change_points(0.5, None) == "—"
     assert (change_count(13, 5), change_count(2, 4), change_count(3, 3)) == ("+8", "-2", "0")
     assert span_text(at(11, 30, 20) - NOW) == "10小时"
@@ -249,12 +252,23 @@ def test_weekly_supervision() -> None:
     assert [t.title for t in report.tables] == ["各单位超期统计", "超期工单：cgj", "超期工单：zjj"]
     summary = report.table("各单位超期统计")
     # the default ladder, then the other steps found (约谈)
-    assert summary.columns == ["承办单位", "在办", "超期", "最长超期天数", "催办", "督办", "通报", "领导督办", "约谈"]
+    assert summary.columns == [
+        "承办单位",
+        "在办",
+        "其中挂账",
+        "超期",
+        "最长超期天数",
+        "催办",
+        "督办",
+        "通报",
+        "领导督办",
+        "约谈",
+    ]
     assert summary.rows == [
-        ["cgj", "3", "3", "21", "1", "0", "1", "0", "1"],  # most overdue first
-        ["zjj", "3", "2", "10", "1", "1", "0", "0", "0"],
-        ["gdgs", "1", "0", "—", "0", "0", "0", "0", "0"],
-        ["合计", "7", "5", "21", "2", "1", "1", "0", "1"],  # W7 closed: not counted
+        ["cgj", "3", "0", "3", "21", "1", "0", "1", "0", "1"],  # most overdue first
+        ["zjj", "3", "0", "2", "10", "1", "1", "0", "0", "0"],
+        ["gdgs", "1", "0", "0", "—", "0", "0", "0", "0", "0"],
+        ["合计", "7", "0", "5", "21", "2", "1", "1", "0", "1"],  # W7 closed: not counted
     ]
     cgj = report.table("超期工单：cgj")
     assert cgj.columns == ["工单号", "类别", "镇街", "办结时限", "超期天数", "督办级别"]
@@ -273,8 +287,8 @@ def test_weekly_supervision_with_names_and_nothing_overdue() -> None:
     report = weekly_supervision([fact("W3", "zjj", resolve_due=at(12, 5))], NOW, names=NAMES)
     assert [t.title for t in report.tables] == ["各单位超期统计"]
     assert report.table("各单位超期统计").rows == [
-        [ZJJ, "1", "0", "—", "0", "0", "0", "0"],
-        ["合计", "1", "0", "—", "0", "0", "0", "0"],
+        [ZJJ, "1", "0", "0", "—", "0", "0", "0", "0"],
+        ["合计", "1", "0", "0", "—", "0", "0", "0", "0"],
     ]
 
 
@@ -370,68 +384,147 @@ def test_monthly_report_frame(monthly: Report) -> None:
 def test_monthly_overview(monthly: Report) -> None:
     overview = monthly.table("总体情况")
     assert overview.columns == ["指标", "数值", "计算"]
-    # the figures of test_metrics.test_november_counts and test_november_rates
+    assert overview.numeric == ["数值"]
+    # the figures of test_metrics.test_november_counts and test_november_rates, rates with two decimals
     assert overview.rows == [
         ["受理量", "13", "—"],
         ["办结量", "10", "—"],
         ["在办量", "4", "—"],
+        ["其中挂账", "0", "—"],
         ["直接答复", "1", "—"],
         ["上转市级", "1", "—"],
         ["并单", "1", "—"],
         ["参评工单", "9", "—"],
-        ["签收及时率", "88.9%", "8/9"],
-        ["响应率", "87.5%", "7/8"],
-        ["按时办结率", "77.8%", "7/9"],
-        ["解决率", "87.5%", "7/8"],
-        ["满意率", "87.5%", "7/8"],
-        ["重办率", "11.1%", "1/9"],
-        ["退单率", "11.1%", "1/9"],
-        ["延期率", "22.2%", "2/9"],
+        ["其中核查结案", "0", "—"],
+        ["免考核", "0", "—"],
+        ["计时轮次", "11", "—"],
+        ["签收及时率", "100.00%", "8/8"],
+        ["响应率", "85.71%", "6/7"],  # 0.857142…
+        ["按时办结率", "75.00%", "6/8"],
+        ["解决率", "87.50%", "7/8"],
+        ["满意率", "87.50%", "7/8"],
+        ["重办率", "11.11%", "1/9"],
+        ["退单率", "11.11%", "1/9"],
+        ["延期率", "22.22%", "2/9"],
     ]
 
 
-RATE_HEADINGS = ["受理", "办结", "签收及时率", "响应率", "按时办结率", "解决率", "满意率", "重办率", "退单率", "延期率"]
+RATE_HEADINGS = [
+    "受理",
+    "办结",
+    "在办",
+    "其中挂账",
+    "免考核",
+    "签收及时率",
+    "响应率",
+    "按时办结率",
+    "解决率",
+    "满意率",
+    "重办率",
+    "退单率",
+    "延期率",
+]
 
 
 def test_monthly_rates_per_department_street_and_category(monthly: Report) -> None:
     departments = monthly.table("各单位办理情况")
     assert departments.columns == ["单位", *RATE_HEADINGS]
-    assert departments.rows == [
-        # zjj: signed 3/4, contacted 4/4, on time 3/4, resolved 3/4, satisfied 3/4, redo 1/4, return 0/4, ext 1/4
-        [ZJJ, "4", "4", "75.0%", "100.0%", "75.0%", "75.0%", "75.0%", "25.0%", "0.0%", "25.0%"],
-        # cgj: 3/3, 2/3, 3/3, 3/3, 3/3, 0/3, 1/3, 0/3
-        [CGJ, "4", "3", "100.0%", "66.7%", "100.0%", "100.0%", "100.0%", "0.0%", "33.3%", "0.0%"],
-        # gdgs: 2/2, 1/1 (T08 unknown), 1/2, 1/1, 1/1, 0/2, 0/2, 1/2
-        [GDGS, "3", "2", "100.0%", "100.0%", "50.0%", "100.0%", "100.0%", "0.0%", "0.0%", "50.0%"],
-        # T10 (direct answer) and T12 (merged): nothing to rate
-        ["（未派遣）", "2", "1", *["—"] * 8],
+    assert departments.numeric == RATE_HEADINGS
+    # zjj: received 4, closed 4, open 1 (T17); the clocks of its rounds received in November (T01 T02
+    # T04): signed 3/3, contacted 3/3, on time 2/3 (T02); of its closed tickets (T01–T04): resolved 3/4,
+    # satisfied 3/4, redo 1/4, return 0/4, ext 1/4
+    zjj = [
+        ZJJ,
+        "4",
+        "4",
+        "1",
+        "0",
+        "0",
+        "100.00%",
+        "100.00%",
+        "66.67%",
+        "75.00%",
+        "75.00%",
+        "25.00%",
+        "0.00%",
+        "25.00%",
     ]
+    # cgj: clocks T05 T06 T07 (T13 none yet): 3/3, 2/3, 3/3; closed T05 T06 T18: 3/3, 3/3, 0/3, 1/3, 0/3
+    cgj = [
+        CGJ,
+        "4",
+        "3",
+        "2",
+        "0",
+        "0",
+        "100.00%",
+        "66.67%",
+        "100.00%",
+        "100.00%",
+        "100.00%",
+        "0.00%",
+        "33.33%",
+        "0.00%",
+    ]
+    # gdgs: clocks T08 T09: 2/2, 1/1 (T08 unknown), 1/2; closed T08 T09: 1/1, 1/1, 0/2, 0/2, 1/2
+    gdgs = [
+        GDGS,
+        "3",
+        "2",
+        "1",
+        "0",
+        "0",
+        "100.00%",
+        "100.00%",
+        "50.00%",
+        "100.00%",
+        "100.00%",
+        "0.00%",
+        "0.00%",
+        "50.00%",
+    ]
+    # T10 (direct answer) and T12 (merged): nothing to rate
+    assert departments.rows == [zjj, cgj, gdgs, ["（未派遣）", "2", "1", "0", "0", "0", *["—"] * 8]]
     streets = monthly.table("各镇街办理情况")
     assert streets.columns == ["镇街", *RATE_HEADINGS]
     assert streets.rows == [
-        # rated T01 T02 T05 T08 T09: signed 5/5; contacted 3/4 (T05 late, T08 unknown); on time 3/5 (T02 T09
-        # late); resolved 4/4; satisfied 4/4; redo 0/5; return 1/5 (T05); extension 2/5 (T02 T09)
-        ["千里山镇", "8", "5", "100.0%", "75.0%", "60.0%", "100.0%", "100.0%", "0.0%", "20.0%", "40.0%"],
-        # rated T03 T04 T06 T18: signed 3/4; contacted 4/4; on time 4/4; resolved 3/4; satisfied 3/4; redo 1/4
-        ["滨河街道", "5", "5", "75.0%", "100.0%", "100.0%", "75.0%", "75.0%", "25.0%", "0.0%", "0.0%"],
+        # clocks of T01 T02 T05 T08 T09 (T11 T13 none): signed 5/5; contacted 3/4 (T05 late, T08 unknown);
+        # on time 3/5 (T02 T09 late); closed T01 T02 T05 T08 T09: resolved 4/4; satisfied 4/4; redo 0/5;
+        # return 1/5 (T05); extension 2/5 (T02 T09); open T13 T17
+        [
+            "千里山镇",
+            "8",
+            "5",
+            "2",
+            "0",
+            "0",
+            *("100.00%", "75.00%", "60.00%", "100.00%", "100.00%"),
+            "0.00%",
+            "20.00%",
+            "40.00%",
+        ],
+        # clocks of T04 T06 T07: 3/3 each; closed T03 T04 T06 T18: resolved 3/4, satisfied 3/4, redo 1/4
+        [
+            "滨河街道",
+            "5",
+            "5",
+            "2",
+            "0",
+            "0",
+            *("100.00%", "100.00%", "100.00%", "75.00%", "75.00%"),
+            "25.00%",
+            "0.00%",
+            "0.00%",
+        ],
     ]
     categories = monthly.table("各类别办理情况")
     assert categories.columns == ["类别", *RATE_HEADINGS]
     assert [row[0] for row in categories.rows] == ["供水供电", "噪音污染", "城乡建设", "物业服务", "环境保护"]
-    # 噪音污染: received T01 T06 T07 T12; closed and rated T01 T03 T06 T18: signed 3/4 (T03), resolved 3/4,
-    # satisfied 3/4 (T03 不满意), redo 1/4 (T03)
+    # 噪音污染: received T01 T06 T07 T12, their clocks 3/3 each; open T07 T17; closed and rated T01 T03
+    # T06 T18: resolved 3/4, satisfied 3/4 (T03 不满意), redo 1/4 (T03)
     assert categories.rows[1] == [
-        "噪音污染",
-        "4",
-        "4",
-        "75.0%",
-        "100.0%",
-        "100.0%",
-        "75.0%",
-        "75.0%",
-        "25.0%",
-        "0.0%",
-        "0.0%",
+        *("噪音污染", "4", "4", "2", "0", "0"),
+        *("100.00%", "100.00%", "100.00%", "75.00%", "75.00%", "25.00%", "0.00%", "0.00%"),
     ]
 
 
@@ -439,19 +532,19 @@ def test_monthly_change_against_last_month(monthly: Report) -> None:
     change = monthly.table("环比变化")
     assert change.columns == ["指标", "本月", "上月", "变化"]
     # October (test_metrics.test_october_and_empty_denominators): 5 received, 2 closed, 3 open;
-    # signed 2/2, contacted 2/2, on time 1/2, resolved 1/2, satisfied 1/2, redo 1/2, return 0/2, ext 0/2
+    # signed 3/4, contacted 4/4, on time 3/4, resolved 1/2, satisfied 1/2, redo 1/2, return 0/2, ext 0/2
     assert change.rows == [
         ["受理量", "13", "5", "+8"],
         ["办结量", "10", "2", "+8"],
         ["在办量", "4", "3", "+1"],
-        ["签收及时率", "88.9%", "100.0%", "-11.1 个百分点"],  # 8/9 − 1 = −0.111
-        ["响应率", "87.5%", "100.0%", "-12.5 个百分点"],  # 0.875 − 1
-        ["按时办结率", "77.8%", "50.0%", "+27.8 个百分点"],  # 7/9 − 0.5 = 0.2778
-        ["解决率", "87.5%", "50.0%", "+37.5 个百分点"],
-        ["满意率", "87.5%", "50.0%", "+37.5 个百分点"],
-        ["重办率", "11.1%", "50.0%", "-38.9 个百分点"],  # 1/9 − 0.5 = −0.3889
-        ["退单率", "11.1%", "0.0%", "+11.1 个百分点"],
-        ["延期率", "22.2%", "0.0%", "+22.2 个百分点"],
+        ["签收及时率", "100.00%", "75.00%", "+25.00 个百分点"],
+        ["响应率", "85.71%", "100.00%", "-14.29 个百分点"],  # 6/7 − 1 = −0.142857
+        ["按时办结率", "75.00%", "75.00%", "0.00 个百分点"],
+        ["解决率", "87.50%", "50.00%", "+37.50 个百分点"],
+        ["满意率", "87.50%", "50.00%", "+37.50 个百分点"],
+        ["重办率", "11.11%", "50.00%", "-38.89 个百分点"],  # 1/9 − 0.5 = −0.38889
+        ["退单率", "11.11%", "0.00%", "+11.11 个百分点"],
+        ["延期率", "22.22%", "0.00%", "+22.22 个百分点"],
     ]
 
 
@@ -459,11 +552,11 @@ def test_monthly_top_categories(monthly: Report) -> None:
     top = monthly.table("受理量前5类别")
     assert top.columns == ["排名", "类别", "受理", "占比"]
     assert top.rows == [
-        ["1", "噪音污染", "4", "30.8%"],  # 4 / 13
-        ["2", "供水供电", "3", "23.1%"],  # ties by name: 供 (U+4F9B) before 城 (U+57CE)
-        ["3", "城乡建设", "3", "23.1%"],
-        ["4", "物业服务", "2", "15.4%"],
-        ["5", "环境保护", "1", "7.7%"],
+        ["1", "噪音污染", "4", "30.77%"],  # 4 / 13
+        ["2", "供水供电", "3", "23.08%"],  # ties by name: 供 (U+4F9B) before 城 (U+57CE)
+        ["3", "城乡建设", "3", "23.08%"],
+        ["4", "物业服务", "2", "15.38%"],
+        ["5", "环境保护", "1", "7.69%"],
     ]
 
 
@@ -484,9 +577,9 @@ def test_monthly_assessment_lists_and_whistles(monthly: Report) -> None:
     ]
     # the scores of test_metrics.test_assessment_weights_and_whistle_deductions
     assert scores.rows == [
-        ["1", GDGS, "2", "100.0%", "100.0%", "100.0%", "30.00", "35.00", "35.00", "1.00", "99.00"],
-        ["2", CGJ, "3", "66.7%", "100.0%", "100.0%", "20.00", "35.00", "35.00", "0.00", "90.00"],
-        ["3", ZJJ, "4", "100.0%", "75.0%", "75.0%", "30.00", "26.25", "26.25", "2.50", "80.00"],
+        ["1", GDGS, "2", "100.00%", "100.00%", "100.00%", "30.00", "35.00", "35.00", "1.00", "99.00"],
+        ["2", CGJ, "3", "66.67%", "100.00%", "100.00%", "20.00", "35.00", "35.00", "0.00", "90.00"],
+        ["3", ZJJ, "4", "100.00%", "75.00%", "75.00%", "30.00", "26.25", "26.25", "2.50", "80.00"],
         ["—", RSJ, "0", "—", "—", "—", "—", "—", "—", "0.00", "样本不足"],
     ]
     # by the default rules (5 closed at least) nobody is listed
@@ -509,8 +602,8 @@ def test_monthly_assessment_lists_and_whistles(monthly: Report) -> None:
         ["已确认", "3"],
         ["办理中", "2"],
         ["超期", "1"],
-        ["按时办结率", "75.0%"],  # 3 / 4
-        ["满意率", "66.7%"],  # 2 / 3
+        ["按时办结率", "75.00%"],  # 3 / 4
+        ["满意率", "66.67%"],  # 2 / 3
     ]
 
 
@@ -521,11 +614,11 @@ def test_monthly_red_and_black_lists(whistles: list[WhistleRecord]) -> None:
         top_categories=2,
     )
     report = monthly_analysis(sample_facts(), NOVEMBER, policy, whistles, None, names=NAMES, now=NOW)
-    assert rows(report, "红榜") == [["1", GDGS, "99.00", "2", "100.0%"], ["2", CGJ, "90.00", "3", "100.0%"]]
-    assert rows(report, "黑榜") == [["1", ZJJ, "80.00", "4", "75.0%"]]
+    assert rows(report, "红榜") == [["1", GDGS, "99.00", "2", "100.00%"], ["2", CGJ, "90.00", "3", "100.00%"]]
+    assert rows(report, "黑榜") == [["1", ZJJ, "80.00", "4", "75.00%"]]
     assert report.generated_at == NOW
     assert "红色服务团企业事项" not in [t.title for t in report.tables]  # no summary given
-    assert rows(report, "受理量前2类别") == [["1", "噪音污染", "4", "30.8%"], ["2", "供水供电", "3", "23.1%"]]
+    assert rows(report, "受理量前2类别") == [["1", "噪音污染", "4", "30.77%"], ["2", "供水供电", "3", "23.08%"]]
     assert report.charts[-1].table == "受理量前2类别"
 
 
@@ -575,5 +668,74 @@ def test_the_weekly_supervision_shows_each_backlog_push(config: DistrictConfig) 
 
     assert report.tables[-1].title == "专项推进进展"
     assert rows(report, "专项推进进展") == [
-        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.7%", "60%（已达成）"]
+        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.67%", "60%（已达成）"]
     ]
+
+
+# ----- 累计 (截至目前) -----
+
+
+def test_cumulative_report_gives_the_published_figures() -> None:
+    from datetime import date
+
+    from domain.facts import RoundFacts
+    from domain.metrics import figures
+
+    until = datetime(2026, 12, 4, 16, 45, tzinfo=CHINA_TZ)
+    period = Period.cumulative(date(2026, 1, 1), until)
+    backlog = fact("C1", "zjj", received_at=at(11, 5), backlog=True, resolve_due=datetime(2027, 5, 1, tzinfo=CHINA_TZ))
+    verified = fact(
+        "C2",
+        "cgj",
+        TicketStatus.CLOSED,
+        received_at=at(11, 6),
+        closed_at=at(11, 20),
+        signed_on_time=True,
+        contacted_on_time=True,
+        answered_on_time=True,
+        resolved=False,
+        satisfaction=U,
+        closure="已解释说明",
+        earlier_rounds=(RoundFacts(round=1, department="cgj", contacted_on_time=False, resolved=False),),
+    )
+    facts = [*sample_facts(), backlog, verified]
+    report = cumulative(facts, period, POLICY, names=NAMES)
+    assert (report.kind, report.period) == (ReportKind.CUMULATIVE, "截至 2026-12-04 16:45")
+    assert report.title == "12345热线累计情况（2026-01-01 起）"
+    assert [t.title for t in report.tables] == ["累计情况", "总体情况", "各单位累计情况"]
+    # The sample's 19 (test_metrics.test_cumulative_period), C1 (open, 挂账) and C2 (核查结案).
+    # 响应率 over every round of the tickets received: contacted known for T01–T07, T09, T15, T16, T18
+    # (11, T05 late) and C2's two rounds (the first late) → 11/13. 解决率 over the 13 closed (办结) and
+    # called back: resolved known for 11 of the sample's 12 (not T08), T03 and T16 unresolved → 9/11, and
+    # C2 unresolved → 9/12; 满意率: 满意/基本满意 for all known but T03, T16 (不满意) → 9/11, C2 不满意 → 9/12.
+    assert report.table("累计情况").rows == [
+        ["受理", "21", "—"],
+        ["办结", "14", "—"],
+        ["在办", "5", "—"],
+        ["其中挂账", "1", "—"],
+        ["响应率", "84.62%", "11/13"],
+        ["解决率", "75.00%", "9/12"],
+        ["满意率", "75.00%", "9/12"],
+    ]
+    whole = figures(facts, period, POLICY)
+    assert headline(report) == (
+        "受理诉求 21 件，办结 14 件，在办 5 件（其中挂账 1 件）；响应率 84.62%，解决率 75.00%，满意率 75.00%"
+    )
+    assert whole.verified_closed == 1
+    departments = {row[0]: row for row in report.table("各单位累计情况").rows}
+    # 在办, 其中挂账: zjj T17, T19 and C1 (挂账); cgj T13
+    assert (departments[ZJJ][3:5], departments[CGJ][3:5]) == (["3", "1"], ["1", "0"])
+
+
+def test_weekly_supervision_shows_backlog_overdue_only_past_its_plan_date() -> None:
+    # K1 挂账 until 2027-05-01 (its old round's overdue flag no longer counts); K2 挂账 until 11-25,
+    # five days past its plan date at NOW; K3 an ordinary overdue ticket.
+    k1 = fact("K1", "zjj", backlog=True, overdue=True, resolve_due=datetime(2027, 5, 1, tzinfo=CHINA_TZ))
+    k2 = fact("K2", "zjj", backlog=True, resolve_due=at(11, 25))
+    k3 = fact("K3", "zjj", overdue=True, resolve_due=at(11, 28), escalation="催办")
+    report = weekly_supervision([k1, k2, k3], NOW)
+    assert report.table("各单位超期统计").rows == [
+        ["zjj", "3", "2", "2", "5", "1", "0", "0", "0"],
+        ["合计", "3", "2", "2", "5", "1", "0", "0", "0"],
+    ]
+    assert [row[0] for row in rows(report, "超期工单：zjj")] == ["K2", "K3"]

@@ -35,12 +35,15 @@ with workflow.unsafe.imports_passed_through():
         ReopenItem,
         today_in_china,
     )
+    from domain.models import Satisfaction
 
 from workflows.common import keep_time, publish, send_notices, stopped, validates
 from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 SERVICE_CATEGORY = "红色服务团"
 DRAIN_TIMEOUT = timedelta(minutes=5)  # how long a new run waits for a delivery or notice in flight
+# The enterprise's 不满意 sends the item back to its unit (before it, 不满意 confirmed the item).
+UNSATISFIED_SENDS_BACK = "enterprise-unsatisfied-sends-back"
 
 
 @workflow.defn
@@ -132,7 +135,12 @@ class EnterpriseServiceWorkflow:
 
     @workflow.update
     def confirm_item(self, cmd: ConfirmItem) -> EnterpriseResult:
-        self.record.confirm(cmd, workflow.now())
+        # Asked only for a 不满意, so that the other verdicts' histories carry no marker.
+        sends_back = cmd.satisfaction is Satisfaction.UNSATISFIED and workflow.patched(UNSATISFIED_SENDS_BACK)
+        if self.record.confirm(cmd, workflow.now(), unsatisfied_sends_back=sends_back):
+            item = self.record.item(cmd.item_no)
+            message = f"{cmd.item_no}：企业不满意，已退回{item.spec.unit.name}重新办理（第 {item.round} 轮）"
+            return self._done(message, item_nos=[cmd.item_no])
         return self._done(f"{cmd.item_no}：企业已确认（{cmd.satisfaction.value}）", item_nos=[cmd.item_no])
 
     @validates(confirm_item)
