@@ -31,7 +31,7 @@ from domain.commands import SignFor
 from domain.config import DistrictConfig
 from domain.models import TicketStatus
 from starter.tickets import ActionFailed, act, view
-from starter.web.api import api_app
+from starter.web.api import MAX_BODY_BYTES, api_app
 from starter.web.gateway_auth import TIMESTAMP_HEADER, signed_headers
 from tests.conftest import make_config
 from tests.fake_department import SECRET, serve
@@ -96,7 +96,8 @@ class Gateway:
         if caller is not None:
             target = sign_path or target_of(request)
             secret = secret or KEYS[caller]
-            request.headers.update(signed_headers(secret, caller, method, target, content, timestamp=timestamp))
+            signed = signed_headers(secret, caller, method, target, content, idempotency_key=key, timestamp=timestamp)
+            request.headers.update(signed)
         return await self.http.send(request)
 
     async def intake(self, ticket: Any, caller: str = "center") -> httpx.Response:
@@ -304,10 +305,8 @@ async def test_unsigned_forged_and_stale_requests_are_refused(gateway):
 
     # A body changed after signing (the signature is over the exact bytes).
     content = json.dumps(body).encode()
-    request = gateway.http.build_request(
-        "POST", path, content=b'{"actor": "cgj_li"}', headers={IDEMPOTENCY_HEADER: "k9"}
-    )
-    request.headers.update(signed_headers(KEYS["cgj"], "cgj", "POST", path, content))
+    request = gateway.http.build_request("POST", path, content=b'{"actor": "cgj_li"}')
+    request.headers.update(signed_headers(KEYS["cgj"], "cgj", "POST", path, content, idempotency_key="k9"))
     assert "签名无效" in refusal(await gateway.http.send(request), 401)["detail"]
     # Too large to be read at all.
     huge = refusal(await gateway.send("center", "POST", "/api/tickets", raw=b" " * (300 * 1024)), 413)
@@ -324,6 +323,42 @@ async def test_unsigned_forged_and_stale_requests_are_refused(gateway):
 
     record = await view(gateway.client, ticket_no)
     assert record.status is TicketStatus.AWAITING_SIGN_FOR and [a.action for a in record.actions] == ["受理", "派遣"]
+
+
+class Flood:
+    """A body sent chunked, without Content-Length, counting what the server pulls of it."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, total: int) -> None:
+        self.total, self.pulled = total, 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while self.pulled < self.total:
+            self.pulled += self.CHUNK
+            yield b" " * self.CHUNK
+
+
+async def test_a_chunked_body_is_refused_before_or_at_the_limit_never_read_whole(tmp_path):
+    # No Temporal behind it: every request here is refused before a handler would ask it.
+    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
+        unsigned = Flood(16 * 1024 * 1024)
+        response = await http.post("/api/tickets", content=unsigned.chunks())
+        assert DEPARTMENT_HEADER in refusal(response, 401)["detail"]
+        assert unsigned.pulled == 0  # the headers were checked first: not a byte read
+
+        stale = Flood(16 * 1024 * 1024)
+        old = signed_headers(KEYS["center"], "center", "POST", "/api/tickets", timestamp=int(time.time()) - 3600)
+        assert "有效期" in refusal(await http.post("/api/tickets", content=stale.chunks(), headers=old), 401)["detail"]
+        assert stale.pulled == 0
+
+        # Headers that may be genuine: the body is read up to the limit, then refused.
+        signed = Flood(16 * 1024 * 1024)
+        headers = signed_headers(KEYS["center"], "center", "POST", "/api/tickets")
+        response = await http.post("/api/tickets", content=signed.chunks(), headers=headers)
+        assert "过大" in refusal(response, 413)["detail"]
+        assert signed.pulled <= MAX_BODY_BYTES + Flood.CHUNK
 
 
 # ----- callbacks (签收、联系、答复、退单、延期) -----
@@ -405,6 +440,27 @@ async def test_a_retried_callback_is_applied_once(gateway):
     path = f"/api/tickets/{ticket_no}/contact"
     body = refusal(await gateway.send("cgj", "POST", path, {"actor": "cgj_sun"}), 422)
     assert body["field"] == IDEMPOTENCY_HEADER
+
+
+async def test_a_captured_request_replayed_under_another_key_is_refused(gateway):
+    ticket_no = await submitted(gateway)
+    assert (await gateway.callback("cgj", ticket_no, "sign-for", {"actor": "cgj_sun"})).status_code == 200
+    path = f"/api/tickets/{ticket_no}/contact"
+    content = json.dumps({"actor": "cgj_sun", "note": "已电话联系"}, ensure_ascii=False).encode()
+    captured = {"Content-Type": "application/json"}
+    captured |= signed_headers(KEYS["cgj"], "cgj", "POST", path, content, idempotency_key="sys-7-contact")
+    first = await gateway.http.post(path, content=content, headers=captured)
+    assert first.status_code == 200, first.text
+    # Within the five minutes, the same bytes under a key of the attacker's choosing.
+    for key in ("sys-7-contact-again", "x"):
+        replay = await gateway.http.post(path, content=content, headers=captured | {IDEMPOTENCY_HEADER: key})
+        body = refusal(replay, 401)
+        assert "签名无效" in body["detail"] and body["field"] is None
+    # The same request again, key and all, is a retry: the first outcome, applied once.
+    again = await gateway.http.post(path, content=content, headers=captured)
+    assert again.status_code == 200 and again.json() == first.json()
+    record = await view(gateway.client, ticket_no)
+    assert [a.action for a in record.actions] == ["受理", "派遣", "签收", "联系诉求人"]
 
 
 async def test_a_department_never_acts_on_another_departments_ticket(gateway):
@@ -526,7 +582,8 @@ class SignAs:
             body, more = body + message.get("body", b""), message.get("more_body", False)
         query = scope["query_string"].decode("latin-1")
         target = scope["path"] + (f"?{query}" if query else "")
-        signed = signed_headers(KEYS[self.caller], self.caller, scope["method"], target, body)
+        key = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"idempotency-key"), None)
+        signed = signed_headers(KEYS[self.caller], self.caller, scope["method"], target, body, idempotency_key=key)
         names = {name.lower().encode() for name in signed}
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in names]
         headers += [(k.lower().encode(), v.encode()) for k, v in signed.items()]

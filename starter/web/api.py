@@ -53,7 +53,14 @@ from domain.ticket_record import TicketRecord
 from starter.cli_tickets import list_query
 from starter.settings import ConfigError, actor_for
 from starter.tickets import ActionFailed, act, submit, view
-from starter.web.gateway_auth import CENTER, TIMESTAMP_HEADER, AuthError, Caller, authenticate
+from starter.web.gateway_auth import (
+    CENTER,
+    TIMESTAMP_HEADER,
+    AuthError,
+    Caller,
+    check_headers,
+    verify_signature,
+)
 from workflows.ticket import TicketWorkflow
 
 # ----- errors -----
@@ -129,6 +136,26 @@ def _unavailable(err: RPCError) -> ApiError:
 # ----- authentication: every route of the router, before its body is parsed -----
 
 
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read at most MAX_BODY_BYTES (and one chunk) deep: a larger one, announced or sent
+    chunked without a length, is refused 413 without holding more of it."""
+    too_large = ApiError(413, f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's own cache of the body (Request.body() reads it), so FastAPI parses these bytes.
+    request._body = body
+    return body
+
+
 class SignedRoute(APIRoute):
     """Authenticates the request (401) before FastAPI reads its parameters, and turns every refusal,
     FastAPI's validation errors included, into an `ApiErrorBody` — without app-wide handlers, so the
@@ -139,16 +166,14 @@ class SignedRoute(APIRoute):
 
         async def signed(request: Request) -> Response:
             try:
-                length = request.headers.get("content-length", "")
-                if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                    raise ApiError(413, f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）")
-                body = await request.body()  # cached: FastAPI reads the same bytes afterwards
-                query = request.scope.get("query_string", b"").decode("latin-1")
-                target = request.scope["path"] + (f"?{query}" if query else "")  # as the client sent them
+                config = request.app.state.config
                 try:
-                    request.state.caller = authenticate(
-                        request.app.state.config, request.headers, request.method, target, body
-                    )
+                    # Who, with which key, when: refused before a byte of the body is read.
+                    claim = check_headers(config, request.headers)
+                    body = await _bounded_body(request)
+                    query = request.scope.get("query_string", b"").decode("latin-1")
+                    target = request.scope["path"] + (f"?{query}" if query else "")  # as the client sent them
+                    request.state.caller = verify_signature(claim, request.headers, request.method, target, body)
                 except AuthError as err:
                     raise ApiError(err.status, str(err)) from None
                 return await handler(request)
@@ -170,7 +195,8 @@ _signed = APIKeyHeader(
     scheme_name="signed",
     description=f"Three headers: {DEPARTMENT_HEADER} (a department's code, or {CENTER} for the centre's key), "
     f"{TIMESTAMP_HEADER} (Unix seconds), {SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "
-    '"<timestamp>\\n<METHOD>\\n<path?query>\\n" + body> under the caller\'s key (docs/api.md).',
+    '"<timestamp>\\n<METHOD>\\n<path?query>\\n<Idempotency-Key>\\n<hex SHA-256 of the body>"> under the '
+    "caller's key (docs/api.md).",
     auto_error=False,
 )
 
