@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from domain.config import DistrictConfig
 from starter.web import pages, pages_center, pages_enterprises, pages_streets, pages_tickets
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
-from starter.web.users import UserDirectory, process_secret
+from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
 try:
     from starter.web.api import router as api_router
@@ -41,10 +41,12 @@ def create_app(
     *,
     temporal_ui_url: str | None = None,
     secret: bytes | None = None,
+    secure_cookies: bool = False,
 ) -> FastAPI:
     """The app: `client` and `config` for the API and the pages, `users` for signing in;
     `temporal_ui_url` (e.g. http://localhost:8233) for the links to each workflow's history;
-    `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one)."""
+    `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one);
+    `secure_cookies` marks them Secure even when the request came over HTTP (behind a TLS proxy)."""
     app = FastAPI(title="12345 热线工作台", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.client = client
     app.state.config = config
@@ -52,6 +54,8 @@ def create_app(
     app.state.temporal_ui_url = temporal_ui_url.rstrip("/") if temporal_ui_url else None
     app.state.secret = secret or process_secret()
     app.state.dashboard_cache = {}
+    app.state.secure_cookies = secure_cookies
+    app.state.sign_in_throttle = SignInThrottle()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if api_router is not None:
         app.include_router(api_router)
