@@ -51,6 +51,7 @@ from domain.models import (
 )
 from domain.ticket_record import TicketRecord
 from starter.cli_tickets import list_query
+from starter.codec import PayloadDecryptionError, undecryptable
 from starter.settings import ConfigError, actor_for
 from starter.tickets import ActionFailed, act, submit, view
 from starter.web.gateway_auth import (
@@ -179,6 +180,8 @@ class SignedRoute(APIRoute):
                 return await handler(request)
             except ApiError as err:
                 return err.response()
+            except PayloadDecryptionError as err:  # a key this process lacks (docs/encryption.md)
+                return ApiError(503, undecryptable(err)).response()
             except RequestValidationError as err:
                 return _invalid_request(err).response()
             except HTTPException as err:

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
+from starter.codec import PayloadDecryptionError, undecryptable
 from starter.web import pages, pages_center, pages_enterprises, pages_streets, pages_tickets
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
@@ -81,6 +82,10 @@ def create_app(
     async def _temporal_down(request: Request, err: RPCError) -> HTMLResponse:
         message = f"Temporal 服务暂时无法处理请求：{err.message}（请确认服务与中心 worker 正在运行）"
         return render(request, "error.html", status_code=503, title="服务不可用", message=message)
+
+    @app.exception_handler(PayloadDecryptionError)
+    async def _key_missing(request: Request, err: PayloadDecryptionError) -> HTMLResponse:
+        return render(request, "error.html", status_code=503, title="数据暂时无法解密", message=undecryptable(err))
 
     return app
 

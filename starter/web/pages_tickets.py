@@ -38,6 +38,7 @@ from domain.deadlines import Clock
 from domain.intake import TicketRejected, assignment_for
 from domain.models import Actor, Answer, ApprovalKind, Callback, ExceptionApproval, Role, Satisfaction, TicketStatus
 from domain.ticket_record import ActionRefused, TicketRecord
+from starter.codec import PayloadDecryptionError
 from starter.render import remaining
 from starter.tickets import ActionFailed, act, view
 from starter.web.pages import (
@@ -266,14 +267,15 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
         async with gate:
             try:
                 record = await asyncio.wait_for(view(client, row.ticket_no), VIEW_TIMEOUT_S)
-            except (ActionFailed, TimeoutError):
+            except (ActionFailed, TimeoutError, PayloadDecryptionError):
                 return
         row.title = record.ticket.title
         row.status = record.status.value
         row.clock = current_clock(record, now)
         row.pending = record.pending_approvals
 
-    # Without a worker to answer the queries, the page still comes (from the search attributes).
+    # Without a worker to answer the queries, or a key to read their answers, the page still comes
+    # (from the search attributes).
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(fill(row) for row in rows)), QUEUE_TIMEOUT_S)
     return rows

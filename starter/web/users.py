@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from domain.config import DistrictConfig, describe_validation_error
 from domain.models import ROLE_LABELS, Actor, Role
+from starter.keys import file_stamp
 from starter.settings import ConfigError, actor_for
 
 SECRET_ENV = "HOTLINE_WEB_SECRET"
@@ -130,7 +131,7 @@ class UserDirectory:
         self.config = config
         self.path = path
         self._lock = threading.Lock()
-        self._stamp = _file_stamp(path)
+        self._stamp = file_stamp(path) if path is not None else None
         self._take(users)
 
     def _take(self, users: list[WebUser]) -> None:
@@ -145,10 +146,10 @@ class UserDirectory:
 
     def refresh(self) -> None:
         """Read the file again if it changed since; a file broken meanwhile keeps the accounts read before."""
-        if self.path is None or _file_stamp(self.path) == self._stamp:
+        if self.path is None or file_stamp(self.path) == self._stamp:
             return
         with self._lock:
-            stamp = _file_stamp(self.path)
+            stamp = file_stamp(self.path)
             if stamp == self._stamp:
                 return
             try:
@@ -189,7 +190,7 @@ class UserDirectory:
             ]
             if self.path is not None:
                 write_users(self.path, users)
-                self._stamp = _file_stamp(self.path)
+                self._stamp = file_stamp(self.path)
             self._take(users)
 
     def authenticate(self, username: str, password: str) -> Viewer | None:
@@ -201,17 +202,6 @@ class UserDirectory:
         except (VerificationError, InvalidHashError):
             return None
         return self._viewers[user.username] if user else None
-
-
-def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
-    """What tells that a file was rewritten (written atomically: a new inode, time and size)."""
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def hash_password(password: str) -> str:
