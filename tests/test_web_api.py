@@ -497,14 +497,16 @@ async def test_a_ticket_is_read_by_its_department_and_the_centre_only(gateway):
     assert (await gateway.get("center", f"/api/tickets/{ticket_no}")).json()["citizen"]["phone"] == "13812341234"
     assert "无权查看" in refusal(await gateway.get("zjj", f"/api/tickets/{ticket_no}"), 403)["detail"]
 
-    # 紧急诉求联动处置: sw leads, gdgs and cgj assist; an assisting department reads it without the phone.
+    # 紧急诉求联动处置: sw leads, gdgs and cgj assist; an assisting department reads the phone masked
+    # (docs/security.md: one rule for the API, the workbench and the deliveries).
     urgent = await gateway.intake(sample_ticket("供水供电", urgency="紧急", title="小区停水", content="全楼停水半天"))
     urgent_no = urgent.json()["ticket_no"]
     lead = (await gateway.get("sw", f"/api/tickets/{urgent_no}")).json()
     assert lead["citizen"]["phone"] == "13812341234"
     assert {a["department"] for a in lead["assisting"]} == {"gdgs", "cgj"}
     assisting = await gateway.get("gdgs", f"/api/tickets/{urgent_no}")
-    assert assisting.status_code == 200 and assisting.json()["citizen"]["phone"] is None
+    assert assisting.status_code == 200 and assisting.json()["citizen"]["phone"] == "138****1234"
+    assert assisting.json()["citizen"]["name"] == "王小明"
     refusal(await gateway.get("zjj", f"/api/tickets/{urgent_no}"), 403)
 
 

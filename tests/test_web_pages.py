@@ -187,6 +187,19 @@ async def test_cookies_can_be_forced_secure(pages: Pages) -> None:
     assert forced.status_code == 303 and "; secure" in forced.headers["set-cookie"].lower()
 
 
+async def test_an_assisting_department_sees_the_phone_masked(pages: Pages) -> None:
+    # 紧急诉求联动处置: the 水务公司 leads, the 供电公司 and the 城管局 (cgj) assist.
+    ticket = sample_ticket("供水供电", urgency="紧急", title="小区停水", content="全楼停水半天")
+    await submit(pages.client, pages.config, ticket)
+    await eventually(pages.client, ticket.ticket_no, lambda r: any(a.assignment.department == "cgj" for a in r.assists))
+    page = await (await pages.as_("cgj_sun")).get(f"/tickets/{ticket.ticket_no}")
+    assert page.status_code == 200, page.text
+    assert "138****1234" in page.text and "13812341234" not in page.text
+    assert "王小明" in page.text  # the name and address stay: it may go on site
+    shift_lead = await (await pages.as_("zhangli")).get(f"/tickets/{ticket.ticket_no}")
+    assert "13812341234" in shift_lead.text
+
+
 async def test_each_role_lands_on_its_own_page(pages: Pages) -> None:
     homes = {
         "cgj_sun": "/queue",

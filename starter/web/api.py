@@ -49,6 +49,7 @@ from domain.models import (
     TicketSource,
     TicketStatus,
 )
+from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import TicketRecord
 from starter.cli_tickets import list_query
 from starter.codec import PayloadDecryptionError, undecryptable
@@ -459,7 +460,9 @@ async def request_extension(
 
 class CitizenView(BaseModel):
     name: str
-    phone: str | None = Field(description="诉求人电话：仅承办单位与中心可见，协办单位为 null")
+    phone: str | None = Field(
+        description="诉求人电话：中心与主办单位见全号，协办单位见遮蔽号（如 138****1234），规则见 docs/security.md"
+    )
     address: str | None = None
 
 
@@ -516,7 +519,7 @@ class TicketView(BaseModel):
             **ticket.model_dump(include={"urgency", "title", "content", "received_at"}),
             citizen=CitizenView(
                 name=ticket.citizen.name,
-                phone=ticket.citizen.phone if with_phone else None,
+                phone=phone_as_seen(ticket.citizen.phone, with_phone),
                 address=ticket.citizen.address,
             ),
             **record.model_dump(
@@ -562,17 +565,16 @@ class TicketView(BaseModel):
     response_model=TicketView,
     operation_id="get_ticket",
     summary="查看工单 (view)",
-    description="中心密钥可看全部工单；承办单位只能看本单位承办的工单，协办单位可看其协办的工单（不含诉求人电话）；"
+    description="中心密钥可看全部工单；承办单位只能看本单位承办的工单，协办单位可看其协办的工单（诉求人电话遮蔽）；"
     "其他单位得 403。",
     responses=_errors(403, 404),
 )
 async def get_ticket(request: Request, ticket_no: TicketNoPath, caller: AnyCaller) -> TicketView:
     record = await _record(request, ticket_no)
     owner = record.assignment is not None and record.assignment.department == caller.name
-    if caller.is_center or owner:
-        return TicketView.of(record, with_phone=True)
-    if any(a.assignment.department == caller.name for a in record.assists):
-        return TicketView.of(record, with_phone=False)
+    if caller.is_center or owner or any(a.assignment.department == caller.name for a in record.assists):
+        full = sees_phone(record, centre=caller.is_center, department=None if caller.is_center else caller.name)
+        return TicketView.of(record, with_phone=full)
     raise ApiError(403, f"工单 {ticket_no} 不由承办单位 {caller.name} 承办或协办，无权查看")
 
 

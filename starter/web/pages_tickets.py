@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from domain import search_attributes as sa
-from domain.audit import mask_address, mask_name, mask_phone
+from domain.audit import mask_address, mask_name
 from domain.calendar import Span, Unit
 from domain.commands import (
     AssistReport,
@@ -37,6 +37,7 @@ from domain.config import DistrictConfig
 from domain.deadlines import Clock
 from domain.intake import TicketRejected, assignment_for
 from domain.models import Actor, Answer, ApprovalKind, Callback, ExceptionApproval, Role, Satisfaction, TicketStatus
+from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import ActionRefused, TicketRecord
 from starter.codec import PayloadDecryptionError
 from starter.render import remaining
@@ -89,13 +90,24 @@ def can_view(record: TicketRecord, viewer: Viewer) -> bool:
 
 
 def sees_citizen(record: TicketRecord, viewer: Viewer) -> bool:
-    """The citizen's name, phone and address, unmasked: for those who must call them."""
+    """The citizen's name and address, unmasked: for the centre and the departments working on it
+    (the phone follows `domain.privacy.sees_phone`, see `phone_seen_by`)."""
     if viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR):
         return True
     if not viewer.is_(Role.CLERK):
         return False
     holds = record.assignment is not None and record.assignment.department == viewer.department
     return holds or any(part.assignment.department == viewer.department for part in record.assists)
+
+
+def phone_seen_by(record: TicketRecord, viewer: Viewer) -> str:
+    """The citizen's phone as this viewer may see it (the one rule of domain/privacy.py)."""
+    full = sees_phone(
+        record,
+        centre=viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR),
+        department=viewer.department if viewer.is_(Role.CLERK) else None,
+    )
+    return phone_as_seen(record.ticket.citizen.phone, full)
 
 
 def passes(check: Callable[[], None]) -> bool:
@@ -363,7 +375,7 @@ async def ticket_page(request: Request, ticket_no: str) -> Response:
         allowed=allowed_actions(record, viewer.actor, now),
         clocks=round_clocks(record, now),
         citizen_name=citizen.name if shown else mask_name(citizen.name),
-        citizen_phone=citizen.phone if shown else mask_phone(citizen.phone),
+        citizen_phone=phone_seen_by(record, viewer),
         citizen_address=(citizen.address if shown else mask_address(citizen.address)) if citizen.address else "—",
         departments=config.departments,
         reassign_to=[d for d in config.departments if d.code != current],
