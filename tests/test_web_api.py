@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -186,6 +187,20 @@ async def test_openapi_documents_every_endpoint_with_its_refusals(gateway):
         if method == "POST" and path != "/api/tickets":
             assert any(p["name"] == IDEMPOTENCY_HEADER and p["required"] for p in op["parameters"])
     assert document["components"]["securitySchemes"]["signed"]["name"] == SIGNATURE_HEADER
+
+
+async def test_the_api_docs_load_nothing_from_another_site(tmp_path):
+    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
+        page = await http.get("/api/docs")
+        assert page.status_code == 200 and "swagger" in page.text.lower()
+        linked = re.findall(r'(?:src|href)="([^"]+)"', page.text) + re.findall(r"url: '([^']+)'", page.text)
+        assert linked and all(url.startswith("/") and not url.startswith("//") for url in linked), linked
+        assert "http://" not in page.text and "https://" not in page.text
+        for url in linked:
+            asset = await http.get(url)
+            assert asset.status_code == 200 and asset.content, url
+        assert len((await http.get("/api/docs-assets/swagger-ui-bundle.js")).content) > 100_000
 
 
 # ----- intake (受理) -----

@@ -4,6 +4,7 @@ the workflow for an action sent anyway. Also the users file and the signed sessi
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -200,6 +201,16 @@ async def test_an_assisting_department_sees_the_phone_masked(pages: Pages) -> No
     assert "13812341234" in shift_lead.text
 
 
+async def test_the_delivery_line_shows_no_server_path(pages: Pages) -> None:
+    number = await waiting_ticket(pages)
+    page = await (await pages.as_("cgj_sun")).get(f"/tickets/{number}")
+    inbox = os.path.abspath(pages.config.department("cgj").adapter.folder)  # type: ignore[union-attr]
+    record = await view(pages.client, number)
+    assert any(inbox in a.detail for a in record.actions)  # the receipt names the file written …
+    assert f"（{number}_round1.json）" in page.text  # … the page its name alone
+    assert inbox not in page.text and f"tickets/{number}_round1.json" not in page.text
+
+
 async def test_each_role_lands_on_its_own_page(pages: Pages) -> None:
     homes = {
         "cgj_sun": "/queue",
@@ -254,8 +265,8 @@ async def test_the_workflow_refuses_what_a_page_would_not_offer(pages: Pages) ->
     other = await pages.as_("zjj_li")
     token = csrf((await other.get("/queue")).text)
     refused = await other.post(f"/tickets/{number}/actions/sign", data={"csrf": token})
-    assert refused.status_code == 403
-    assert "拒绝签收" in refused.text and "不属于承办单位" in refused.text
+    assert refused.status_code == 403 and "无权办理" in refused.text
+    assert "城市管理综合执法局" not in refused.text  # who holds a ticket one may not see is not told
 
     clerk = await pages.as_("cgj_sun")
     token = csrf((await clerk.get(f"/tickets/{number}")).text)

@@ -17,13 +17,17 @@ key not configured. Every error body is `ApiErrorBody`.
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime.
 
 from datetime import UTC, datetime
+from pathlib import Path as Path_  # `Path` is FastAPI's path parameter here
 from typing import Annotated, Any
 
+import fastapi_offline
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, create_model
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
@@ -668,16 +672,40 @@ async def list_tickets(
     return TicketList(query=query, count=len(tickets), tickets=tickets)
 
 
+DOCS_URL = "/api/docs"
+DOCS_ASSETS = "/api/docs-assets"
+# Swagger UI's script, style and icon as the fastapi-offline package ships them: /api/docs must
+# open on an intranet that cannot reach a CDN.
+SWAGGER_ASSETS = Path_(fastapi_offline.__file__).parent / "static"
+
+
+def serve_docs(app: FastAPI) -> None:
+    """/api/docs: Swagger UI over /api/openapi.json, its assets served by the app itself (create the
+    app with docs_url=None)."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/api/openapi.json",
+            title=f"{app.title} — 接口文档",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+
 def api_app(client: Client, config: DistrictConfig) -> FastAPI:
     """The API alone, as `hotline web` serves it next to the pages (tests, schemathesis)."""
     app = FastAPI(
         title="12345 热线接口 (hotline API)",
         description="受理、承办单位回调与查询。签名方法见 docs/api.md。",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.client = client
     app.state.config = config
     app.include_router(router)
+    serve_docs(app)
     return app

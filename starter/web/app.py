@@ -29,6 +29,7 @@ from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
 try:
     from starter.web.api import router as api_router
+    from starter.web.api import serve_docs
 except ImportError:  # the API is built separately; the pages work without it
     api_router = None
 
@@ -48,7 +49,7 @@ def create_app(
     `temporal_ui_url` (e.g. http://localhost:8233) for the links to each workflow's history;
     `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one);
     `secure_cookies` marks them Secure even when the request came over HTTP (behind a TLS proxy)."""
-    app = FastAPI(title="12345 热线工作台", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="12345 热线工作台", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.client = client
     app.state.config = config
     app.state.users = users
@@ -60,6 +61,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if api_router is not None:
         app.include_router(api_router)
+        serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
     for module in (pages, pages_tickets, pages_center, pages_streets, pages_enterprises):
         app.include_router(module.router)
 

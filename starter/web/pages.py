@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,17 @@ def _when(at: datetime | None) -> str:
     return china_time(at) if at else "—"
 
 
+# A file's path on the server (a file inbox's delivery receipt, "…（/srv/hotline/var/inbox/cgj/tickets/T1.json）")
+# shown as its name alone: the page tells that the file was written, not where the server keeps it.
+_SERVER_PATH = re.compile(r"(?<![\w:/\\.])(?:[A-Za-z]:)?[/\\](?:[^\s（）()/\\]+[/\\])+([^\s（）()/\\]+)")
+
+
+def without_paths(text: str) -> str:
+    return _SERVER_PATH.sub(r"\1", text)
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["without_paths"] = without_paths
 templates.env.globals["remaining"] = remaining
 
 

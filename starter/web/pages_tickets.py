@@ -349,10 +349,11 @@ async def _record(request: Request, ticket_no: str) -> TicketRecord:
         raise NotFound(str(err)) from None
 
 
-def _refusal(record: TicketRecord, viewer: Viewer, config: DistrictConfig) -> Forbidden:
+def _refusal(record: TicketRecord, viewer: Viewer, config: DistrictConfig, what: str = "查看") -> Forbidden:
+    """Refused to someone who may not see the ticket: names their own unit, never the one holding it."""
     return Forbidden(
         f"工单 {record.ticket.ticket_no} 不在{unit_of(viewer, config) or viewer.role_label}的办理范围内，"
-        f"{viewer.name}（{viewer.role_label}）无权查看"
+        f"{viewer.name}（{viewer.role_label}）无权{what}"
     )
 
 
@@ -464,13 +465,14 @@ async def ticket_action(request: Request, ticket_no: str, action: str) -> Respon
     try:
         result = await act(client_of(request), ticket_no, update, command)
     except ActionFailed as refused:
-        # The workflow refused. Someone who may not even see the ticket gets the refusal alone.
+        # The workflow refused. Someone who may not even see the ticket learns nothing of it (the
+        # workflow's reason names the department holding it): the page's own refusal instead.
         try:
             record = await view(client_of(request), ticket_no)
         except ActionFailed:
-            raise NotFound(str(refused)) from None
+            raise NotFound(f"工单 {ticket_no} 不存在") from None
         if not can_view(record, viewer):
-            raise Forbidden(str(refused)) from None
+            raise _refusal(record, viewer, config, "办理") from None
         return go(request, page, str(refused), ok=False)
     suffix = f"（申请编号 {result.approval_id}）" if result.approval_id else ""
     return go(request, page, f"{result.message}{suffix}；当前状态：{result.status.value}")
