@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import structlog
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -52,6 +53,7 @@ LEADER_LABEL = "区领导"
 SESSION_HOURS = 12
 
 _hasher = PasswordHasher()
+log = structlog.get_logger(__name__)
 
 
 @cache
@@ -189,8 +191,13 @@ class UserDirectory:
                 for u in users
             ]
             if self.path is not None:
-                write_users(self.path, users)
-                self._stamp = file_stamp(self.path)
+                try:
+                    write_users(self.path, users)
+                    self._stamp = file_stamp(self.path)
+                except OSError as err:  # a read-only users file: the sessions still end in this process
+                    log.warning(
+                        "users file not writable; sign-out kept in memory only", path=str(self.path), error=str(err)
+                    )
             self._take(users)
 
     def authenticate(self, username: str, password: str) -> Viewer | None:
