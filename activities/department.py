@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.adapters.base import DepartmentAdapter, PermanentDeliveryError, TransientDeliveryError
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
+from domain.privacy import delivery_as_sent
 
 log = structlog.get_logger()
 
@@ -25,7 +26,8 @@ class DepartmentActivities:
     @activity.defn(name="deliver_ticket")
     async def deliver_ticket(self, delivery: Delivery) -> DeliveryReceipt:
         self._own(delivery.assignment.department)
-        return await self._deliver(self.adapter.deliver(delivery), delivery.workflow_id, delivery.idempotency_key)
+        sent = delivery_as_sent(delivery)  # an assisting department gets the phone masked (domain/privacy.py)
+        return await self._deliver(self.adapter.deliver(sent), delivery.workflow_id, delivery.idempotency_key)
 
     @activity.defn(name="deliver_item")
     async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:

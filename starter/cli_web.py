@@ -51,6 +51,12 @@ def web_command(
     ui_url: str | None = typer.Option(
         None, "--ui-url", envvar="HOTLINE_TEMPORAL_UI", help="Temporal Web UI 地址（工单页链接到其工作流历史）"
     ),
+    secure_cookies: bool = typer.Option(
+        False,
+        "--secure-cookies",
+        envvar="HOTLINE_WEB_SECURE_COOKIES",
+        help="会话 Cookie 一律带 Secure 标记（经 HTTPS 反向代理提供服务时使用）",
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
     """启动工作台网页与 HTTP API（Ctrl-C 停止）。"""
@@ -71,7 +77,13 @@ def web_command(
 
     async def go() -> None:
         client = await common.client()
-        app_ = create_app(client, settings, directory, temporal_ui_url=ui_url or default_ui_url(address()))
+        app_ = create_app(
+            client,
+            settings,
+            directory,
+            temporal_ui_url=ui_url or default_ui_url(address()),
+            secure_cookies=secure_cookies,
+        )
         server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
         common.console.print(f"工作台：http://{host}:{port}/ （用户文件 {users}，{len(directory.users)} 个用户）")
         await server.serve()
@@ -143,7 +155,7 @@ def list_command(users: Path = UsersOption, config: str | None = common.ConfigOp
 
 @users_app.command("remove")
 def remove_command(username: str = typer.Argument(...), users: Path = UsersOption) -> None:
-    """删除用户（重启 hotline web 后其会话失效）。"""
+    """删除用户（其会话随即失效：运行中的 hotline web 会重新读取用户文件）。"""
     try:
         current = read_users(users)
     except UsersFileError as err:

@@ -4,20 +4,24 @@ decrypted payloads to whoever holds the token, and to no one else.
 POST /encode and /decode (also /{namespace}/encode|decode) take and return `{"payloads": [...]}`,
 payloads in protobuf JSON form. Every request needs `Authorization: Bearer <token>` or the cookie
 that `GET /login?token=…` sets (the Web UI sends cookies when "Include cross-origin credentials" is
-on). CORS admits only the Web UI's origins, with credentials, and refusals carry CORS headers too
-so the browser shows the 401 instead of a network error.
+on). The cookie never holds the token: it holds its expiry time signed with it (HMAC-SHA256), so
+it ends by itself after COOKIE_MAX_AGE and a copied cookie does not reveal the token;
+`POST /logout` removes it. CORS admits only the Web UI's origins, with credentials, and refusals
+carry CORS headers too so the browser shows the 401 instead of a network error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import os
 import secrets
 import socket
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +43,23 @@ TOKEN_ENV = "HOTLINE_CODEC_TOKEN"
 TOKEN_FILE = "codec-token"
 COOKIE = "hotline_codec"
 DEFAULT_PORT = 8089
-COOKIE_MAX_AGE = 12 * 3600  # a working day's sign-in; the token itself does not expire
+COOKIE_MAX_AGE = 12 * 3600  # a working day's sign-in (the cookie's own expiry; the token has none)
+
+
+def cookie_value(token: str, now: float | None = None) -> str:
+    """The sign-in cookie: its expiry (Unix seconds) and an HMAC of it under the token."""
+    expires = str(int(time.time() if now is None else now) + COOKIE_MAX_AGE)
+    mac = hmac.new(token.encode(), f"codec-cookie|{expires}".encode(), hashlib.sha256).hexdigest()
+    return f"{expires}.{mac}"
+
+
+def cookie_valid(token: str, value: str, now: float | None = None) -> bool:
+    """A cookie this token signed, not yet expired."""
+    expires, _, mac = value.partition(".")
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12 or not mac:
+        return False
+    expected = hmac.new(token.encode(), f"codec-cookie|{expires}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac.encode(), expected.encode()) and int(expires) > (time.time() if now is None else now)
 
 
 def token_path() -> Path:
@@ -73,8 +93,10 @@ def ui_origins(ui_port: int) -> list[str]:
 def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> Starlette:
     def authorised(request: Request) -> bool:
         header = request.headers.get("authorization", "")
-        offered = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(COOKIE, "")
-        return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
+        if header[:7].lower() == "bearer ":
+            offered = header[7:].strip()
+            return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
+        return cookie_valid(token, request.cookies.get(COOKIE, ""))
 
     async def transform(request: Request) -> Response:
         if not authorised(request):
@@ -97,9 +119,12 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
         offered = request.query_params.get("token", "")
         if not (offered and hmac.compare_digest(offered.encode(), token.encode())):
             return HTMLResponse("<p>令牌不正确 / wrong token</p>", status_code=401)
-        page = HTMLResponse("<p>已登录编解码服务，可返回 Temporal Web UI 查看解密后的数据。</p>")
+        page = HTMLResponse(
+            "<p>已登录编解码服务，可返回 Temporal Web UI 查看解密后的数据（12 小时内有效）。</p>"
+            '<form method="post" action="/logout"><button type="submit">退出编解码服务</button></form>'
+        )
         # HttpOnly: page scripts never read it; Lax: the UI on another port of the same host is the same site.
-        page.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax", path="/")
+        page.set_cookie(COOKIE, cookie_value(token), max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax", path="/")
         page.headers["Cache-Control"] = "no-store"
         page.headers["Referrer-Policy"] = "no-referrer"
         return page
@@ -115,7 +140,7 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
         Route("/{namespace}/encode", transform, methods=["POST"]),
         Route("/{namespace}/decode", transform, methods=["POST"]),
         Route("/login", login, methods=["GET"]),
-        Route("/logout", logout, methods=["GET"]),
+        Route("/logout", logout, methods=["POST"]),
     ]
     cors = Middleware(
         CORSMiddleware,

@@ -7,6 +7,8 @@ stores that inject environment variables), or else `.hotline/keys.json` if it ex
 
 New payloads use the current key; every key in the ring still decrypts (rotation keeps old keys).
 `HOTLINE_ENCRYPTION=off` turns encryption off explicitly; without keys and without it, clients refuse.
+A ring read from a file is read again when the file changes (`key_file_in_use`, the codec's watch),
+so a long-running process follows `hotline keys rotate` without a restart.
 """
 
 from __future__ import annotations
@@ -138,6 +140,26 @@ def load_key_ring() -> KeyRing | None:
     if DEFAULT_KEYS_FILE.exists():
         return read_key_file(DEFAULT_KEYS_FILE)
     raise KeyRingError(NO_KEYS)
+
+
+def key_file_in_use() -> Path | None:
+    """The file the configured ring comes from (as `load_key_ring` chooses), or None (inline, or off)."""
+    if not encryption_enabled():
+        return None
+    if os.environ.get(KEYS_FILE_ENV):
+        return keys_file_path()
+    if os.environ.get(KEYS_ENV):
+        return None
+    return DEFAULT_KEYS_FILE if DEFAULT_KEYS_FILE.exists() else None
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells that a file was replaced or rewritten: its inode, time and size (None: unreadable)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def write_secret(path: Path, text: str, *, exclusive: bool) -> None:

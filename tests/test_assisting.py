@@ -89,3 +89,24 @@ async def test_an_urgent_joint_response_reaches_every_department_at_once(
     assert not any(c.running for c in record.clocks if c.owner)
     with pytest.raises(ActionFailed, match="待回访"):
         await act(client, no, TicketWorkflow.assist_sign_for, SignFor(actor=cgj))
+
+
+async def test_an_assisting_department_receives_the_phone_masked(
+    env: WorkflowEnvironment, config: DistrictConfig, workers: None, tmp_path: Path
+) -> None:
+    """One rule for the phone (docs/security.md): the lead's delivery has it, an assisting one's is masked."""
+    ticket = sample_ticket("供水供电", urgency="紧急", title="小区突发停水", content="整栋楼停水。")
+    await submit(env.client, config, ticket)  # lead 水务公司 (sw); 供电公司 and 城管局 assist
+    await eventually(
+        env.client,
+        ticket.ticket_no,
+        lambda r: len(r.assists) == 2 and all(a.status is AssistStatus.AWAITING_SIGN_FOR for a in r.assists),
+    )
+    [lead] = deliveries(tmp_path, "sw")
+    assert lead["role"] == "主办" and lead["ticket"]["citizen"]["phone"] == "13812341234"
+    for department in ("gdgs", "cgj"):
+        [assist] = deliveries(tmp_path, department)
+        assert assist["role"] == "协办" and assist["ticket"]["citizen"]["phone"] == "138****1234"
+        assert assist["ticket"]["citizen"]["name"] == "王小明"
+    # The workflow's own record keeps the number (the centre calls back).
+    assert (await view(env.client, ticket.ticket_no)).ticket.citizen.phone == "13812341234"

@@ -703,8 +703,9 @@ class Gateway:
     async def post(self, caller: str, ticket_no: str, action: str, body: dict[str, Any]) -> httpx.Response:
         path = f"/api/tickets/{ticket_no}/{action}"
         content = json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: uuid.uuid4().hex}
-        headers.update(signed_headers(KEYS[caller], caller, "POST", path, content))
+        key = uuid.uuid4().hex
+        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key}
+        headers.update(signed_headers(KEYS[caller], caller, "POST", path, content, idempotency_key=key))
         return await self.http.post(path, content=content, headers=headers)
 
 

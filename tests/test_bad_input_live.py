@@ -79,8 +79,8 @@ class Live:
     async def post(self, caller: str, path: str, body: Any = None, raw: bytes | None = None, key: str = "k1") -> Any:
         content = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
         secret = CENTER_KEY if caller == "center" else CGJ_KEY
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
-        headers |= signed_headers(secret, caller, "POST", path, content)
+        headers = {"Content-Type": "application/json"}
+        headers |= signed_headers(secret, caller, "POST", path, content, idempotency_key=key)
         return await self.http.post(path, content=content, headers=headers)
 
 

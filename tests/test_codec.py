@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,15 @@ from typer.testing import CliRunner
 from domain.models import Citizen, Ticket
 from starter.cli_keys import app as keys_app
 from starter.codec import ENCODING, KEY_ID_META, EncryptionCodec, PayloadDecryptionError, data_converter
-from starter.codec_server import COOKIE, TOKEN_ENV, CodecServer, codec_token, start_codec_server
+from starter.codec_server import (
+    COOKIE,
+    COOKIE_MAX_AGE,
+    TOKEN_ENV,
+    CodecServer,
+    codec_token,
+    cookie_value,
+    start_codec_server,
+)
 from starter.keys import (
     ENCRYPTION_ENV,
     KEYS_ENV,
@@ -299,8 +308,28 @@ async def test_login_sets_an_http_only_cookie_that_the_web_ui_sends(codec_server
         assert f"{COOKIE}=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
         decoded = await http.post("/decode", json=body(plain(PHONE)), headers={"Origin": UI})  # the cookie jar sends it
         assert decoded.status_code == 200
-        await http.get("/logout")
+        assert (await http.get("/logout")).status_code == 405  # a link cannot sign anyone out
+        await http.post("/logout")
         assert (await http.post("/decode", json=body(plain(PHONE)))).status_code == 401
+
+
+async def test_the_cookie_holds_a_signed_expiry_never_the_token(codec_server: CodecServer) -> None:
+    async with httpx.AsyncClient(base_url=codec_server.url) as http:
+        login = await http.get("/login", params={"token": TOKEN})
+        value = http.cookies[COOKIE]
+        assert TOKEN not in value and TOKEN not in login.headers["set-cookie"]
+        expires = int(value.split(".", 1)[0])
+        assert 0 < expires - time.time() <= COOKIE_MAX_AGE
+    cases = {
+        "the cookie as issued": (value, 200),
+        "the raw token as the cookie": (TOKEN, 401),
+        "expired": (cookie_value(TOKEN, now=time.time() - COOKIE_MAX_AGE - 1), 401),
+        "signed with another token": (cookie_value("another-token-0123456789"), 401),
+        "a later expiry, the same signature": (f"{expires + 3600}.{value.split('.', 1)[1]}", 401),
+    }
+    for name, (cookie, status) in cases.items():
+        async with httpx.AsyncClient(base_url=codec_server.url, cookies={COOKIE: cookie}) as http:
+            assert (await http.post("/decode", json=body(plain(PHONE)))).status_code == status, name
 
 
 async def test_cors_admits_the_web_ui_with_credentials_and_no_other_origin(codec_server: CodecServer) -> None:

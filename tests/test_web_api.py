@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from domain.commands import SignFor
 from domain.config import DistrictConfig
 from domain.models import TicketStatus
 from starter.tickets import ActionFailed, act, view
-from starter.web.api import api_app
+from starter.web.api import MAX_BODY_BYTES, api_app
 from starter.web.gateway_auth import TIMESTAMP_HEADER, signed_headers
 from tests.conftest import make_config
 from tests.fake_department import SECRET, serve
@@ -96,7 +97,8 @@ class Gateway:
         if caller is not None:
             target = sign_path or target_of(request)
             secret = secret or KEYS[caller]
-            request.headers.update(signed_headers(secret, caller, method, target, content, timestamp=timestamp))
+            signed = signed_headers(secret, caller, method, target, content, idempotency_key=key, timestamp=timestamp)
+            request.headers.update(signed)
         return await self.http.send(request)
 
     async def intake(self, ticket: Any, caller: str = "center") -> httpx.Response:
@@ -185,6 +187,20 @@ async def test_openapi_documents_every_endpoint_with_its_refusals(gateway):
         if method == "POST" and path != "/api/tickets":
             assert any(p["name"] == IDEMPOTENCY_HEADER and p["required"] for p in op["parameters"])
     assert document["components"]["securitySchemes"]["signed"]["name"] == SIGNATURE_HEADER
+
+
+async def test_the_api_docs_load_nothing_from_another_site(tmp_path):
+    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
+        page = await http.get("/api/docs")
+        assert page.status_code == 200 and "swagger" in page.text.lower()
+        linked = re.findall(r'(?:src|href)="([^"]+)"', page.text) + re.findall(r"url: '([^']+)'", page.text)
+        assert linked and all(url.startswith("/") and not url.startswith("//") for url in linked), linked
+        assert "http://" not in page.text and "https://" not in page.text
+        for url in linked:
+            asset = await http.get(url)
+            assert asset.status_code == 200 and asset.content, url
+        assert len((await http.get("/api/docs-assets/swagger-ui-bundle.js")).content) > 100_000
 
 
 # ----- intake (受理) -----
@@ -304,10 +320,8 @@ async def test_unsigned_forged_and_stale_requests_are_refused(gateway):
 
     # A body changed after signing (the signature is over the exact bytes).
     content = json.dumps(body).encode()
-    request = gateway.http.build_request(
-        "POST", path, content=b'{"actor": "cgj_li"}', headers={IDEMPOTENCY_HEADER: "k9"}
-    )
-    request.headers.update(signed_headers(KEYS["cgj"], "cgj", "POST", path, content))
+    request = gateway.http.build_request("POST", path, content=b'{"actor": "cgj_li"}')
+    request.headers.update(signed_headers(KEYS["cgj"], "cgj", "POST", path, content, idempotency_key="k9"))
     assert "签名无效" in refusal(await gateway.http.send(request), 401)["detail"]
     # Too large to be read at all.
     huge = refusal(await gateway.send("center", "POST", "/api/tickets", raw=b" " * (300 * 1024)), 413)
@@ -324,6 +338,42 @@ async def test_unsigned_forged_and_stale_requests_are_refused(gateway):
 
     record = await view(gateway.client, ticket_no)
     assert record.status is TicketStatus.AWAITING_SIGN_FOR and [a.action for a in record.actions] == ["受理", "派遣"]
+
+
+class Flood:
+    """A body sent chunked, without Content-Length, counting what the server pulls of it."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, total: int) -> None:
+        self.total, self.pulled = total, 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while self.pulled < self.total:
+            self.pulled += self.CHUNK
+            yield b" " * self.CHUNK
+
+
+async def test_a_chunked_body_is_refused_before_or_at_the_limit_never_read_whole(tmp_path):
+    # No Temporal behind it: every request here is refused before a handler would ask it.
+    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
+        unsigned = Flood(16 * 1024 * 1024)
+        response = await http.post("/api/tickets", content=unsigned.chunks())
+        assert DEPARTMENT_HEADER in refusal(response, 401)["detail"]
+        assert unsigned.pulled == 0  # the headers were checked first: not a byte read
+
+        stale = Flood(16 * 1024 * 1024)
+        old = signed_headers(KEYS["center"], "center", "POST", "/api/tickets", timestamp=int(time.time()) - 3600)
+        assert "有效期" in refusal(await http.post("/api/tickets", content=stale.chunks(), headers=old), 401)["detail"]
+        assert stale.pulled == 0
+
+        # Headers that may be genuine: the body is read up to the limit, then refused.
+        signed = Flood(16 * 1024 * 1024)
+        headers = signed_headers(KEYS["center"], "center", "POST", "/api/tickets")
+        response = await http.post("/api/tickets", content=signed.chunks(), headers=headers)
+        assert "过大" in refusal(response, 413)["detail"]
+        assert signed.pulled <= MAX_BODY_BYTES + Flood.CHUNK
 
 
 # ----- callbacks (签收、联系、答复、退单、延期) -----
@@ -407,6 +457,27 @@ async def test_a_retried_callback_is_applied_once(gateway):
     assert body["field"] == IDEMPOTENCY_HEADER
 
 
+async def test_a_captured_request_replayed_under_another_key_is_refused(gateway):
+    ticket_no = await submitted(gateway)
+    assert (await gateway.callback("cgj", ticket_no, "sign-for", {"actor": "cgj_sun"})).status_code == 200
+    path = f"/api/tickets/{ticket_no}/contact"
+    content = json.dumps({"actor": "cgj_sun", "note": "已电话联系"}, ensure_ascii=False).encode()
+    captured = {"Content-Type": "application/json"}
+    captured |= signed_headers(KEYS["cgj"], "cgj", "POST", path, content, idempotency_key="sys-7-contact")
+    first = await gateway.http.post(path, content=content, headers=captured)
+    assert first.status_code == 200, first.text
+    # Within the five minutes, the same bytes under a key of the attacker's choosing.
+    for key in ("sys-7-contact-again", "x"):
+        replay = await gateway.http.post(path, content=content, headers=captured | {IDEMPOTENCY_HEADER: key})
+        body = refusal(replay, 401)
+        assert "签名无效" in body["detail"] and body["field"] is None
+    # The same request again, key and all, is a retry: the first outcome, applied once.
+    again = await gateway.http.post(path, content=content, headers=captured)
+    assert again.status_code == 200 and again.json() == first.json()
+    record = await view(gateway.client, ticket_no)
+    assert [a.action for a in record.actions] == ["受理", "派遣", "签收", "联系诉求人"]
+
+
 async def test_a_department_never_acts_on_another_departments_ticket(gateway):
     ticket_no = await submitted(gateway)  # cgj's
     refused = {
@@ -441,14 +512,16 @@ async def test_a_ticket_is_read_by_its_department_and_the_centre_only(gateway):
     assert (await gateway.get("center", f"/api/tickets/{ticket_no}")).json()["citizen"]["phone"] == "13812341234"
     assert "无权查看" in refusal(await gateway.get("zjj", f"/api/tickets/{ticket_no}"), 403)["detail"]
 
-    # 紧急诉求联动处置: sw leads, gdgs and cgj assist; an assisting department reads it without the phone.
+    # 紧急诉求联动处置: sw leads, gdgs and cgj assist; an assisting department reads the phone masked
+    # (docs/security.md: one rule for the API, the workbench and the deliveries).
     urgent = await gateway.intake(sample_ticket("供水供电", urgency="紧急", title="小区停水", content="全楼停水半天"))
     urgent_no = urgent.json()["ticket_no"]
     lead = (await gateway.get("sw", f"/api/tickets/{urgent_no}")).json()
     assert lead["citizen"]["phone"] == "13812341234"
     assert {a["department"] for a in lead["assisting"]} == {"gdgs", "cgj"}
     assisting = await gateway.get("gdgs", f"/api/tickets/{urgent_no}")
-    assert assisting.status_code == 200 and assisting.json()["citizen"]["phone"] is None
+    assert assisting.status_code == 200 and assisting.json()["citizen"]["phone"] == "138****1234"
+    assert assisting.json()["citizen"]["name"] == "王小明"
     refusal(await gateway.get("zjj", f"/api/tickets/{urgent_no}"), 403)
 
 
@@ -526,7 +599,8 @@ class SignAs:
             body, more = body + message.get("body", b""), message.get("more_body", False)
         query = scope["query_string"].decode("latin-1")
         target = scope["path"] + (f"?{query}" if query else "")
-        signed = signed_headers(KEYS[self.caller], self.caller, scope["method"], target, body)
+        key = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"idempotency-key"), None)
+        signed = signed_headers(KEYS[self.caller], self.caller, scope["method"], target, body, idempotency_key=key)
         names = {name.lower().encode() for name in signed}
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in names]
         headers += [(k.lower().encode(), v.encode()) for k, v in signed.items()]

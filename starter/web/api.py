@@ -17,13 +17,17 @@ key not configured. Every error body is `ApiErrorBody`.
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime.
 
 from datetime import UTC, datetime
+from pathlib import Path as Path_  # `Path` is FastAPI's path parameter here
 from typing import Annotated, Any
 
+import fastapi_offline
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, create_model
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
@@ -49,11 +53,20 @@ from domain.models import (
     TicketSource,
     TicketStatus,
 )
+from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import TicketRecord
 from starter.cli_tickets import list_query
+from starter.codec import PayloadDecryptionError, undecryptable
 from starter.settings import ConfigError, actor_for
 from starter.tickets import ActionFailed, act, submit, view
-from starter.web.gateway_auth import CENTER, TIMESTAMP_HEADER, AuthError, Caller, authenticate
+from starter.web.gateway_auth import (
+    CENTER,
+    TIMESTAMP_HEADER,
+    AuthError,
+    Caller,
+    check_headers,
+    verify_signature,
+)
 from workflows.ticket import TicketWorkflow
 
 # ----- errors -----
@@ -129,6 +142,26 @@ def _unavailable(err: RPCError) -> ApiError:
 # ----- authentication: every route of the router, before its body is parsed -----
 
 
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read at most MAX_BODY_BYTES (and one chunk) deep: a larger one, announced or sent
+    chunked without a length, is refused 413 without holding more of it."""
+    too_large = ApiError(413, f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's own cache of the body (Request.body() reads it), so FastAPI parses these bytes.
+    request._body = body
+    return body
+
+
 class SignedRoute(APIRoute):
     """Authenticates the request (401) before FastAPI reads its parameters, and turns every refusal,
     FastAPI's validation errors included, into an `ApiErrorBody` — without app-wide handlers, so the
@@ -139,21 +172,21 @@ class SignedRoute(APIRoute):
 
         async def signed(request: Request) -> Response:
             try:
-                length = request.headers.get("content-length", "")
-                if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                    raise ApiError(413, f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）")
-                body = await request.body()  # cached: FastAPI reads the same bytes afterwards
-                query = request.scope.get("query_string", b"").decode("latin-1")
-                target = request.scope["path"] + (f"?{query}" if query else "")  # as the client sent them
+                config = request.app.state.config
                 try:
-                    request.state.caller = authenticate(
-                        request.app.state.config, request.headers, request.method, target, body
-                    )
+                    # Who, with which key, when: refused before a byte of the body is read.
+                    claim = check_headers(config, request.headers)
+                    body = await _bounded_body(request)
+                    query = request.scope.get("query_string", b"").decode("latin-1")
+                    target = request.scope["path"] + (f"?{query}" if query else "")  # as the client sent them
+                    request.state.caller = verify_signature(claim, request.headers, request.method, target, body)
                 except AuthError as err:
                     raise ApiError(err.status, str(err)) from None
                 return await handler(request)
             except ApiError as err:
                 return err.response()
+            except PayloadDecryptionError as err:  # a key this process lacks (docs/encryption.md)
+                return ApiError(503, undecryptable(err)).response()
             except RequestValidationError as err:
                 return _invalid_request(err).response()
             except HTTPException as err:
@@ -170,7 +203,8 @@ _signed = APIKeyHeader(
     scheme_name="signed",
     description=f"Three headers: {DEPARTMENT_HEADER} (a department's code, or {CENTER} for the centre's key), "
     f"{TIMESTAMP_HEADER} (Unix seconds), {SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "
-    '"<timestamp>\\n<METHOD>\\n<path?query>\\n" + body> under the caller\'s key (docs/api.md).',
+    '"<timestamp>\\n<METHOD>\\n<path?query>\\n<Idempotency-Key>\\n<hex SHA-256 of the body>"> under the '
+    "caller's key (docs/api.md).",
     auto_error=False,
 )
 
@@ -430,7 +464,9 @@ async def request_extension(
 
 class CitizenView(BaseModel):
     name: str
-    phone: str | None = Field(description="诉求人电话：仅承办单位与中心可见，协办单位为 null")
+    phone: str | None = Field(
+        description="诉求人电话：中心与主办单位见全号，协办单位见遮蔽号（如 138****1234），规则见 docs/security.md"
+    )
     address: str | None = None
 
 
@@ -487,7 +523,7 @@ class TicketView(BaseModel):
             **ticket.model_dump(include={"urgency", "title", "content", "received_at"}),
             citizen=CitizenView(
                 name=ticket.citizen.name,
-                phone=ticket.citizen.phone if with_phone else None,
+                phone=phone_as_seen(ticket.citizen.phone, with_phone),
                 address=ticket.citizen.address,
             ),
             **record.model_dump(
@@ -533,17 +569,16 @@ class TicketView(BaseModel):
     response_model=TicketView,
     operation_id="get_ticket",
     summary="查看工单 (view)",
-    description="中心密钥可看全部工单；承办单位只能看本单位承办的工单，协办单位可看其协办的工单（不含诉求人电话）；"
+    description="中心密钥可看全部工单；承办单位只能看本单位承办的工单，协办单位可看其协办的工单（诉求人电话遮蔽）；"
     "其他单位得 403。",
     responses=_errors(403, 404),
 )
 async def get_ticket(request: Request, ticket_no: TicketNoPath, caller: AnyCaller) -> TicketView:
     record = await _record(request, ticket_no)
     owner = record.assignment is not None and record.assignment.department == caller.name
-    if caller.is_center or owner:
-        return TicketView.of(record, with_phone=True)
-    if any(a.assignment.department == caller.name for a in record.assists):
-        return TicketView.of(record, with_phone=False)
+    if caller.is_center or owner or any(a.assignment.department == caller.name for a in record.assists):
+        full = sees_phone(record, centre=caller.is_center, department=None if caller.is_center else caller.name)
+        return TicketView.of(record, with_phone=full)
     raise ApiError(403, f"工单 {ticket_no} 不由承办单位 {caller.name} 承办或协办，无权查看")
 
 
@@ -637,16 +672,40 @@ async def list_tickets(
     return TicketList(query=query, count=len(tickets), tickets=tickets)
 
 
+DOCS_URL = "/api/docs"
+DOCS_ASSETS = "/api/docs-assets"
+# Swagger UI's script, style and icon as the fastapi-offline package ships them: /api/docs must
+# open on an intranet that cannot reach a CDN.
+SWAGGER_ASSETS = Path_(fastapi_offline.__file__).parent / "static"
+
+
+def serve_docs(app: FastAPI) -> None:
+    """/api/docs: Swagger UI over /api/openapi.json, its assets served by the app itself (create the
+    app with docs_url=None)."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/api/openapi.json",
+            title=f"{app.title} — 接口文档",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+
 def api_app(client: Client, config: DistrictConfig) -> FastAPI:
     """The API alone, as `hotline web` serves it next to the pages (tests, schemathesis)."""
     app = FastAPI(
         title="12345 热线接口 (hotline API)",
         description="受理、承办单位回调与查询。签名方法见 docs/api.md。",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.client = client
     app.state.config = config
     app.include_router(router)
+    serve_docs(app)
     return app

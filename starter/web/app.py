@@ -22,12 +22,14 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
+from starter.codec import PayloadDecryptionError, undecryptable
 from starter.web import pages, pages_center, pages_enterprises, pages_streets, pages_tickets
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
-from starter.web.users import UserDirectory, process_secret
+from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
 try:
     from starter.web.api import router as api_router
+    from starter.web.api import serve_docs
 except ImportError:  # the API is built separately; the pages work without it
     api_router = None
 
@@ -41,20 +43,25 @@ def create_app(
     *,
     temporal_ui_url: str | None = None,
     secret: bytes | None = None,
+    secure_cookies: bool = False,
 ) -> FastAPI:
     """The app: `client` and `config` for the API and the pages, `users` for signing in;
     `temporal_ui_url` (e.g. http://localhost:8233) for the links to each workflow's history;
-    `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one)."""
-    app = FastAPI(title="12345 热线工作台", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one);
+    `secure_cookies` marks them Secure even when the request came over HTTP (behind a TLS proxy)."""
+    app = FastAPI(title="12345 热线工作台", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.client = client
     app.state.config = config
     app.state.users = users
     app.state.temporal_ui_url = temporal_ui_url.rstrip("/") if temporal_ui_url else None
     app.state.secret = secret or process_secret()
     app.state.dashboard_cache = {}
+    app.state.secure_cookies = secure_cookies
+    app.state.sign_in_throttle = SignInThrottle()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if api_router is not None:
         app.include_router(api_router)
+        serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
     for module in (pages, pages_tickets, pages_center, pages_streets, pages_enterprises):
         app.include_router(module.router)
 
@@ -77,6 +84,10 @@ def create_app(
     async def _temporal_down(request: Request, err: RPCError) -> HTMLResponse:
         message = f"Temporal 服务暂时无法处理请求：{err.message}（请确认服务与中心 worker 正在运行）"
         return render(request, "error.html", status_code=503, title="服务不可用", message=message)
+
+    @app.exception_handler(PayloadDecryptionError)
+    async def _key_missing(request: Request, err: PayloadDecryptionError) -> HTMLResponse:
+        return render(request, "error.html", status_code=503, title="数据暂时无法解密", message=undecryptable(err))
 
     return app
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from starter.render import remaining
 from starter.web.users import (
     LEADER,
     SESSION_HOURS,
+    SignInThrottle,
     UserDirectory,
     Viewer,
     csrf_token,
+    read_session,
     session_token,
-    session_user,
     sign,
     unsign,
 )
@@ -41,7 +43,17 @@ def _when(at: datetime | None) -> str:
     return china_time(at) if at else "—"
 
 
+# A file's path on the server (a file inbox's delivery receipt, "…（/srv/hotline/var/inbox/cgj/tickets/T1.json）")
+# shown as its name alone: the page tells that the file was written, not where the server keeps it.
+_SERVER_PATH = re.compile(r"(?<![\w:/\\.])(?:[A-Za-z]:)?[/\\](?:[^\s（）()/\\]+[/\\])+([^\s（）()/\\]+)")
+
+
+def without_paths(text: str) -> str:
+    return _SERVER_PATH.sub(r"\1", text)
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["without_paths"] = without_paths
 templates.env.globals["remaining"] = remaining
 
 
@@ -73,9 +85,15 @@ def _secret(request: Request) -> bytes:
 
 
 def viewer_of(request: Request) -> Viewer | None:
-    username = session_user(_secret(request), request.cookies.get(SESSION_COOKIE))
+    """The signed-in user: a valid cookie of the account's current session generation."""
+    session = read_session(_secret(request), request.cookies.get(SESSION_COOKIE))
     users: UserDirectory = request.app.state.users
-    return users.viewer(username) if username else None
+    return users.session_viewer(session) if session else None
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies only over HTTPS: when the request came so, or always when told (behind a TLS proxy)."""
+    return bool(getattr(request.app.state, "secure_cookies", False)) or request.url.scheme == "https"
 
 
 def signed_in(request: Request) -> Viewer:
@@ -180,7 +198,9 @@ def go(request: Request, url: str, text: str | None = None, *, ok: bool = True) 
     response = RedirectResponse(url, status_code=303)
     if text:
         token = sign(_secret(request), {"text": text, "ok": ok})
-        response.set_cookie(FLASH_COOKIE, token, max_age=60, httponly=True, samesite="lax")
+        response.set_cookie(
+            FLASH_COOKIE, token, max_age=60, httponly=True, samesite="lax", secure=secure_cookies(request)
+        )
     return response
 
 
@@ -218,27 +238,40 @@ async def login(request: Request) -> Response:
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     users: UserDirectory = request.app.state.users
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.wait_minutes(username, address)
+    if wait is not None:
+        message = f"登录失败次数过多，请 {wait} 分钟后再试"
+        return render(request, "login.html", status_code=429, next=target or "", username=username, error=message)
     viewer = await asyncio.to_thread(users.authenticate, username, password) if username and password else None
     if viewer is None:
+        if username and password:
+            throttle.failed(username, address)
         return render(
             request, "login.html", status_code=401, next=target or "", username=username, error="用户名或口令错误"
         )
+    throttle.succeeded(username)
     response = RedirectResponse(target or home_of(viewer), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_token(_secret(request), viewer.username),
+        session_token(_secret(request), viewer.username, users.generation(viewer.username)),
         max_age=SESSION_HOURS * 3600,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    if viewer_of(request) is not None:
+    """Signing out ends every session of the account (here and in other browsers), for good."""
+    viewer = viewer_of(request)
+    if viewer is not None:
         await form_of(request)
+        users: UserDirectory = request.app.state.users
+        await asyncio.to_thread(users.end_sessions, viewer.username)
     response = go(request, "/login", "已退出登录")
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure_cookies(request))
     return response

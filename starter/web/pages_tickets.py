@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from domain import search_attributes as sa
-from domain.audit import mask_address, mask_name, mask_phone
+from domain.audit import mask_address, mask_name
 from domain.calendar import Span, Unit
 from domain.commands import (
     AssistReport,
@@ -37,7 +37,9 @@ from domain.config import DistrictConfig
 from domain.deadlines import Clock
 from domain.intake import TicketRejected, assignment_for
 from domain.models import Actor, Answer, ApprovalKind, Callback, ExceptionApproval, Role, Satisfaction, TicketStatus
+from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import ActionRefused, TicketRecord
+from starter.codec import PayloadDecryptionError
 from starter.render import remaining
 from starter.tickets import ActionFailed, act, view
 from starter.web.pages import (
@@ -88,13 +90,24 @@ def can_view(record: TicketRecord, viewer: Viewer) -> bool:
 
 
 def sees_citizen(record: TicketRecord, viewer: Viewer) -> bool:
-    """The citizen's name, phone and address, unmasked: for those who must call them."""
+    """The citizen's name and address, unmasked: for the centre and the departments working on it
+    (the phone follows `domain.privacy.sees_phone`, see `phone_seen_by`)."""
     if viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR):
         return True
     if not viewer.is_(Role.CLERK):
         return False
     holds = record.assignment is not None and record.assignment.department == viewer.department
     return holds or any(part.assignment.department == viewer.department for part in record.assists)
+
+
+def phone_seen_by(record: TicketRecord, viewer: Viewer) -> str:
+    """The citizen's phone as this viewer may see it (the one rule of domain/privacy.py)."""
+    full = sees_phone(
+        record,
+        centre=viewer.is_(Role.SHIFT_LEAD, Role.OPERATOR),
+        department=viewer.department if viewer.is_(Role.CLERK) else None,
+    )
+    return phone_as_seen(record.ticket.citizen.phone, full)
 
 
 def passes(check: Callable[[], None]) -> bool:
@@ -266,14 +279,15 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
         async with gate:
             try:
                 record = await asyncio.wait_for(view(client, row.ticket_no), VIEW_TIMEOUT_S)
-            except (ActionFailed, TimeoutError):
+            except (ActionFailed, TimeoutError, PayloadDecryptionError):
                 return
         row.title = record.ticket.title
         row.status = record.status.value
         row.clock = current_clock(record, now)
         row.pending = record.pending_approvals
 
-    # Without a worker to answer the queries, the page still comes (from the search attributes).
+    # Without a worker to answer the queries, or a key to read their answers, the page still comes
+    # (from the search attributes).
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(fill(row) for row in rows)), QUEUE_TIMEOUT_S)
     return rows
@@ -335,10 +349,11 @@ async def _record(request: Request, ticket_no: str) -> TicketRecord:
         raise NotFound(str(err)) from None
 
 
-def _refusal(record: TicketRecord, viewer: Viewer, config: DistrictConfig) -> Forbidden:
+def _refusal(record: TicketRecord, viewer: Viewer, config: DistrictConfig, what: str = "查看") -> Forbidden:
+    """Refused to someone who may not see the ticket: names their own unit, never the one holding it."""
     return Forbidden(
         f"工单 {record.ticket.ticket_no} 不在{unit_of(viewer, config) or viewer.role_label}的办理范围内，"
-        f"{viewer.name}（{viewer.role_label}）无权查看"
+        f"{viewer.name}（{viewer.role_label}）无权{what}"
     )
 
 
@@ -361,7 +376,7 @@ async def ticket_page(request: Request, ticket_no: str) -> Response:
         allowed=allowed_actions(record, viewer.actor, now),
         clocks=round_clocks(record, now),
         citizen_name=citizen.name if shown else mask_name(citizen.name),
-        citizen_phone=citizen.phone if shown else mask_phone(citizen.phone),
+        citizen_phone=phone_seen_by(record, viewer),
         citizen_address=(citizen.address if shown else mask_address(citizen.address)) if citizen.address else "—",
         departments=config.departments,
         reassign_to=[d for d in config.departments if d.code != current],
@@ -450,13 +465,14 @@ async def ticket_action(request: Request, ticket_no: str, action: str) -> Respon
     try:
         result = await act(client_of(request), ticket_no, update, command)
     except ActionFailed as refused:
-        # The workflow refused. Someone who may not even see the ticket gets the refusal alone.
+        # The workflow refused. Someone who may not even see the ticket learns nothing of it (the
+        # workflow's reason names the department holding it): the page's own refusal instead.
         try:
             record = await view(client_of(request), ticket_no)
         except ActionFailed:
-            raise NotFound(str(refused)) from None
+            raise NotFound(f"工单 {ticket_no} 不存在") from None
         if not can_view(record, viewer):
-            raise Forbidden(str(refused)) from None
+            raise _refusal(record, viewer, config, "办理") from None
         return go(request, page, str(refused), ok=False)
     suffix = f"（申请编号 {result.approval_id}）" if result.approval_id else ""
     return go(request, page, f"{result.message}{suffix}；当前状态：{result.status.value}")
