@@ -1,8 +1,7 @@
 """Record the histories that tests/test_replay.py replays: `python -m tests.record_histories`.
 
-Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期; 核查结案; 核查→重办; 免考核;
-挂账; 暂停计时; an urgent ticket left
-to climb the escalation ladder) and writes each workflow's history as JSON to
+Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期; an urgent ticket left
+to climb the escalation ladder; 核查结案; 核查→重办; 免考核; 挂账; 暂停计时) and writes each workflow's history as JSON to
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
 change of TicketWorkflow's commands. `python -m tests.record_histories NAME…` records the named
