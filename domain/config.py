@@ -207,6 +207,8 @@ class SimulatedSurvey(CallbackPolicy):
     delay_s: float = Field(default=1.0, ge=0)
     unresolved_rate: float = Field(default=0.0, ge=0, le=1)
     unsatisfied_rate: float = Field(default=0.0, ge=0, le=1)
+    # Tickets whose citizen calls the first answer unresolved, whatever the rates (the demo's 核查).
+    always_unresolved: list[str] = Field(default_factory=list)
 
 
 class ManualSurvey(CallbackPolicy):
