@@ -38,6 +38,7 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
+from starter.audit import story_of
 from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
@@ -249,6 +250,13 @@ async def test_a_pause_moves_the_due_times_and_resumes_by_itself_at_the_limit(
     assert record.resolve_due - before >= timedelta(days=10)  # 10 working days of pause, at least 10 days
     assert record.escalation_level is None and not record.overdue  # no step fired while paused
     assert "暂停计时" not in (await published(env.client, no))["facts"]
+    # The audit timeline names the timer: the system resumed the clocks at the limit.
+    story = await story_of(env.client, workflow_id_for(no))
+    assert any(s.action == "时限计时到点" and "暂停计时上限" in s.detail for s in story.steps)
+    assert [(s.action, s.actor.name) for s in story.steps if s.action in ("申请暂停计时", "批准")] == [
+        ("申请暂停计时", "孙浩"),
+        ("批准", "张丽"),
+    ]
     # A pause the department ends itself.
     await act(env.client, no, TicketWorkflow.request_pause, ask.model_copy(update={"category": PauseReason.AWAY}))
     await act(env.client, no, TicketWorkflow.approve, Decide(actor=lead, approval_id="P2"))
