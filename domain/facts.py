@@ -101,16 +101,21 @@ def _rounds(found: set[str]) -> tuple[RoundFacts, ...]:
     )
 
 
-def status_marks(status: str, found: list[str] | tuple[str, ...]) -> str:
-    """A status as lists show it, with what the facts add: "已联系（挂账）", "已签收（暂停计时）",
-    "办结（核查结案：已解释说明）", "办结（免考核）"."""
-    marks = [fact.value for fact in (Fact.BACKLOG, Fact.PAUSED) if fact.value in found]
+def marks(found: list[str] | tuple[str, ...]) -> list[str]:
+    """What lists show beside a ticket's status: 挂账, 暂停计时, 核查结案：<category>, 免考核."""
+    shown = [fact.value for fact in (Fact.BACKLOG, Fact.PAUSED) if fact.value in found]
     closure = next((t.partition(":")[2] for t in found if t.startswith(Fact.VERIFIED_CLOSED.value + ":")), None)
     if closure:
-        marks.append(f"{Fact.VERIFIED_CLOSED.value}：{closure}")
+        shown.append(f"{Fact.VERIFIED_CLOSED.value}：{closure}")
     if any(t.startswith(Fact.EXEMPTED.value + "@") for t in found):
-        marks.append(Fact.EXEMPTED.value)
-    return f"{status}（{'，'.join(marks)}）" if marks else status
+        shown.append(Fact.EXEMPTED.value)
+    return shown
+
+
+def status_marks(status: str, found: list[str] | tuple[str, ...]) -> str:
+    """A status as lists show it: "已联系（挂账）", "办结（核查结案：已解释说明，免考核）"."""
+    shown = marks(found)
+    return f"{status}（{'，'.join(shown)}）" if shown else status
 
 
 def tags(

@@ -798,3 +798,13 @@ def test_working_time_skips_days_off(config: DistrictConfig) -> None:
     # Friday 12:00 + 24 working hours: Friday's 12, then Monday 12:00 (Sat 18, Sun 19 May are off).
     later, _ = calendar.add_working_time(datetime(2024, 5, 17, 4, 0, tzinfo=UTC), timedelta(hours=24))
     assert later == monday_noon + timedelta(days=7)
+
+
+def test_lists_mark_backlog_pause_closure_and_exemption_beside_the_status() -> None:
+    from domain.facts import marks, status_marks
+
+    assert status_marks("已联系", ["签收及时", "挂账"]) == "已联系（挂账）"
+    assert (
+        status_marks("办结", ["未解决", "核查结案:已解释说明", "免考核@cgj"]) == "办结（核查结案：已解释说明，免考核）"
+    )
+    assert marks(["签收及时", "#1@cgj:未解决"]) == [] and status_marks("待签收", []) == "待签收"

@@ -44,7 +44,6 @@ from domain.commands import (
     SignFor,
 )
 from domain.config import DistrictConfig, describe_validation_error
-from domain.facts import TicketFacts
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import PayloadRejected, one_line
 from domain.models import (
@@ -707,9 +706,7 @@ async def list_tickets(
     try:
         async for found in _client(request).list_workflows(query, limit=limit):
             attrs = found.typed_search_attributes
-            facts = TicketFacts.from_tags(
-                list(attrs.get(sa.FACTS) or []), workflow_id=found.id, status="", received_at=datetime.now(UTC)
-            )
+            facts = sa.facts_of(found.id, attrs)
             tickets.append(
                 TicketSummary(
                     ticket_no=found.id.removeprefix("ticket-"),

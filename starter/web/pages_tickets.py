@@ -40,7 +40,7 @@ from domain.commands import (
 )
 from domain.config import DistrictConfig
 from domain.deadlines import Clock
-from domain.facts import status_marks
+from domain.facts import marks as fact_marks
 from domain.intake import TicketRejected, assignment_for
 from domain.models import (
     Actor,
@@ -238,12 +238,6 @@ class QueueRow:
     marks: list[str] = field(default_factory=list)  # 挂账, 暂停计时, 核查结案:…, 免考核 (from the facts)
 
 
-def marks_of(found: list[str]) -> list[str]:
-    """What a queue row shows beside the status: 挂账, 暂停计时, the 核查结案 category, 免考核."""
-    shown = status_marks("", found)
-    return shown.strip("（）").split("，") if shown else []
-
-
 def quoted(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -289,7 +283,7 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
                 overdue=bool(attrs.get(sa.OVERDUE)),
                 escalation=attrs.get(sa.ESCALATION),
                 awaiting_approval=bool(attrs.get(sa.AWAITING_APPROVAL)),
-                marks=marks_of(list(attrs.get(sa.FACTS) or [])),
+                marks=fact_marks(list(attrs.get(sa.FACTS) or [])),
             )
         )
     now = datetime.now(UTC)
