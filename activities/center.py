@@ -88,7 +88,8 @@ class CenterActivities:
     async def _simulate(self, survey: SimulatedSurvey, operator: Actor, request: CallbackRequest) -> None:
         # The citizen is called once per round; only the first answer of a ticket may disappoint.
         first = request.round == 1
-        resolved = not (first and fraction(request.ticket_no, "callback") < survey.unresolved_rate)
+        disappoints = request.ticket_no in survey.always_unresolved
+        resolved = not (first and (disappoints or fraction(request.ticket_no, "callback") < survey.unresolved_rate))
         unsatisfied = first and fraction(request.ticket_no, "satisfaction") < survey.unsatisfied_rate
         if not resolved or unsatisfied:
             satisfaction = Satisfaction.UNSATISFIED

@@ -101,6 +101,34 @@ class WorkCalendar:
         result = datetime.combine(current, local.timetz()).astimezone(at.tzinfo)
         return result, estimated
 
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """How much of [start, end) falls on working days (whole days count, as working days do)."""
+        total = timedelta(0)
+        cursor = start.astimezone(CHINA_TZ)
+        stop = end.astimezone(CHINA_TZ)
+        while cursor < stop:
+            midnight = datetime.combine(cursor.date() + timedelta(days=1), time(0), CHINA_TZ)
+            if self.day(cursor.date()).working:
+                total += min(midnight, stop) - cursor
+            cursor = midnight
+        return total
+
+    def add_working_time(self, at: datetime, span: timedelta) -> tuple[datetime, bool]:
+        """The instant after `at` by which `span` of working-day time has passed (non-working days
+        are stepped over). Returns (result, estimated)."""
+        cursor = at.astimezone(CHINA_TZ)
+        left, estimated = span, False
+        while left > timedelta(0):
+            today = self.day(cursor.date())
+            estimated |= today.estimated
+            midnight = datetime.combine(cursor.date() + timedelta(days=1), time(0), CHINA_TZ)
+            if today.working:
+                if cursor + left <= midnight:
+                    return (cursor + left).astimezone(at.tzinfo), estimated
+                left -= midnight - cursor
+            cursor = midnight
+        return cursor.astimezone(at.tzinfo), estimated
+
 
 # ----- durations as the policy writes them: "30m", "2h", "7d", "5wd" (working days), "10s" -----
 

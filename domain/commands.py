@@ -12,13 +12,18 @@ from domain.models import (
     Answer,
     Assignment,
     Callback,
+    ClosureCategory,
+    Day,
+    ExemptionReason,
     Frozen,
     LongText,
+    PauseReason,
     Printable,
     Ref,
     Satisfaction,
     TicketNo,
     TicketStatus,
+    VerifyDecision,
 )
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), Printable]
@@ -83,6 +88,55 @@ class Decide(Frozen):
 class RecordCallback(Frozen):
     actor: Actor
     callback: Callback
+
+
+class VerifyTicket(Frozen):
+    """核查: after an unresolved or 不满意 callback the centre redoes the ticket or closes it (核查结案)
+    with a closure category; either way with a reason."""
+
+    actor: Actor
+    decision: VerifyDecision
+    closure: ClosureCategory | None = None  # required to close, refused with a redo
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _closure_with_close(self) -> VerifyTicket:
+        if self.decision is VerifyDecision.CLOSE and self.closure is None:
+            raise ValueError("closure: a 核查结案 names its closure category")
+        if self.decision is VerifyDecision.REDO and self.closure is not None:
+            raise ValueError("closure: only a 核查结案 has a closure category")
+        return self
+
+
+class RequestExemption(Frozen):
+    """免考核: the department asks that the ticket not count against it, with evidence."""
+
+    actor: Actor
+    category: ExemptionReason
+    evidence: LongText
+
+
+class RequestBacklog(Frozen):
+    """挂账: a demand no time limit can meet; the department names the day it plans to be done."""
+
+    actor: Actor
+    plan_date: Day
+    reason: Reason
+
+
+class RequestPause(Frozen):
+    """暂停计时: the department waits for the citizen (materials, not at home …)."""
+
+    actor: Actor
+    category: PauseReason
+    note: Note = ""
+
+
+class ResumeClock(Frozen):
+    """恢复计时: the department resumes the paused clocks."""
+
+    actor: Actor
+    note: Note = ""
 
 
 class ActionResult(Frozen):

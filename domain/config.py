@@ -188,7 +188,18 @@ class Person(Strict):
     enterprise: EnterpriseId | None = None  # for an enterprise's contact (企业联系人)
 
 
-class SimulatedSurvey(Strict):
+class CallbackPolicy(Strict):
+    """What follows an unresolved or 不满意 callback (fixed into each ticket at intake).
+
+    By default the ticket waits for the centre's 核查 (待核查): 重办 or 核查结案. `auto_redo` keeps the
+    earlier behaviour (every such callback redoes at once); `max_redo` caps the redo rounds, after
+    which only 核查结案 or a consultation meeting is offered."""
+
+    auto_redo: bool = False
+    max_redo: int = Field(default=2, ge=0, le=10)
+
+
+class SimulatedSurvey(CallbackPolicy):
     """A simulated callback survey: the citizen's answer arrives after a delay."""
 
     type: Literal["simulated"]
@@ -196,9 +207,11 @@ class SimulatedSurvey(Strict):
     delay_s: float = Field(default=1.0, ge=0)
     unresolved_rate: float = Field(default=0.0, ge=0, le=1)
     unsatisfied_rate: float = Field(default=0.0, ge=0, le=1)
+    # Tickets whose citizen calls the first answer unresolved, whatever the rates (the demo's 核查).
+    always_unresolved: list[str] = Field(default_factory=list)
 
 
-class ManualSurvey(Strict):
+class ManualSurvey(CallbackPolicy):
     """Callbacks are made by operators, who record them with `hotline center callback`."""
 
     type: Literal["manual"] = "manual"
@@ -221,6 +234,8 @@ class Center(Strict):
     # 派遣受阻: a delivery to a department's system still failing this long after dispatch is reported
     # to the shift lead, and retried on (fixed into each ticket at intake).
     delivery_alert_after: Duration = Span(amount=15, unit=Unit.MINUTES)
+    # 暂停计时: a pause the department does not end itself ends (the clocks resume) after this long.
+    pause_limit: Duration = Span(amount=10, unit=Unit.WORKING_DAYS)
     city: CityLink = CityLink()
     # The centre's HTTP API key (docs/api.md): the hotline platform's intake, and reading every ticket.
     # Without one, intake through the API is refused.

@@ -80,6 +80,10 @@ class NoticeKind(StrEnum):
     DISPATCH_BLOCKED = "派遣受阻"  # to the shift lead: a delivery keeps failing (retried on)
     DISPATCH_RESUMED = "派遣恢复"  # to the shift lead: the blocked delivery got through
     NOTICE_BLOCKED = "通知受阻"  # to the shift lead: a department's system keeps failing notices
+    APPROVAL_DECIDED = "异常审批结果"  # 免考核, 挂账 or 暂停计时 approved or rejected
+    BACKLOG_REMINDER = "挂账提醒"  # monthly, while a 挂账 ticket is being worked
+    CLOCK_RESUMED = "恢复计时"  # a pause reached its limit: the clocks run again
+    VERIFIED_CLOSED = "核查结案"  # the centre closed the ticket after 核查
 
 
 class Notice(Frozen):

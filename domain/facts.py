@@ -101,6 +101,23 @@ def _rounds(found: set[str]) -> tuple[RoundFacts, ...]:
     )
 
 
+def marks(found: list[str] | tuple[str, ...]) -> list[str]:
+    """What lists show beside a ticket's status: 挂账, 暂停计时, 核查结案：<category>, 免考核."""
+    shown = [fact.value for fact in (Fact.BACKLOG, Fact.PAUSED) if fact.value in found]
+    closure = next((t.partition(":")[2] for t in found if t.startswith(Fact.VERIFIED_CLOSED.value + ":")), None)
+    if closure:
+        shown.append(f"{Fact.VERIFIED_CLOSED.value}：{closure}")
+    if any(t.startswith(Fact.EXEMPTED.value + "@") for t in found):
+        shown.append(Fact.EXEMPTED.value)
+    return shown
+
+
+def status_marks(status: str, found: list[str] | tuple[str, ...]) -> str:
+    """A status as lists show it: "已联系（挂账）", "办结（核查结案：已解释说明，免考核）"."""
+    shown = marks(found)
+    return f"{status}（{'，'.join(shown)}）" if shown else status
+
+
 def tags(
     signed_on_time: bool | None, contacted_on_time: bool | None, answered_on_time: bool | None, resolved: bool | None
 ) -> list[str]:

@@ -53,6 +53,21 @@ class IntakePlan(Frozen):
     # Fixed at intake so that replay is deterministic: a change of survey mode applies to tickets
     # received after it. True: operators make the callback (回访), no local activity asks for it.
     callback_by_operator: bool = False
+    # 核查 after the callback (None: tickets received before it, which redo at once).
+    verification: VerificationPolicy | None = None
+    # 暂停计时: how long a pause may last before the clocks resume by themselves (None: received
+    # before pauses existed; they cannot pause).
+    pause_limit: Duration | None = None
+    # True: the facts a report reads cover each finished round (round tags) and a clock that ran out
+    # before its step (签收/响应超时, 超时办结 published when the ladder's first step fires).
+    full_facts: bool = False
+
+
+class VerificationPolicy(Frozen):
+    """核查 after an unresolved or 不满意 callback, as configured when the ticket was received."""
+
+    auto_redo: bool = False  # True: redo at once, as before 核查 existed
+    max_redo: int = 2  # past this many redos only 核查结案 (or a consultation meeting)
 
 
 class ConsultationPolicy(Frozen):
@@ -174,5 +189,10 @@ def plan_intake(
         delivery_alert_after=config.center.delivery_alert_after,
         publish_on_delivery=True,
         callback_by_operator=isinstance(config.center.callback, ManualSurvey),
+        verification=VerificationPolicy(
+            auto_redo=config.center.callback.auto_redo, max_redo=config.center.callback.max_redo
+        ),
+        pause_limit=config.center.pause_limit,
+        full_facts=True,
     )
     return TicketInput(ticket=ticket, plan=plan)

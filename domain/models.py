@@ -230,6 +230,43 @@ class Assignment(Frozen):
 class ApprovalKind(StrEnum):
     RETURN = "退单"
     EXTENSION = "延期"
+    EXEMPTION = "免考核"  # the ticket leaves the department's rates and assessment (not the district's totals)
+    BACKLOG = "挂账"  # long-term backlog: the resolution clock runs to a plan date
+    PAUSE = "暂停计时"  # waiting for the citizen: the clocks stand still until resumed
+
+
+# The letter of each kind's approval numbers (R1, E2, X3, B4, P5): one sequence per ticket.
+APPROVAL_PREFIX: dict[ApprovalKind, str] = {
+    ApprovalKind.RETURN: "R",
+    ApprovalKind.EXTENSION: "E",
+    ApprovalKind.EXEMPTION: "X",
+    ApprovalKind.BACKLOG: "B",
+    ApprovalKind.PAUSE: "P",
+}
+
+
+class ExemptionReason(StrEnum):
+    """免考核: why a ticket should not count against the department."""
+
+    UNREASONABLE = "不合理诉求"
+    FORCE_MAJEURE = "不可抗力"
+    NOT_OURS = "非本单位职责"
+    OTHER = "其他"
+
+
+class PauseReason(StrEnum):
+    """暂停计时: what the department waits for."""
+
+    MATERIALS = "补充材料"  # the citizen is to supply documents
+    AWAY = "不在家"  # the citizen cannot be reached or met for now
+    OTHER = "其他"
+
+
+class VerifyDecision(StrEnum):
+    """核查: the centre's decision on a ticket the callback found unresolved or unsatisfied."""
+
+    REDO = "重办"
+    CLOSE = "核查结案"
 
 
 class ApprovalState(StrEnum):
@@ -250,6 +287,9 @@ class ExceptionApproval(Frozen):
     reason: str
     extension_hours: int | None = None  # first-release requests
     extension: str | None = None  # a duration such as "3wd" or "48h"
+    category: str | None = None  # 免考核: an ExemptionReason; 暂停计时: a PauseReason
+    evidence: str | None = None  # 免考核: the department's evidence
+    plan_date: date | None = None  # 挂账: the day the department plans to have it done
     state: ApprovalState = ApprovalState.PENDING
     decided_by: Actor | None = None
     decided_at: datetime | None = None

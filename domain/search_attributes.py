@@ -105,8 +105,17 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
         values.append(SearchAttributePair(EXTENSION_COUNT, record.extensions_granted))
     if record.callback is not None:
         values.append(SearchAttributePair(SATISFACTION, record.callback.satisfaction.value))
-    resolved = record.callback.resolved if record.callback is not None else None
-    found = facts.tags(record.signed_on_time, record.contacted_on_time, record.answered_on_time, resolved)
+    found = facts.tags(*record.current_facts())
+    # Issue 17's facts: only tickets that took these steps have them (none before they existed).
+    for done in record.rounds:
+        found += facts.round_tags(done)
+    found += [facts.scoped_tag(facts.Fact.EXEMPTED, department) for department in record.exempted]
+    if record.on_backlog:
+        found.append(facts.Fact.BACKLOG.value)
+    if record.paused_since is not None and not record.status.is_final:
+        found.append(facts.Fact.PAUSED.value)
+    if record.closure is not None:
+        found.append(facts.closure_tag(record.closure.value))
     if found:
         values.append(SearchAttributePair(FACTS, found))
     return TypedSearchAttributes(values)

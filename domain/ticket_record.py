@@ -9,16 +9,19 @@ action never reaches the history, and the apply method from the update handler.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import calendar as months
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import Span, Unit, WorkCalendar, add, china_time, parse_span
+from domain.calendar import CHINA_TZ, Span, Unit, WorkCalendar, add, china_time, parse_span
 from domain.deadlines import TICKET_CLOCKS, Clock, ClockEvent, ClockKind, Escalation, next_event, start_clock
 from domain.delivery import NoticeKind
+from domain.facts import RoundFacts
 from domain.intake import IntakePlan
 from domain.models import (
+    APPROVAL_PREFIX,
     ROLE_LABELS,
     SYSTEM_ACTOR,
     Action,
@@ -28,14 +31,20 @@ from domain.models import (
     ApprovalState,
     Assignment,
     Callback,
+    ClosureCategory,
     Determination,
     ExceptionApproval,
+    ExemptionReason,
+    PauseReason,
     Role,
     Ticket,
     TicketStatus,
+    VerifyDecision,
 )
 
 HANDLING = (TicketStatus.AWAITING_SIGN_FOR, TicketStatus.SIGNED, TicketStatus.CONTACTED)
+# While the department still holds the ticket's outcome: it may ask for 免考核 until the ticket closes.
+EXEMPTION_OPEN = (*HANDLING, TicketStatus.AWAITING_CALLBACK, TicketStatus.AWAITING_VERIFICATION)
 CITY = "市域社会治理中心"
 
 
@@ -116,6 +125,15 @@ class TicketRecord(BaseModel):
     approvals: list[ExceptionApproval] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     outbox: list[PendingNotice] = Field(default_factory=list)
+    # Issue 17: 核查、免考核、挂账、暂停计时, and each finished round's facts.
+    rounds: list[RoundFacts] = Field(default_factory=list)  # finished rounds (plan.full_facts only)
+    callback_round: int | None = None  # the round the last callback was about
+    closure: ClosureCategory | None = None  # 核查结案's category
+    exempted: list[str] = Field(default_factory=list)  # departments whose 免考核 was approved
+    backlog_until: date | None = None  # 挂账: the plan date (the resolution clock runs to its end)
+    backlog_since: datetime | None = None
+    backlog_reminders: int = 0  # monthly reminders sent so far
+    paused_since: datetime | None = None  # 暂停计时: the clocks stand still since
 
     # ----- intake and dispatch (受理、派遣) -----
 
@@ -375,6 +393,9 @@ class TicketRecord(BaseModel):
             start_clock(kind, self.dispatch_round, at, deadlines, limit=decided if kind is ClockKind.RESOLVE else None)
             for kind in TICKET_CLOCKS
         ]
+        if self.backlog_until is not None:  # 挂账 with the same department: the plan date still governs
+            resolve = self.clock(ClockKind.RESOLVE)
+            resolve.due_at = max(resolve.due_at, _end_of(self.backlog_until))
         self.sign_for_due = self.clock(ClockKind.SIGN_FOR).due_at
         self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
         self.return_deadline, _ = add(WorkCalendar(deadlines.calendar), at, deadlines.return_window)
@@ -478,8 +499,11 @@ class TicketRecord(BaseModel):
         self.status = TicketStatus.AWAITING_CALLBACK
         self.answer = answer
         self.answered_at = at
+        if self.paused_since is not None:
+            self.resume(None, at, "已答复")
         self.answered_on_time = self._stop(ClockKind.RESOLVE, at, self.resolve_due)
-        self._lapse_pending()  # an extension asked for before the answer is moot now
+        # An extension, pause or 挂账 asked for before the answer is moot now; a 免考核 request is not.
+        self._lapse_pending(keep=ApprovalKind.EXEMPTION)
         outcome = "已解决" if answer.resolved else "未解决"
         self._log(at, actor, "答复", f"{outcome}：{answer.text}{self._assist_summary(at)}")
 
@@ -556,7 +580,9 @@ class TicketRecord(BaseModel):
             if self.assignment is not None and reassign_to.department == self.assignment.department:
                 raise ActionRefused("拒绝审批：改派单位不能是原承办单位")
         elif reassign_to is not None:
-            raise ActionRefused("拒绝审批：延期申请不涉及改派")
+            raise ActionRefused(f"拒绝审批：{approval.kind.value}申请不涉及改派")
+        elif approval.kind is ApprovalKind.PAUSE and self.status not in (TicketStatus.SIGNED, TicketStatus.CONTACTED):
+            raise ActionRefused(f"拒绝审批：工单当前状态为「{self.status.value}」，不能暂停计时")
 
     def approve(self, actor: Actor, approval_id: str, reassign_to: Assignment | None, note: str, at: datetime) -> None:
         approval = self._approval(approval_id)
@@ -582,6 +608,12 @@ class TicketRecord(BaseModel):
                 )
             )
             self._assign(reassign_to)
+        elif approval.kind is ApprovalKind.EXEMPTION:
+            self._exempt(actor, approval, note, at)
+        elif approval.kind is ApprovalKind.BACKLOG:
+            self._put_on_backlog(actor, approval, note, at)
+        elif approval.kind is ApprovalKind.PAUSE:
+            self._pause(actor, approval, note, at)
         else:
             span = _span_of(approval)
             self.extensions_granted += 1
@@ -603,9 +635,13 @@ class TicketRecord(BaseModel):
             self.status = self._status_before_return()
             self._log(at, actor, "驳回退单", note)
             kind = NoticeKind.RETURN_REJECTED
-        else:
+        elif approval.kind is ApprovalKind.EXTENSION:
             self._log(at, actor, "驳回延期", note)
             kind = NoticeKind.EXTENSION_REJECTED
+        else:
+            self._log(at, actor, f"驳回{approval.kind.value}", f"{approval.id}；{note}".rstrip("；"))
+            kind = NoticeKind.APPROVAL_DECIDED
+            note = f"{approval.kind.value}申请 {approval.id} 已驳回；{note}".rstrip("；")
         self.outbox.append(PendingNotice(department=self.assignment, kind=kind, text=note))
 
     # ----- callback and closure (回访、办结、重办) -----
@@ -620,28 +656,280 @@ class TicketRecord(BaseModel):
         if callback.note:
             summary += f"：{callback.note}"
         self._log(at, actor, "回访", summary)
+        self.callback_round = self.dispatch_round
+        verification = self.plan.verification
+        if callback.needs_redo and verification is not None and not verification.auto_redo:
+            # 核查: the centre decides whether the department redoes it or the ticket closes as it is.
+            self.status = TicketStatus.AWAITING_VERIFICATION
+            self._log(at, None, "待核查", "回访未解决或不满意，待中心核查：重办或核查结案")
+            return
+        self._redo_or_close(callback, at, None, "")
+
+    def _redo_or_close(self, callback: Callback, at: datetime, actor: Actor | None, reason: str) -> None:
+        """重办 after an unresolved or unsatisfied callback (at once, or decided by 核查); else 办结."""
         if callback.needs_redo and self.assignment is None:
             # A merged ticket whose citizen is not satisfied with the main answer goes its own way.
             self.merged_into = None
             self._log(at, None, "解除并单", "诉求人对主单答复不满意，单独办理")
             self._start_independently(at)
         elif callback.needs_redo:
-            self._lapse_pending()
+            self._lapse_pending(keep=ApprovalKind.EXEMPTION)
+            self._finish_round()
             self.redo_count += 1
             self.pending_dispatch = True
             self.status = TicketStatus.DISPATCHING
-            self._log(
-                at,
-                None,
-                "重办",
-                f"第 {self.redo_count} 次重办，发回 {self.assignment.department_name if self.assignment else ''}",
-            )
+            detail = f"第 {self.redo_count} 次重办，发回 {self.assignment.department_name if self.assignment else ''}"
+            self._log(at, actor, "重办", f"{detail}；{reason}".rstrip("；"))
         else:
             self.status = TicketStatus.CLOSED
             self.closed_at = at
             self._log(at, None, "办结", "")
 
-    # ----- clocks -----
+    # ----- 核查 (verification after the callback) -----
+
+    def check_verify(self, actor: Actor, decision: VerifyDecision) -> None:
+        _require_role(actor, "核查", Role.SHIFT_LEAD)
+        self._require_status("核查", TicketStatus.AWAITING_VERIFICATION)
+        policy = self.plan.verification
+        if decision is VerifyDecision.REDO and policy is not None and self.redo_count >= policy.max_redo:
+            raise ActionRefused(
+                f"拒绝重办：已重办 {self.redo_count} 次，达到上限（{policy.max_redo} 次），仅可核查结案或提请会商"
+            )
+
+    def verify(
+        self, actor: Actor, decision: VerifyDecision, closure: ClosureCategory | None, reason: str, at: datetime
+    ) -> None:
+        assert self.callback is not None
+        if decision is VerifyDecision.REDO:
+            self._redo_or_close(self.callback, at, actor, f"核查：{reason}")
+            return
+        assert closure is not None
+        self.status = TicketStatus.CLOSED
+        self.closed_at = at
+        self.closure = closure
+        verdict = f"{'已解决' if self.callback.resolved else '未解决'} · {self.callback.satisfaction.value}"
+        self._log(at, actor, "核查结案", f"{closure.value}（回访：{verdict}）；{reason}")
+        if self.assignment is not None:
+            text = f"工单经中心核查结案：{closure.value}；{reason}"
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.VERIFIED_CLOSED, text=text))
+
+    @property
+    def redo_allowed(self) -> bool:
+        """Whether 核查 may still send the ticket back (below the cap on redos)."""
+        policy = self.plan.verification
+        return policy is None or self.redo_count < policy.max_redo
+
+    # ----- 免考核 (exemption) -----
+
+    def check_request_exemption(self, actor: Actor) -> None:
+        self._require_assigned_clerk(actor, "申请免考核")
+        self._require_status("申请免考核", *EXEMPTION_OPEN)
+        if self._pending(ApprovalKind.EXEMPTION) is not None:
+            raise ActionRefused("拒绝免考核申请：已有免考核申请待审批")
+        if actor.department in self.exempted:
+            raise ActionRefused("拒绝免考核申请：本单位已获免考核")
+
+    def request_exemption(
+        self, actor: Actor, category: ExemptionReason, evidence: str, at: datetime, approval_id: str
+    ) -> ExceptionApproval:
+        approval = self._open_approval(approval_id, ApprovalKind.EXEMPTION, actor, category.value, at)
+        approval = approval.model_copy(update={"category": category.value, "evidence": evidence})
+        self._replace_approval(approval)
+        self._log(at, actor, "申请免考核", f"{approval_id}：{category.value}；证明：{evidence}")
+        return approval
+
+    def _exempt(self, actor: Actor, approval: ExceptionApproval, note: str, at: datetime) -> None:
+        if approval.department not in self.exempted:
+            self.exempted.append(approval.department)
+        name = self.assignment.department_name if self.assignment else approval.department
+        self._log(
+            at, actor, "批准免考核", f"{approval.id}：{name}（{approval.category}）不计入考核；{note}".rstrip("；")
+        )
+        text = f"免考核申请 {approval.id} 已批准：本工单不计入贵单位考核（仍计入全区总量）"
+        self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.APPROVAL_DECIDED, text=text))
+
+    # ----- 挂账 (long-term backlog) -----
+
+    def check_request_backlog(self, actor: Actor, plan_date: date, now: datetime) -> None:
+        self._require_assigned_clerk(actor, "申请挂账")
+        self._require_status("申请挂账", TicketStatus.SIGNED, TicketStatus.CONTACTED)
+        if self.plan.deadlines is None:
+            raise ActionRefused("拒绝挂账申请：本工单受理时尚无挂账规则")
+        if self._pending(ApprovalKind.BACKLOG) is not None:
+            raise ActionRefused("拒绝挂账申请：已有挂账申请待审批")
+        if self.backlog_until is not None:
+            raise ActionRefused(f"拒绝挂账申请：工单已挂账至 {self.backlog_until.isoformat()}")
+        if self.resolve_due is not None and _end_of(plan_date) <= self.resolve_due:
+            raise ActionRefused(
+                f"拒绝挂账申请：计划完成日期 {plan_date.isoformat()} 未晚于办理时限 {_local(self.resolve_due)}，请按时办理或申请延期"
+            )
+
+    def request_backlog(
+        self, actor: Actor, plan_date: date, reason: str, at: datetime, approval_id: str
+    ) -> ExceptionApproval:
+        approval = self._open_approval(approval_id, ApprovalKind.BACKLOG, actor, reason, at)
+        approval = approval.model_copy(update={"plan_date": plan_date})
+        self._replace_approval(approval)
+        self._log(at, actor, "申请挂账", f"{approval_id}：计划 {plan_date.isoformat()} 前完成；{reason}")
+        return approval
+
+    def _put_on_backlog(self, actor: Actor, approval: ExceptionApproval, note: str, at: datetime) -> None:
+        """The resolution clock now runs to the end of the plan date; warnings and the ladder start over."""
+        assert approval.plan_date is not None
+        self.backlog_until, self.backlog_since, self.backlog_reminders = approval.plan_date, at, 0
+        clock = self.clock(ClockKind.RESOLVE)
+        clock.due_at = _end_of(approval.plan_date)
+        clock.armed_from, clock.fired, clock.level = at, [], None
+        self.resolve_due = clock.due_at
+        self.overdue = any(c.breached(at) for c in self.clocks if c.round == self.dispatch_round and c.owner is None)
+        self.clock_version += 1
+        plan = approval.plan_date.isoformat()
+        self._log(
+            at,
+            actor,
+            "批准挂账",
+            f"{approval.id}：挂账至 {plan}，办理时限改为 {_local(self.resolve_due)}；{note}".rstrip("；"),
+        )
+        text = f"挂账申请 {approval.id} 已批准：计划 {plan} 前完成，每月提醒一次，办结前保持在办"
+        self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.APPROVAL_DECIDED, text=text))
+
+    @property
+    def on_backlog(self) -> bool:
+        """挂账 now: approved and the ticket not yet closed."""
+        return self.backlog_until is not None and not self.status.is_final
+
+    @property
+    def next_backlog_reminder(self) -> datetime | None:
+        """The next monthly reminder while the department works a 挂账 ticket (before its plan date)."""
+        if not self.on_backlog or self.status not in HANDLING or self.backlog_since is None:
+            return None
+        at = add_months(self.backlog_since, self.backlog_reminders + 1)
+        return at if self.resolve_due is None or at < self.resolve_due else None
+
+    def remind_backlog(self, at: datetime) -> None:
+        self.backlog_reminders += 1
+        assert self.backlog_until is not None
+        text = (
+            f"挂账工单 {self.ticket.ticket_no} 第 {self.backlog_reminders} 次月度提醒："
+            f"计划 {self.backlog_until.isoformat()} 前完成，请按计划推进并及时答复"
+        )
+        self._log(at, None, "挂账提醒", text)
+        self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.BACKLOG_REMINDER, text=text))
+
+    # ----- 暂停计时 (clocks that pause) -----
+
+    def check_request_pause(self, actor: Actor, now: datetime) -> None:
+        self._require_assigned_clerk(actor, "申请暂停计时")
+        self._require_status("申请暂停计时", TicketStatus.SIGNED, TicketStatus.CONTACTED)
+        if self.plan.pause_limit is None or self.plan.deadlines is None:
+            raise ActionRefused("拒绝暂停计时申请：本工单受理时尚无暂停计时规则")
+        if self.paused_since is not None:
+            raise ActionRefused("拒绝暂停计时申请：时限已在暂停中")
+        if self._pending(ApprovalKind.PAUSE) is not None:
+            raise ActionRefused("拒绝暂停计时申请：已有暂停计时申请待审批")
+        if self.resolve_due is not None and now > self.resolve_due:
+            raise ActionRefused("拒绝暂停计时申请：须在办理期限届满前申请")
+
+    def request_pause(
+        self, actor: Actor, category: PauseReason, note: str, at: datetime, approval_id: str
+    ) -> ExceptionApproval:
+        reason = f"{category.value}：{note}" if note else category.value
+        approval = self._open_approval(approval_id, ApprovalKind.PAUSE, actor, reason, at)
+        approval = approval.model_copy(update={"category": category.value})
+        self._replace_approval(approval)
+        self._log(at, actor, "申请暂停计时", f"{approval_id}：{reason}")
+        return approval
+
+    def _pause(self, actor: Actor, approval: ExceptionApproval, note: str, at: datetime) -> None:
+        self.paused_since = at
+        self.clock_version += 1  # the timekeeper stands still while paused
+        until = _local(self.pause_ends_at)
+        self._log(
+            at, actor, "批准暂停计时", f"{approval.id}：{approval.reason}；最迟 {until} 自动恢复；{note}".rstrip("；")
+        )
+        text = f"暂停计时申请 {approval.id} 已批准：时限暂停，诉求人情况具备后请恢复计时（最迟 {until} 自动恢复）"
+        self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.APPROVAL_DECIDED, text=text))
+
+    @property
+    def pause_ends_at(self) -> datetime | None:
+        """When a pause the department has not ended ends by itself (the configured limit)."""
+        if self.paused_since is None or self.plan.pause_limit is None or self.plan.deadlines is None:
+            return None
+        return add(WorkCalendar(self.plan.deadlines.calendar), self.paused_since, self.plan.pause_limit)[0]
+
+    def check_resume(self, actor: Actor) -> None:
+        self._require_assigned_clerk(actor, "恢复计时")
+        if self.paused_since is None:
+            raise ActionRefused("拒绝恢复计时：时限未暂停")
+
+    def resume(self, actor: Actor | None, at: datetime, note: str) -> None:
+        """The clocks run again; every running due time moves by the paused working time."""
+        assert self.paused_since is not None and self.plan.deadlines is not None
+        calendar = WorkCalendar(self.plan.deadlines.calendar)
+        paused = calendar.working_time(self.paused_since, at)
+        for clock in self.running_clocks:
+            clock.due_at, estimated = calendar.add_working_time(clock.due_at, paused)
+            clock.estimated |= estimated
+            clock.armed_from = at
+        if self.sign_for_due is not None and self.clock(ClockKind.SIGN_FOR).running:
+            self.sign_for_due = self.clock(ClockKind.SIGN_FOR).due_at
+        if self.clock(ClockKind.RESOLVE).running:
+            self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
+        self.paused_since = None
+        self.clock_version += 1
+        lasted = _lasted(paused)
+        detail = f"暂停工作时间 {lasted}，办理时限顺延至 {_local(self.resolve_due)}"
+        self._log(at, actor, "恢复计时", f"{detail}；{note}".rstrip("；"))
+        if actor is None or actor.role is Role.SYSTEM:
+            text = f"工单 {self.ticket.ticket_no} 已恢复计时：{detail}"
+            self.outbox.append(PendingNotice(department=self.assignment, kind=NoticeKind.CLOCK_RESUMED, text=text))
+
+    # ----- what the reports read (facts of the current and of finished rounds) -----
+
+    def current_facts(self) -> tuple[bool | None, bool | None, bool | None, bool | None]:
+        """签收/响应/办结 in time, and resolved, for the current round (None: not decided yet). With
+        plan.full_facts a clock that ran out before its step counts late from its ladder's first step,
+        a finished round's facts move to `rounds`, and only this round's callback counts."""
+        resolved = self.callback.resolved if self.callback is not None else None
+        if not self.plan.full_facts:
+            return self.signed_on_time, self.contacted_on_time, self.answered_on_time, resolved
+        if self.rounds and self.rounds[-1].round == self.dispatch_round:
+            return None, None, None, None  # the round has ended; the next has not started
+        if self.callback_round != self.dispatch_round:
+            resolved = None
+        return (
+            self._fact(self.signed_on_time, ClockKind.SIGN_FOR),
+            self._fact(self.contacted_on_time, ClockKind.CONTACT),
+            self._fact(self.answered_on_time, ClockKind.RESOLVE),
+            resolved,
+        )
+
+    def _fact(self, stopped: bool | None, kind: ClockKind) -> bool | None:
+        if stopped is not None or self.plan.deadlines is None:
+            return stopped
+        clock = next(
+            (c for c in reversed(self.clocks) if c.kind is kind and c.round == self.dispatch_round and c.owner is None),
+            None,
+        )
+        return False if clock is not None and clock.level is not None else None
+
+    def _finish_round(self) -> None:
+        """A round ends (重办, 改派, 确权): its facts stay with the department that held it."""
+        if not self.plan.full_facts or self.dispatch_round == 0 or self.assignment is None:
+            return
+        if self.rounds and self.rounds[-1].round == self.dispatch_round:
+            return
+        signed, contacted, answered, resolved = self.current_facts()
+        self.rounds.append(
+            RoundFacts(
+                round=self.dispatch_round,
+                department=self.assignment.department,
+                signed_on_time=signed,
+                contacted_on_time=contacted,
+                answered_on_time=answered,
+                resolved=resolved,
+            )
+        )
 
     # ----- 确权 (who owns it) and 问题工单 -----
 
@@ -661,7 +949,14 @@ class TicketRecord(BaseModel):
             return
         self.determination = d
         previous = self.assignment
-        if previous is not None and previous.department == d.lead.department:
+        if self.status is TicketStatus.AWAITING_VERIFICATION:
+            # 核查 convened a meeting: the decided lead takes a new round (fresh clocks), whoever it is.
+            if previous is not None and previous.department != d.lead.department:
+                text = f"经{d.source}，工单改由 {d.lead.department_name} 主办"
+                self.outbox.append(PendingNotice(department=previous, kind=NoticeKind.WITHDRAWN, text=text))
+            self._log(at, d.decided_by, d.source, f"{detail}；核查后重新办理")
+            self._assign(d.lead)
+        elif previous is not None and previous.department == d.lead.department:
             self._log(at, d.decided_by, d.source, f"{detail}；维持原承办单位")
         else:
             if previous is not None:
@@ -697,7 +992,7 @@ class TicketRecord(BaseModel):
         return next(c for c in reversed(self.clocks) if c.kind is kind and c.round == self.dispatch_round)
 
     def next_clock_event(self) -> ClockEvent | None:
-        if self.plan.deadlines is None:
+        if self.plan.deadlines is None or self.paused_since is not None:
             return None
         return next_event(self.running_clocks, self.plan.deadlines)
 
@@ -769,10 +1064,17 @@ class TicketRecord(BaseModel):
     def pending_approvals(self) -> list[ExceptionApproval]:
         return [a for a in self.approvals if a.state is ApprovalState.PENDING]
 
+    @property
+    def pending_exemption(self) -> ExceptionApproval | None:
+        return self._pending(ApprovalKind.EXEMPTION)
+
     # ----- helpers -----
 
     def _assign(self, to: Assignment) -> None:
         self._lapse_pending()
+        self._finish_round()
+        if self.assignment is not None and to.department != self.assignment.department:
+            self.backlog_until = self.backlog_since = None  # 挂账 was the department's plan, not the next one's
         if all(seen.department != to.department for seen in self.departments_seen):
             self.departments_seen.append(to)
         self.assignment = to
@@ -805,11 +1107,15 @@ class TicketRecord(BaseModel):
             clock.stopped_at = at
         self.clock_version += 1
         self.pending_dispatch = False
+        self.paused_since = None
 
-    def _lapse_pending(self) -> None:
-        """Requests of a department that no longer holds the ticket (or starts over) lapse."""
+    def _lapse_pending(self, keep: ApprovalKind | None = None) -> None:
+        """Requests of a department that no longer holds the ticket (or starts over) lapse; `keep` a
+        kind that still stands (a 免考核 request outlives the answer and a redo)."""
         self.approvals = [
-            a.model_copy(update={"state": ApprovalState.LAPSED}) if a.state is ApprovalState.PENDING else a
+            a.model_copy(update={"state": ApprovalState.LAPSED})
+            if a.state is ApprovalState.PENDING and a.kind is not keep
+            else a
             for a in self.approvals
         ]
 
@@ -883,6 +1189,25 @@ def _span_of(approval: ExceptionApproval) -> Span:
     if approval.extension:
         return Span.model_validate(parse_span(approval.extension))
     return Span(amount=approval.extension_hours or 0, unit=Unit.HOURS)  # first-release requests
+
+
+def _end_of(day: date) -> datetime:
+    """The end of a day in the district (00:00 of the next), as a due time."""
+    return datetime.combine(day + timedelta(days=1), time(0), CHINA_TZ)
+
+
+def add_months(at: datetime, count: int) -> datetime:
+    """The same day and time `count` months later (the month's last day when it is shorter)."""
+    local = at.astimezone(CHINA_TZ)
+    year, month = divmod(local.month - 1 + count, 12)
+    year += local.year
+    day = min(local.day, months.monthrange(year, month + 1)[1])
+    return local.replace(year=year, month=month + 1, day=day).astimezone(at.tzinfo)
+
+
+def next_approval_id(record: TicketRecord, kind: ApprovalKind) -> str:
+    """R1, E2, X3 …: the kind's letter and the approval's place in the ticket's sequence."""
+    return f"{APPROVAL_PREFIX[kind]}{len(record.approvals) + 1}"
 
 
 def _local(at: datetime | None) -> str:

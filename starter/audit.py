@@ -202,7 +202,10 @@ async def _event(
         return await _local_activity(converter, e, base)
     if e.HasField("timer_started_event_attributes"):
         a = e.timer_started_event_attributes
-        timers[a.timer_id] = f"计时 {a.start_to_fire_timeout.ToTimedelta()}"
+        # A timer's summary says what it is for (挂账月度提醒, 暂停计时上限, 派遣受阻 …).
+        summary = await _decode(converter, [e.user_metadata.summary]) if e.HasField("user_metadata") else None
+        what = summary[0] if isinstance(summary, list) and summary and isinstance(summary[0], str) else None
+        timers[a.timer_id] = f"{what + '，' if what else ''}计时 {a.start_to_fire_timeout.ToTimedelta()}"
         return None
     if e.HasField("timer_fired_event_attributes"):
         return HistoryEvent(**base, name=timers.get(e.timer_fired_event_attributes.timer_id))

@@ -15,19 +15,33 @@ from domain.commands import (
     GiveAnswer,
     ManualDispatch,
     RecordCallback,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
+    RequestPause,
     RequestReturn,
+    ResumeClock,
     SignFor,
+    VerifyTicket,
 )
 from domain.intake import TicketRejected, assignment_for
-from domain.models import Actor, Answer, Callback, Satisfaction
+from domain.models import (
+    Actor,
+    Answer,
+    Callback,
+    ClosureCategory,
+    ExemptionReason,
+    PauseReason,
+    Satisfaction,
+    VerifyDecision,
+)
 from starter import cli_common as common
 from starter.settings import ConfigError, actor_for
 from starter.tickets import act
 from workflows.ticket import TicketWorkflow
 
-dept_app = typer.Typer(help="承办单位操作：签收、联系、答复、退单、延期", no_args_is_help=True)
-center_app = typer.Typer(help="中心操作：人工派遣、审批、驳回、回访", no_args_is_help=True)
+dept_app = typer.Typer(help="承办单位操作：签收、联系、答复、退单、延期、免考核、挂账、暂停计时", no_args_is_help=True)
+center_app = typer.Typer(help="中心操作：人工派遣、审批、驳回、回访、核查", no_args_is_help=True)
 
 TicketArg = typer.Argument(..., help="工单号")
 AsOption = typer.Option(..., "--as", help="操作人（配置中的人员 ID）")
@@ -132,6 +146,76 @@ def extend(
     send_action(ticket, TicketWorkflow.request_extension, command)
 
 
+@dept_app.command("exempt")
+def exempt(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    category: ExemptionReason = typer.Option(..., help="免考核理由：不合理诉求 / 不可抗力 / 非本单位职责 / 其他"),
+    evidence: str = typer.Option(..., help="证明材料（说明或材料引用）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """申请免考核（异常审批，编号如 X3），由值班长审批；获批后不计入本单位考核，仍计入全区总量。"""
+    command = RequestExemption(actor=actor_from(config, person), category=category, evidence=evidence)
+    send_action(ticket, TicketWorkflow.request_exemption, command)
+
+
+@dept_app.command("backlog")
+def backlog(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    until: str = typer.Option(..., "--until", help="计划完成日期 YYYY-MM-DD"),
+    reason: str = typer.Option(..., help="挂账理由（如需列入明年改造计划）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """申请挂账（长期未能办结，异常审批，编号如 B4），由值班长审批；获批后办理时限改为计划完成日期。"""
+    plan = common.parse_date(until, "--until")
+    command = RequestBacklog(actor=actor_from(config, person), plan_date=plan, reason=reason)
+    send_action(ticket, TicketWorkflow.request_backlog, command)
+
+
+@dept_app.command("pause")
+def pause(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    category: PauseReason = typer.Option(..., help="暂停理由：补充材料 / 不在家 / 其他"),
+    note: str = typer.Option("", help="说明"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """申请暂停计时（等待诉求人，异常审批，编号如 P5），由值班长审批。"""
+    command = RequestPause(actor=actor_from(config, person), category=category, note=note)
+    send_action(ticket, TicketWorkflow.request_pause, command)
+
+
+@dept_app.command("resume")
+def resume(
+    ticket: str = TicketArg,
+    person: str = AsOption,
+    note: str = typer.Option("", help="说明"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """恢复计时：时限按暂停的工作时间顺延。"""
+    send_action(ticket, TicketWorkflow.resume_clock, ResumeClock(actor=actor_from(config, person), note=note))
+
+
+@center_app.command("verify")
+def verify(
+    ticket: str = TicketArg,
+    reason: str = typer.Argument(..., help="核查意见（理由）"),
+    person: str = AsOption,
+    close: ClosureCategory | None = typer.Option(
+        None, "--close", help="核查结案的类别：已解释说明 / 诉求不合理 / 超出职权范围 / 历史遗留问题 / 重复诉求"
+    ),
+    redo: bool = typer.Option(False, "--redo", help="发回原承办单位重办"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """核查（回访未解决或不满意后）：--redo 发回重办，或 --close 类别 核查结案（保留回访结论）。"""
+    if redo == (close is not None):
+        common.fail("--close / --redo: give exactly one")
+    decision = VerifyDecision.REDO if redo else VerifyDecision.CLOSE
+    command = VerifyTicket(actor=actor_from(config, person), decision=decision, closure=close, reason=reason)
+    send_action(ticket, TicketWorkflow.verify, command)
+
+
 @center_app.command("dispatch")
 def dispatch(
     ticket: str = TicketArg,
@@ -148,13 +232,13 @@ def dispatch(
 @center_app.command("approve")
 def approve(
     ticket: str = TicketArg,
-    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2"),
+    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
     person: str = AsOption,
     reassign: str | None = typer.Option(None, help="批准退单时改派的承办单位代码"),
     note: str = typer.Option("", help="审批意见"),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """批准退单（须改派）或延期。"""
+    """批准退单（须改派）、延期、免考核、挂账或暂停计时。"""
     to = assignment_from(config, reassign, "--reassign") if reassign else None
     command = Decide(actor=actor_from(config, person), approval_id=approval_id, reassign_to=to, note=note)
     send_action(ticket, TicketWorkflow.approve, command)
@@ -163,12 +247,12 @@ def approve(
 @center_app.command("reject")
 def reject(
     ticket: str = TicketArg,
-    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2"),
+    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
     person: str = AsOption,
     note: str = typer.Option(..., help="驳回理由"),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """驳回退单（承办单位须继续办理）或延期。"""
+    """驳回退单（承办单位须继续办理）、延期、免考核、挂账或暂停计时。"""
     send_action(
         ticket, TicketWorkflow.reject, Decide(actor=actor_from(config, person), approval_id=approval_id, note=note)
     )
@@ -183,7 +267,7 @@ def callback(
     note: str | None = typer.Option(None, help="回访记录"),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """记录回访结果：未解决或不满意则发回重办，否则办结。"""
+    """记录回访结果：未解决或不满意则待核查（或按配置直接重办），否则办结。"""
     result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
     send_action(
         ticket, TicketWorkflow.record_callback, RecordCallback(actor=actor_from(config, person), callback=result)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from domain import search_attributes as sa
 from domain.commands import LinkTicket, TransferToCity, Unlink
+from domain.facts import Fact, status_marks
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
 from domain.models import TicketStatus
@@ -119,6 +120,7 @@ def list_query(
     awaiting_approval: bool = False,
     overdue: bool = False,
     due_before: datetime | None = None,
+    backlog: bool = False,
 ) -> str:
     clauses = ["WorkflowType = 'TicketWorkflow'"]
     if status:
@@ -136,6 +138,8 @@ def list_query(
         clauses.append(f"{sa.AWAITING_APPROVAL.name} = true")
     if overdue:
         clauses.append(f"{sa.OVERDUE.name} = true")
+    if backlog:
+        clauses.append(f"{sa.FACTS.name} = {_quote(Fact.BACKLOG.value)}")
     if due_before is not None:
         # Due soon: still being handled, not yet overdue, the answer due before the given instant.
         handling = ", ".join(f"'{s.value}'" for s in HANDLING)
@@ -162,11 +166,12 @@ def list_command(
     awaiting_approval: bool = typer.Option(False, "--awaiting-approval", help="只看待值班长审批的"),
     overdue: bool = typer.Option(False, "--overdue", help="只看已超期的"),
     due_within: str | None = typer.Option(None, "--due-within", help="办理时限在此时间内到期的，如 24h、3d"),
+    backlog: bool = typer.Option(False, "--backlog", help="只看挂账的"),
     limit: int = typer.Option(50, min=1, max=10000, help="最多显示多少条"),
 ) -> None:
     """按状态、承办单位、镇街、类别、超期与到期时间查询工单（基于搜索属性）。"""
     due_before = datetime.now(UTC) + parse_within(due_within) if due_within else None
-    query = list_query(status, department, street, category, awaiting_approval, overdue, due_before)
+    query = list_query(status, department, street, category, awaiting_approval, overdue, due_before, backlog)
 
     async def go() -> None:
         client = await common.client()
@@ -178,7 +183,7 @@ def list_command(
             attrs = wf.typed_search_attributes
             table.add_row(
                 wf.id.removeprefix("ticket-"),
-                attrs.get(sa.STATUS) or "",
+                status_marks(attrs.get(sa.STATUS) or "", attrs.get(sa.FACTS) or []),
                 attrs.get(sa.DEPARTMENT) or "—",
                 attrs.get(sa.STREET) or "",
                 attrs.get(sa.CATEGORY) or "",

@@ -67,6 +67,7 @@ from starter.cli_whistle import whistle_panel
 from starter.demo_codec import DemoCodec, start_demo_codec
 from starter.demo_data import demo_tickets
 from starter.demo_enterprise import EnterpriseStory
+from starter.demo_exceptions import ByHand, Exceptions, decide_exception, summary_line, verify
 from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import rich_table, ticket_panel
 from starter.server import EmbeddedServer, port_open
@@ -86,7 +87,10 @@ FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value, Ticket
 
 
 def simulated(
-    config: DistrictConfig, never_answer: Sequence[str] = (), files: Path = Path(".hotline/demo")
+    config: DistrictConfig,
+    never_answer: Sequence[str] = (),
+    files: Path = Path(".hotline/demo"),
+    unresolved: Sequence[str] = (),
 ) -> DistrictConfig:
     """The same district with every department simulated by its first clerk, on demo queues."""
     departments = []
@@ -119,7 +123,12 @@ def simulated(
     deadlines = config.deadlines.model_copy(update={"tiers": tiers + config.deadlines.tiers, "ladder": ladder})
     operator = next(p for p in config.people if p.role is Role.OPERATOR)
     survey = SimulatedSurvey(
-        type="simulated", actor=operator.id, delay_s=1.0, unresolved_rate=0.06, unsatisfied_rate=0.04
+        type="simulated",
+        actor=operator.id,
+        delay_s=1.0,
+        unresolved_rate=0.06,
+        unsatisfied_rate=0.04,
+        always_unresolved=list(unresolved),
     )
     center = config.center.model_copy(
         update={
@@ -140,11 +149,14 @@ def simulated(
 class ShiftLead:
     """The demo's 值班长: decides every pending request and dispatches what has no route."""
 
-    def __init__(self, client: Client, config: DistrictConfig, prefix: str, consulted: set[str]) -> None:
+    def __init__(
+        self, client: Client, config: DistrictConfig, prefix: str, consulted: set[str], stories: Exceptions
+    ) -> None:
         self.client = client
         self.config = config
         self.prefix = prefix
         self.consulted = consulted  # tickets a consultation meeting will assign: not dispatched by hand
+        self.stories = stories  # 核查结案, 免考核 and 挂账
         lead = next(p for p in config.people if p.role is Role.SHIFT_LEAD)
         self.actor = actor_for(config, lead.id)
         self.returns_seen = 0
@@ -176,7 +188,7 @@ class ShiftLead:
     async def run(self) -> None:
         query = (
             f"WorkflowId STARTS_WITH 'ticket-{self.prefix}' AND "
-            f"({sa.AWAITING_APPROVAL.name} = true OR {sa.STATUS.name} IN ('待派遣', '派遣失败'))"
+            f"({sa.AWAITING_APPROVAL.name} = true OR {sa.STATUS.name} IN ('待派遣', '派遣失败', '待核查'))"
         )
         while True:
             async for wf in self.client.list_workflows(query):
@@ -195,7 +207,11 @@ class ShiftLead:
                 TicketWorkflow.dispatch,
                 ManualDispatch(actor=self.actor, to=to, note="派单目录无匹配，人工派遣"),
             )
+        if record.status is TicketStatus.AWAITING_VERIFICATION:
+            await verify(self.client, self.actor, record, self.stories)
         for approval in record.pending_approvals:
+            if await decide_exception(self.client, self.actor, record, approval):
+                continue
             if approval.kind is ApprovalKind.EXTENSION:
                 await act(
                     self.client,
@@ -244,9 +260,12 @@ async def run_demo(
         }
     )
     tickets[-1] = unanswered
-    # The ticket sent up to the city is left alone by its department: the centre transfers it.
-    never_answer = [unanswered.ticket_no, f"{prefix}-X001"]
-    demo_config = simulated(config, never_answer=never_answer, files=data_dir)
+    # 核查结案, 免考核 and 挂账: three tickets no other story uses (the first two go to the whistle).
+    stories = Exceptions.pick(tickets, {t.ticket_no for t in tickets[:2]} | {unanswered.ticket_no})
+    # The ticket sent up to the city is left alone by its department: the centre transfers it; so
+    # are the exempted and the 挂账 tickets: worked here as their clerks would.
+    never_answer = [unanswered.ticket_no, f"{prefix}-X001", *stories.by_hand]
+    demo_config = simulated(config, never_answer=never_answer, files=data_dir, unresolved=[stories.verified])
     target = address()
     host, _, port_text = target.rpartition(":")
     keys, created = keys_for_server()  # the one-command demo makes its key file when there is none
@@ -279,7 +298,7 @@ async def run_demo(
         ):
             console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
             async with workbench(client, demo_config, data_dir, ui_url, web_port, unanswered) as page:
-                ok = await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir)
+                ok = await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir, stories)
                 if stay:
                     console.print(f"工作台 {page} 与模拟承办单位继续运行；按 Ctrl-C 结束")
                     await stop_event().wait()
@@ -309,6 +328,7 @@ async def _run_batch(
     timeout: float,
     ui_url: str,
     data_dir: Path,
+    stories: Exceptions,
 ) -> bool:
     count = len(tickets)
     unanswered = tickets[-1].ticket_no if count > 1 else None
@@ -335,7 +355,7 @@ async def _run_batch(
 
     # A question no catalogue line covers, on which two departments' duties overlap: to a meeting.
     disputed = next(t.ticket_no for t in tickets if t.category == "政策咨询" and t.ticket_no != duplicate.ticket_no)
-    lead = ShiftLead(client, config, prefix, consulted={disputed})
+    lead = ShiftLead(client, config, prefix, consulted={disputed}, stories=stories)
     meeting = await convene(
         client,
         config,
@@ -354,6 +374,12 @@ async def _run_batch(
     count += await exchange_with_city(client, config, lead.actor, prefix)
     action, push = await start_campaigns(client, config, lead.actor, prefix)
     lead_task = asyncio.create_task(lead.run())
+    by_hand = ByHand(client, config, stories)
+    hand_task = asyncio.create_task(by_hand.run())
+    console.print(
+        f"回访未解决、中心核查结案：{stories.verified}；申请免考核：{stories.exempted}；"
+        f"申请挂账（演示结束时仍在办）：{stories.backlog}"
+    )
     story = EnterpriseStory(client, config, prefix)
     story_task = asyncio.create_task(story.run())
     console.print(f"红色服务团走访企业 {story.enterprise.name}（{story.id}）：两次走访，6 项服务清单事项")
@@ -383,10 +409,13 @@ async def _run_batch(
                     and meeting_state.status.is_final
                     and push_state.summary is not None
                     and story.finished
+                    and by_hand.finished
                 )
-                if story_task.done() and story_task.exception() is not None:
-                    raise story_task.exception()  # type: ignore[misc]
-                done = closed >= count - (1 if unanswered else 0) and ladder_done and others_done
+                for running in (story_task, hand_task):
+                    if running.done() and running.exception() is not None:
+                        raise running.exception()  # type: ignore[misc]
+                # The 挂账 ticket stays 在办, as the unanswered urgent one does.
+                done = closed >= count - (1 if unanswered else 0) - 1 and ladder_done and others_done
                 if done or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
@@ -394,14 +423,14 @@ async def _run_batch(
             unfinished = [
                 wf.id
                 async for wf in client.list_workflows(f"{scope} AND {sa.STATUS.name} NOT IN {_in(FINAL)}")
-                if wf.id != f"ticket-{unanswered}"
+                if wf.id not in (f"ticket-{unanswered}", f"ticket-{stories.backlog}")
             ]
             console.print(
                 f"[red]演示超时（{timeout:.0f} 秒）：{len(unfinished)} 件工单仍在办 "
                 f"{'、'.join(unfinished[:10])}；吹哨、会商、专项推进、企业服务是否完成：{others_done}[/red]"
             )
     finally:
-        for task in (lead_task, story_task):
+        for task in (lead_task, story_task, hand_task):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -627,6 +656,7 @@ async def _summary(client: Client, config: DistrictConfig, prefix: str, count: i
         f"市级转办 {sum(r.ticket.source is TicketSource.CITY for r in records)}；"
         f"协办 {sum(len(r.assists) for r in records)}"
     )
+    console.print(summary_line(records))
     accounted = len(found) == count and total_closed + (len(found) - total_closed) == count
     console.print(
         f"受理 {count}，办结 {total_closed}，在办 {len(found) - total_closed}：{'全部工单均有着落' if accounted else '有工单未找到！'}"

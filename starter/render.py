@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from domain.models import TicketStatus
 from domain.tables import Table as Tables
 from domain.ticket_record import HANDLING, TicketRecord
 
@@ -75,6 +76,23 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
         info.add_row(
             "回访", f"{'已解决' if record.callback.resolved else '未解决'} · {record.callback.satisfaction.value}"
         )
+    if record.status is TicketStatus.AWAITING_VERIFICATION:
+        offer = "重办或核查结案" if record.redo_allowed else "重办已达上限：核查结案或提请会商"
+        info.add_row("待核查", Text(offer, style="yellow"))
+    if record.closure:
+        info.add_row("核查结案", record.closure.value)
+    if record.backlog_until:
+        state = "挂账中" if record.on_backlog else "已结束"
+        info.add_row(
+            "挂账", f"计划 {record.backlog_until.isoformat()} 前完成（{state}，已提醒 {record.backlog_reminders} 次）"
+        )
+    if record.paused_since:
+        info.add_row(
+            "暂停计时",
+            Text(f"自 {when(record.paused_since)}，最迟 {when(record.pause_ends_at)} 自动恢复", style="yellow"),
+        )
+    if record.exempted:
+        info.add_row("免考核", "、".join(record.exempted))
 
     parts: list[Panel | Table] = [info]  # type: ignore[list-item]
     clocks = [c for c in record.clocks if c.round == record.dispatch_round]
@@ -100,12 +118,15 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
         for column in ("编号", "类型", "申请人", "申请时间", "理由", "状态", "审批人", "意见"):
             approvals.add_column(column)
         for a in record.approvals:
+            detail = (
+                f"（{a.extension}）" if a.extension else (f"（至 {a.plan_date.isoformat()}）" if a.plan_date else "")
+            )
             approvals.add_row(
                 a.id,
-                a.kind.value + (f" {a.extension_hours}小时" if a.extension_hours else ""),
+                a.kind.value + (f" {a.extension_hours}小时" if a.extension_hours else "") + detail,
                 a.requested_by.label,
                 when(a.requested_at),
-                a.reason,
+                a.reason + (f"；证明：{a.evidence}" if a.evidence else ""),
                 a.state.value,
                 a.decided_by.label if a.decided_by else "—",
                 (a.decision_note or "") + (f" 改派 {a.reassigned_to}" if a.reassigned_to else ""),

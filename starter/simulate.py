@@ -37,6 +37,7 @@ from domain.commands import (
     RequestExtension,
     RequestReturn,
     SignFor,
+    VerifyTicket,
 )
 from domain.config import (
     CenterNotifications,
@@ -49,7 +50,18 @@ from domain.config import (
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, delivery_key
 from domain.facts import TicketFacts
 from domain.intake import TicketRejected, assignment_for, plan_intake, workflow_id_for
-from domain.models import Actor, Answer, Callback, Citizen, Role, Satisfaction, Ticket
+from domain.models import (
+    Actor,
+    Answer,
+    Callback,
+    Citizen,
+    ClosureCategory,
+    Role,
+    Satisfaction,
+    Ticket,
+    TicketStatus,
+    VerifyDecision,
+)
 from domain.reports import Report
 from domain.scenario import ScenarioError, ScenarioLine
 from domain.tables import Table
@@ -290,7 +302,7 @@ class Player:
             await act(self.client, line.no, TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=reply))
             await self._after(line.delay("callback"))
             verdict = Callback(resolved=resolved, satisfaction=satisfaction)
-            await act(
+            called = await act(
                 self.client,
                 line.no,
                 TicketWorkflow.record_callback,
@@ -298,6 +310,18 @@ class Player:
             )
             if not verdict.needs_redo:
                 return
+            if called.status is TicketStatus.AWAITING_VERIFICATION:
+                # 核查: the scenario's redo (past the configured cap, the centre closes it as it is).
+                redo = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
+                if await self._try(line.no, TicketWorkflow.verify, redo) is None:
+                    close = VerifyTicket(
+                        actor=self.lead,
+                        decision=VerifyDecision.CLOSE,
+                        closure=ClosureCategory.EXPLAINED,
+                        reason="模拟：重办已达上限",
+                    )
+                    await act(self.client, line.no, TicketWorkflow.verify, close)
+                    return
             round += 1
             await self._delivered(line.no, round)
             redo = next(rounds, None)

@@ -390,7 +390,15 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
     from domain import enterprise as e
     from domain.enterprise_plan import item_deadlines, item_spec
     from domain.intake import assignment_for
-    from domain.models import Answer, Callback, Satisfaction
+    from domain.models import (
+        Answer,
+        Callback,
+        ClosureCategory,
+        ExemptionReason,
+        PauseReason,
+        Satisfaction,
+        VerifyDecision,
+    )
     from starter.calendar_source import calendar_for
     from starter.settings import actor_for
 
@@ -419,6 +427,11 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
         c.GiveAnswer(actor=clerk, answer=Answer(text="已清运完毕", resolved=True, evidence=["回执.pdf"])),
         c.RequestReturn(actor=clerk, reason="属物业管理范围"),
         c.RequestExtension(actor=clerk, working_days=3, reason="需现场勘查"),
+        c.RequestExemption(actor=clerk, category=ExemptionReason.UNREASONABLE, evidence="诉求人要求拆除合法建筑"),
+        c.RequestBacklog(actor=clerk, plan_date=(now + timedelta(days=200)).date(), reason="需列入改造计划"),
+        c.RequestPause(actor=clerk, category=PauseReason.MATERIALS, note="待补充材料"),
+        c.ResumeClock(actor=clerk, note="材料已补齐"),
+        c.VerifyTicket(actor=lead, decision=VerifyDecision.CLOSE, closure=ClosureCategory.EXPLAINED, reason="已解释"),
         c.Decide(actor=lead, approval_id="R1", reassign_to=zjj, note="改派"),
         c.RecordCallback(
             actor=operator, callback=Callback(resolved=True, satisfaction=Satisfaction.SATISFIED, note="满意")

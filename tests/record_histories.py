@@ -1,7 +1,7 @@
 """Record the histories that tests/test_replay.py replays: `python -m tests.record_histories`.
 
 Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期; an urgent ticket left
-to climb the escalation ladder) and writes each workflow's history as JSON to
+to climb the escalation ladder; 核查结案; 核查→重办; 免考核; 挂账; 暂停计时) and writes each workflow's history as JSON to
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
 change of TicketWorkflow's commands. `python -m tests.record_histories NAME…` records the named
@@ -35,9 +35,14 @@ from domain.commands import (
     RecordCallback,
     RecordMinutes,
     ReportIn,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
+    RequestPause,
     RequestReturn,
+    ResumeClock,
     SignFor,
+    VerifyTicket,
     WhistleAnswer,
 )
 from domain.config import DistrictConfig
@@ -56,7 +61,16 @@ from domain.enterprise import (
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.intake import assignment_for, workflow_id_for
 from domain.meeting import MeetingStatus
-from domain.models import Answer, Callback, Satisfaction, TicketStatus
+from domain.models import (
+    Answer,
+    Callback,
+    ClosureCategory,
+    ExemptionReason,
+    PauseReason,
+    Satisfaction,
+    TicketStatus,
+    VerifyDecision,
+)
 from domain.report_request import ReportRequest, ReportRun
 from domain.whistle import workflow_id_for_whistle
 from starter.binaries import start_dev_server
@@ -79,8 +93,9 @@ from workflows.whistle import WhistleWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 # v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder; v3: the
-# dispatch step published once, and no callback request when operators make the callbacks.
-RELEASE = "v3"
+# dispatch step published once, and no callback request when operators make the callbacks; v4: 核查
+# after the callback, 免考核, 挂账 and 暂停计时, and each round's facts published (issue 17).
+RELEASE = "v4"
 RECEIVED_AT = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 Scenario = Callable[[Client, DistrictConfig, str], Awaitable[None]]
@@ -113,14 +128,25 @@ async def _work(client: Client, config: DistrictConfig, ticket_no: str, clerk: s
     await act(client, ticket_no, TicketWorkflow.answer, GiveAnswer(actor=actor, answer=answer))
 
 
-async def _call_back(client: Client, config: DistrictConfig, ticket_no: str, satisfaction: Satisfaction) -> None:
+async def _call_back(
+    client: Client,
+    config: DistrictConfig,
+    ticket_no: str,
+    satisfaction: Satisfaction,
+    closure: ClosureCategory | None = None,
+) -> None:
+    """回访; an unsatisfied verdict goes to 核查 (tickets since v4): 重办, or 核查结案 with `closure`."""
     callback = Callback(resolved=satisfaction is not Satisfaction.UNSATISFIED, satisfaction=satisfaction)
-    await act(
+    called = await act(
         client,
         ticket_no,
         TicketWorkflow.record_callback,
         RecordCallback(actor=person(config, "liumei"), callback=callback),
     )
+    if called.status is TicketStatus.AWAITING_VERIFICATION:
+        decision = VerifyDecision.CLOSE if closure else VerifyDecision.REDO
+        verify = VerifyTicket(actor=person(config, "zhangli"), decision=decision, closure=closure, reason="已核实")
+        await act(client, ticket_no, TicketWorkflow.verify, verify)
 
 
 async def standard(client: Client, config: DistrictConfig, ticket_no: str) -> None:
@@ -171,11 +197,74 @@ async def escalated(client: Client, config: DistrictConfig, ticket_no: str) -> N
     await _call_back(client, config, ticket_no, Satisfaction.BASICALLY_SATISFIED)
 
 
+async def verified_closed(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """回访 unresolved and unsatisfied; 核查 closes it as explained (核查结案), the verdict kept."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.UNSATISFIED, ClosureCategory.EXPLAINED)
+
+
+async def verified_redo(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """回访 unsatisfied; 核查 sends it back (重办); the second round closes satisfied."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.UNSATISFIED)
+    await _delivered_to(client, ticket_no, "cgj", 2)
+    await _work(client, config, ticket_no, "cgj_sun")
+    await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
+
+
+async def exempted(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """cgj asks for 免考核 with evidence (X1); the shift lead approves; the ticket is handled and closed."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
+    ask = RequestExemption(actor=clerk, category=ExemptionReason.UNREASONABLE, evidence="诉求人要求拆除合法建筑")
+    requested = await act(client, ticket_no, TicketWorkflow.request_exemption, ask)
+    await act(client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id=requested.approval_id or ""))
+    await eventually(client, ticket_no, lambda r: not r.outbox)
+    await _work(client, config, ticket_no, "cgj_sun", sign=False)
+    await _call_back(client, config, ticket_no, Satisfaction.BASICALLY_SATISFIED)
+
+
+async def backlog(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """cgj asks for 挂账 to a plan date (B1); approved, the monthly reminder's timer starts; the answer ends it."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
+    await act(client, ticket_no, TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk, note="已说明改造计划"))
+    ask = RequestBacklog(actor=clerk, plan_date=datetime(2027, 6, 30).date(), reason="需列入道路改造计划")
+    requested = await act(client, ticket_no, TicketWorkflow.request_backlog, ask)
+    await act(client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id=requested.approval_id or ""))
+    await eventually(client, ticket_no, lambda r: not r.outbox)
+    await _work(client, config, ticket_no, "cgj_sun", sign=False)
+    await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
+
+
+async def paused(client: Client, config: DistrictConfig, ticket_no: str) -> None:
+    """cgj asks to pause the clocks (P1: 补充材料); approved; cgj resumes them, handles and closes it."""
+    await _delivered_to(client, ticket_no, "cgj", 1)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
+    ask = RequestPause(actor=clerk, category=PauseReason.MATERIALS, note="待补充产权证明")
+    requested = await act(client, ticket_no, TicketWorkflow.request_pause, ask)
+    await act(client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id=requested.approval_id or ""))
+    await eventually(client, ticket_no, lambda r: not r.outbox)
+    await act(client, ticket_no, TicketWorkflow.resume_clock, ResumeClock(actor=clerk, note="材料已补齐"))
+    await _work(client, config, ticket_no, "cgj_sun", sign=False)
+    await _call_back(client, config, ticket_no, Satisfaction.SATISFIED)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "standard": standard,
     "return_reassign": return_reassign,
     "redo_extension": redo_extension,
     "escalated": escalated,
+    "verified_closed": verified_closed,
+    "verified_redo": verified_redo,
+    "exempted": exempted,
+    "backlog": backlog,
+    "paused": paused,
 }
 
 

@@ -27,12 +27,13 @@ from domain.commands import (
     RequestExtension,
     RequestReturn,
     SignFor,
+    VerifyTicket,
 )
 from domain.config import DistrictConfig
 from domain.enterprise import CloseItem, NoteProgress
 from domain.intake import assignment_for, workflow_id_for
 from domain.meeting import workflow_id_for_meeting
-from domain.models import Answer, Callback, Satisfaction, TicketStatus
+from domain.models import Answer, Callback, Satisfaction, TicketStatus, VerifyDecision
 from starter.audit import check, export, histories_in, replay, resolve, story_of
 from starter.enterprises import act_enterprise
 from starter.meetings import act_meeting, convene
@@ -79,6 +80,8 @@ async def detoured(client: Client, config: DistrictConfig) -> AsyncIterator[str]
         await act(client, no, TicketWorkflow.answer, answer)
         unhappy = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED)
         await act(client, no, TicketWorkflow.record_callback, RecordCallback(actor=operator, callback=unhappy))
+        redo = VerifyTicket(actor=lead, decision=VerifyDecision.REDO, reason="物业仍未清运")
+        await act(client, no, TicketWorkflow.verify, redo)
         await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 3)
         await act(client, no, TicketWorkflow.sign_for, SignFor(actor=bhjd))
         await act(client, no, TicketWorkflow.contact_citizen, ContactCitizen(actor=bhjd))
@@ -105,6 +108,7 @@ async def test_the_timeline_tells_the_whole_story_with_actors(client: Client, de
         ("批准", "张丽"),
         ("答复", "杨帆"),
         ("回访", "刘梅"),
+        ("核查", "张丽"),
         ("签收", "杨帆"),
         ("联系诉求人", "杨帆"),
         ("答复", "杨帆"),

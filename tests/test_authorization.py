@@ -70,11 +70,16 @@ from domain.commands import (
     RecordMinutes,
     Refer,
     ReportIn,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
+    RequestPause,
     RequestReturn,
+    ResumeClock,
     SignFor,
     TransferToCity,
     Unlink,
+    VerifyTicket,
     WhistleAnswer,
     Withdraw,
 )
@@ -92,7 +97,19 @@ from domain.enterprise import (
 from domain.enterprise_plan import enterprise_for, item_spec, plan_visit
 from domain.intake import TicketRejected, assignment_for
 from domain.meeting import plan_meeting
-from domain.models import ROLE_UNITS, Actor, Answer, Callback, Role, Satisfaction, TicketStatus
+from domain.models import (
+    ROLE_UNITS,
+    Actor,
+    Answer,
+    Callback,
+    ClosureCategory,
+    ExemptionReason,
+    PauseReason,
+    Role,
+    Satisfaction,
+    TicketStatus,
+    VerifyDecision,
+)
 from domain.ticket_record import AssistStatus
 from domain.whistle import plan_whistle
 from starter.calendar_source import calendar_for
@@ -292,6 +309,29 @@ def yesterday() -> date:
     return (datetime.now(UTC) - timedelta(days=1)).date()
 
 
+async def e_signed(world: World) -> None:
+    await world.setup("ticket E", TicketWorkflow.sign_for, SignFor(actor=world.person("cgj_sun")))
+
+
+async def e_paused(world: World) -> None:
+    await world.setup("ticket E", TicketWorkflow.approve, Decide(actor=world.person("zhangli"), approval_id="P1"))
+
+
+async def e_unsatisfied(world: World) -> None:
+    clerk = world.person("cgj_sun")
+    await world.setup("ticket E", TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk))
+    reply = GiveAnswer(actor=clerk, answer=Answer(text="已解释", resolved=False))
+    await world.setup("ticket E", TicketWorkflow.answer, reply)
+    verdict = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED)
+    await world.setup(
+        "ticket E", TicketWorkflow.record_callback, RecordCallback(actor=world.person("liumei"), callback=verdict)
+    )
+
+
+async def e_exemption_decided(world: World) -> None:
+    await world.setup("ticket E", TicketWorkflow.approve, Decide(actor=world.person("zhangli"), approval_id="X3"))
+
+
 OFFICIAL_EXTRAS = (
     ("another team member", lambda w: w.person("hft_ma")),
     ("the official's id as a clerk", lambda w: Actor(id="hft_wang", name="王建业", role=Role.CLERK, department="zjj")),
@@ -377,6 +417,43 @@ TABLE: list[Row] = [
         "zhangli",
         lambda w, a: TransferToCity(actor=a, reason="涉及市级管网"),
         unit="sw",
+    ),
+    # ----- ticket E: 暂停计时 (P1), 挂账 (B2), 免考核 (X3) and 核查 after an unsatisfied callback -----
+    Row(
+        "ticket E",
+        TicketWorkflow.request_pause,
+        "cgj_sun",
+        lambda w, a: RequestPause(actor=a, category=PauseReason.MATERIALS, note="待补充材料"),
+        before=e_signed,
+    ),
+    Row(
+        "ticket E",
+        TicketWorkflow.resume_clock,
+        "cgj_sun",
+        lambda w, a: ResumeClock(actor=a, note="材料已补齐"),
+        before=e_paused,
+    ),
+    Row(
+        "ticket E",
+        TicketWorkflow.request_backlog,
+        "cgj_sun",
+        lambda w, a: RequestBacklog(actor=a, plan_date=date(2030, 6, 30), reason="需列入改造计划"),
+    ),
+    Row(
+        "ticket E",
+        TicketWorkflow.request_exemption,
+        "cgj_sun",
+        lambda w, a: RequestExemption(actor=a, category=ExemptionReason.UNREASONABLE, evidence="诉求不合理的说明"),
+    ),
+    Row(
+        "ticket E",
+        TicketWorkflow.verify,
+        "zhangli",
+        lambda w, a: VerifyTicket(
+            actor=a, decision=VerifyDecision.CLOSE, closure=ClosureCategory.EXPLAINED, reason="已解释说明"
+        ),
+        before=e_unsatisfied,
+        after=e_exemption_decided,
     ),
     # ----- 吹哨 (WhistleWorkflow): 滨河街道 names zjj and cgj -----
     Row("whistle", WhistleWorkflow.report_in, "zjj_li", lambda w, a: ReportIn(actor=a, note="已到场")),
@@ -613,9 +690,12 @@ async def test_every_ticket_action_refuses_every_wrong_actor(world: World) -> No
         ),  # → sw, with gdgs and cgj assisting (紧急诉求联动处置)
         world.ticket("ticket C", TicketStatus.AWAITING_DISPATCH, category="政策咨询"),  # no catalogue line
         world.ticket("ticket D", TicketStatus.AWAITING_SIGN_FOR),
+        world.ticket("ticket E", TicketStatus.AWAITING_SIGN_FOR),
     )
     await play(world, rows_of(TicketWorkflow))
-    await assert_histories_hold_only_the_right_actors(world, ["ticket A", "ticket B", "ticket C", "ticket D"])
+    await assert_histories_hold_only_the_right_actors(
+        world, ["ticket A", "ticket B", "ticket C", "ticket D", "ticket E"]
+    )
     report(world, "ticket")
 
 

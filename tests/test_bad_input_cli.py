@@ -228,6 +228,23 @@ def commands(cli: Cli) -> dict[str, Command]:
             ("dept", "extend"), {**clerk, "--days": "3", "--reason": "勘查"}, (T,), "TicketWorkflow",
             bad={"--days": ([*INTEGERS_BELOW_ONE, ("out of range", st.sampled_from(["61", "99999999999999999999"]))], ("--days", "working_days")), "--reason": (text(1000), ("reason",)), "--hours": ([("both given", st.just("5"))], ("--days / --hours",))},
         ),
+        "dept exempt": Command(
+            ("dept", "exempt"), {**clerk, "--category": "不合理诉求", "--evidence": "说明"}, (T,), "TicketWorkflow",
+            bad={"--category": ([("wrong enum value", TEXT.filter(lambda v: v not in ("不合理诉求", "不可抗力", "非本单位职责", "其他")))], ("--category",)), "--evidence": (text(4000), ("evidence",))},
+        ),
+        "dept backlog": Command(
+            ("dept", "backlog"), {**clerk, "--until": "2030-06-30", "--reason": "需列入改造计划"}, (T,), "TicketWorkflow",
+            bad={"--until": ([("bad date", BAD_DATES), ("bad date", st.sampled_from(["0001-01-01", "9999-12-31", "2100-01-01"]))], ("--until",)), "--reason": (text(1000), ("reason",))},
+        ),
+        "dept pause": Command(
+            ("dept", "pause"), {**clerk, "--category": "补充材料", "--note": "n"}, (T,), "TicketWorkflow",
+            bad={"--category": ([("wrong enum value", TEXT.filter(lambda v: v not in ("补充材料", "不在家", "其他")))], ("--category",)), "--note": (text(1000, False), ("note",))},
+        ),
+        "dept resume": Command(("dept", "resume"), {**clerk, "--note": "n"}, (T,), "TicketWorkflow", bad={"--note": (text(1000, False), ("note",))}),
+        "center verify": Command(
+            ("center", "verify"), {**lead, "--close": "已解释说明"}, (T, "已解释"), "TicketWorkflow",
+            bad={"#1": (text(1000), ("reason",)), "--close": ([("wrong enum value", TEXT.filter(lambda v: v not in ("已解释说明", "诉求不合理", "超出职权范围", "历史遗留问题", "重复诉求")))], ("--close",))},
+        ),
         "dept assist-report": Command(("dept", "assist-report"), {**clerk, "--text": "已完成"}, (T,), "TicketWorkflow", bad={"--text": (text(4000), ("text",))}),
         "center dispatch": Command(("center", "dispatch"), {**lead, "--to": "zjj", "--note": "n"}, (T,), "TicketWorkflow", bad={"--to": (unknown(codes), ("--to",)), "--note": (text(1000, False), ("note",))}),
         "center approve": Command(

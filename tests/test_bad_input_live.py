@@ -31,7 +31,18 @@ from domain.models import Answer, Ticket
 from starter.enterprises import record_visit
 from starter.settings import actor_for
 from starter.tickets import ActionFailed, act, refusal
-from starter.web.api import AnswerBody, ContactBody, ExtensionBody, ReturnBody, SignForBody, api_app
+from starter.web.api import (
+    AnswerBody,
+    BacklogBody,
+    ContactBody,
+    ExemptionBody,
+    ExtensionBody,
+    PauseBody,
+    ResumeBody,
+    ReturnBody,
+    SignForBody,
+    api_app,
+)
 from starter.web.gateway_auth import signed_headers
 from tests import bad_input_support as support
 from tests.bad_input_support import (
@@ -257,6 +268,10 @@ CALLBACKS = {
     "answer": (AnswerBody, {"actor": "cgj_sun", "answer": {"text": "已清运", "resolved": True, "evidence": ["p.jpg"]}}),
     "return": (ReturnBody, {"actor": "cgj_sun", "reason": "非本单位职责"}),
     "extension": (ExtensionBody, {"actor": "cgj_sun", "working_days": 3, "reason": "需现场勘查"}),
+    "exemption": (ExemptionBody, {"actor": "cgj_sun", "category": "不合理诉求", "evidence": "说明"}),
+    "backlog": (BacklogBody, {"actor": "cgj_sun", "plan_date": "2030-06-30", "reason": "需列入改造计划"}),
+    "pause": (PauseBody, {"actor": "cgj_sun", "category": "补充材料", "note": "待补充"}),
+    "resume": (ResumeBody, {"actor": "cgj_sun", "note": "已补齐"}),
 }
 
 

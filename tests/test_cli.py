@@ -196,6 +196,51 @@ async def test_department_and_centre_actions_through_the_cli(cli, client, tmp_pa
         assert word in shown.out
 
 
+async def test_verification_exemption_backlog_and_pause_through_the_cli(cli, client, tmp_path):
+    path, data = ticket_json(tmp_path)
+    no = data["ticket_no"]
+    await cli("ticket", "submit", "--file", str(path))
+    await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    clerk, lead = ("--as", "cgj_sun"), ("--as", "zhangli")
+    assert (await cli("dept", "sign", no, *clerk)).code == 0
+    assert (await cli("dept", "contact", no, *clerk)).code == 0
+
+    exempted = await cli("dept", "exempt", no, *clerk, "--category", "不合理诉求", "--evidence", "要求拆除合法建筑")
+    assert exempted.code == 0 and "X1" in exempted.out
+    assert (await cli("center", "approve", no, "X1", *lead)).code == 0
+    paused = await cli("dept", "pause", no, *clerk, "--category", "补充材料")
+    assert paused.code == 0 and "P2" in paused.out
+    assert (await cli("center", "approve", no, "P2", *lead)).code == 0
+    assert (await cli("dept", "resume", no, *clerk, "--note", "材料已补齐")).code == 0
+    assert "--until" in one_line_error(await cli("dept", "backlog", no, *clerk, "--until", "明年", "--reason", "r"))
+    backlog = await cli("dept", "backlog", no, *clerk, "--until", "2099-06-30", "--reason", "需列入改造计划")
+    assert backlog.code == 0 and "B3" in backlog.out
+    assert (await cli("center", "approve", no, "B3", *lead)).code == 0
+    listed = await eventually_listed(cli, ("ticket", "list", "--backlog"), no)
+    assert "挂账" in listed
+
+    await cli("dept", "answer", no, *clerk, "--text", "已解释")
+    unhappy = await cli("center", "callback", no, "--as", "liumei", "--unresolved", "--satisfaction", "不满意")
+    assert unhappy.code == 0 and "待核查" in unhappy.out
+    both = await cli("center", "verify", no, "已解释", *lead, "--redo", "--close", "已解释说明")
+    assert "--close / --redo" in one_line_error(both)
+    closed = await cli("center", "verify", no, "已向诉求人解释说明", *lead, "--close", "已解释说明")
+    assert closed.code == 0 and "核查结案：已解释说明" in closed.out
+    shown = await cli("ticket", "show", no)
+    for word in ("核查结案", "已解释说明", "免考核", "批准挂账", "恢复计时", "张丽"):
+        assert word in shown.out, word
+
+
+async def eventually_listed(cli, args: tuple[str, ...], ticket_no: str) -> str:
+    """A list's output once it shows the ticket (visibility is eventually consistent)."""
+    for _ in range(100):
+        result = await cli(*args)
+        if ticket_no in result.out:
+            return result.out
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{ticket_no} never listed by {' '.join(args)}")
+
+
 async def test_list_filters_by_status_and_department(cli, client, tmp_path):
     path, data = ticket_json(tmp_path)
     await cli("ticket", "submit", "--file", str(path))

@@ -30,7 +30,7 @@ from domain.deadlines import (
 )
 from domain.delivery import NoticeKind
 from domain.intake import assignment_for, plan_intake
-from domain.models import Actor, Answer, Callback, RequestKind, Satisfaction, TicketStatus
+from domain.models import Actor, Answer, Callback, RequestKind, Satisfaction, TicketStatus, VerifyDecision
 from domain.ticket_record import TicketRecord
 from starter.calendar_source import calendar_for
 from starter.settings import CONFIG_ENV, actor_for, load_config
@@ -410,6 +410,8 @@ def test_redo_starts_a_new_round_of_clocks(config: DistrictConfig) -> None:
     record.give_answer(clerk, Answer(text="已处理", resolved=False), DUE + timedelta(hours=1))
     callback = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED)
     record.record_callback(who(config, "liumei"), callback, china(2026, 9, 30))
+    assert record.status is TicketStatus.AWAITING_VERIFICATION  # 核查 decides: here, 重办
+    record.verify(who(config, "zhangli"), VerifyDecision.REDO, None, "仍未清运", china(2026, 9, 30))
     assert record.status is TicketStatus.DISPATCHING and record.pending_dispatch
     redo_at = china(2026, 9, 30, 11)
     version = record.clock_version

@@ -6,7 +6,7 @@ and Saturday May 11 was a make-up workday), so working days are easy to count by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -23,9 +23,13 @@ from domain.models import (
     ApprovalKind,
     ApprovalState,
     Callback,
+    ClosureCategory,
+    ExemptionReason,
+    PauseReason,
     Satisfaction,
     Ticket,
     TicketStatus,
+    VerifyDecision,
 )
 from domain.ticket_record import ActionRefused, TicketRecord
 from starter.calendar_source import calendar_for
@@ -405,11 +409,16 @@ def test_callback_needing_redo_sends_the_ticket_back(
     record.record_callback(
         operator, Callback(resolved=resolved, satisfaction=satisfaction), SIGNED + timedelta(hours=2)
     )
+    assert record.status is TicketStatus.AWAITING_VERIFICATION and not record.pending_dispatch
+    lead = who(config, "zhangli")
+    record.check_verify(lead, VerifyDecision.REDO)
+    record.verify(lead, VerifyDecision.REDO, None, "诉求人仍反映未清运", SIGNED + timedelta(hours=2, minutes=5))
 
     assert record.redo_count == 1 and record.pending_dispatch
     assert record.status is TicketStatus.DISPATCHING and record.closed_at is None
     assert record.assignment is not None and record.assignment.department == "cgj"  # back to the same department
-    assert [a.action for a in record.actions][-2:] == ["回访", "重办"]
+    assert [a.action for a in record.actions][-3:] == ["回访", "待核查", "重办"]
+    assert record.actions[-1].actor == lead and "诉求人仍反映未清运" in record.actions[-1].detail
     assert record.start_delivery(SIGNED + timedelta(hours=3)) == 2
     assert record.signed_at is None and record.answered_at is None
 
@@ -570,3 +579,232 @@ def test_an_extension_asked_before_the_answer_lapses_with_it(config: DistrictCon
 
     assert record.approvals[0].state is ApprovalState.LAPSED
     assert "已失效" in refused(record.check_decision, lead, "E1", None, True)
+
+
+# --- 核查, 免考核, 挂账, 暂停计时 (issue 17) ---------------------------------------------------------
+
+
+def facts_of_record(record: TicketRecord) -> list[str]:
+    """The HotlineFacts tags the workflow would publish now."""
+    from domain import search_attributes as sa
+
+    return list(sa.for_ticket(record).get(sa.FACTS) or [])
+
+
+def unhappy(config: DistrictConfig) -> TicketRecord:
+    record = answered(config)
+    callback = Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED, note="仍有垃圾")
+    record.record_callback(who(config, "liumei"), callback, SIGNED + timedelta(hours=2))
+    assert record.status is TicketStatus.AWAITING_VERIFICATION
+    return record
+
+
+def test_verification_closes_with_the_verdict_kept_and_a_closure_category(config: DistrictConfig) -> None:
+    record = unhappy(config)
+    lead, at = who(config, "zhangli"), SIGNED + timedelta(hours=3)
+    assert "仅限值班长" in refused(record.check_verify, who(config, "liumei"), VerifyDecision.CLOSE)
+
+    record.check_verify(lead, VerifyDecision.CLOSE)
+    record.verify(lead, VerifyDecision.CLOSE, ClosureCategory.EXPLAINED, "已向诉求人解释清运周期", at)
+
+    assert record.status is TicketStatus.CLOSED and record.closed_at == at and record.redo_count == 0
+    assert record.callback is not None and not record.callback.resolved  # the citizen's verdict stays
+    assert record.actions[-1].action == "核查结案" and record.actions[-1].actor == lead
+    assert "已解释说明" in record.actions[-1].detail and "未解决 · 不满意" in record.actions[-1].detail
+    assert record.outbox[-1].kind is NoticeKind.VERIFIED_CLOSED
+    found = facts_of_record(record)
+    assert "核查结案:已解释说明" in found and "未解决" in found and "按时办结" in found
+    assert "拒绝核查" in refused(record.check_verify, lead, VerifyDecision.REDO)
+
+
+def test_past_max_redo_only_closure_is_offered(config: DistrictConfig) -> None:
+    policy = config.center.callback.model_copy(update={"max_redo": 1})
+    config = config.model_copy(update={"center": config.center.model_copy(update={"callback": policy})})
+    record = unhappy(config)
+    lead, clerk = who(config, "zhangli"), who(config, "cgj_sun")
+    assert record.redo_allowed
+    record.verify(lead, VerifyDecision.REDO, None, "再办一次", SIGNED + timedelta(hours=3))
+    at = record.start_delivery(SIGNED + timedelta(hours=4)) and SIGNED + timedelta(hours=4)
+    record.delivered(at, "ref")
+    record.sign_for(clerk, at)
+    record.contact(clerk, "", at)
+    record.give_answer(clerk, Answer(text="已再次清运", resolved=True), at + timedelta(hours=1))
+    record.record_callback(
+        who(config, "liumei"), Callback(resolved=True, satisfaction=Satisfaction.UNSATISFIED), at + timedelta(hours=2)
+    )
+
+    assert record.status is TicketStatus.AWAITING_VERIFICATION and not record.redo_allowed
+    reason = refused(record.check_verify, lead, VerifyDecision.REDO)
+    assert reason == "拒绝重办：已重办 1 次，达到上限（1 次），仅可核查结案或提请会商"
+    record.check_verify(lead, VerifyDecision.CLOSE)
+    # The first round's facts stay with its department; the second is the current one.
+    found = facts_of_record(record)
+    assert "#1@cgj:未解决" in found and "#1@cgj:签收及时" in found and "不满意" not in found
+    assert "已解决" in found  # this round's callback
+
+
+def test_auto_redo_keeps_todays_behaviour(config: DistrictConfig) -> None:
+    policy = config.center.callback.model_copy(update={"auto_redo": True})
+    config = config.model_copy(update={"center": config.center.model_copy(update={"callback": policy})})
+    record = answered(config)
+    assert record.plan.verification is not None and record.plan.verification.auto_redo
+
+    callback = Callback(resolved=False, satisfaction=Satisfaction.SATISFIED)
+    record.record_callback(who(config, "liumei"), callback, SIGNED + timedelta(hours=2))
+
+    assert record.status is TicketStatus.DISPATCHING and record.redo_count == 1
+    assert [a.action for a in record.actions][-2:] == ["回访", "重办"]
+
+
+def test_plans_from_before_verification_redo_at_once(config: DistrictConfig) -> None:
+    """A ticket received before 核查 (no verification in its plan) replays as it ran: redone at once."""
+    record = answered(config)
+    record.plan = record.plan.model_copy(update={"verification": None, "full_facts": False})
+    record.record_callback(
+        who(config, "liumei"),
+        Callback(resolved=False, satisfaction=Satisfaction.UNSATISFIED),
+        SIGNED + timedelta(hours=2),
+    )
+
+    assert record.status is TicketStatus.DISPATCHING and not record.rounds
+    assert "未解决" in facts_of_record(record)  # the old facts: the last callback's, no round tags
+
+
+def test_exemption_is_an_exception_approval_numbered_x(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    assert "仅限承办单位经办人" in refused(record.check_request_exemption, lead)
+    record.check_request_exemption(clerk)
+    approval = record.request_exemption(clerk, ExemptionReason.UNREASONABLE, "诉求人要求拆除合法建筑", SIGNED, "X1")
+    assert approval.kind is ApprovalKind.EXEMPTION and approval.evidence == "诉求人要求拆除合法建筑"
+    assert "已有免考核申请待审批" in refused(record.check_request_exemption, clerk)
+    # The answer does not lapse it: it concerns the assessment, not the handling.
+    record.contact(clerk, "", SIGNED)
+    record.give_answer(clerk, Answer(text="已解释", resolved=False), SIGNED + timedelta(hours=1))
+    assert record.pending_exemption is not None
+    assert "不涉及改派" in refused(record.check_decision, lead, "X1", assignment_for(config, "zjj"), True)
+
+    record.check_decision(lead, "X1", None, True)
+    record.approve(lead, "X1", None, "证据充分", SIGNED + timedelta(hours=2))
+
+    assert record.exempted == ["cgj"] and record.pending_exemption is None
+    assert record.actions[-1].action == "批准免考核" and record.actions[-1].actor == lead
+    assert "免考核@cgj" in facts_of_record(record)
+    assert "本单位已获免考核" in refused(record.check_request_exemption, clerk)
+
+
+def test_rejected_exemption_leaves_the_facts_alone(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_exemption(clerk, ExemptionReason.FORCE_MAJEURE, "暴雪", SIGNED, "X1")
+    record.reject(lead, "X1", "证据不足", SIGNED + timedelta(hours=1))
+
+    assert not record.exempted and record.actions[-1].action == "驳回免考核"
+    assert record.outbox[-1].kind is NoticeKind.APPROVAL_DECIDED and "已驳回" in record.outbox[-1].text
+    assert not any(t.startswith("免考核") for t in facts_of_record(record))
+
+
+def test_backlog_replaces_the_resolution_clock_with_the_plan_date(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    soon = (T0 + timedelta(days=3)).date()
+    assert "未晚于办理时限" in refused(record.check_request_backlog, clerk, soon, SIGNED)
+    plan = date(2024, 9, 30)
+    record.check_request_backlog(clerk, plan, SIGNED)
+    record.request_backlog(clerk, plan, "需列入明年道路改造计划", SIGNED, "B1")
+    record.approve(lead, "B1", None, "", SIGNED + timedelta(hours=1))
+
+    # Due at the end of the plan date, China time (00:00 of the next day).
+    assert record.resolve_due == datetime(2024, 9, 30, 16, 0, tzinfo=UTC)
+    assert record.clock(ClockKind.RESOLVE).due_at == record.resolve_due and record.on_backlog
+    assert record.status is TicketStatus.SIGNED and "挂账" in facts_of_record(record)
+    # Monthly reminders, from the approval, before the plan date.
+    first = record.next_backlog_reminder
+    assert first == datetime(2024, 6, 6, 10, 30, tzinfo=UTC)
+    record.remind_backlog(first)
+    assert record.next_backlog_reminder == datetime(2024, 7, 6, 10, 30, tzinfo=UTC)
+    assert record.outbox[-1].kind is NoticeKind.BACKLOG_REMINDER and "2024-09-30" in record.outbox[-1].text
+    # The answer ends the reminders; the 挂账 stays visible until the ticket closes.
+    record.contact(clerk, "", first)
+    record.give_answer(clerk, Answer(text="道路已改造", resolved=True), first + timedelta(days=1))
+    assert record.next_backlog_reminder is None and record.on_backlog
+    record.record_callback(
+        who(config, "liumei"), Callback(resolved=True, satisfaction=Satisfaction.SATISFIED), first + timedelta(days=2)
+    )
+    assert not record.on_backlog and "挂账" not in facts_of_record(record)
+
+
+def test_pause_moves_the_due_times_by_the_paused_working_time(config: DistrictConfig) -> None:
+    record = signed(config)  # Monday 17:00 China time; answer due 7 days later
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    due = record.resolve_due
+    assert due is not None
+    record.check_request_pause(clerk, SIGNED)
+    record.request_pause(clerk, PauseReason.MATERIALS, "待诉求人提供产权证明", SIGNED, "P1")
+    paused_at = datetime(2024, 5, 9, 16, 0, tzinfo=UTC)  # Friday 00:00 China time
+    record.approve(lead, "P1", None, "", paused_at)
+    assert record.next_clock_event() is None and "暂停计时" in facts_of_record(record)
+    # Ten working days by default: Friday 00:00 + 10wd (Sat 11 May is a make-up workday).
+    assert record.pause_ends_at == datetime(2024, 5, 22, 16, 0, tzinfo=UTC)
+    assert "时限已在暂停中" in refused(record.check_request_pause, clerk, paused_at)
+
+    resumed = datetime(2024, 5, 12, 16, 0, tzinfo=UTC)  # Monday 00:00: Friday and Saturday (make-up) worked
+    record.check_resume(clerk)
+    record.resume(clerk, resumed, "材料已补齐")
+
+    assert record.resolve_due == due + timedelta(days=2)  # both paused days were working days
+    assert record.paused_since is None and record.next_clock_event() is not None
+    assert record.actions[-1].action == "恢复计时" and record.actions[-1].actor == clerk
+    assert "暂停计时" not in facts_of_record(record)
+    assert "时限未暂停" in refused(record.check_resume, clerk)
+
+
+def test_late_facts_appear_when_the_ladder_first_fires(config: DistrictConfig) -> None:
+    record = delivered(config)
+    event = record.next_clock_event()
+    while event is not None and not (event.clock is ClockKind.SIGN_FOR and event.level is not None):
+        record.fire(event, event.at)
+        event = record.next_clock_event()
+    assert "签收超时" not in facts_of_record(record)
+    assert event is not None
+    record.fire(event, event.at)  # 催办: the overdue step
+
+    assert record.overdue and "签收超时" in facts_of_record(record)
+    record.sign_for(who(config, "cgj_sun"), event.at + timedelta(minutes=5))
+    assert facts_of_record(record).count("签收超时") == 1
+
+
+def test_reassignment_keeps_the_first_rounds_facts_with_its_department(config: DistrictConfig) -> None:
+    record = signed(config)
+    clerk, lead = who(config, "cgj_sun"), who(config, "zhangli")
+    record.request_return(clerk, "非本单位职责", SIGNED, "R1")
+    record.approve(lead, "R1", assignment_for(config, "bhjd"), "", SIGNED + timedelta(minutes=5))
+
+    assert [r.department for r in record.rounds] == ["cgj"]
+    found = facts_of_record(record)
+    assert "#1@cgj:签收及时" in found and "签收及时" not in found  # the round moved off the current facts
+
+
+def test_working_time_skips_days_off(config: DistrictConfig) -> None:
+    from domain.calendar import WorkCalendar
+
+    calendar = WorkCalendar(calendar_for(config.calendar, T0))
+    friday = datetime(2024, 5, 10, 4, 0, tzinfo=UTC)  # Friday 12:00 China time
+    sunday_night = datetime(2024, 5, 12, 16, 0, tzinfo=UTC)  # Monday 00:00 (Sat 11 May a make-up workday)
+    assert calendar.working_time(friday, sunday_night) == timedelta(hours=36)
+    monday_noon = datetime(2024, 5, 13, 4, 0, tzinfo=UTC)
+    sunday = datetime(2024, 5, 19, 4, 0, tzinfo=UTC)
+    assert calendar.working_time(sunday - timedelta(hours=12), sunday) == timedelta(0)  # Sunday off
+    # Friday 12:00 + 24 working hours: Friday's 12, then Monday 12:00 (Sat 18, Sun 19 May are off).
+    later, _ = calendar.add_working_time(datetime(2024, 5, 17, 4, 0, tzinfo=UTC), timedelta(hours=24))
+    assert later == monday_noon + timedelta(days=7)
+
+
+def test_lists_mark_backlog_pause_closure_and_exemption_beside_the_status() -> None:
+    from domain.facts import marks, status_marks
+
+    assert status_marks("已联系", ["签收及时", "挂账"]) == "已联系（挂账）"
+    assert (
+        status_marks("办结", ["未解决", "核查结案:已解释说明", "免考核@cgj"]) == "办结（核查结案：已解释说明，免考核）"
+    )
+    assert marks(["签收及时", "#1@cgj:未解决"]) == [] and status_marks("待签收", []) == "待签收"

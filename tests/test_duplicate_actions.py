@@ -41,10 +41,11 @@ from domain.commands import (
     SignFor,
     TransferToCity,
     Unlink,
+    VerifyTicket,
 )
 from domain.config import DistrictConfig
 from domain.intake import assignment_for, workflow_id_for
-from domain.models import Answer, ApprovalState, Callback, RequestKind, Satisfaction, TicketStatus
+from domain.models import Answer, ApprovalState, Callback, RequestKind, Satisfaction, TicketStatus, VerifyDecision
 from domain.ticket_record import AssistStatus, TicketRecord
 from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.conftest import make_config
@@ -331,8 +332,14 @@ async def test_an_unsatisfied_callback_twice_sends_the_ticket_back_once(client, 
         client, no, TicketWorkflow.record_callback, callback(config, Satisfaction.UNSATISFIED)
     )
 
-    assert result.message == "回访不满意或未解决，已发回重办"
-    assert record.redo_count == 1 and record.dispatch_round == 2 and logged(record, "回访") == 1
+    assert result.message == "回访不满意或未解决，待中心核查"
+    assert record.status is TicketStatus.AWAITING_VERIFICATION and logged(record, "回访") == 1
+    redo = VerifyTicket(actor=person(config, "zhangli"), decision=VerifyDecision.REDO, reason="仍未解决")
+    result, record = await sent_twice(client, no, TicketWorkflow.verify, redo)
+    record = await eventually(
+        client, no, lambda r: r.dispatch_round == 2 and r.status is TicketStatus.AWAITING_SIGN_FOR
+    )
+    assert record.redo_count == 1 and logged(record, "重办") == 1
     assert [d["delivery"]["idempotency_key"] for d in received(tmp_path, "cgj")] == [f"{no}#1", f"{no}#2"]
     with pytest.raises(ActionFailed, match="仅在「待回访」时可回访"):
         await act(client, no, TicketWorkflow.record_callback, callback(config, Satisfaction.UNSATISFIED))

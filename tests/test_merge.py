@@ -13,10 +13,10 @@ import pytest
 from temporalio.client import Client
 
 from domain import search_attributes as sa
-from domain.commands import LinkTicket, RecordCallback, SignFor, Unlink
+from domain.commands import LinkTicket, RecordCallback, SignFor, Unlink, VerifyTicket
 from domain.config import DistrictConfig
 from domain.intake import workflow_id_for
-from domain.models import Callback, Citizen, Satisfaction, Ticket, TicketStatus
+from domain.models import Callback, Citizen, Satisfaction, Ticket, TicketStatus, VerifyDecision
 from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, replaying_workers, sample_ticket
@@ -97,6 +97,8 @@ async def test_a_repeat_unsatisfied_with_the_main_answer_goes_its_own_way(client
     await handle_to_answer(client, config, main.ticket_no, "cgj_sun")
     await eventually(client, repeat.ticket_no, lambda r: r.status is TicketStatus.AWAITING_CALLBACK)
     await call_back(client, config, repeat.ticket_no, False, Satisfaction.UNSATISFIED)
+    redo = VerifyTicket(actor=person(config, "zhangli"), decision=VerifyDecision.REDO, reason="单独办理")
+    await act(client, repeat.ticket_no, TicketWorkflow.verify, redo)
     record = await eventually(client, repeat.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
     assert record.assignment.department == "cgj" and record.merged_into is None
 

@@ -44,6 +44,19 @@ EXPECTED = {
     # The dispatch step published once (when delivered, blocked or failed), and no callback request
     # (local activity) when operators make the callbacks: both fixed into the plan at intake.
     "v3": {"standard", "return_reassign", "redo_extension", "outage"},
+    # 核查 after the callback (待核查: 重办 or 核查结案), 免考核, 挂账 (its monthly reminder's timer) and
+    # 暂停计时 (its limit's timer), and each finished round's facts: fixed into the plan at intake.
+    "v4": {
+        "standard",
+        "return_reassign",
+        "redo_extension",
+        "outage",
+        "verified_closed",
+        "verified_redo",
+        "exempted",
+        "backlog",
+        "paused",
+    },
 }
 
 

@@ -22,10 +22,11 @@ from domain.commands import (
     RequestExtension,
     RequestReturn,
     SignFor,
+    VerifyTicket,
 )
 from domain.config import DistrictConfig, SimulatedSurvey
 from domain.intake import assignment_for, workflow_id_for
-from domain.models import Answer, ApprovalState, Callback, RequestKind, Satisfaction, TicketStatus
+from domain.models import Answer, ApprovalState, Callback, RequestKind, Satisfaction, TicketStatus, VerifyDecision
 from starter.tickets import ActionFailed, act, outcome, submit
 from tests.helpers import eventually, person, replaying_workers, sample_ticket
 from worker import build_workers
@@ -290,7 +291,9 @@ async def test_unsatisfied_callback_sends_the_ticket_back_for_redo(client, confi
     await eventually(client, ticket.ticket_no, awaiting_sign_for)
     await handle_to_answer(client, config, ticket.ticket_no, "cgj_sun")
     result = await call_back(client, config, ticket.ticket_no, False, Satisfaction.UNSATISFIED)
-    assert "重办" in result.message
+    assert result.message == "回访不满意或未解决，待中心核查"
+    redo = VerifyTicket(actor=person(config, "zhangli"), decision=VerifyDecision.REDO, reason="诉求人仍反映未清运")
+    assert "重办" in (await act(client, ticket.ticket_no, TicketWorkflow.verify, redo)).message
     record = await eventually(
         client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and r.dispatch_round == 2
     )

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters.webhook import DEPARTMENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER
-from domain.commands import SignFor
+from domain.commands import Decide, SignFor
 from domain.config import DistrictConfig
 from domain.models import TicketStatus
 from starter.tickets import ActionFailed, act, view
@@ -173,7 +173,7 @@ async def test_openapi_documents_every_endpoint_with_its_refusals(gateway):
         ("GET", "/api/tickets/{ticket_no}"),
         *{
             ("POST", f"/api/tickets/{{ticket_no}}/{a}")
-            for a in ("sign-for", "contact", "answer", "return", "extension")
+            for a in ("sign-for", "contact", "answer", "return", "extension", "exemption", "backlog", "pause", "resume")
         },
     }
     error = {"$ref": "#/components/schemas/ApiErrorBody"}
@@ -435,6 +435,48 @@ async def test_callbacks_move_the_ticket_as_the_cli_does(gateway):
     assert record.status is TicketStatus.RETURN_PENDING and record.approvals[0].requested_by.name == "赵敏"
 
 
+async def test_exemption_backlog_and_pause_requests_through_the_api(gateway):
+    """免考核 (X…), 暂停计时 (P…) with its 恢复计时, and 挂账 (B…): the department's requests, decided by the
+    shift lead in the workflow; the ticket's view shows what was decided."""
+    ticket_no = await submitted(gateway)  # → cgj
+    await gateway.callback("cgj", ticket_no, "sign-for", {"actor": "cgj_sun"})
+    await gateway.callback("cgj", ticket_no, "contact", {"actor": "cgj_sun"})
+    lead = person(gateway.config, "zhangli")
+
+    bad = await gateway.callback(
+        "cgj", ticket_no, "exemption", {"actor": "cgj_sun", "category": "看心情", "evidence": "x"}
+    )
+    assert refusal(bad, 422)["field"] == "category"
+    exempt = await gateway.callback(
+        "cgj", ticket_no, "exemption", {"actor": "cgj_sun", "category": "不可抗力", "evidence": "暴雪封路"}
+    )
+    assert exempt.json() == {"status": "已联系", "message": "免考核申请已提交，待值班长审批", "approval_id": "X1"}
+    await act(gateway.client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id="X1"))
+
+    paused = await gateway.callback("cgj", ticket_no, "pause", {"actor": "cgj_sun", "category": "补充材料"})
+    assert paused.json()["approval_id"] == "P2"
+    early = await gateway.callback("cgj", ticket_no, "resume", {"actor": "cgj_sun"})
+    assert refusal(early, 409)["detail"] == "拒绝恢复计时：时限未暂停"
+    await act(gateway.client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id="P2"))
+    assert (await gateway.get("cgj", f"/api/tickets/{ticket_no}")).json()["paused_since"] is not None
+    resumed = await gateway.callback("cgj", ticket_no, "resume", {"actor": "cgj_sun", "note": "材料已补齐"})
+    assert resumed.json()["message"] == "已恢复计时"
+
+    past = await gateway.callback(
+        "cgj", ticket_no, "backlog", {"actor": "cgj_sun", "plan_date": "2000-01-01", "reason": "改造"}
+    )
+    assert "未晚于办理时限" in refusal(past, 409)["detail"]
+    backlog = await gateway.callback(
+        "cgj", ticket_no, "backlog", {"actor": "cgj_sun", "plan_date": "2099-06-30", "reason": "需列入改造计划"}
+    )
+    assert backlog.json()["approval_id"] == "B3"
+    await act(gateway.client, ticket_no, TicketWorkflow.approve, Decide(actor=lead, approval_id="B3"))
+
+    shown = (await gateway.get("cgj", f"/api/tickets/{ticket_no}")).json()
+    assert shown["exempted"] == ["cgj"] and shown["backlog_until"] == "2099-06-30" and shown["paused_since"] is None
+    assert [a["id"] for a in shown["approvals"]] == ["X1", "P2", "B3"]
+
+
 async def test_a_retried_callback_is_applied_once(gateway):
     ticket_no = await submitted(gateway)
     first = await gateway.callback("cgj", ticket_no, "sign-for", {"actor": "cgj_sun"}, key="sys-42-sign")
@@ -648,7 +690,8 @@ def fuzz(app: Any, operations: list[tuple[str, str]], examples: int) -> None:
 async def test_schemathesis_finds_the_behaviour_as_documented(gateway, tmp_path):
     reads = [("GET", "/api/tickets"), ("GET", "/api/tickets/{ticket_no}")]
     callbacks = [
-        ("POST", f"/api/tickets/{{ticket_no}}/{a}") for a in ("sign-for", "contact", "answer", "return", "extension")
+        ("POST", f"/api/tickets/{{ticket_no}}/{a}")
+        for a in ("sign-for", "contact", "answer", "return", "extension", "exemption", "backlog", "pause", "resume")
     ]
     app = api_app(gateway.client, gateway.config)
     started = time.monotonic()

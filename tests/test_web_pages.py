@@ -234,7 +234,7 @@ async def test_a_ticket_offers_each_viewer_only_what_they_may_do(pages: Pages) -
     clerk = await pages.as_("cgj_sun")
     page = await clerk.get(f"/tickets/{number}")
     assert page.status_code == 200
-    assert actions_offered(page.text) == {"sign", "return"}  # not contact, answer or extend yet
+    assert actions_offered(page.text) == {"sign", "return", "exempt"}  # not contact, answer or extend yet
     assert "王小明" in page.text and "13812341234" in page.text  # the clerk must call the citizen
 
     for username in ("zhangli", "liumei", "leader_wang"):
@@ -257,7 +257,7 @@ async def test_a_ticket_offers_each_viewer_only_what_they_may_do(pages: Pages) -
     await clerk.post(f"/tickets/{number}/actions/sign", data={"csrf": csrf(page.text)})
     signed = await clerk.get(f"/tickets/{number}")
     assert "已签收" in signed.text
-    assert actions_offered(signed.text) == {"contact", "return", "extend"}
+    assert actions_offered(signed.text) == {"contact", "return", "extend", "exempt", "backlog", "pause"}
 
 
 async def test_the_workflow_refuses_what_a_page_would_not_offer(pages: Pages) -> None:
@@ -326,6 +326,44 @@ async def test_the_shift_lead_dispatches_and_decides_from_the_pages(pages: Pages
     record = await view(pages.client, ticket.ticket_no)
     assert record.extensions_granted == 1 and not record.pending_approvals
     assert (await (await pages.as_("cgj_sun")).get("/center")).status_code == 403
+
+
+async def test_the_shift_lead_verifies_an_unsatisfied_ticket_from_the_pages(pages: Pages) -> None:
+    """核查: offered to the shift lead only once the callback found it unsatisfied; 核查结案 closes it."""
+    number = await waiting_ticket(pages)
+    clerk, lead = await pages.as_("cgj_sun"), await pages.as_("zhangli")
+    token = csrf((await clerk.get(f"/tickets/{number}")).text)
+    await clerk.post(f"/tickets/{number}/actions/sign", data={"csrf": token})
+    await clerk.post(f"/tickets/{number}/actions/contact", data={"csrf": token, "note": "已联系"})
+    paused = await clerk.post(f"/tickets/{number}/actions/pause", data={"csrf": token, "category": "不在家"})
+    assert paused.status_code == 303
+    page = await lead.get(f"/tickets/{number}")
+    assert "批准 P1" in page.text and "verify-close" not in actions_offered(page.text)
+    await lead.post(f"/tickets/{number}/actions/approve", data={"csrf": token_of(page), "approval": "P1"})
+    shown = await clerk.get(f"/tickets/{number}")
+    assert "resume" in actions_offered(shown.text) and 'id="mark-paused"' in shown.text
+    await clerk.post(f"/tickets/{number}/actions/resume", data={"csrf": token, "note": "已见到诉求人"})
+    await clerk.post(f"/tickets/{number}/actions/answer", data={"csrf": token, "text": "已解释", "resolved": "no"})
+    operator = await pages.as_("liumei")
+    form = {"csrf": token_of(await operator.get(f"/tickets/{number}")), "resolved": "no", "satisfaction": "不满意"}
+    await operator.post(f"/tickets/{number}/actions/callback", data=form)
+    assert actions_offered((await operator.get(f"/tickets/{number}")).text) == set()
+
+    page = await lead.get(f"/tickets/{number}")
+    assert actions_offered(page.text) == {"verify-redo", "verify-close"}
+    assert "待核查" in (await lead.get("/center")).text
+    bad = await lead.post(
+        f"/tickets/{number}/actions/verify-close", data={"csrf": token_of(page), "closure": "随便", "reason": "x"}
+    )
+    assert bad.status_code == 303 and "结案类别应为" in (await lead.get(f"/tickets/{number}")).text
+    done = await lead.post(
+        f"/tickets/{number}/actions/verify-close",
+        data={"csrf": token_of(page), "closure": "历史遗留问题", "reason": "小区规划遗留，已解释"},
+    )
+    assert done.status_code == 303
+    record = await eventually(pages.client, number, lambda r: r.status is TicketStatus.CLOSED)
+    assert record.closure is not None and record.actions[-1].actor.id == "zhangli"
+    assert 'id="mark-closure"' in (await lead.get(f"/tickets/{number}")).text
 
 
 def token_of(response: httpx.Response) -> str:

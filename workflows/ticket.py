@@ -30,18 +30,33 @@ with workflow.unsafe.imports_passed_through():
         LinkTicket,
         ManualDispatch,
         RecordCallback,
+        RequestBacklog,
+        RequestExemption,
         RequestExtension,
+        RequestPause,
         RequestReturn,
+        ResumeClock,
         SignFor,
         TicketOutcome,
         TransferToCity,
         Unlink,
+        VerifyTicket,
     )
     from domain.delivery import CallbackRequest, CityMessage, Delivery, DeliveryReceipt, NoticeKind, delivery_key
     from domain.intake import TicketInput, workflow_id_for
     from domain.meeting import MeetingInput, determination_from, workflow_id_for_meeting
-    from domain.models import SYSTEM_ACTOR, Actor, Answer, Assignment, Determination, TicketSource, TicketStatus
-    from domain.ticket_record import ActionRefused, AssistStatus, PendingNotice, TicketRecord
+    from domain.models import (
+        SYSTEM_ACTOR,
+        Actor,
+        Answer,
+        ApprovalKind,
+        Assignment,
+        Determination,
+        TicketSource,
+        TicketStatus,
+        VerifyDecision,
+    )
+    from domain.ticket_record import ActionRefused, AssistStatus, PendingNotice, TicketRecord, next_approval_id
 
 from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices, validates
 from workflows.retry import ALERT_AFTER
@@ -77,6 +92,9 @@ class TicketWorkflow:
         consultation = asyncio.create_task(self._consult_when_problem()) if record.plan.consultation else None
         forwarding = asyncio.create_task(self._forward_answer()) if record.plan.match_key else None
         assisting = asyncio.create_task(self._deliver_assists()) if record.plan.deadlines else None
+        # 挂账's monthly reminders and 暂停计时's limit: timers only once such a request is approved.
+        backlog = asyncio.create_task(self._remind_backlog()) if record.plan.deadlines else None
+        pause = asyncio.create_task(self._resume_at_limit()) if record.plan.pause_limit else None
         if record.merged_into:
             await self._join_main()
         while not record.status.is_final:
@@ -97,9 +115,11 @@ class TicketWorkflow:
             if record.status is not TicketStatus.AWAITING_CALLBACK:
                 continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
-        for task in (clocks, consultation, assisting):
+        for task in (clocks, consultation, assisting, backlog, pause):
             if task:
                 task.cancel()
+        # A 免考核 request still waiting is decided on the closed ticket (it concerns the assessment).
+        await workflow.wait_condition(lambda: record.pending_exemption is None)
         await self._tell_city()
         # Repeats merged into this ticket get its answer before it ends.
         await workflow.wait_condition(lambda: not record.answers_to_forward)
@@ -255,6 +275,49 @@ class TicketWorkflow:
         record.consultation = meeting_id
         record.log_consultation(workflow.now(), reason)
         self._publish()
+
+    # ----- 挂账 and 暂停计时 -----
+
+    async def _remind_backlog(self) -> None:
+        """Each month while the department works a 挂账 ticket, a reminder of its plan date."""
+        record = self.record
+        while True:
+            await workflow.wait_condition(lambda: record.next_backlog_reminder is not None)
+            at = record.next_backlog_reminder
+            assert at is not None
+            remaining = at - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: record.next_backlog_reminder != at,  # noqa: B023 (awaited here)
+                        timeout=remaining,
+                        timeout_summary="挂账月度提醒",
+                    )
+                    continue  # answered, closed, reassigned or moved meanwhile
+                except TimeoutError:
+                    pass
+            record.remind_backlog(workflow.now())
+
+    async def _resume_at_limit(self) -> None:
+        """A pause the department does not end ends by itself at the configured limit."""
+        record = self.record
+        while True:
+            await workflow.wait_condition(lambda: record.pause_ends_at is not None)
+            ends = record.pause_ends_at
+            assert ends is not None
+            remaining = ends - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: record.pause_ends_at != ends,  # noqa: B023 (awaited here)
+                        timeout=remaining,
+                        timeout_summary="暂停计时上限",
+                    )
+                    continue  # resumed by the department, or answered
+                except TimeoutError:
+                    pass
+            record.resume(None, workflow.now(), "暂停已达上限，自动恢复计时")
+            self._publish()
 
     # ----- 协办 -----
 
@@ -495,7 +558,7 @@ class TicketWorkflow:
 
     @workflow.update
     def request_return(self, cmd: RequestReturn) -> ActionResult:
-        approval_id = f"R{len(self.record.approvals) + 1}"
+        approval_id = next_approval_id(self.record, ApprovalKind.RETURN)
         self.record.request_return(cmd.actor, cmd.reason, workflow.now(), approval_id)
         return self._done("退单申请已提交，待值班长审批", approval_id)
 
@@ -505,13 +568,55 @@ class TicketWorkflow:
 
     @workflow.update
     def request_extension(self, cmd: RequestExtension) -> ActionResult:
-        approval_id = f"E{len(self.record.approvals) + 1}"
+        approval_id = next_approval_id(self.record, ApprovalKind.EXTENSION)
         self.record.request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now(), approval_id)
         return self._done("延期申请已提交，待值班长审批", approval_id)
 
     @validates(request_extension)
     def _check_extension(self, cmd: RequestExtension) -> None:
         self.record.check_request_extension(cmd.actor, cmd.span, cmd.reason, workflow.now())
+
+    @workflow.update
+    def request_exemption(self, cmd: RequestExemption) -> ActionResult:
+        """免考核: the department asks that the ticket not count against it (an 异常审批)."""
+        approval_id = next_approval_id(self.record, ApprovalKind.EXEMPTION)
+        self.record.request_exemption(cmd.actor, cmd.category, cmd.evidence, workflow.now(), approval_id)
+        return self._done("免考核申请已提交，待值班长审批", approval_id)
+
+    @validates(request_exemption)
+    def _check_exemption(self, cmd: RequestExemption) -> None:
+        self.record.check_request_exemption(cmd.actor)
+
+    @workflow.update
+    def request_backlog(self, cmd: RequestBacklog) -> ActionResult:
+        """挂账: the department asks to work to a plan date beyond any time limit (an 异常审批)."""
+        approval_id = next_approval_id(self.record, ApprovalKind.BACKLOG)
+        self.record.request_backlog(cmd.actor, cmd.plan_date, cmd.reason, workflow.now(), approval_id)
+        return self._done("挂账申请已提交，待值班长审批", approval_id)
+
+    @validates(request_backlog)
+    def _check_backlog(self, cmd: RequestBacklog) -> None:
+        self.record.check_request_backlog(cmd.actor, cmd.plan_date, workflow.now())
+
+    @workflow.update
+    def request_pause(self, cmd: RequestPause) -> ActionResult:
+        """暂停计时: the department waits for the citizen (an 异常审批)."""
+        approval_id = next_approval_id(self.record, ApprovalKind.PAUSE)
+        self.record.request_pause(cmd.actor, cmd.category, cmd.note, workflow.now(), approval_id)
+        return self._done("暂停计时申请已提交，待值班长审批", approval_id)
+
+    @validates(request_pause)
+    def _check_pause(self, cmd: RequestPause) -> None:
+        self.record.check_request_pause(cmd.actor, workflow.now())
+
+    @workflow.update
+    def resume_clock(self, cmd: ResumeClock) -> ActionResult:
+        self.record.resume(cmd.actor, workflow.now(), cmd.note)
+        return self._done("已恢复计时")
+
+    @validates(resume_clock)
+    def _check_resume(self, cmd: ResumeClock) -> None:
+        self.record.check_resume(cmd.actor)
 
     @workflow.update
     def approve(self, cmd: Decide) -> ActionResult:
@@ -534,12 +639,27 @@ class TicketWorkflow:
     @workflow.update
     def record_callback(self, cmd: RecordCallback) -> ActionResult:
         self.record.record_callback(cmd.actor, cmd.callback, workflow.now())
-        message = "回访不满意或未解决，已发回重办" if cmd.callback.needs_redo else "已办结"
+        if self.record.status is TicketStatus.AWAITING_VERIFICATION:
+            message = "回访不满意或未解决，待中心核查"
+        else:
+            message = "回访不满意或未解决，已发回重办" if cmd.callback.needs_redo else "已办结"
         return self._done(message)
 
     @validates(record_callback)
     def _check_callback(self, cmd: RecordCallback) -> None:
         self.record.check_callback(cmd.actor)
+
+    @workflow.update
+    def verify(self, cmd: VerifyTicket) -> ActionResult:
+        """核查: 重办 by the same department (a new round), or 核查结案 with a closure category."""
+        self.record.verify(cmd.actor, cmd.decision, cmd.closure, cmd.reason, workflow.now())
+        if cmd.decision is VerifyDecision.REDO:
+            return self._done("核查：已发回重办")
+        return self._done(f"核查结案：{cmd.closure.value if cmd.closure else ''}")
+
+    @validates(verify)
+    def _check_verify(self, cmd: VerifyTicket) -> None:
+        self.record.check_verify(cmd.actor, cmd.decision)
 
     @workflow.query
     def view(self) -> TicketRecord:

@@ -16,7 +16,7 @@ key not configured. Every error body is `ApiErrorBody`.
 
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime.
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path as Path_  # `Path` is FastAPI's path parameter here
 from typing import Annotated, Any
 
@@ -35,7 +35,18 @@ from temporalio.service import RPCError
 
 from activities.adapters.webhook import DEPARTMENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER
 from domain import search_attributes as sa
-from domain.commands import ActionResult, ContactCitizen, GiveAnswer, RequestExtension, RequestReturn, SignFor
+from domain.commands import (
+    ActionResult,
+    ContactCitizen,
+    GiveAnswer,
+    RequestBacklog,
+    RequestExemption,
+    RequestExtension,
+    RequestPause,
+    RequestReturn,
+    ResumeClock,
+    SignFor,
+)
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import PayloadRejected, one_line
@@ -45,6 +56,7 @@ from domain.models import (
     Answer,
     Assignment,
     Callback,
+    ClosureCategory,
     ExceptionApproval,
     Frozen,
     RequestKind,
@@ -319,7 +331,7 @@ async def submit_ticket(request: Request, response: Response, body: TicketIn, ca
     )
 
 
-# ----- the departments' callbacks (签收、联系、答复、退单、延期) -----
+# ----- the departments' callbacks (签收、联系、答复、退单、延期、免考核、挂账、暂停计时) -----
 
 PersonId = Annotated[
     str, Field(min_length=1, max_length=32, description="经办人：配置中 people 的 id，须是调用单位的经办人")
@@ -338,6 +350,10 @@ ContactBody = _request_body(ContactCitizen, "ContactRequest")
 AnswerBody = _request_body(GiveAnswer, "AnswerRequest")
 ReturnBody = _request_body(RequestReturn, "ReturnRequest")
 ExtensionBody = _request_body(RequestExtension, "ExtensionRequest")
+ExemptionBody = _request_body(RequestExemption, "ExemptionRequest")
+BacklogBody = _request_body(RequestBacklog, "BacklogRequest")
+PauseBody = _request_body(RequestPause, "PauseRequest")
+ResumeBody = _request_body(ResumeClock, "ResumeRequest")
 
 
 def _clerk(config: DistrictConfig, caller: Caller, person_id: str) -> Actor:
@@ -459,6 +475,67 @@ async def request_extension(
     )
 
 
+@router.post(
+    "/tickets/{ticket_no}/exemption",
+    response_model=ActionResult,
+    operation_id="request_exemption",
+    summary="申请免考核 (exemption)",
+    description="申请免考核：category（不合理诉求 / 不可抗力 / 非本单位职责 / 其他）与 evidence（证明材料），"
+    "由值班长审批（返回申请编号 X…），等同 `hotline dept exempt`。",
+    responses=_CALLBACK_ERRORS,
+)
+async def request_exemption(
+    request: Request, ticket_no: TicketNoPath, body: ExemptionBody, key: IdempotencyKey, caller: DepartmentCaller
+) -> ActionResult:
+    return await _act(
+        request, caller, ticket_no, key, body, TicketWorkflow.request_exemption, RequestExemption, "申请免考核"
+    )
+
+
+@router.post(
+    "/tickets/{ticket_no}/backlog",
+    response_model=ActionResult,
+    operation_id="request_backlog",
+    summary="申请挂账 (backlog)",
+    description="申请挂账：plan_date（计划完成日期 YYYY-MM-DD）与 reason，由值班长审批（返回申请编号 B…）；"
+    "获批后办理时限改为计划完成日期，每月提醒，办结前保持在办。等同 `hotline dept backlog`。",
+    responses=_CALLBACK_ERRORS,
+)
+async def request_backlog(
+    request: Request, ticket_no: TicketNoPath, body: BacklogBody, key: IdempotencyKey, caller: DepartmentCaller
+) -> ActionResult:
+    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.request_backlog, RequestBacklog, "申请挂账")
+
+
+@router.post(
+    "/tickets/{ticket_no}/pause",
+    response_model=ActionResult,
+    operation_id="request_pause",
+    summary="申请暂停计时 (pause)",
+    description="申请暂停计时：category（补充材料 / 不在家 / 其他）与 note，由值班长审批（返回申请编号 P…），"
+    "等同 `hotline dept pause`。",
+    responses=_CALLBACK_ERRORS,
+)
+async def request_pause(
+    request: Request, ticket_no: TicketNoPath, body: PauseBody, key: IdempotencyKey, caller: DepartmentCaller
+) -> ActionResult:
+    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.request_pause, RequestPause, "申请暂停计时")
+
+
+@router.post(
+    "/tickets/{ticket_no}/resume",
+    response_model=ActionResult,
+    operation_id="resume_clock",
+    summary="恢复计时 (resume)",
+    description="恢复计时：时限按暂停的工作时间顺延，等同 `hotline dept resume`。",
+    responses=_CALLBACK_ERRORS,
+)
+async def resume_clock(
+    request: Request, ticket_no: TicketNoPath, body: ResumeBody, key: IdempotencyKey, caller: DepartmentCaller
+) -> ActionResult:
+    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.resume_clock, ResumeClock, "恢复计时")
+
+
 # ----- reading (查询) -----
 
 
@@ -512,7 +589,13 @@ class TicketView(BaseModel):
     dispatch_error: str | None
     answer: Answer | None
     callback: Callback | None
-    approvals: list[ExceptionApproval] = Field(description="异常审批（退单 R…、延期 E…）")
+    approvals: list[ExceptionApproval] = Field(
+        description="异常审批（退单 R…、延期 E…、免考核 X…、挂账 B…、暂停计时 P…）"
+    )
+    closure: ClosureCategory | None = Field(description="核查结案的类别（中心核查后结案时）")
+    exempted: list[str] = Field(description="已获免考核的承办单位代码")
+    backlog_until: date | None = Field(description="挂账：计划完成日期（获批后）")
+    paused_since: datetime | None = Field(description="暂停计时：自何时起暂停（恢复后为 null）")
     actions: list[Action] = Field(description="办理记录：谁、何时、做了什么")
 
     @classmethod
@@ -548,6 +631,10 @@ class TicketView(BaseModel):
                     "answer",
                     "callback",
                     "approvals",
+                    "closure",
+                    "exempted",
+                    "backlog_until",
+                    "paused_since",
                     "actions",
                 }
             ),
@@ -597,6 +684,9 @@ class TicketSummary(BaseModel):
     overdue: bool
     awaiting_approval: bool
     escalation: str | None
+    backlog: bool = Field(description="挂账中")
+    paused: bool = Field(description="暂停计时中")
+    closure: str | None = Field(description="核查结案的类别")
 
 
 class TicketList(BaseModel):
@@ -651,6 +741,7 @@ async def list_tickets(
     try:
         async for found in _client(request).list_workflows(query, limit=limit):
             attrs = found.typed_search_attributes
+            facts = sa.facts_of(found.id, attrs)
             tickets.append(
                 TicketSummary(
                     ticket_no=found.id.removeprefix("ticket-"),
@@ -665,6 +756,9 @@ async def list_tickets(
                     overdue=bool(attrs.get(sa.OVERDUE)),
                     awaiting_approval=bool(attrs.get(sa.AWAITING_APPROVAL)),
                     escalation=attrs.get(sa.ESCALATION),
+                    backlog=facts.backlog,
+                    paused=facts.paused,
+                    closure=facts.closure,
                 )
             )
     except RPCError as err:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from activities.reports import compose
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
+from domain.facts import Fact
 from domain.models import Role, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, Report
@@ -41,7 +42,13 @@ async def center(request: Request) -> Response:
     sections = []
     if lead:
         sections += [
-            ("approvals", "待审批（退单 / 延期）", queue_query(awaiting_approval=True)),
+            # A closed ticket may still wait for its 免考核 decision.
+            (
+                "approvals",
+                "待审批（退单 / 延期 / 免考核 / 挂账 / 暂停计时）",
+                queue_query(awaiting_approval=True, open_only=False),
+            ),
+            ("verification", "待核查（回访未解决或不满意）", queue_query(status=TicketStatus.AWAITING_VERIFICATION)),
             (
                 "dispatch",
                 "待人工派遣（派单目录无匹配 / 派遣失败）",
@@ -51,6 +58,7 @@ async def center(request: Request) -> Response:
     sections.append(("callbacks", "待回访", queue_query(status=TicketStatus.AWAITING_CALLBACK)))
     if lead:
         sections.append(("overdue", "超期工单", queue_query(overdue=True)))
+        sections.append(("backlog", "挂账工单", f"{queue_query()} AND {sa.FACTS.name} = '{Fact.BACKLOG.value}'"))
     found = await asyncio.gather(*(queue_rows(request, query) for _, _, query in sections))
     return render(
         request,

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,14 +29,33 @@ from domain.commands import (
     GiveAnswer,
     ManualDispatch,
     RecordCallback,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
+    RequestPause,
     RequestReturn,
+    ResumeClock,
     SignFor,
+    VerifyTicket,
 )
 from domain.config import DistrictConfig
 from domain.deadlines import Clock
+from domain.facts import marks as fact_marks
 from domain.intake import TicketRejected, assignment_for
-from domain.models import Actor, Answer, ApprovalKind, Callback, ExceptionApproval, Role, Satisfaction, TicketStatus
+from domain.models import (
+    Actor,
+    Answer,
+    ApprovalKind,
+    Callback,
+    ClosureCategory,
+    ExceptionApproval,
+    ExemptionReason,
+    PauseReason,
+    Role,
+    Satisfaction,
+    TicketStatus,
+    VerifyDecision,
+)
 from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import ActionRefused, TicketRecord
 from starter.codec import PayloadDecryptionError
@@ -142,6 +161,12 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "assist-report": lambda: record.check_assist_report(actor),
         "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]
         "callback": lambda: record.check_callback(actor),
+        "exempt": lambda: record.check_request_exemption(actor),
+        "backlog": lambda: record.check_request_backlog(actor, date(2099, 12, 31), now),
+        "pause": lambda: record.check_request_pause(actor, now),
+        "resume": lambda: record.check_resume(actor),
+        "verify-close": lambda: record.check_verify(actor, VerifyDecision.CLOSE),
+        "verify-redo": lambda: record.check_verify(actor, VerifyDecision.REDO),
     }
     allowed.actions = {name for name, check in checks.items() if passes(check)}
     allowed.decisions = [
@@ -223,6 +248,7 @@ class QueueRow:
     title: str = "—"
     clock: ClockView | None = None
     pending: list[ExceptionApproval] = field(default_factory=list)  # requests awaiting the shift lead
+    marks: list[str] = field(default_factory=list)  # 挂账, 暂停计时, 核查结案:…, 免考核 (from the facts)
 
 
 def quoted(value: str) -> str:
@@ -270,6 +296,7 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
                 overdue=bool(attrs.get(sa.OVERDUE)),
                 escalation=attrs.get(sa.ESCALATION),
                 awaiting_approval=bool(attrs.get(sa.AWAITING_APPROVAL)),
+                marks=fact_marks(list(attrs.get(sa.FACTS) or [])),
             )
         )
     now = datetime.now(UTC)
@@ -381,6 +408,9 @@ async def ticket_page(request: Request, ticket_no: str) -> Response:
         departments=config.departments,
         reassign_to=[d for d in config.departments if d.code != current],
         satisfactions=[s.value for s in Satisfaction],
+        closures=[c.value for c in ClosureCategory],
+        exemption_reasons=[r.value for r in ExemptionReason],
+        pause_reasons=[r.value for r in PauseReason],
         return_kind=ApprovalKind.RETURN,
         workflow_url=workflow_link(request, f"ticket-{record.ticket.ticket_no}"),
         refresh=None,
@@ -399,6 +429,14 @@ def _department(config: DistrictConfig, code: str, label: str) -> Any:
         return assignment_for(config, code)
     except TicketRejected:
         raise BadInput(f"{label}：没有代码为 {code} 的承办单位") from None
+
+
+def _choice(kind: Any, value: str, label: str) -> Any:
+    """One of an enum's values, or a refusal naming the field and the values it takes."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise BadInput(f"{label}应为 {'、'.join(k.value for k in kind)} 之一") from None
 
 
 def command_for(action: str, actor: Actor, form: dict[str, str], config: DistrictConfig) -> tuple[Any, Any]:
@@ -441,6 +479,30 @@ def command_for(action: str, actor: Actor, form: dict[str, str], config: Distric
             raise BadInput("满意度应为 满意、基本满意 或 不满意") from None
         result = Callback(resolved=resolved, satisfaction=satisfaction, note=form.get("note") or None)
         return TicketWorkflow.record_callback, RecordCallback(actor=actor, callback=result)
+    if action in ("verify-close", "verify-redo"):
+        reason = _need(form, "reason", "核查意见")
+        if action == "verify-redo":
+            return TicketWorkflow.verify, VerifyTicket(actor=actor, decision=VerifyDecision.REDO, reason=reason)
+        closure = _choice(ClosureCategory, _need(form, "closure", "结案类别"), "结案类别")
+        command = VerifyTicket(actor=actor, decision=VerifyDecision.CLOSE, closure=closure, reason=reason)
+        return TicketWorkflow.verify, command
+    if action == "exempt":
+        category = _choice(ExemptionReason, _need(form, "category", "免考核理由"), "免考核理由")
+        evidence = _need(form, "evidence", "证明材料")
+        return TicketWorkflow.request_exemption, RequestExemption(actor=actor, category=category, evidence=evidence)
+    if action == "backlog":
+        text = _need(form, "until", "计划完成日期")
+        try:
+            plan = date.fromisoformat(text)
+        except ValueError:
+            raise BadInput(f"计划完成日期应写作 YYYY-MM-DD，而不是 {text}") from None
+        reason = _need(form, "reason", "挂账理由")
+        return TicketWorkflow.request_backlog, RequestBacklog(actor=actor, plan_date=plan, reason=reason)
+    if action == "pause":
+        category = _choice(PauseReason, _need(form, "category", "暂停理由"), "暂停理由")
+        return TicketWorkflow.request_pause, RequestPause(actor=actor, category=category, note=form.get("note", ""))
+    if action == "resume":
+        return TicketWorkflow.resume_clock, ResumeClock(actor=actor, note=form.get("note", ""))
     if action == "assist-sign":
         return TicketWorkflow.assist_sign_for, SignFor(actor=actor)
     if action == "assist-report":
