@@ -116,6 +116,45 @@ def test_a_bad_ticket_is_refused_naming_the_field(config: DistrictConfig, tally:
     each_site(sites, 150, check)
 
 
+LANDLINES = ["(0473)1234567", "（0473）1234567", "0473-1234567", "0473-1234567转8001", "0473 1234567 分机 12"]
+PHONES = [*LANDLINES, "13812341234", "138-1234-1234", "+86 138 1234 1234", "010-12345678", "400-123-4567", "2345678"]
+NOT_PHONES = ["-----", "12345", "1" * 20, "0473", "(0473)", "转8001", "+", "138 1234", "0473-1234567转"]
+
+
+def test_the_input_rules_of_a_ticket(config: DistrictConfig, tally: Tally):
+    """Issue 19, finding 9: landlines as citizens give them are accepted; a ticket number starting
+    with a dot (a hidden file or a folder in a department's inbox), a phone that is no number, and
+    text hiding invisible or direction characters (U+202E shows "收费" reversed) are refused, each
+    naming its field."""
+    now = datetime.now(UTC)
+    for phone in PHONES:
+        data = valid_ticket(citizen={"name": "王小明", "phone": phone})
+        check_ticket(config, Ticket.model_validate(data), now)
+    cases: list[tuple[str, dict[str, Any], str]] = []
+    cases += [("leading dot", valid_ticket(ticket_no=number), "ticket_no") for number in (".", "..", "...", ".hidden")]
+    cases += [
+        ("not a phone", valid_ticket(citizen={"name": "王小明", "phone": p}), "citizen.phone") for p in NOT_PHONES
+    ]
+    for ch in ("\u202e", "\u200b", "\u2066", "\ufeff", "\u00ad"):
+        cases += [
+            ("invisible character", valid_ticket(title=f"收{ch}费"), "title"),
+            ("invisible character", valid_ticket(content=f"东门{ch}垃圾"), "content"),
+            (
+                "invisible character",
+                valid_ticket(citizen={"name": f"王{ch}明", "phone": "13812341234"}),
+                "citizen.name",
+            ),
+        ]
+    for kind, data, where in cases:
+        tally("submissions", kind)
+        message = refusal_of_ticket(config, data, now)
+        assert f": {where}: " in f": {message}", (data, message)
+    message = refusal_of_ticket(config, valid_ticket(title="收\u202e费"), now)
+    assert message == "ticket: title: 不可见字符或文字方向控制符 U+202E（第 2 个字符）", message
+    # An emoji family (joined by U+200D) is text, not a trick.
+    check_ticket(config, Ticket.model_validate(valid_ticket(content="全家👨\u200d👩\u200d👧都满意")), now)
+
+
 def ticket_file_bytes() -> dict[str, st.SearchStrategy[tuple[str, bytes, str]]]:
     """Ticket files (`hotline ticket submit --file`) that cannot be read, by kind: (kind, bytes, what
     the message must name)."""
@@ -245,17 +284,17 @@ def test_a_jsonl_import_reports_each_bad_line_by_number_and_reads_the_rest(
 
 
 CSV_BAD_VALUES = {
-    "ticket_no": ["", "a b", "工单/1", "x" * 65],
+    "ticket_no": ["", "a b", "工单/1", "x" * 65, ".", "..", ".x"],
     "received_at": ["yesterday", "2026-11-29T10:00:00", "0001-01-01T00:00:00+00:00", "2100-01-01T00:00:00+08:00"],
     "kind": ["闲聊", "complaint"],
     "category": ["外星人入侵", "x" * 201],
     "street": ["不存在街道"],
     "community": ["蓝天社区", "\x1b[31m"],
     "urgency": ["十万火急"],
-    "title": ["x" * 201, "a\x00b"],
+    "title": ["x" * 201, "a\x00b", "收\u202e费", "a\u200bb"],
     "content": ["长" * 4001, "\x07"],
     "citizen_name": ["王\x00小明", "王" * 201],
-    "citizen_phone": ["call me", "1" * 21, "138-1234x"],
+    "citizen_phone": ["call me", "1" * 21, "138-1234x", "-----", "12345"],
 }
 
 
@@ -521,7 +560,7 @@ def test_the_payload_limit(config: DistrictConfig, tally: Tally):
     # The largest ticket a person can submit, with its plan, stays well inside the limit.
     ticket = Ticket.model_validate(
         valid_ticket(title="题" * 200, content="容" * 4000, community="镇北社区")
-        | {"citizen": {"name": "名" * 200, "phone": "1" * 20, "address": "址" * 200}}
+        | {"citizen": {"name": "名" * 200, "phone": "+86 (0473) 1234-5678 转 800123", "address": "址" * 200}}
     )
     from domain.intake import plan_intake
     from starter.calendar_source import calendar_for
