@@ -285,7 +285,8 @@ def test_a_jsonl_import_reports_each_bad_line_by_number_and_reads_the_rest(
 
 CSV_BAD_VALUES = {
     "ticket_no": ["", "a b", "工单/1", "x" * 65, ".", "..", ".x"],
-    "received_at": ["yesterday", "2026-11-29T10:00:00", "0001-01-01T00:00:00+00:00", "2100-01-01T00:00:00+08:00"],
+    # A time without a zone is the district's in a spreadsheet (2026/12/3 9:00): not bad here.
+    "received_at": ["yesterday", "2026/2/30 9:00", "0001-01-01T00:00:00+00:00", "2100-01-01T00:00:00+08:00", "99999"],
     "kind": ["闲聊", "complaint"],
     "category": ["外星人入侵", "x" * 201],
     "street": ["不存在街道"],
@@ -311,7 +312,11 @@ def csv_file(draw: st.DrawFn) -> tuple[list[str], list[list[str]], dict[int, str
         ticket = valid_ticket(f"C{index}")
         row = {c: str(ticket.get(c) or "") for c in CSV_COLUMNS if not c.startswith("citizen_")}
         row |= {"citizen_name": "李四", "citizen_phone": "13900001111", "citizen_address": "", "received_at": ""}
-        kind = draw(st.sampled_from(["good", "good", "bad value", "columns", "duplicate", "huge field"]))
+        kind = draw(
+            st.sampled_from(
+                ["good", "good", "bad value", "columns", "duplicate", "huge field", "unclosed quote", "extra column"]
+            )
+        )
         if kind == "bad value":
             column = draw(st.sampled_from(sorted(set(CSV_BAD_VALUES) & set(columns))))
             row[column] = draw(st.sampled_from(CSV_BAD_VALUES[column]))
@@ -322,14 +327,17 @@ def csv_file(draw: st.DrawFn) -> tuple[list[str], list[list[str]], dict[int, str
         values = [row[c] for c in columns]
         if kind == "columns":
             values = values[: draw(st.integers(1, 3))]  # too few fields: the rest are missing
+        if kind == "extra column":
+            values = [*values, "多出的一列"]
         if kind == "huge field":
-            values[-1] = "x" * 140_000  # beyond the csv module's field limit
+            values[-1] = "x" * 200_000  # beyond the csv module's own field limit: refused by the column's bound
+        if kind == "unclosed quote":  # written as it is (no writer quoting it): the rest stays readable
+            values = [('"' + v if c == "title" else v) for c, v in zip(columns, values, strict=True)]
+            values = [",".join(values)]
         rows.append(values)
         first_good = first_good or (kind == "good" and index == 0)
         if kind != "good":
             bad[len(rows) + 1] = kind
-        if kind == "huge field":
-            break
     return columns, rows, bad
 
 
@@ -349,7 +357,11 @@ def test_a_csv_import_reports_each_bad_row_by_line_and_a_missing_column_once(
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
-        writer.writerows(rows)
+        for row in rows:
+            if len(row) == 1 and row[0].count(",") == len(CSV_COLUMNS) - 1:
+                out.write(row[0] + "\r\n")  # an unclosed quote, as a hand-edited file has it
+            else:
+                writer.writerow(row)
         path.write_text(out.getvalue(), encoding="utf-8")
         if len(columns) < len(CSV_COLUMNS):
             tally("imports", "csv: missing column")
@@ -358,18 +370,26 @@ def test_a_csv_import_reports_each_bad_row_by_line_and_a_missing_column_once(
             return
         for kind in bad.values():
             tally("imports", f"csv: {kind}")
-        errors, _ = import_errors(config, path, now)
+        errors, good = import_errors(config, path, now)
         assert set(errors) == set(bad), (errors, bad, rows)
         for number, message in errors.items():
             assert message.startswith(f"line {number}: "), message
+            if bad[number] == "huge field":
+                assert message.startswith(f"line {number}: citizen_address") or "citizen.address" in message, message
+        # Every line is either imported or named: none lost after a huge field or a stray quote.
+        assert len(good) + len(errors) == len(rows), (good, errors)
 
     check()
 
 
 def test_an_unreadable_import_file_is_one_line(tmp_path: Path, tally: Tally):
+    """JSON lines are UTF-8 (unless --encoding says otherwise); a table may also be GBK/GB18030 or
+    UTF-16 with its BOM, but not Latin-1 nor damaged UTF-8."""
+    header = ",".join(CSV_COLUMNS) + "\n"
     cases = {
         "latin1.jsonl": "ticket,café\n".encode("latin-1"),
-        "utf16.csv": "ticket_no,category\n".encode("utf-16"),
+        "latin1.csv": (header + "café,x\n").encode("latin-1"),
+        "damaged.csv": (header + "垃圾,清运").encode() + b"\xff\n",
         "gbk.jsonl": json.dumps(valid_ticket(), ensure_ascii=False).encode("gbk"),
     }
     for name, raw in cases.items():
@@ -377,6 +397,17 @@ def test_an_unreadable_import_file_is_one_line(tmp_path: Path, tally: Tally):
         (tmp_path / name).write_bytes(raw)
         with pytest.raises(TicketFileError, match=r": line \d+: not UTF-8 text"):
             list(read_many(tmp_path / name))
+    tally("imports", "unknown encoding")
+    with pytest.raises(TicketFileError, match=r"--encoding: unknown encoding 'klingon'"):
+        list(read_many(tmp_path / "latin1.csv", "klingon"))
+    tally("imports", "not a workbook")
+    (tmp_path / "fake.xlsx").write_bytes(b"ticket_no,title\n")
+    with pytest.raises(TicketFileError, match=r"fake\.xlsx: not an Excel workbook"):
+        list(read_many(tmp_path / "fake.xlsx"))
+    tally("imports", "old workbook")
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(TicketFileError, match=r"old\.xls: .*save it as \.xlsx or CSV"):
+        list(read_many(tmp_path / "old.xls"))
     tally("imports", "not a file")
     with pytest.raises(TicketFileError, match="cannot read"):
         list(read_many(tmp_path))
