@@ -262,7 +262,11 @@ async def run_demo(
                 log_path = data_dir / "codec-server.log"
                 codec = await start_demo_codec(keys, ui_port, detached=keep_server, log_path=log_path)
             embedded = EmbeddedServer(
-                port=int(port_text), ui_port=ui_port, data_dir=data_dir, codec_endpoint=codec.url if codec else None
+                port=int(port_text),
+                ui_port=ui_port,
+                data_dir=data_dir,
+                codec_endpoint=codec.url if codec else None,
+                outlive_parent=keep_server,
             )
             embedded.start()
             await embedded.wait_ready()
