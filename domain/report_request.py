@@ -34,6 +34,7 @@ class ReportReceipt(Frozen):
     files: list[str]
     tickets: int  # how many tickets the figures were computed from
     delivered_to: list[str] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # workflows left out: they did not answer (their worker stopped)
 
 
 def month_covered(request: ReportRequest, as_of: datetime) -> tuple[int, int]:
