@@ -132,8 +132,10 @@ def converter() -> DataConverter:
         raise ConfigError(str(err)) from None
 
 
-async def connect(target_host: str | None = None) -> Client:
+async def connect(target_host: str | None = None, namespace: str | None = None) -> Client:
     options = connect_options()
     if target_host:
         options["target_host"] = target_host
+    if namespace:
+        options["namespace"] = namespace
     return await Client.connect(**options, data_converter=converter())
