@@ -192,8 +192,8 @@ def read_many(path: Path, encoding: str | None = None) -> Iterator[Line]:
         lines = _workbook_lines(path)
     elif suffix == ".xls":
         raise TicketFileError(f"{path}: an Excel 97–2003 workbook (.xls): save it as .xlsx or CSV")
-    elif suffix in TABLE_SUFFIXES:
-        lines = _table_lines(path, read_table_text(path, encoding))
+    elif suffix in TABLE_SUFFIXES and not _json_first(text := read_table_text(path, encoding)):
+        lines = _table_lines(path, text)
     else:
         lines = _json_lines(read_text(path, encoding or "utf-8-sig"))
     for line in lines:
@@ -206,6 +206,11 @@ def read_many(path: Path, encoding: str | None = None) -> Iterator[Line]:
                     f"line {line.number}: ticket_no: '{line.ticket.ticket_no}' already on line {first}",
                 )
         yield line
+
+
+def _json_first(text: str) -> bool:
+    """A .txt file of JSON lines (its first character a brace) rather than a table."""
+    return text.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def _json_lines(text: str) -> Iterator[Line]:

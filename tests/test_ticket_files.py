@@ -196,3 +196,14 @@ def test_a_configuration_saved_as_gbk_or_cut_mid_character_is_one_line_and_exit_
         assert done.returncode == 2, done.stderr
         lines = done.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"错误：{path}: line ") and why in lines[0], done.stderr
+
+
+def test_a_text_file_of_json_lines_is_read_as_json_lines(tmp_path: Path):
+    import json
+
+    from tests.helpers import sample_ticket
+
+    path = tmp_path / "tickets.txt"
+    lines = [json.dumps(sample_ticket(ticket_no=f"J{i}").model_dump(mode="json"), ensure_ascii=False) for i in (1, 2)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert outcome(path) == ({1: "J1", 2: "J2"}, {})
