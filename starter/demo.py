@@ -76,7 +76,7 @@ from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import rich_table, ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
-from starter.startup import check_search_attributes, ensure_namespace, ensure_search_attributes
+from starter.startup import SetupError, check_search_attributes, ensure_namespace, ensure_search_attributes
 from starter.tickets import ActionFailed, act, submit, view
 from starter.whistles import act_whistle, blow, view_whistle
 from worker import build_workers
@@ -299,9 +299,15 @@ async def run_demo(
             console.print(f"使用已在运行的 Temporal 服务 {target}，命名空间 {client.namespace}（--into-existing）")
         else:
             namespace = demo_namespace(now)
-            created_namespace = await ensure_namespace(await connect(), namespace)
-            client = await connect(namespace=namespace)
-            await ensure_search_attributes(client)
+            try:
+                created_namespace = await ensure_namespace(await connect(), namespace)
+                client = await connect(namespace=namespace)
+                await ensure_search_attributes(client)
+            except RPCError as err:  # e.g. not allowed to register namespaces there
+                raise SetupError(
+                    f"无法在 {target} 上建立演示命名空间 {namespace}（{err.message}）；"
+                    "可加 --into-existing 在当前命名空间中演示"
+                ) from None
             console.print(
                 f"使用已在运行的 Temporal 服务 {target}，在演示专用命名空间 {namespace}"
                 f"{'（新建）' if created_namespace else ''}中运行，不影响其他命名空间；"
