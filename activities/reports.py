@@ -29,15 +29,19 @@ from domain.reports import (
     daily_warning,
     headline,
     monthly_analysis,
+    unread_of,
     weekly_supervision,
     with_backlog_pushes,
+    with_unread,
 )
 from domain.whistle import WhistleRecord
-from starter.enterprises import all_enterprises
+from starter.enterprises import WORKFLOW_TYPE as ENTERPRISE_TYPE
 from starter.report_files import write_report
 from starter.report_ledger import Ledger, kept_days
 from starter.report_source import list_rows, open_ticket_facts, ticket_facts
+from starter.workflow_client import Unread, query_each
 from workflows.campaign import CampaignWorkflow
+from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.whistle import WhistleWorkflow
 
 log = structlog.get_logger()
@@ -47,7 +51,9 @@ DAY = timedelta(hours=24)
 async def compose(
     client: Client, config: DistrictConfig, request: ReportRequest, as_of: datetime
 ) -> tuple[Report, int]:
-    """The report asked for, at `as_of`, and how many tickets it was computed from."""
+    """The report asked for, at `as_of`, and how many tickets it was computed from. A whistle,
+    enterprise or campaign that does not answer its query (its worker stopped) is left out and
+    named in the report's table of what could not be read; the report is made all the same."""
     names = {d.code: d.name for d in config.departments}
     if request.kind is ReportRun.DAILY:
         open_facts = await open_ticket_facts(client)
@@ -56,7 +62,8 @@ async def compose(
     if request.kind is ReportRun.WEEKLY:
         open_facts = await open_ticket_facts(client)
         report = weekly_supervision(open_facts, as_of, names=names)
-        return with_backlog_pushes(report, await _backlog_pushes(client, as_of)), len(open_facts)
+        campaigns, unread = await _backlog_pushes(client, as_of)
+        return with_unread(with_backlog_pushes(report, campaigns), _named(unread)), len(open_facts)
     if request.kind is ReportRun.CUMULATIVE:
         period = cumulative_period(config, request, as_of)
         facts = await ticket_facts(client, period.start, period.end, await ledger_of(client, config))
@@ -64,12 +71,17 @@ async def compose(
     year, month = month_covered(request, as_of)
     period = Period.month(year, month)
     facts = await ticket_facts(client, period.previous().start, period.end, await ledger_of(client, config))
-    whistles = await _whistles(client, period)
-    enterprises = await all_enterprises(client)
+    whistles, unread_whistles = await _whistles(client, period)
+    running = f"WorkflowType = '{ENTERPRISE_TYPE}' AND ExecutionStatus = 'Running'"
+    enterprises, unread_enterprises = await query_each(client, running, EnterpriseServiceWorkflow.view)
     items = summarize(enterprises, period.end) if enterprises else None
     policy = config.reports.metrics
     report = monthly_analysis(facts, period, policy, whistles, items, names=names, now=period.end)
-    return report, len(facts)
+    return with_unread(report, _named([*unread_whistles, *unread_enterprises])), len(facts)
+
+
+def _named(unread: list[Unread]) -> list[tuple[str, str]]:
+    return [(u.workflow_id, u.reason) for u in unread]
 
 
 def cumulative_period(config: DistrictConfig, request: ReportRequest, as_of: datetime) -> Period:
@@ -114,26 +126,20 @@ async def make_report(client: Client, config: DistrictConfig, request: ReportReq
         tickets=tickets,
         delivered_to=delivered,
         headline=sentence,
+        unread=unread_of(report),
     )
 
 
-async def _whistles(client: Client, period: Period) -> list[WhistleRecord]:
+async def _whistles(client: Client, period: Period) -> tuple[list[WhistleRecord], list[Unread]]:
     query = f"WorkflowType = 'WhistleWorkflow' AND StartTime < '{period.end.isoformat()}'"
-    records = []
-    async for wf in client.list_workflows(query):
-        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
-        records.append(await handle.query(WhistleWorkflow.view))
-    return records
+    return await query_each(client, query, WhistleWorkflow.view)
 
 
-async def _backlog_pushes(client: Client, as_of: datetime) -> list[CampaignRecord]:
+async def _backlog_pushes(client: Client, as_of: datetime) -> tuple[list[CampaignRecord], list[Unread]]:
     """专项推进 running now, or ended within the week before `as_of`."""
     week_ago = (as_of - 7 * DAY).isoformat()
     query = f"WorkflowType = 'CampaignWorkflow' AND (ExecutionStatus = 'Running' OR CloseTime >= '{week_ago}')"
-    records = []
-    async for wf in client.list_workflows(query):
-        records.append(await client.get_workflow_handle(wf.id, run_id=wf.run_id).query(CampaignWorkflow.view))
-    return records
+    return await query_each(client, query, CampaignWorkflow.view)
 
 
 async def _deliver(config: DistrictConfig, report: Report, files: list[Path]) -> list[str]:

@@ -7,6 +7,7 @@ are passed through the workflow sandbox.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -15,10 +16,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.uscc import EnterpriseId
 
-# Ticket numbers become workflow ids, so keep them to a safe alphabet.
-TicketNo = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-]
+# Ticket numbers become workflow ids and file names (a department's inbox), so keep them to a safe
+# alphabet, never starting with a dot ("." and ".." are folders, ".x" a hidden file).
+SAFE_NUMBER = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+TicketNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=SAFE_NUMBER)]
 # Control characters other than tab and line breaks (NUL, ESC, …) and lone surrogates are no text:
 # they would break terminals, exports (.xlsx refuses them) and JSON. Refused in every text field.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -28,7 +29,33 @@ def _printable(text: str) -> str:
     found = _CONTROL.search(text)
     if found:
         raise ValueError(f"control character U+{ord(found.group()):04X} at position {found.start() + 1}")
+    invisible = _invisible(text)
+    if invisible is not None:
+        raise ValueError(f"不可见字符或文字方向控制符 U+{ord(text[invisible]):04X}（第 {invisible + 1} 个字符）")
     return text
+
+
+def _invisible(text: str) -> int | None:
+    """Where the first format character is (Unicode category Cf: zero-width spaces, direction
+    overrides such as U+202E, the byte-order mark, …), or None. They hide text or reorder what a
+    reader sees. A zero-width joiner inside an emoji sequence (👨‍👩‍👧) is no trick and stays."""
+    for index, ch in enumerate(text):
+        if unicodedata.category(ch) != "Cf":
+            continue
+        if (
+            ch == "\u200d"
+            and 0 < index < len(text) - 1
+            and _emoji_part(text[index - 1])
+            and _emoji_part(text[index + 1])
+        ):
+            continue
+        return index
+    return None
+
+
+def _emoji_part(ch: str) -> bool:
+    """A pictograph, or the variation selector or skin tone that ends one."""
+    return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"
 
 
 Printable = AfterValidator(_printable)
@@ -143,11 +170,42 @@ class Actor(Frozen):
 SYSTEM_ACTOR = Actor(id="system", name="系统", role=Role.SYSTEM)
 
 
+# A phone number as citizens give it: a mobile (138-0000-0000), a landline with its area code
+# ((0473)1234567, 0473-1234567转8001), a local landline, a 400/800 number, or +86 / another country.
+_PHONE_EXTENSION = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
+_PHONE_NUMBERS = (
+    re.compile(r"1[3-9]\d{9}"),  # mobile
+    re.compile(r"0\d{9,11}"),  # area code (010, 0473 …) and number
+    re.compile(r"[2-9]\d{6,7}"),  # a local landline, without its area code
+    re.compile(r"[48]00\d{7}"),  # 400 / 800 service numbers
+    re.compile(r"(?:\+|00)?86[1-9]\d{8,10}"),  # +86, then a mobile or an area code without its 0
+    re.compile(r"(?:\+|00)[1-9]\d{6,14}"),  # another country (E.164)
+)
+
+
+def _phone(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text)  # full-width digits and brackets (（０４７３）) as ASCII
+    core = _PHONE_EXTENSION.sub("", folded).strip()
+    digits = re.sub(r"[\s()\-]", "", core)
+    if not any(number.fullmatch(digits) for number in _PHONE_NUMBERS):
+        raise ValueError("不是电话号码（手机 11 位，座机须有区号或 7–8 位号码，如 0473-1234567、0473-1234567转8001）")
+    return text
+
+
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9０-９+＋()（）\-－ 转分机extEXT.#]+$"
+    ),
+    AfterValidator(_phone),
+]
+
+
 class Citizen(Frozen):
     """诉求人. Personal data: never put into search attributes."""
 
     name: ShortText
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[0-9+\- ]{5,20}$")]
+    phone: Phone
     address: ShortText | None = None
 
 

@@ -13,7 +13,7 @@ writing the tables, is done elsewhere. Definitions of the figures: domain/metric
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -624,6 +624,26 @@ def cumulative(
         generated_at=period.end,
         tables=tables,
     )
+
+
+# ----- what a report could not read -----
+
+UNREAD = "未能读取的流程"
+UNREAD_COLUMNS = ["流程", "原因"]
+
+
+def with_unread(report: Report, unread: Sequence[tuple[str, str]]) -> Report:
+    """The report with a last table naming each workflow it could not read (its worker stopped) and
+    why: its figures leave them out, and say so, rather than the report failing whole."""
+    if not unread:
+        return report
+    table = Table(title=UNREAD, columns=UNREAD_COLUMNS, rows=[[w, why] for w, why in sorted(unread)])
+    return report.model_copy(update={"tables": [*report.tables, table]})
+
+
+def unread_of(report: Report) -> list[str]:
+    """The workflows the report could not read (none: an empty list)."""
+    return [row[0] for table in report.tables if table.title == UNREAD for row in table.rows]
 
 
 # ----- 专项推进 progress (weekly) -----

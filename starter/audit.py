@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from domain.enterprise import workflow_id_for_enterprise
 from domain.intake import workflow_id_for
 from domain.meeting import workflow_id_for_meeting
 from domain.whistle import workflow_id_for_whistle
+from starter.codec import PayloadDecryptionError
 
 PREFIXES = ("ticket-", "whistle-", "meeting-", "campaign-", "enterprise-", "report-")
 GUESSES = (workflow_id_for, workflow_id_for_whistle, workflow_id_for_meeting, workflow_id_for_campaign)
@@ -38,6 +40,19 @@ HISTORY_SUFFIX = ".history.json"
 
 class AuditError(Exception):
     """A workflow that cannot be found, or a bundle that cannot be read; the message says which."""
+
+    code = 2  # the CLI's exit code: bad input
+
+
+class UndecodableHistory(AuditError):
+    """A payload this process cannot decode (a key its ring lacks, tampered data): an audit that
+    would credit people's actions to nobody is refused whole, naming the workflow, event and key."""
+
+    code = 1
+
+
+class _Undecodable(Exception):
+    """(Inside decoding) a payload that cannot be decoded, before the workflow is known."""
 
 
 @dataclass
@@ -116,8 +131,8 @@ async def _decode(converter: DataConverter, payloads: Iterable[Payload]) -> Any:
         return None
     try:
         return await converter.decode(items)
-    except Exception as err:  # e.g. a key this ring lacks: show that, keep the rest of the story
-        return [f"（无法解码：{err}）"]
+    except Exception as err:  # e.g. a key this ring lacks: no story at all rather than a wrong one
+        raise _Undecodable(str(err)) from err
 
 
 async def _failure(converter: DataConverter, failure: Failure) -> str:
@@ -125,6 +140,8 @@ async def _failure(converter: DataConverter, failure: Failure) -> str:
     copy.CopyFrom(failure)
     try:
         return str(await converter.decode_failure(copy))
+    except PayloadDecryptionError as err:
+        raise _Undecodable(str(err)) from err
     except Exception:
         return failure.message
 
@@ -136,7 +153,12 @@ async def decoded_events(converter: DataConverter, history: WorkflowHistory) -> 
     for e in history.events:
         kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
         base: dict[str, Any] = {"event_id": e.event_id, "at": e.event_time.ToDatetime(tzinfo=UTC), "kind": kind}
-        event = await _event(converter, e, kind, base, timers)
+        try:
+            event = await _event(converter, e, kind, base, timers)
+        except _Undecodable as err:
+            raise UndecodableHistory(
+                f"审计中止：{history.workflow_id} 第 {e.event_id} 个事件的载荷无法解码，未导出任何内容：{err}"
+            ) from None
         if event is not None:
             out.append(event)
     return out
@@ -281,6 +303,8 @@ async def _story(client: Client, workflow_id: str, reveal: bool, item: str | Non
             if target not in seen:
                 try:
                     story.linked.append(await _story(client, target, reveal, None, depth - 1, seen))
+                except UndecodableHistory:
+                    raise
                 except AuditError:
                     continue  # a linked workflow that was never started (e.g. a refused child)
     return story
@@ -318,16 +342,21 @@ async def export(client: Client, names: list[str], out: Path, *, reveal: bool = 
         story = await story_of(client, await resolve(client, name), reveal=reveal)
         for part in story.all():
             stories.setdefault(part.workflow_id, part)
-    out.mkdir(parents=True, exist_ok=True)  # only once every name is found: a bad one writes nothing
+    # Only once every name is found and decoded: a bad one writes nothing. Revealed personal data is
+    # for the exporting user alone (folders 0700, files 0600), whatever the umask.
+    mode = 0o700 if reveal else 0o777
+    out.mkdir(mode=mode, parents=True, exist_ok=True)
+    if reveal:
+        out.chmod(mode)
     workflows = []
     for story in stories.values():
         folder = out / _safe(story.workflow_id)
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(mode=mode, exist_ok=True)
         for run in story.runs:
-            (folder / f"{_safe(run.run_id)}{HISTORY_SUFFIX}").write_text(run.history.to_json(), encoding="utf-8")
+            _write(folder / f"{_safe(run.run_id)}{HISTORY_SUFFIX}", run.history.to_json(), reveal)
         steps = [s.model_dump(mode="json") for s in story.steps]
-        (folder / "timeline.json").write_text(json.dumps(steps, ensure_ascii=False, indent=1), encoding="utf-8")
-        (folder / "timeline.md").write_text(timeline_markdown(story), encoding="utf-8")
+        _write(folder / "timeline.json", json.dumps(steps, ensure_ascii=False, indent=1), reveal)
+        _write(folder / "timeline.md", timeline_markdown(story), reveal)
         workflows.append(
             {
                 "workflow_id": story.workflow_id,
@@ -344,8 +373,19 @@ async def export(client: Client, names: list[str], out: Path, *, reveal: bool = 
         "files": files,
     }
     path = out / MANIFEST
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    _write(path, json.dumps(manifest, ensure_ascii=False, indent=1), reveal)
     return path, sha256(path)
+
+
+def _write(path: Path, text: str, private: bool) -> None:
+    """A bundle's file; a private one is created 0600, never readable by others even for a moment."""
+    if not private:
+        path.write_text(text, encoding="utf-8")
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 @dataclass
@@ -368,6 +408,10 @@ def check(bundle: Path) -> Check:
         files: dict[str, str] = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise AuditError(f"{path}: 不是可读的审计包清单（{err}）") from None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise AuditError(f"{path}: 不是可读的审计包清单（files 应为“文件名: SHA-256”的映射）")
+    if any(Path(name).is_absolute() or ".." in Path(name).parts for name in files):
+        raise AuditError(f"{path}: 不是可读的审计包清单（files 中有审计包之外的路径）")
     present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {MANIFEST}
     changed = [name for name, digest in files.items() if name in present and sha256(bundle / name) != digest]
     missing = sorted(set(files) - present)

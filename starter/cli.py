@@ -61,13 +61,34 @@ def demo(
     stay: bool = typer.Option(
         False, "--stay", help="演示结束后工作台与模拟 worker 继续运行（Ctrl-C 结束），便于在网页中办理"
     ),
+    web_port: int = typer.Option(8000, "--web-port", min=0, max=65535, help="工作台端口（被占用或 0：任选空闲端口）"),
+    codec_port: int = typer.Option(
+        8089, "--codec-port", min=0, max=65535, help="载荷编解码服务端口（被占用或 0：任选空闲端口）"
+    ),
+    into_existing: bool = typer.Option(
+        False,
+        "--into-existing",
+        help="在已运行服务的当前命名空间中演示（默认在演示专用命名空间 hotline-demo-<日期> 中运行）",
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """演示：启动（或连接）服务与模拟承办单位，提交一批样例工单并实时显示进度，最后汇总。"""
+    """演示：启动（或连接）服务与模拟承办单位，提交一批样例工单并实时显示进度，最后汇总；结束时终止本次演示仍在运行的流程。"""
     from starter.demo import run_demo
 
     settings = common.config_from(config)
-    ok = common.run(run_demo(settings, tickets, keep_server=keep_server, data_dir=data_dir, timeout=timeout, stay=stay))
+    ok = common.run(
+        run_demo(
+            settings,
+            tickets,
+            keep_server=keep_server,
+            data_dir=data_dir,
+            timeout=timeout,
+            stay=stay,
+            web_port=web_port,
+            codec_port=codec_port,
+            into_existing=into_existing,
+        )
+    )
     raise typer.Exit(0 if ok else 1)
 
 

@@ -111,7 +111,7 @@ def check_command(
     try:
         result = check(bundle)
     except AuditError as err:
-        common.fail(str(err))
+        common.fail(str(err), code=err.code)
     problems = [f"已改动：{n}" for n in result.changed]
     problems += [f"缺失：{n}" for n in result.missing] + [f"多出：{n}" for n in result.extra]
     if expect and expect.lower() != result.manifest_digest:
@@ -157,4 +157,4 @@ def _run(work: object) -> object:
     try:
         return common.run(work)  # type: ignore[arg-type]
     except AuditError as err:
-        common.fail(str(err))
+        common.fail(str(err), code=err.code)

@@ -41,6 +41,12 @@ def _run(request: ReportRequest, config: str | None) -> None:
             common.console.print(f"  {path}")
         if receipt.delivered_to:
             common.console.print("已送达：" + "、".join(receipt.delivered_to))
+        if receipt.unread:  # said, not hidden: their figures are missing from the report
+            common.errors.print(
+                f"注意：{len(receipt.unread)} 个流程未能读取（其 worker 未运行），报告未计入并在“未能读取的流程”表中列出："
+                + "、".join(receipt.unread),
+                markup=False,
+            )
 
     common.run(go())
 

@@ -47,11 +47,11 @@ def server_command(
     codec_port: int = typer.Option(DEFAULT_PORT, help="载荷编解码服务端口（0：任选空闲端口）"),
 ) -> None:
     """启动内置 Temporal 服务（SQLite 持久化、注册搜索属性、Web UI、载荷编解码服务），Ctrl-C 停止。"""
-    from starter.server import EmbeddedServer, port_open
+    from starter.server import EmbeddedServer, port_in_use, port_open
 
     embedded = EmbeddedServer(port=port, ui_port=ui_port, data_dir=data_dir)
-    if port_open(embedded.ip, port):  # said before anything else starts
-        common.fail(f"port {port} is already in use on {embedded.ip}")
+    if port_open(embedded.ip, port):  # said before anything else starts, naming who holds it
+        common.fail(port_in_use(embedded.ip, port))
     keys, created = keys_for_server()
 
     async def go() -> None:

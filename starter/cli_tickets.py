@@ -52,14 +52,17 @@ def submit_command(
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="JSONL（每行一个工单）或 CSV 文件"),
+    file: Path = typer.Argument(..., help="JSONL（每行一个工单）、CSV 或制表符分隔的文本、Excel 工作簿（.xlsx）"),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="文件编码，如 gbk；默认自动识别 UTF-8、带 BOM 的 UTF-16 与 GBK/GB18030"
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """批量导入工单：坏行报告行号后跳过，重复运行不会重复受理。"""
+    """批量导入工单：每一行或导入，或报告行号与原因后跳过；重复运行不会重复受理。"""
     settings = common.config_from(config)
 
     async def go() -> tuple[int, int, int]:
-        lines = list(read_many(file))
+        lines = list(read_many(file, encoding))
         client = await common.client()
         started = duplicates = bad = 0
         with Progress(

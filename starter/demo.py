@@ -1,9 +1,12 @@
 """`hotline demo`: the whole process on one machine, in a minute.
 
-Starts the embedded server (or uses the one at TEMPORAL_ADDRESS), the centre's worker and a
+Starts the embedded server (or uses the one at TEMPORAL_ADDRESS, in a namespace of its own,
+`hotline-demo-<date>`, unless told `--into-existing`), the centre's worker and a
 simulated worker for every department, submits a batch of sample tickets, plays the shift lead
 (approving or rejecting returns, approving extensions, dispatching by hand what the catalogue
-cannot route), shows live progress and ends with a summary per department.
+cannot route), shows live progress and ends with a summary per department. It ends what it started:
+every workflow of its run still open is terminated at the end, so no whistle or enterprise is left
+waiting for a worker that is gone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.reports import compose, make_report
 from domain import search_attributes as sa
@@ -64,6 +68,7 @@ from starter.cli_common import console
 from starter.cli_meeting import meeting_panel
 from starter.cli_server import codec_lines, keys_for_server, stop_event
 from starter.cli_whistle import whistle_panel
+from starter.codec_server import DEFAULT_PORT as CODEC_PORT
 from starter.demo_codec import DemoCodec, start_demo_codec
 from starter.demo_data import demo_tickets
 from starter.demo_enterprise import EnterpriseStory
@@ -72,7 +77,7 @@ from starter.meetings import act_meeting, convene, view_meeting
 from starter.render import rich_table, ticket_panel
 from starter.server import EmbeddedServer, port_open
 from starter.settings import actor_for, address, connect
-from starter.startup import check_search_attributes
+from starter.startup import SetupError, check_search_attributes, ensure_namespace, ensure_search_attributes
 from starter.tickets import ActionFailed, act, submit, view
 from starter.whistles import act_whistle, blow, view_whistle
 from worker import build_workers
@@ -82,6 +87,15 @@ from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 
 WEB_PORT = 8000  # the workbench's port when it is free (else any free port)
+# The demo's workflow ids all carry its run's prefix: what it started, and so what it ends.
+DEMO_KINDS = ("ticket", "whistle", "meeting", "meeting-AUTO", "campaign", "enterprise")
+
+
+def demo_namespace(now: datetime) -> str:
+    """On a server already running, the demo keeps to a namespace of its own (one a day)."""
+    return f"hotline-demo-{now.astimezone(CHINA_TZ):%Y%m%d}"
+
+
 # Ended here: closed, answered at intake, or sent up to the city centre.
 FINAL = (TicketStatus.CLOSED.value, TicketStatus.ANSWERED_DIRECTLY.value, TicketStatus.TRANSFERRED.value)
 
@@ -245,8 +259,12 @@ async def run_demo(
     timeout: float,
     stay: bool = False,
     web_port: int = WEB_PORT,
+    codec_port: int = CODEC_PORT,
+    into_existing: bool = False,
 ) -> bool:
-    """The demo; with `stay`, the workbench and the workers keep running after it until Ctrl-C."""
+    """The demo; with `stay`, the workbench and the workers keep running after it until Ctrl-C. On
+    a server already running it works in its own namespace (`demo_namespace`), or in the configured
+    one with `into_existing`; either way it terminates what it started and left open."""
     now = datetime.now(UTC)
     prefix = f"DEMO{now:%y%m%d%H%M%S}"
     tickets = demo_tickets(config, count, prefix, now)
@@ -273,15 +291,20 @@ async def run_demo(
         console.print(f"已生成载荷加密密钥 {created}（权限 0600）")
     embedded: EmbeddedServer | None = None
     codec: DemoCodec | None = None
+    client: Client | None = None
     ui_url = f"http://{host}:{int(port_text) + 1000}"
     try:
         if not port_open(host or "127.0.0.1", int(port_text)):
             ui_port = int(port_text) + 1000
             if keys is not None:
                 log_path = data_dir / "codec-server.log"
-                codec = await start_demo_codec(keys, ui_port, detached=keep_server, log_path=log_path)
+                codec = await start_demo_codec(keys, ui_port, detached=keep_server, log_path=log_path, port=codec_port)
             embedded = EmbeddedServer(
-                port=int(port_text), ui_port=ui_port, data_dir=data_dir, codec_endpoint=codec.url if codec else None
+                port=int(port_text),
+                ui_port=ui_port,
+                data_dir=data_dir,
+                codec_endpoint=codec.url if codec else None,
+                outlive_parent=keep_server,
             )
             embedded.start()
             await embedded.wait_ready()
@@ -289,9 +312,26 @@ async def run_demo(
             console.print(f"已启动内置 Temporal 服务 {embedded.address}（数据：{data_dir}）")
             for line in codec_lines(codec.url, codec.token_source) if codec else []:
                 console.print(line)
+            client = await connect()
+        elif into_existing:
+            client = await connect()
+            console.print(f"使用已在运行的 Temporal 服务 {target}，命名空间 {client.namespace}（--into-existing）")
         else:
-            console.print(f"使用已在运行的 Temporal 服务 {target}")
-        client = await connect()
+            namespace = demo_namespace(now)
+            try:
+                created_namespace = await ensure_namespace(await connect(), namespace)
+                client = await connect(namespace=namespace)
+                await ensure_search_attributes(client)
+            except RPCError as err:  # e.g. not allowed to register namespaces there
+                raise SetupError(
+                    f"无法在 {target} 上建立演示命名空间 {namespace}（{err.message}）；"
+                    "可加 --into-existing 在当前命名空间中演示"
+                ) from None
+            console.print(
+                f"使用已在运行的 Temporal 服务 {target}，在演示专用命名空间 {namespace}"
+                f"{'（新建）' if created_namespace else ''}中运行，不影响其他命名空间；"
+                f"查看演示数据的命令请加 TEMPORAL_NAMESPACE={namespace}"
+            )
         await check_search_attributes(client)
         async with build_workers(
             client, demo_config, departments=[d.code for d in demo_config.departments], center=True
@@ -304,8 +344,16 @@ async def run_demo(
                     await stop_event().wait()
                 elif keep_server:
                     console.print("（工作台随演示结束而停止；--stay 可让它与 worker 继续运行）")
-                return ok
+        return ok
     finally:
+        if client is not None:  # however the demo ends: nothing it started waits for its workers
+            try:
+                ended = await end_started(client, prefix)
+            except RPCError as err:
+                console.print(f"[red]未能终止本次演示启动的流程：{err.message}[/red]")
+            else:
+                if ended:
+                    console.print(f"已终止本次演示启动、仍在运行的 {ended} 个流程（其 worker 已随演示停止）")
         if embedded is not None:
             if keep_server:
                 left = [p for p in (embedded.process, codec.process if codec else None) if p is not None]
@@ -498,6 +546,24 @@ async def workbench(
             console.print(f"  {person:<12} {what}", soft_wrap=True)
         yield url
     console.print("工作台已停止")
+
+
+async def end_started(client: Client, prefix: str) -> int:
+    """Every workflow of this run (its ids carry `prefix`) still running, terminated: once the demo's
+    workers stop, nothing of it is left to be queried, or to wait, for ever."""
+    scope = " OR ".join(f"WorkflowId STARTS_WITH '{kind}-{prefix}'" for kind in DEMO_KINDS)
+    query = f"ExecutionStatus = 'Running' AND ({scope})"
+    ended = 0
+    for _ in range(3):  # visibility lags a moment behind a start or an end
+        running = [(wf.id, wf.run_id) async for wf in client.list_workflows(query)]
+        if not running:
+            break
+        for workflow_id, run_id in running:
+            with contextlib.suppress(RPCError):  # it ended meanwhile
+                await client.get_workflow_handle(workflow_id, run_id=run_id).terminate("演示结束")
+                ended += 1
+        await asyncio.sleep(1)
+    return ended
 
 
 def _in(values: Sequence[str]) -> str:

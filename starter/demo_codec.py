@@ -42,15 +42,19 @@ def _free_port(preferred: int) -> int:
         return sock.getsockname()[1]
 
 
-async def start_demo_codec(keys: KeyRing, ui_port: int, *, detached: bool, log_path: Path) -> DemoCodec:
+async def start_demo_codec(
+    keys: KeyRing, ui_port: int, *, detached: bool, log_path: Path, port: int = DEFAULT_PORT
+) -> DemoCodec:
+    """On `port` when it is free (0: any free port), else on any free one: a demo does not stop
+    for a port."""
     _, source = codec_token()  # created here, so a detached server reads the same file
     if not detached:
         try:
-            hosted = await start_codec_server(keys, ui_origins(ui_port), port=DEFAULT_PORT)
+            hosted = await start_codec_server(keys, ui_origins(ui_port), port=port)
         except OSError:
             hosted = await start_codec_server(keys, ui_origins(ui_port), port=0)
         return DemoCodec(url=hosted.url, token_source=source, hosted=hosted)
-    port = _free_port(DEFAULT_PORT)
+    port = _free_port(port)
     command = [sys.executable, "-m", "starter.cli", "codec-server", "--port", str(port), "--ui-port", str(ui_port)]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:

@@ -9,15 +9,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from domain.calendar import CHINA_TZ
 from domain.models import TicketStatus
 from domain.tables import Table as Tables
 from domain.ticket_record import HANDLING, TicketRecord
 
-LOCAL_TZ = datetime.now().astimezone().tzinfo or UTC
-
 
 def when(at: datetime | None) -> str:
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+    """An instant in the district's time (China time), never the host's: a server in a container
+    runs on UTC, and the deadlines and texts beside these times are the district's."""
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
 
 
 def remaining(due: datetime | None, now: datetime, done_at: datetime | None = None) -> str:

@@ -36,10 +36,24 @@ def config_path(flag: str | Path | None = None) -> Path:
     return Path(chosen) if chosen else bundled_config_path()
 
 
+def read_utf8(path: Path) -> str:
+    """A configuration file's text; one line if it is not UTF-8 (saved as GBK, or cut mid-character)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        cut = (
+            "cut in the middle of a character" if err.end == len(raw) and err.reason == "unexpected end of data" else ""
+        )
+        why = cut or "not UTF-8 text (saved as GBK? save it as UTF-8)"
+        raise ConfigError(f"{path}: line {line}: {why} (byte {err.start + 1})") from None
+
+
 def load_config(flag: str | Path | None = None) -> DistrictConfig:
     path = config_path(flag)
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yaml.safe_load(read_utf8(path))
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
     except yaml.YAMLError as err:
@@ -62,7 +76,7 @@ def _with_calendar_overrides(config: DistrictConfig, path: Path) -> DistrictConf
         return config
     override_path = (path.parent / settings.override_file).resolve()
     try:
-        raw: Any = yaml.safe_load(override_path.read_text(encoding="utf-8")) or {}
+        raw: Any = yaml.safe_load(read_utf8(override_path)) or {}
         extra = CalendarSettings.model_validate(raw)
     except OSError as err:
         raise ConfigError(f"{path}: calendar.override_file: cannot read {override_path}: {err.strerror}") from err
@@ -118,8 +132,10 @@ def converter() -> DataConverter:
         raise ConfigError(str(err)) from None
 
 
-async def connect(target_host: str | None = None) -> Client:
+async def connect(target_host: str | None = None, namespace: str | None = None) -> Client:
     options = connect_options()
     if target_host:
         options["target_host"] = target_host
+    if namespace:
+        options["namespace"] = namespace
     return await Client.connect(**options, data_converter=converter())

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import timedelta
+
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import (
+    CountWorkflowExecutionsRequest,
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+)
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
 
@@ -35,3 +46,33 @@ async def ensure_search_attributes(client: Client) -> None:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
+
+
+async def ensure_namespace(client: Client, namespace: str, retention: timedelta = timedelta(days=7)) -> bool:
+    """The namespace on the client's server, registered if missing (True then), and usable: a new
+    one takes a moment to reach the server's frontends."""
+    try:
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+        return False
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    request = RegisterNamespaceRequest(
+        namespace=namespace,
+        description="hotline demo: kept apart from real work",
+        workflow_execution_retention_period=Duration(seconds=int(retention.total_seconds())),
+    )
+    try:
+        await client.workflow_service.register_namespace(request)
+    except RPCError as err:
+        if err.status is not RPCStatusCode.ALREADY_EXISTS:  # registered meanwhile by another demo
+            raise
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await client.workflow_service.count_workflow_executions(CountWorkflowExecutionsRequest(namespace=namespace))
+            return True
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)

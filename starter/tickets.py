@@ -98,7 +98,8 @@ async def open_repeat_of(client: Client, config: DistrictConfig, ticket: Ticket)
     return None
 
 
-_NUMBER = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # a number, or an automatic one (AUTO-<ticket>)
+# A number, or an automatic one (AUTO-<ticket>); never starting with a dot (as domain.models.TicketNo).
+_NUMBER = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
 
 
 def checked_number(number: str, prefix: str, what: str) -> str:
@@ -106,7 +107,7 @@ def checked_number(number: str, prefix: str, what: str) -> str:
     the safe alphabet is refused in one line, before the server is asked."""
     bare = number.removeprefix(f"{prefix}-")
     if not _NUMBER.fullmatch(bare):
-        raise ActionFailed(f"{what}: '{number}' 不是有效的编号（字母、数字、. _ -，1 至 128 个字符）")
+        raise ActionFailed(f"{what}: '{number}' 不是有效的编号（字母、数字、. _ -，1 至 128 个字符，不以 . 开头）")
     return f"{prefix}-{bare}"
 
 

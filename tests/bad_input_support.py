@@ -92,6 +92,11 @@ WRONG_TYPES = st.one_of(
 )
 NOT_NUMBERS = st.sampled_from([True, False, [1], {"a": 1}, ["2026-11-29"]])  # dates take numbers as timestamps
 CONTROL = st.sampled_from(["\x00", "\x07", "\x08", "\x1b", "\x1b[31m", "\x7f", "\x85", "\x9b", "\ud800"])
+# Format characters (Unicode Cf) that hide text or reorder it on screen: direction overrides and
+# isolates, zero-width spaces and joiners, the byte-order mark, a soft hyphen, a Unicode tag.
+INVISIBLE = st.sampled_from(
+    ["\u202e", "\u202d", "\u2066", "\u200b", "\u200c", "\u200d", "\u200e", "\u2060", "\ufeff", "\u00ad", "\U000e0041"]
+)
 BLANKS = st.sampled_from(["", " ", "   ", "\t", "\n", "\u3000", " \u3000\t"])
 # Printable text of many scripts (no control characters), from a fixed alphabet: drawing from all of
 # Unicode makes hypothesis build its character tables, seconds of CPU per run.
@@ -130,6 +135,13 @@ def with_control(text: st.SearchStrategy[str] = TEXT) -> st.SearchStrategy[str]:
     return st.builds(lambda a, c, b: a + c + b, text, CONTROL, text)
 
 
+def with_invisible(
+    text: st.SearchStrategy[str] = st.sampled_from(["垃圾", "ab", "12", "清运", "x"]),
+) -> st.SearchStrategy[str]:
+    """Visible text with a format character inside it (a title reading "收费" shown reversed …)."""
+    return st.builds(lambda a, c, b: a + c + b, text, INVISIBLE, text)
+
+
 @dataclass(frozen=True)
 class Bad:
     """One bad field: what kind of badness, the value, and the field's path."""
@@ -161,10 +173,11 @@ def bad_strings(schema: dict[str, Any]) -> Kinds:
     if "maxLength" in schema:
         kinds.append(("too long", too_long(schema["maxLength"])))
     kinds.append(("control character", with_control()))
+    kinds.append(("invisible character", with_invisible()))
     if schema.get("minLength", 0) >= 1:
         kinds.append(("empty or blank", BLANKS))
     if "pattern" in schema:
-        kinds.append(("bad characters", st.sampled_from(["a b", "a/b", "工单", "x;y", "a\u2028b", "é"])))
+        kinds.append(("bad characters", st.sampled_from(["a b", "a/b", "工单", "x;y", "a\u2028b", "é", "a\u202eb"])))
     kinds.append(("wrong type", WRONG_TYPES))
     return kinds
 

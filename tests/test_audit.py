@@ -4,6 +4,8 @@ data is masked unless revealed; an exported bundle detects a changed byte; histo
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -175,6 +177,79 @@ async def test_an_export_detects_a_changed_byte_and_its_histories_replay(
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert done.returncode == 1 and "已改动" in done.stderr and "多出：note.txt" in done.stderr
+
+
+async def test_an_audit_without_the_key_is_refused_naming_it(client: Client, detoured: str, tmp_path: Path) -> None:
+    """Issue 19, finding 4: with a key ring that lacks the history's key, `audit export` used to exit
+    0 with the clerks' actions credited to 系统. Now nothing is written and the command exits 1,
+    naming the key; the same with the CLI as a process."""
+    from starter.audit import UndecodableHistory
+    from starter.codec import data_converter
+    from starter.keys import KeyRing, load_key_ring, write_secret
+
+    used = load_key_ring()
+    assert used is not None
+    other = KeyRing.generate("k7")
+    lacking = Client(client.service_client, namespace=client.namespace, data_converter=data_converter(other))
+    bundle = tmp_path / "bundle"
+    with pytest.raises(UndecodableHistory, match=rf"{workflow_id_for(detoured)} .*'{used.current}'"):
+        await export(lacking, [detoured], bundle)
+    with pytest.raises(UndecodableHistory):
+        await story_of(lacking, workflow_id_for(detoured))
+    assert not bundle.exists()
+
+    keys = tmp_path / "other-keys.json"
+    write_secret(keys, other.to_json(), exclusive=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "audit", "export", detoured, "--out", str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={
+            **os.environ,
+            "HOTLINE_KEYS_FILE": str(keys),
+            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        },
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    [line] = done.stderr.splitlines()
+    assert line.startswith("错误：审计中止：") and f"'{used.current}'" in line, line
+    assert not bundle.exists()
+
+
+async def test_a_revealed_export_is_for_its_user_alone(client: Client, detoured: str, tmp_path: Path) -> None:
+    """Issue 19, finding 4: personal data in the clear is written 0600 (folders 0700), whatever the umask."""
+    bundle = tmp_path / "revealed"
+    old = os.umask(0o022)
+    try:
+        await export(client, [detoured], bundle, reveal=True)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o700
+    for path in bundle.rglob("*"):
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, (path, oct(path.stat().st_mode))
+    assert check(bundle).ok
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ['{"files": []}', '{"files": {"a": 1}}', '{"files": "x"}', "[]", '{"files": {"../../etc/passwd": "00"}}'],
+)
+def test_a_malformed_manifest_is_one_line(tmp_path: Path, manifest: str) -> None:
+    """Issue 19, finding 4: `audit check` on `{"files": []}` died with an AttributeError traceback."""
+    (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "audit", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("错误：") and "不是可读的审计包清单" in line, done.stderr
 
 
 def test_masking_covers_citizens_and_numbers_in_text() -> None:

@@ -116,6 +116,45 @@ def test_a_bad_ticket_is_refused_naming_the_field(config: DistrictConfig, tally:
     each_site(sites, 150, check)
 
 
+LANDLINES = ["(0473)1234567", "（0473）1234567", "0473-1234567", "0473-1234567转8001", "0473 1234567 分机 12"]
+PHONES = [*LANDLINES, "13812341234", "138-1234-1234", "+86 138 1234 1234", "010-12345678", "400-123-4567", "2345678"]
+NOT_PHONES = ["-----", "12345", "1" * 20, "0473", "(0473)", "转8001", "+", "138 1234", "0473-1234567转"]
+
+
+def test_the_input_rules_of_a_ticket(config: DistrictConfig, tally: Tally):
+    """Issue 19, finding 9: landlines as citizens give them are accepted; a ticket number starting
+    with a dot (a hidden file or a folder in a department's inbox), a phone that is no number, and
+    text hiding invisible or direction characters (U+202E shows "收费" reversed) are refused, each
+    naming its field."""
+    now = datetime.now(UTC)
+    for phone in PHONES:
+        data = valid_ticket(citizen={"name": "王小明", "phone": phone})
+        check_ticket(config, Ticket.model_validate(data), now)
+    cases: list[tuple[str, dict[str, Any], str]] = []
+    cases += [("leading dot", valid_ticket(ticket_no=number), "ticket_no") for number in (".", "..", "...", ".hidden")]
+    cases += [
+        ("not a phone", valid_ticket(citizen={"name": "王小明", "phone": p}), "citizen.phone") for p in NOT_PHONES
+    ]
+    for ch in ("\u202e", "\u200b", "\u2066", "\ufeff", "\u00ad"):
+        cases += [
+            ("invisible character", valid_ticket(title=f"收{ch}费"), "title"),
+            ("invisible character", valid_ticket(content=f"东门{ch}垃圾"), "content"),
+            (
+                "invisible character",
+                valid_ticket(citizen={"name": f"王{ch}明", "phone": "13812341234"}),
+                "citizen.name",
+            ),
+        ]
+    for kind, data, where in cases:
+        tally("submissions", kind)
+        message = refusal_of_ticket(config, data, now)
+        assert f": {where}: " in f": {message}", (data, message)
+    message = refusal_of_ticket(config, valid_ticket(title="收\u202e费"), now)
+    assert message == "ticket: title: 不可见字符或文字方向控制符 U+202E（第 2 个字符）", message
+    # An emoji family (joined by U+200D) is text, not a trick.
+    check_ticket(config, Ticket.model_validate(valid_ticket(content="全家👨\u200d👩\u200d👧都满意")), now)
+
+
 def ticket_file_bytes() -> dict[str, st.SearchStrategy[tuple[str, bytes, str]]]:
     """Ticket files (`hotline ticket submit --file`) that cannot be read, by kind: (kind, bytes, what
     the message must name)."""
@@ -245,17 +284,18 @@ def test_a_jsonl_import_reports_each_bad_line_by_number_and_reads_the_rest(
 
 
 CSV_BAD_VALUES = {
-    "ticket_no": ["", "a b", "工单/1", "x" * 65],
-    "received_at": ["yesterday", "2026-11-29T10:00:00", "0001-01-01T00:00:00+00:00", "2100-01-01T00:00:00+08:00"],
+    "ticket_no": ["", "a b", "工单/1", "x" * 65, ".", "..", ".x"],
+    # A time without a zone is the district's in a spreadsheet (2026/12/3 9:00): not bad here.
+    "received_at": ["yesterday", "2026/2/30 9:00", "0001-01-01T00:00:00+00:00", "2100-01-01T00:00:00+08:00", "99999"],
     "kind": ["闲聊", "complaint"],
     "category": ["外星人入侵", "x" * 201],
     "street": ["不存在街道"],
     "community": ["蓝天社区", "\x1b[31m"],
     "urgency": ["十万火急"],
-    "title": ["x" * 201, "a\x00b"],
+    "title": ["x" * 201, "a\x00b", "收\u202e费", "a\u200bb"],
     "content": ["长" * 4001, "\x07"],
     "citizen_name": ["王\x00小明", "王" * 201],
-    "citizen_phone": ["call me", "1" * 21, "138-1234x"],
+    "citizen_phone": ["call me", "1" * 21, "138-1234x", "-----", "12345"],
 }
 
 
@@ -272,7 +312,11 @@ def csv_file(draw: st.DrawFn) -> tuple[list[str], list[list[str]], dict[int, str
         ticket = valid_ticket(f"C{index}")
         row = {c: str(ticket.get(c) or "") for c in CSV_COLUMNS if not c.startswith("citizen_")}
         row |= {"citizen_name": "李四", "citizen_phone": "13900001111", "citizen_address": "", "received_at": ""}
-        kind = draw(st.sampled_from(["good", "good", "bad value", "columns", "duplicate", "huge field"]))
+        kind = draw(
+            st.sampled_from(
+                ["good", "good", "bad value", "columns", "duplicate", "huge field", "unclosed quote", "extra column"]
+            )
+        )
         if kind == "bad value":
             column = draw(st.sampled_from(sorted(set(CSV_BAD_VALUES) & set(columns))))
             row[column] = draw(st.sampled_from(CSV_BAD_VALUES[column]))
@@ -283,14 +327,17 @@ def csv_file(draw: st.DrawFn) -> tuple[list[str], list[list[str]], dict[int, str
         values = [row[c] for c in columns]
         if kind == "columns":
             values = values[: draw(st.integers(1, 3))]  # too few fields: the rest are missing
+        if kind == "extra column":
+            values = [*values, "多出的一列"]
         if kind == "huge field":
-            values[-1] = "x" * 140_000  # beyond the csv module's field limit
+            values[-1] = "x" * 200_000  # beyond the csv module's own field limit: refused by the column's bound
+        if kind == "unclosed quote":  # written as it is (no writer quoting it): the rest stays readable
+            values = [('"' + v if c == "title" else v) for c, v in zip(columns, values, strict=True)]
+            values = [",".join(values)]
         rows.append(values)
         first_good = first_good or (kind == "good" and index == 0)
         if kind != "good":
             bad[len(rows) + 1] = kind
-        if kind == "huge field":
-            break
     return columns, rows, bad
 
 
@@ -310,7 +357,11 @@ def test_a_csv_import_reports_each_bad_row_by_line_and_a_missing_column_once(
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
-        writer.writerows(rows)
+        for row in rows:
+            if len(row) == 1 and row[0].count(",") == len(CSV_COLUMNS) - 1:
+                out.write(row[0] + "\r\n")  # an unclosed quote, as a hand-edited file has it
+            else:
+                writer.writerow(row)
         path.write_text(out.getvalue(), encoding="utf-8")
         if len(columns) < len(CSV_COLUMNS):
             tally("imports", "csv: missing column")
@@ -319,18 +370,26 @@ def test_a_csv_import_reports_each_bad_row_by_line_and_a_missing_column_once(
             return
         for kind in bad.values():
             tally("imports", f"csv: {kind}")
-        errors, _ = import_errors(config, path, now)
+        errors, good = import_errors(config, path, now)
         assert set(errors) == set(bad), (errors, bad, rows)
         for number, message in errors.items():
             assert message.startswith(f"line {number}: "), message
+            if bad[number] == "huge field":
+                assert message.startswith(f"line {number}: citizen_address") or "citizen.address" in message, message
+        # Every line is either imported or named: none lost after a huge field or a stray quote.
+        assert len(good) + len(errors) == len(rows), (good, errors)
 
     check()
 
 
 def test_an_unreadable_import_file_is_one_line(tmp_path: Path, tally: Tally):
+    """JSON lines are UTF-8 (unless --encoding says otherwise); a table may also be GBK/GB18030 or
+    UTF-16 with its BOM, but not Latin-1 nor damaged UTF-8."""
+    header = ",".join(CSV_COLUMNS) + "\n"
     cases = {
         "latin1.jsonl": "ticket,café\n".encode("latin-1"),
-        "utf16.csv": "ticket_no,category\n".encode("utf-16"),
+        "latin1.csv": (header + "café,x\n").encode("latin-1"),
+        "damaged.csv": (header + "垃圾,清运").encode() + b"\xff\n",
         "gbk.jsonl": json.dumps(valid_ticket(), ensure_ascii=False).encode("gbk"),
     }
     for name, raw in cases.items():
@@ -338,6 +397,17 @@ def test_an_unreadable_import_file_is_one_line(tmp_path: Path, tally: Tally):
         (tmp_path / name).write_bytes(raw)
         with pytest.raises(TicketFileError, match=r": line \d+: not UTF-8 text"):
             list(read_many(tmp_path / name))
+    tally("imports", "unknown encoding")
+    with pytest.raises(TicketFileError, match=r"--encoding: unknown encoding 'klingon'"):
+        list(read_many(tmp_path / "latin1.csv", "klingon"))
+    tally("imports", "not a workbook")
+    (tmp_path / "fake.xlsx").write_bytes(b"ticket_no,title\n")
+    with pytest.raises(TicketFileError, match=r"fake\.xlsx: not an Excel workbook"):
+        list(read_many(tmp_path / "fake.xlsx"))
+    tally("imports", "old workbook")
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(TicketFileError, match=r"old\.xls: .*save it as \.xlsx or CSV"):
+        list(read_many(tmp_path / "old.xls"))
     tally("imports", "not a file")
     with pytest.raises(TicketFileError, match="cannot read"):
         list(read_many(tmp_path))
@@ -521,7 +591,7 @@ def test_the_payload_limit(config: DistrictConfig, tally: Tally):
     # The largest ticket a person can submit, with its plan, stays well inside the limit.
     ticket = Ticket.model_validate(
         valid_ticket(title="题" * 200, content="容" * 4000, community="镇北社区")
-        | {"citizen": {"name": "名" * 200, "phone": "1" * 20, "address": "址" * 200}}
+        | {"citizen": {"name": "名" * 200, "phone": "+86 (0473) 1234-5678 转 800123", "address": "址" * 200}}
     )
     from domain.intake import plan_intake
     from starter.calendar_source import calendar_for

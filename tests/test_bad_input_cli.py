@@ -34,6 +34,7 @@ from domain.limits import one_line
 from starter import cli_common
 from starter.cli import app
 from starter.keys import create_key_file
+from starter.ticket_files import CSV_COLUMNS
 from tests import bad_input_support as support
 from tests.bad_input_support import (
     BAD_DATES,
@@ -51,6 +52,7 @@ from tests.bad_input_support import (
     start_running,
     too_long,
     with_control,
+    with_invisible,
 )
 from tests.conftest import make_config
 from tests.test_bad_input import BAD_LINES, bad_scenario_lines, ticket_file_bytes, valid_ticket
@@ -133,7 +135,11 @@ class Case:
 
 
 def text(limit: int, required: bool = True) -> Kinds:
-    kinds: Kinds = [("too long", too_long(limit)), ("control character", with_control())]
+    kinds: Kinds = [
+        ("too long", too_long(limit)),
+        ("control character", with_control()),
+        ("invisible character", with_invisible()),
+    ]
     return [*kinds, ("empty or blank", BLANKS)] if required else kinds
 
 
@@ -142,7 +148,7 @@ def unknown(known: set[str]) -> Kinds:
 
 
 def ids() -> Kinds:
-    return [("bad number", st.sampled_from(["", "a b", "x" * 200, "T1/../T2", "工单1", "T1\n"]))]
+    return [("bad number", st.sampled_from(["", "a b", "x" * 200, "T1/../T2", "工单1", "T1\n", ".", "..", ".T1"]))]
 
 
 INTEGERS_BELOW_ONE = [
@@ -461,6 +467,29 @@ async def test_an_import_reports_every_bad_line_in_one_line_each_and_starts_noth
     tally("imports", "cli: not UTF-8")
     (cli.folder / "latin1.csv").write_bytes("ticket_no,category\ncafé,x\n".encode("latin-1"))
     one_error_line(await asyncio.to_thread(cli, "ticket", "import", str(cli.folder / "latin1.csv")), ("not UTF-8",))
+    # A GBK table as Excel saves it (read, not refused), whose every line is bad in its own way: each
+    # is named, none swallows the next (issue 19, findings 7 to 9).
+    numbers = [f"G{uuid.uuid4().hex[:10]}" for _ in range(5)]
+    start = "投诉,市容环卫,滨河街道,镇北社区,一般"
+    rows = {
+        "unclosed quote": f'{numbers[0]},,{start},"垃圾未清运,东门垃圾三天未清运,李四,13900001111,',
+        "huge field": f"{numbers[1]},,{start},垃圾未清运,{'长' * 200_000},李四,13900001111,",
+        "not a phone": f"{numbers[2]},,{start},垃圾未清运,东门垃圾三天未清运,李四,-----,",
+        "bad date": f"{numbers[3]},2026/2/30 9:00,{start},垃圾未清运,东门垃圾三天未清运,李四,13900001111,",
+        "invisible character": f"{numbers[4]},,{start},收\u202e费,东门垃圾三天未清运,李四,13900001111,",
+    }
+    table = cli.folder / "excel.csv"
+    table.write_bytes(("\r\n".join([",".join(CSV_COLUMNS), *rows.values()]) + "\r\n").encode("gb18030"))
+    for kind in rows:
+        tally("imports", f"cli: gbk table: {kind}")
+    result = await asyncio.to_thread(cli, "ticket", "import", str(table))
+    assert result.code == 2, result
+    reported = result.err.splitlines()
+    assert [line.split(": ")[1] for line in reported] == [f"line {n}" for n in range(2, 7)], result.err
+    assert "citizen.phone" in reported[2] and "received_at" in reported[3] and "title" in reported[4], result.err
+    assert "新受理 0，重复 0，错误行 5" in result.out
+    for number in numbers:
+        assert not await exists(cli.client, f"ticket-{number}")
     tally("imports", "cli: missing column")
     (cli.folder / "columns.csv").write_text("ticket_no,title\nT1,t\n", encoding="utf-8")
     one_error_line(

@@ -254,11 +254,13 @@ async def test_the_api_refuses_a_bad_ticket_naming_the_field_and_starts_nothing(
         "empty": b"",
         "too large": b'{"content": "' + b"x" * 300_000 + b'"}',
     }
+    reasons = {"not UTF-8": "UTF-8", "nested too deeply": "嵌套层数过多", "number too long": "数字位数过多"}
     for kind, content in raw.items():
         tally("submissions", f"api: {kind}")
         response = await live.post("center", "/api/tickets", raw=content)
         assert response.status_code in (413, 422), (kind, response.text)
         assert_one_line(response.json()["detail"])
+        assert reasons.get(kind, "") in response.json()["detail"], (kind, response.text)
     await live.unchanged()
 
 

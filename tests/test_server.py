@@ -4,6 +4,7 @@ with our search attributes, stopped cleanly by SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
@@ -83,3 +85,37 @@ async def test_a_busy_port_is_refused_with_one_line(tmp_path: Path) -> None:
         )  # fmt: skip
         _, err = await process.communicate()
     assert process.returncode == 2 and "already in use" in err.decode() and "Traceback" not in err.decode()
+    # Issue 19, finding 6: the line names the process that holds the port (here, this one) and how to stop it.
+    [line] = err.decode().splitlines()
+    assert f"by process {os.getpid()} " in line and f"kill {os.getpid()}" in line, line
+
+
+async def test_the_temporal_server_dies_with_hotline_server_even_on_kill_9(tmp_path: Path) -> None:
+    """Issue 19, finding 6: `hotline server` killed with -9 used to leave `temporal server start-dev`
+    running (re-parented, holding the port and the database, without its codec server)."""
+    port, ui_port, codec_port = free_port(), free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "starter.cli", "server", "--port", str(port), "--ui-port", str(ui_port),
+        "--codec-port", str(codec_port), "--data-dir", str(tmp_path / "data"), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    children: list[psutil.Process] = []
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        assert f"127.0.0.1:{port}" in line, line
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any(child.name() == "temporal" for child in children), children
+        process.kill()  # SIGKILL: no handler of ours runs
+        await process.wait()
+        _, alive = await asyncio.to_thread(psutil.wait_procs, children, timeout=30)
+        assert not alive, f"left running: {alive}"
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        for child in children:  # on the old code: end what this test started
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -151,6 +151,17 @@ def _unavailable(err: RPCError) -> ApiError:
     return ApiError(503, f"Temporal 服务：{err.message}（请确认中心 worker 正在运行）")
 
 
+def _unreadable_body(cause: BaseException | None) -> str:
+    """Why JSON that parses as text could not be read: its encoding, its depth or a number's length."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "须为 UTF-8 编码"
+    if isinstance(cause, RecursionError):
+        return "嵌套层数过多"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "数字位数过多"
+    return "无法解析"
+
+
 # ----- authentication: every route of the router, before its body is parsed -----
 
 
@@ -202,8 +213,8 @@ class SignedRoute(APIRoute):
             except RequestValidationError as err:
                 return _invalid_request(err).response()
             except HTTPException as err:
-                if err.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8)
-                    return ApiError(422, "请求体: 不是有效的 JSON（须为 UTF-8 编码）").response()
+                if err.status_code == 400:  # FastAPI could not read the body: say why
+                    return ApiError(422, f"请求体: 不是有效的 JSON（{_unreadable_body(err.__cause__)}）").response()
                 return ApiError(err.status_code, str(err.detail)).response()
 
         return signed

@@ -21,7 +21,7 @@ from domain.calendar import CHINA_TZ
 from domain.facts import Fact
 from domain.models import Role, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
-from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, Report
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, UNREAD, Report
 from starter.report_files import draw_chart
 from starter.web.pages import NotFound, client_of, config_of, render, require, signed_in
 from starter.web.pages_tickets import queue_query, queue_rows
@@ -117,6 +117,7 @@ async def dashboard(request: Request, month: str | None = None) -> Response:
         red=report.table(RED_LIST),
         black=report.table(BLACK_LIST),
         charts=list(enumerate(report.charts)),
+        unread=next((t for t in report.tables if t.title == UNREAD), None),
         refresh=None,
     )
 
