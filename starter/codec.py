@@ -18,10 +18,10 @@ import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from starter.keys import KeyRing, KeyRingError, file_stamp, key_file_in_use, load_key_ring, read_key_file
+from starter.payloads import data_converter as plain_converter
 
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
@@ -121,9 +121,9 @@ def data_converter(keys: KeyRing | None, watch: Path | None = None) -> DataConve
     failure messages and stack traces moved into encoded (so encrypted) attributes; `watch`: the key
     file to follow when it changes."""
     if keys is None:
-        return pydantic_data_converter
+        return plain_converter
     return dataclasses.replace(
-        pydantic_data_converter,
+        plain_converter,
         payload_codec=EncryptionCodec(keys, watch),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

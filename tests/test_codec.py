@@ -43,6 +43,7 @@ from starter.keys import (
     read_key_file,
     update_key_file,
 )
+from starter.payloads import data_converter as plain_converter
 
 PHONE = "13912345678"
 NAME = "李秀兰"
@@ -162,7 +163,7 @@ def test_without_keys_clients_refuse_with_one_line_saying_how_to_create_them(no_
 
 def test_encryption_off_only_when_asked(no_keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENCRYPTION_ENV, "off")
-    assert load_key_ring() is None and data_converter(None) is pydantic_data_converter
+    assert load_key_ring() is None and data_converter(None) is plain_converter
     monkeypatch.setenv(ENCRYPTION_ENV, "perhaps")
     with pytest.raises(KeyRingError, match="HOTLINE_ENCRYPTION"):
         load_key_ring()

@@ -3,6 +3,7 @@ break every running ticket. Re-record with `python -m tests.record_histories` af
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import timedelta
@@ -140,3 +141,30 @@ async def test_the_suite_end_replay_names_a_history_that_no_longer_replays(
     monkeypatch.setattr(ChangingWorkflow, "steps", 2)
     with pytest.raises(AssertionError, match="1 of 1 histories no longer replay"):
         await replay_all.replay_everything(env.client, recorded)
+
+
+def _with_ticket(raw: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """The history with its ticket's input changed as an older release accepted it."""
+    raw = json.loads(json.dumps(raw))
+    payload = raw["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+    body = json.loads(base64.b64decode(payload["data"]))
+    for path, value in change.items():
+        *parents, last = path.split(".")
+        node = body["ticket"]
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    payload["data"] = base64.b64encode(json.dumps(body, ensure_ascii=False).encode()).decode()
+    return raw
+
+
+async def test_a_ticket_accepted_before_a_later_input_rule_still_replays() -> None:
+    """Rules added to the input models later (no invisible characters, a phone that is a number)
+    refuse new input but not a running ticket's history: its payloads decode as they were accepted."""
+    from domain.models import Citizen
+
+    raw = json.loads((HISTORIES / "v1" / "standard.json").read_text(encoding="utf-8"))
+    older = _with_ticket(raw, {"title": "垃圾\u200b堆积", "citizen.phone": "12345"})
+    with pytest.raises(ValueError):
+        Citizen(name="王小明", phone="12345")  # new input meets today's rule
+    await replayer().replay_workflow(load(older))
