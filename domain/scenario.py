@@ -50,7 +50,7 @@ from domain.models import (
 
 
 class RedoRound(Frozen):
-    answer: Duration | None = None  # required, unless the ticket is to stay on the backlog (挂账)
+    answer: Duration
     resolved: bool = True
     satisfaction: Satisfaction = Satisfaction.SATISFIED
 

@@ -255,6 +255,7 @@ def test_a_bad_scenario_is_refused_naming_the_line(config: DistrictConfig) -> No
             '"滨河街道"',
             '"滨河街道", "resolved": false, "after_callback": "close", "redo": [{"answer": "1d"}]',
         ): "scenario:1: redo: a line closed after 核查",
+        good.replace('"滨河街道"', '"滨河街道", "redo": [{"resolved": true}]'): "scenario:1: redo.0.answer:",
     }
     for text, message in cases.items():
         with pytest.raises(ScenarioError, match=message.replace("(", r"\(")):
