@@ -7,7 +7,8 @@ A line::
      "urgency": "一般", "kind": "投诉", "title": "垃圾未清运", "content": "东门垃圾三天未清运",
      "sign": "30m", "contact": "2h", "answer": "2d", "resolved": true, "satisfaction": "满意",
      "return_to": null, "extension_days": null, "callback": "1h",
-     "redo": [{"answer": "1d", "resolved": true, "satisfaction": "满意"}]}
+     "redo": [{"answer": "1d", "resolved": true, "satisfaction": "满意"}],
+     "after_callback": "redo", "closure": null, "exempt": null, "backlog_until": null}
 
 Delays are natural time after the step before: `sign` after delivery, `contact` after signing,
 `answer` after contact, `callback` after the answer. `return_to` (a department code): the first
@@ -16,25 +17,49 @@ there, and the new department then signs, contacts and answers with the same del
 `extension_days`: an extension of that many working days is asked right after contact and
 approved. An unresolved or 不满意 callback sends the ticket back (重办): each `redo` entry scripts
 the next round's answer and callback; without one the round repeats the first answer, resolved.
+`after_callback: "close"`: instead, the centre closes it after 核查 (核查结案, with `closure`) and the
+line's verdict stays final. `exempt`: right after its (first) answer the department asks for 免考核
+with that reason, approved. `backlog_until`: right after contact the department asks for 挂账 until
+that day, approved; without `answer` the ticket then stays open (在办, 挂账) past the scenario.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from domain.calendar import CHINA_TZ, Duration, Span, Unit, natural
 from domain.config import DistrictConfig, describe_validation_error
-from domain.models import Frozen, Instant, LongText, RequestKind, Satisfaction, ShortText, TicketNo
+from domain.models import (
+    Callback,
+    ClosureCategory,
+    Day,
+    ExemptionReason,
+    Frozen,
+    Instant,
+    LongText,
+    RequestKind,
+    Satisfaction,
+    ShortText,
+    TicketNo,
+)
 
 
 class RedoRound(Frozen):
     answer: Duration
     resolved: bool = True
     satisfaction: Satisfaction = Satisfaction.SATISFIED
+
+
+class AfterCallback(StrEnum):
+    """What the centre's 核查 decides after an unresolved or 不满意 callback."""
+
+    REDO = "redo"  # 重办: the next round as `redo` scripts it
+    CLOSE = "close"  # 核查结案: the line's verdict is final
 
 
 class ScenarioLine(Frozen):
@@ -48,13 +73,37 @@ class ScenarioLine(Frozen):
     content: LongText
     sign: Duration
     contact: Duration
-    answer: Duration
+    answer: Duration | None = None  # required, unless the ticket is to stay on the backlog (挂账)
     resolved: bool = True
     satisfaction: Satisfaction = Satisfaction.SATISFIED
     callback: Duration = Field(default="1h", validate_default=True)  # type: ignore[assignment]
     return_to: Annotated[str, StringConstraints(max_length=32)] | None = None
     extension_days: int | None = Field(default=None, ge=1, le=60)
     redo: list[RedoRound] = Field(default_factory=list, max_length=5)
+    after_callback: AfterCallback = AfterCallback.REDO
+    closure: ClosureCategory | None = None  # 核查结案's category; default 已解释说明
+    exempt: ExemptionReason | None = None  # 免考核 asked right after the answer, approved
+    backlog_until: Day | None = None  # 挂账 asked right after contact with this plan date, approved
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScenarioLine:
+        # Each message names its field: the parser prefixes the line (`month.jsonl:7: closure: …`).
+        if self.answer is None and self.backlog_until is None:
+            raise ValueError("answer: required (only a line with backlog_until may leave it out)")
+        closing = self.after_callback is AfterCallback.CLOSE
+        if self.closure is not None and not closing:
+            raise ValueError("closure: only with after_callback 'close'")
+        if closing and not Callback(resolved=self.resolved, satisfaction=self.satisfaction).needs_redo:
+            raise ValueError("after_callback: 'close' needs a callback unresolved or 不满意 (nothing to 核查)")
+        if closing and self.redo:
+            raise ValueError("redo: a line closed after 核查 (after_callback 'close') has no redo rounds")
+        if self.backlog_until is not None and self.backlog_until <= self.at.astimezone(CHINA_TZ).date():
+            raise ValueError(f"backlog_until: {self.backlog_until.isoformat()} is not after the day received")
+        return self
+
+    @property
+    def closure_category(self) -> ClosureCategory:
+        return self.closure or ClosureCategory.EXPLAINED
 
     def delay(self, step: str) -> timedelta:
         return natural(getattr(self, step))
@@ -103,7 +152,8 @@ def parse_scenario(text: str, config: DistrictConfig, source: str = "scenario") 
 def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed: int = 2026) -> list[ScenarioLine]:
     """A plausible month of `count` tickets for this district: received mostly in office hours, over
     every routed category and street; most steps well inside their tier's limits, a few late; some
-    returned, extended or redone. Seeded, so the same arguments give the same month."""
+    returned, extended, redone or closed after 核查 unsatisfied, a few exempted (免考核) or put on the
+    backlog (挂账, left open). Seeded, so the same arguments give the same month."""
     rng = random.Random(seed)
     streets = [s.name for s in config.streets]
     # 派单目录: a line with a street wins over the line without one.
@@ -132,6 +182,10 @@ def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed
         tier = config.deadlines.tier_for(urgency, category, RequestKind.COMPLAINT)
         sign, contact = step(tier.sign_for, 0.05), step(tier.contact, 0.08)
         unsatisfied = rng.random() < 0.06
+        # Of the unsatisfied, about half closed after 核查 (核查结案) rather than redone.
+        closed_unsatisfied = unsatisfied and rng.random() < 0.5
+        # 挂账 (about 1%): a plan date months ahead, still open when the scenario ends.
+        backlog = day + timedelta(days=rng.randrange(60, 180)) if rng.random() < 0.01 else None
         line = ScenarioLine(
             no=f"M{year}{month:02d}-{i + 1:05d}",
             at=at,
@@ -142,7 +196,7 @@ def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed
             content=f"{street}居民反映{category}问题（情景推演样本 {i + 1}）",
             sign=f"{sign}m",
             contact=f"{contact}m",
-            answer=f"{step(tier.resolve, 0.07, sign + contact)}m",
+            answer=None if backlog else f"{step(tier.resolve, 0.07, sign + contact)}m",
             resolved=not unsatisfied or rng.random() < 0.5,
             satisfaction=Satisfaction.UNSATISFIED
             if unsatisfied
@@ -153,7 +207,11 @@ def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed
             if rng.random() < 0.04
             else None,
             extension_days=3 if rng.random() < 0.05 else None,
-            redo=[RedoRound(answer=f"{contact}m")] if unsatisfied else [],
+            redo=[RedoRound(answer=f"{contact}m")] if unsatisfied and not closed_unsatisfied else [],
+            after_callback=AfterCallback.CLOSE if closed_unsatisfied else AfterCallback.REDO,
+            closure=rng.choice(list(ClosureCategory)) if closed_unsatisfied else None,
+            exempt=rng.choice(list(ExemptionReason)) if rng.random() < 0.02 else None,
+            backlog_until=backlog,
         )
         lines.append(line)
     return sorted(lines, key=lambda line: line.at)

@@ -34,6 +34,8 @@ from domain.commands import (
     Decide,
     GiveAnswer,
     RecordCallback,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
     RequestReturn,
     SignFor,
@@ -63,7 +65,7 @@ from domain.models import (
     VerifyDecision,
 )
 from domain.reports import Report
-from domain.scenario import ScenarioError, ScenarioLine
+from domain.scenario import AfterCallback, ScenarioError, ScenarioLine
 from domain.tables import Table
 from domain.ticket_record import TicketRecord
 from starter.binaries import find_binary
@@ -294,12 +296,25 @@ class Player:
             if result is not None:
                 decide = Decide(actor=self.lead, approval_id=result.approval_id or "")
                 await act(self.client, line.no, TicketWorkflow.approve, decide)
+        if line.backlog_until is not None:
+            # 挂账: the plan date is played as much later as the scenario (the answer, if any, still
+            # follows contact by its delay; without one the ticket stays open on the backlog).
+            until = line.backlog_until + timedelta(days=self.offset.days)
+            ask_backlog = RequestBacklog(actor=clerk, plan_date=until, reason="模拟：需纳入计划逐步解决")
+            await self._approved(line.no, await self._try(line.no, TicketWorkflow.request_backlog, ask_backlog))
+        if line.answer is None:
+            return
         answer, resolved, satisfaction = line.delay("answer"), line.resolved, line.satisfaction
         rounds = iter(line.redo)
+        exempt = line.exempt
         while True:
             await self._after(answer)
             reply = Answer(text="已办理", resolved=resolved, evidence=["模拟"])
             await act(self.client, line.no, TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=reply))
+            if exempt is not None:  # 免考核, asked once, right after the first answer
+                ask_exempt = RequestExemption(actor=clerk, category=exempt, evidence=f"模拟：{exempt.value}")
+                await self._approved(line.no, await self._try(line.no, TicketWorkflow.request_exemption, ask_exempt))
+                exempt = None
             await self._after(line.delay("callback"))
             verdict = Callback(resolved=resolved, satisfaction=satisfaction)
             called = await act(
@@ -310,6 +325,18 @@ class Player:
             )
             if not verdict.needs_redo:
                 return
+            closing = line.after_callback is AfterCallback.CLOSE
+            if called.status is TicketStatus.AWAITING_VERIFICATION and closing:
+                close = VerifyTicket(
+                    actor=self.lead,
+                    decision=VerifyDecision.CLOSE,
+                    closure=line.closure_category,
+                    reason="模拟：核查结案",
+                )
+                await act(self.client, line.no, TicketWorkflow.verify, close)
+                return
+            if closing:  # center.callback.auto_redo: the workflow redid it, no 核查 to close at
+                self.refused.append(f"{line.no}：回访后已自动重办（center.callback.auto_redo），未能核查结案")
             if called.status is TicketStatus.AWAITING_VERIFICATION:
                 # 核查: the scenario's redo (past the configured cap, the centre closes it as it is).
                 redo = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
@@ -338,6 +365,12 @@ class Player:
         except ActionFailed as refused:
             self.refused.append(f"{ticket_no}：{refused}")
             return None
+
+    async def _approved(self, ticket_no: str, asked: ActionResult | None) -> None:
+        """The shift lead approves an 异常审批 request the workflow accepted."""
+        if asked is not None:
+            decide = Decide(actor=self.lead, approval_id=asked.approval_id or "")
+            await act(self.client, ticket_no, TicketWorkflow.approve, decide)
 
     async def _sign(self, line: ScenarioLine, clerk: Actor) -> Actor:
         await self._after(line.delay("sign"))
