@@ -199,11 +199,13 @@ def check_routes(config: DistrictConfig, lines: list[ScenarioLine], source: str 
 
 
 def simulated_config(config: DistrictConfig, folder: Path) -> DistrictConfig:
-    """The district as the simulator runs it: callbacks are scripted, and the centre's notices and
-    the city link write under the output folder."""
+    """The district as the simulator runs it: callbacks are scripted (under the district's own 核查
+    policy: its redo cap and auto_redo), and the centre's notices and the city link write under the
+    output folder."""
+    policy = config.center.callback
     center = config.center.model_copy(
         update={
-            "callback": ManualSurvey(),
+            "callback": ManualSurvey(auto_redo=policy.auto_redo, max_redo=policy.max_redo),
             "notifications": CenterNotifications(folder=str(folder / "center")),
             "city": CityLink(adapter=FileInboxAdapter(type="file_inbox", folder=str(folder / "city"))),
         }

@@ -391,3 +391,14 @@ def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Pat
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{tight}:1:" in bad.stderr
+
+
+def test_the_simulated_district_keeps_its_own_verification_policy(config: DistrictConfig, tmp_path: Path) -> None:
+    from domain.config import CallbackPolicy
+    from starter.simulate import simulated_config
+
+    strict = config.model_copy(
+        update={"center": config.center.model_copy(update={"callback": CallbackPolicy(auto_redo=True, max_redo=1)})}
+    )
+    played = simulated_config(strict, tmp_path).center.callback
+    assert (played.type, played.auto_redo, played.max_redo) == ("manual", True, 1)
