@@ -273,7 +273,7 @@ class ReportRecipient(Strict):
     adapter: AdapterSettings
 
 
-ReportFormat = Literal["md", "html", "xlsx", "csv"]
+ReportFormat = Literal["png", "md", "html", "xlsx", "docx", "pdf", "csv"]  # pdf: where LibreOffice is installed
 
 
 class ReportSettings(Strict):
@@ -283,7 +283,9 @@ class ReportSettings(Strict):
     # 办结台账: keep each past day's closed tickets in `folder`/ledger, so a month lists from
     # visibility only what is still open (starter/report_ledger.py); off: every report lists it all.
     ledger: bool = True
-    formats: list[ReportFormat] = Field(default_factory=lambda: ["md", "html", "xlsx", "csv"], min_length=1)
+    formats: list[ReportFormat] = Field(
+        default_factory=lambda: ["md", "html", "xlsx", "docx", "pdf", "csv"], min_length=1
+    )
     recipients: list[ReportRecipient] = Field(default_factory=list)
     schedule: ReportSchedule = ReportSchedule()
     metrics: MetricsPolicy = MetricsPolicy()

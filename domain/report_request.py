@@ -37,6 +37,7 @@ class ReportReceipt(Frozen):
     tickets: int  # how many tickets the figures were computed from
     headline: str | None = None  # 累计: the figures in one sentence, as the district publishes them
     delivered_to: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what was asked for and not made, and why (no PDF converter)
 
 
 def month_covered(request: ReportRequest, as_of: datetime) -> tuple[int, int]:

@@ -371,6 +371,7 @@ async def test_report_commands(cli, tmp_path):
     assert bad_day.code == 2 and "--date" in bad_day.err
     daily = await cli("report", "daily", "--out", str(tmp_path / "r"))
     assert daily.code == 0 and "日报预警" in daily.out, daily.err
+    assert "）（" not in daily.out  # the period once: the title names it
     assert list((tmp_path / "r" / "daily").glob("*.xlsx"))
     scheduled = await cli("report", "schedule")
     assert scheduled.code == 0 and "hotline-report-monthly" in scheduled.out, scheduled.err
