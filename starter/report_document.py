@@ -74,17 +74,19 @@ def write_document(report: Report, charts: Sequence[tuple[ChartSpec, bytes]], pa
 
 
 def _monthly(document: DocumentType, report: Report, charts: Sequence[tuple[ChartSpec, bytes]]) -> None:
-    numbered = list(enumerate(charts, start=1))
+    overview_charts = [(c, i) for c, i in charts if c.table != BY_DEPARTMENT]
+    department_charts = [(c, i) for c, i in charts if c.table == BY_DEPARTMENT]
     _heading(document, f"一、{OVERVIEW}")
     document.add_paragraph(overview_sentence(report))
     _table(document, report.table(OVERVIEW))
     _table(document, report.table(CHANGE), caption=CHANGE)
-    for n, chart, image in ((n, c, i) for n, (c, i) in numbered if c.table != BY_DEPARTMENT):
+    # Figures numbered in the order the document shows them.
+    for n, (chart, image) in enumerate(overview_charts, start=1):
         _figure(document, n, chart, image)
 
     _heading(document, f"二、{BY_DEPARTMENT}")
     _table(document, _columns(report.table(BY_DEPARTMENT), DEPARTMENT_COLUMNS))
-    for n, chart, image in ((n, c, i) for n, (c, i) in numbered if c.table == BY_DEPARTMENT):
+    for n, (chart, image) in enumerate(department_charts, start=len(overview_charts) + 1):
         _figure(document, n, chart, image)
     _table(document, report.table(ASSESSMENT), caption=ASSESSMENT)
 
@@ -108,7 +110,9 @@ def overview_sentence(report: Report) -> str:
     change = {row[0]: row[3] for row in report.table(CHANGE).rows}
     when = "本月" if report.partial_until is None else "本月截至目前"
     received = change.get("受理量", EMPTY)
-    versus = "" if received in (EMPTY, "0") else f"，较上月{received}件"
+    versus = ""
+    if received not in (EMPTY, "0"):
+        versus = f"，较上月{'增加' if received.startswith('+') else '减少'} {received.lstrip('+-')} 件"
     return (
         f"{when}共受理群众诉求 {value['受理量']} 件{versus}，办结 {value['办结量']} 件，"
         f"在办 {value['在办量']} 件（其中挂账 {value['其中挂账']} 件）；"

@@ -407,6 +407,9 @@ def test_the_monthly_word_document_has_the_usual_layout(tmp_path: Path) -> None:
     [sentence] = [t for t in texts if t.startswith("本月共受理")]
     for label in ("受理量", "办结量", "在办量", "响应率", "解决率", "满意率"):
         assert overview[label] in sentence  # the sentence says the table's own figures
+    [change] = [row[3] for row in report.table("环比变化").rows if row[0] == "受理量"]
+    word = {"+": "增加", "-": "减少"}[change[0]]
+    assert f"较上月{word} {change[1:]} 件" in sentence
     # 存在问题 and 下步工作 are left for the office to fill
     after = texts[texts.index("四、存在问题") + 1 : texts.index("五、下步工作")]
     assert after and all("【待填写】" in t for t in after)
@@ -416,7 +419,8 @@ def test_the_monthly_word_document_has_the_usual_layout(tmp_path: Path) -> None:
     assert ["单位", "受理", "办结", "在办", "响应率", "解决率", "满意率"] in first_rows
     assert len(document.inline_shapes) == len(report.charts)  # every chart, inside the document
     captions = [t for t in texts if re.match(r"^图\d ", t)]
-    assert sorted(captions) == sorted(f"图{n} {c.title}" for n, c in enumerate(report.charts, start=1))
+    assert [c.split(" ", 1)[0] for c in captions] == [f"图{n}" for n in range(1, len(report.charts) + 1)]  # in order
+    assert sorted(c.split(" ", 1)[1] for c in captions) == sorted(c.title for c in report.charts)
     section = document.sections[0]
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)  # A4
 
