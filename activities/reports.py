@@ -36,7 +36,7 @@ from domain.reports import (
 )
 from domain.whistle import WhistleRecord
 from starter.enterprises import WORKFLOW_TYPE as ENTERPRISE_TYPE
-from starter.report_files import write_report
+from starter.report_files import NO_PDF_CONVERTER, pdf_converter, write_report
 from starter.report_ledger import Ledger, kept_days
 from starter.report_source import list_rows, open_ticket_facts, ticket_facts
 from starter.workflow_client import Unread, query_each
@@ -63,20 +63,21 @@ async def compose(
         open_facts = await open_ticket_facts(client)
         report = weekly_supervision(open_facts, as_of, names=names)
         campaigns, unread = await _backlog_pushes(client, as_of)
-        return with_unread(with_backlog_pushes(report, campaigns), _named(unread)), len(open_facts)
+        return with_unread(with_backlog_pushes(report, campaigns, names), _named(unread)), len(open_facts)
     if request.kind is ReportRun.CUMULATIVE:
         period = cumulative_period(config, request, as_of)
-        facts = await ticket_facts(client, period.start, period.end, await ledger_of(client, config))
+        facts = await ticket_facts(client, period.start, period.end, await ledger_of(client, config, request))
         return cumulative(facts, period, config.reports.metrics, names=names), len(facts)
     year, month = month_covered(request, as_of)
     period = Period.month(year, month)
-    facts = await ticket_facts(client, period.previous().start, period.end, await ledger_of(client, config))
+    facts = await ticket_facts(client, period.previous().start, period.end, await ledger_of(client, config, request))
     whistles, unread_whistles = await _whistles(client, period)
     running = f"WorkflowType = '{ENTERPRISE_TYPE}' AND ExecutionStatus = 'Running'"
     enterprises, unread_enterprises = await query_each(client, running, EnterpriseServiceWorkflow.view)
     items = summarize(enterprises, period.end) if enterprises else None
     policy = config.reports.metrics
-    report = monthly_analysis(facts, period, policy, whistles, items, names=names, now=period.end)
+    # A month not over yet is reported as of now (截至), never with its end (a time to come) as 生成时间.
+    report = monthly_analysis(facts, period, policy, whistles, items, names=names, now=min(as_of, period.end))
     return with_unread(report, _named([*unread_whistles, *unread_enterprises])), len(facts)
 
 
@@ -89,14 +90,20 @@ def cumulative_period(config: DistrictConfig, request: ReportRequest, as_of: dat
     return Period.cumulative(cumulative_since(request, config.reports.cumulative_since, as_of), as_of)
 
 
-async def ledger_of(client: Client, config: DistrictConfig) -> Ledger | None:
-    return await Ledger.of(client, Path(config.reports.folder) / "ledger") if config.reports.ledger else None
+def report_root(config: DistrictConfig, request: ReportRequest) -> Path:
+    """Where a run writes: the folder asked for (--out), else the configured one."""
+    return Path(request.out or config.reports.folder)
 
 
-async def keep_ledger(client: Client, config: DistrictConfig, as_of: datetime) -> int:
+async def ledger_of(client: Client, config: DistrictConfig, request: ReportRequest) -> Ledger | None:
+    """The ledger kept beside the reports (under --out when given, not always the configured folder)."""
+    return await Ledger.of(client, report_root(config, request) / "ledger") if config.reports.ledger else None
+
+
+async def keep_ledger(client: Client, config: DistrictConfig, request: ReportRequest, as_of: datetime) -> int:
     """The daily report keeps the ledger: every whole day since the start of last month that is not
     kept yet (yesterday, normally) is listed once and kept. Returns the tickets the kept days hold."""
-    ledger = await ledger_of(client, config)
+    ledger = await ledger_of(client, config, request)
     if ledger is None:
         return 0
     now = datetime.now(UTC)
@@ -108,13 +115,14 @@ async def keep_ledger(client: Client, config: DistrictConfig, as_of: datetime) -
 async def make_report(client: Client, config: DistrictConfig, request: ReportRequest) -> ReportReceipt:
     as_of = request.as_of or datetime.now().astimezone()
     if request.kind is ReportRun.DAILY:
-        await keep_ledger(client, config, as_of)
+        await keep_ledger(client, config, request, as_of)
     report, tickets = await compose(client, config, request, as_of)
     sentence = None
     if request.kind is ReportRun.CUMULATIVE:
         sentence = headline(report)
-    out = Path(request.out or config.reports.folder) / request.kind.value
+    out = report_root(config, request) / request.kind.value
     files = write_report(report, out, config.reports.formats)
+    notes = [NO_PDF_CONVERTER] if "pdf" in config.reports.formats and pdf_converter() is None else []
     delivered = await _deliver(config, report, files) if request.deliver else []
     log.info("report made", kind=report.kind.value, period=report.period, files=len(files), tickets=tickets)
     return ReportReceipt(
@@ -127,6 +135,7 @@ async def make_report(client: Client, config: DistrictConfig, request: ReportReq
         delivered_to=delivered,
         headline=sentence,
         unread=unread_of(report),
+        notes=notes,
     )
 
 

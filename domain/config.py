@@ -288,7 +288,7 @@ class ReportRecipient(Strict):
     adapter: AdapterSettings
 
 
-ReportFormat = Literal["md", "html", "xlsx", "csv"]
+ReportFormat = Literal["png", "md", "html", "xlsx", "docx", "pdf", "csv"]  # pdf: where LibreOffice is installed
 
 
 class ReportSettings(Strict):
@@ -298,12 +298,39 @@ class ReportSettings(Strict):
     # 办结台账: keep each past day's closed tickets in `folder`/ledger, so a month lists from
     # visibility only what is still open (starter/report_ledger.py); off: every report lists it all.
     ledger: bool = True
-    formats: list[ReportFormat] = Field(default_factory=lambda: ["md", "html", "xlsx", "csv"], min_length=1)
+    formats: list[ReportFormat] = Field(
+        default_factory=lambda: ["md", "html", "xlsx", "docx", "pdf", "csv"], min_length=1
+    )
     recipients: list[ReportRecipient] = Field(default_factory=list)
     schedule: ReportSchedule = ReportSchedule()
     metrics: MetricsPolicy = MetricsPolicy()
     # 累计 (截至目前): counted from this day; None: from 1 January of the report's year.
     cumulative_since: date | None = None
+
+
+class Open311Client(Strict):
+    """A system that files requests through Open311, with its API key's argon2 hash (never the key:
+    `hotline web open311-key` makes a key and its hash)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    api_key_hash: str = Field(pattern=r"^\$argon2")
+
+
+class Open311Service(Strict):
+    """An Open311 service: its service_code and the category (类别) it files under."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    category: str
+    description: str = ""
+
+
+class Open311Settings(Strict):
+    """Open311 GeoReport v2 (/open311/v2/…): the jurisdiction, the clients and the services offered.
+    No services listed: every category, coded by its position ("001", "002", …)."""
+
+    jurisdiction_id: str = Field(min_length=1, max_length=64)
+    clients: list[Open311Client] = Field(default_factory=list)
+    services: list[Open311Service] = Field(default_factory=list)
 
 
 class DistrictConfig(Strict):
@@ -322,6 +349,17 @@ class DistrictConfig(Strict):
     joint_response: list[JointResponse] = Field(default_factory=list)
     red_service: RedService = RedService()
     reports: ReportSettings = ReportSettings()
+    open311: Open311Settings | None = None  # None: no Open311 endpoint
+
+    @model_validator(mode="after")
+    def _open311_services(self) -> DistrictConfig:
+        if self.open311 is not None:
+            categories = {c.name for c in self.categories}
+            _unique("open311.services", [s.code for s in self.open311.services])
+            _unique("open311.clients", [c.name for c in self.open311.clients])
+            for i, service in enumerate(self.open311.services):
+                _known(f"open311.services.{i}.category", service.category, categories)
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> DistrictConfig:

@@ -67,6 +67,23 @@ def _default_deductions() -> dict[Satisfaction, float]:
     return {Satisfaction.UNSATISFIED: 2.0, Satisfaction.BASICALLY_SATISFIED: 0.5}
 
 
+class Rate(StrEnum):
+    """The rates, in the order the reports show them."""
+
+    SIGN_FOR = "签收及时率"
+    RESPONSE = "响应率"
+    ON_TIME = "按时办结率"
+    RESOLUTION = "解决率"
+    SATISFACTION = "满意率"
+    REDO = "重办率"
+    RETURN = "退单率"
+    EXTENSION = "延期率"
+
+
+def _default_targets() -> dict[Rate, float]:
+    return {Rate.RESPONSE: 100.0, Rate.RESOLUTION: 90.0, Rate.SATISFACTION: 90.0}
+
+
 class MetricsPolicy(Frozen):
     """How the figures are counted and the departments assessed (configuration section `metrics:`)."""
 
@@ -77,6 +94,8 @@ class MetricsPolicy(Frozen):
     red_list: RedListRule = RedListRule()
     black_list: BlackListRule = BlackListRule()
     top_categories: int = Field(default=5, ge=1)
+    # 目标值 (percent) drawn as a target line on the rate charts; a rate not named here gets no line.
+    targets: dict[Rate, Annotated[float, Field(ge=0, le=100)]] = Field(default_factory=_default_targets)
 
     @model_validator(mode="after")
     def _lists_apart(self) -> MetricsPolicy:
@@ -167,19 +186,6 @@ class Period(Frozen):
 
 
 # ----- figures -----
-
-
-class Rate(StrEnum):
-    """The rates, in the order the reports show them."""
-
-    SIGN_FOR = "签收及时率"
-    RESPONSE = "响应率"
-    ON_TIME = "按时办结率"
-    RESOLUTION = "解决率"
-    SATISFACTION = "满意率"
-    REDO = "重办率"
-    RETURN = "退单率"
-    EXTENSION = "延期率"
 
 
 class Ratio(BaseModel):

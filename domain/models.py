@@ -245,6 +245,14 @@ class Enterprise(Frozen):
 class TicketSource(StrEnum):
     HOTLINE = "12345热线"
     CITY = "市级转办"  # from the city centre (市域社会治理中心): keeps the city's number, reports back
+    OPEN311 = "网上诉求"  # filed by another system through Open311 GeoReport v2 (starter/web/open311.py)
+
+
+class GeoPoint(Frozen):
+    """Where the problem is (WGS 84), as an Open311 client gives it."""
+
+    lat: float = Field(ge=-90, le=90)
+    long: float = Field(ge=-180, le=180)
 
 
 class Ticket(Frozen):
@@ -261,6 +269,7 @@ class Ticket(Frozen):
     content: LongText
     citizen: Citizen
     source: TicketSource = TicketSource.HOTLINE
+    location: GeoPoint | None = None  # additive: histories from before it replay with None
 
 
 class TicketStatus(StrEnum):

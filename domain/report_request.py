@@ -38,6 +38,7 @@ class ReportReceipt(Frozen):
     headline: str | None = None  # 累计: the figures in one sentence, as the district publishes them
     delivered_to: list[str] = Field(default_factory=list)
     unread: list[str] = Field(default_factory=list)  # workflows left out: they did not answer (their worker stopped)
+    notes: list[str] = Field(default_factory=list)  # what was asked for and not made, and why (no PDF converter)
 
 
 def month_covered(request: ReportRequest, as_of: datetime) -> tuple[int, int]:

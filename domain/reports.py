@@ -66,6 +66,8 @@ class ChartSpec(Frozen):
     table: str  # the title of the report's table it draws from
     label_column: str
     value_column: str
+    target: float | None = None  # a target line at this value (percent for rates), e.g. 90.0
+    omit: list[str] = Field(default_factory=list)  # labels of rows not drawn (the 合计 line)
 
 
 class Report(Frozen):
@@ -74,6 +76,8 @@ class Report(Frozen):
     period: str  # the period's label: "2026-11-30", "2026年第49周", "2026年11月"
     generated_at: AwareDatetime
     tables: list[Table]
+    # Set while the period has not ended: the figures are as of this time (截至), not the whole period.
+    partial_until: AwareDatetime | None = None
     charts: list[ChartSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -257,12 +261,20 @@ def daily_warning(
         )
     )
     period = Period.containing(now, "day")
+    chart = ChartSpec(
+        title=f"各单位24小时内到期工单（{period.label}）",
+        table=DAILY_SUMMARY,
+        label_column=DAILY_SUMMARY_COLUMNS[0],
+        value_column=DUE_SOON,
+        omit=[TOTAL],
+    )
     return Report(
         kind=ReportKind.DAILY,
         title=f"12345热线日报预警（{period.label}）",
         period=period.label,
         generated_at=now,
         tables=tables,
+        charts=[chart],
     )
 
 
@@ -353,12 +365,20 @@ def weekly_supervision(
         numeric=[*WEEKLY_SUMMARY_COLUMNS[1:], *levels],
     )
     period = Period.containing(now, "week")
+    chart = ChartSpec(
+        title=f"各单位超期工单（{period.label}）",
+        table=WEEKLY_SUMMARY,
+        label_column=WEEKLY_SUMMARY_COLUMNS[0],
+        value_column="超期",
+        omit=[TOTAL],
+    )
     return Report(
         kind=ReportKind.WEEKLY,
         title=f"12345热线周报督办（{period.label}）",
         period=period.label,
         generated_at=now,
         tables=[summary_table, *lists],
+        charts=[chart],
     )
 
 
@@ -529,7 +549,8 @@ def monthly_analysis(
 
     Tables: 总体情况, 各单位/各镇街/各类别办理情况, 环比变化, 受理量前N类别, 部门考核得分, 红榜, 黑榜,
     吹哨部门评价 and, given a summary, 红色服务团企业事项. Charts: 响应率, 解决率 and 满意率 per
-    department, and the top categories.
+    department (with the policy's targets as lines), and the top categories; each titled with the
+    period. A `now` before the period's end makes the report partial (截至 `now`).
     """
     facts = list(facts)
     current = figures(facts, period, policy)
@@ -557,17 +578,27 @@ def monthly_analysis(
     if enterprises_summary is not None:
         tables.append(summary_details(enterprises_summary, title=ENTERPRISES))
     charts = [
-        ChartSpec(title=f"各单位{rate.value}", table=BY_DEPARTMENT, label_column="单位", value_column=rate.value)
+        ChartSpec(
+            title=f"各单位{rate.value}（{period.label}）",
+            table=BY_DEPARTMENT,
+            label_column="单位",
+            value_column=rate.value,
+            target=policy.targets.get(rate),
+        )
         for rate in CHARTED_RATES
     ]
-    charts.append(ChartSpec(title=top_title, table=top_title, label_column="类别", value_column="受理"))
+    charts.append(
+        ChartSpec(title=f"{top_title}（{period.label}）", table=top_title, label_column="类别", value_column="受理")
+    )
+    generated = now or period.end
     return Report(
         kind=ReportKind.MONTHLY,
         title=f"12345热线月报分析（{period.label}）",
         period=period.label,
-        generated_at=now or period.end,
+        generated_at=generated,
         tables=tables,
         charts=charts,
+        partial_until=generated if generated < period.end else None,
     )
 
 
@@ -623,6 +654,7 @@ def cumulative(
         period=period.label,
         generated_at=period.end,
         tables=tables,
+        partial_until=period.end,  # 截至目前: always as of the report's time
     )
 
 
@@ -652,7 +684,7 @@ BACKLOG_PUSH = "专项推进进展"
 BACKLOG_PUSH_COLUMNS = ["编号", "专项推进", "范围", "状态", "截止时间", "纳入", "已办结", "办结率", "目标"]
 
 
-def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
+def backlog_push_table(campaigns: Iterable[CampaignRecord], names: Mapping[str, str] | None = None) -> Table:
     """Each backlog push (专项推进) running in the week or ended in it: how far it has got."""
     rows = []
     for record in sorted(campaigns, key=lambda r: r.input.campaign_no):
@@ -663,7 +695,9 @@ def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
             [
                 record.input.campaign_no,
                 record.input.title,
-                record.input.filter.label,
+                record.input.filter.model_copy(
+                    update={"department": _department_name(record.input.filter.department, names)}
+                ).label,
                 record.status.value,
                 local_time(record.input.deadline),
                 str(progress.total),
@@ -677,6 +711,12 @@ def backlog_push_table(campaigns: Iterable[CampaignRecord]) -> Table:
     )
 
 
-def with_backlog_pushes(report: Report, campaigns: Iterable[CampaignRecord]) -> Report:
-    """The weekly supervision with the backlog pushes' progress as its last table."""
-    return report.model_copy(update={"tables": [*report.tables, backlog_push_table(campaigns)]})
+def with_backlog_pushes(
+    report: Report, campaigns: Iterable[CampaignRecord], names: Mapping[str, str] | None = None
+) -> Report:
+    """The weekly supervision with the backlog pushes' progress as its last table (departments by name)."""
+    return report.model_copy(update={"tables": [*report.tables, backlog_push_table(campaigns, names)]})
+
+
+def _department_name(code: str | None, names: Mapping[str, str] | None) -> str | None:
+    return None if code is None else _name(code, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import typer
@@ -13,6 +14,7 @@ from starter.cli_bench import bench_command
 from starter.cli_calendar import app as calendar_app
 from starter.cli_campaign import app as campaign_app
 from starter.cli_enterprise import app as enterprise_app
+from starter.cli_help import chinese_help
 from starter.cli_keys import app as keys_app
 from starter.cli_meeting import app as meeting_app
 from starter.cli_report import app as report_app
@@ -48,6 +50,22 @@ app.command("bench")(bench_command)
 app.add_typer(keys_app, name="keys")
 app.command("server")(server_command)
 app.command("codec-server")(codec_server_command)
+chinese_help()  # typer's and click's own words in the help, in Chinese
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        common.console.print(f"hotline {package_version('hotline')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="显示版本并退出", show_default=False
+    ),
+) -> None:
+    """12345 热线区域社会治理中心：工单工作流管理"""
 
 
 @app.command()

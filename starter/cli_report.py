@@ -34,9 +34,8 @@ def _run(request: ReportRequest, config: str | None) -> None:
         receipt: ReportReceipt = await make_report(await common.client(), settings, request)
         if receipt.headline:
             common.console.print(f"{receipt.period}：{receipt.headline}", highlight=False)
-        common.console.print(
-            f"{receipt.title}（{receipt.period}）：依据 {receipt.tickets} 件工单，生成 {len(receipt.files)} 个文件"
-        )
+        # The title names the period already ("月报分析（2026年12月）"): not a second time.
+        common.console.print(f"{receipt.title}：依据 {receipt.tickets} 件工单，生成 {len(receipt.files)} 个文件")
         for path in receipt.files:
             common.console.print(f"  {path}")
         if receipt.delivered_to:
@@ -47,6 +46,8 @@ def _run(request: ReportRequest, config: str | None) -> None:
                 + "、".join(receipt.unread),
                 markup=False,
             )
+        for note in receipt.notes:
+            common.console.print(f"提示：{note}")
 
     common.run(go())
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -171,35 +176,98 @@ def list_command(
     due_within: str | None = typer.Option(None, "--due-within", help="办理时限在此时间内到期的，如 24h、3d"),
     backlog: bool = typer.Option(False, "--backlog", help="只看挂账的"),
     limit: int = typer.Option(50, min=1, max=10000, help="最多显示多少条"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON（每条一个对象），供程序读取"),
+    as_csv: bool = typer.Option(False, "--csv", help="输出 CSV（首行为列名），可存为文件用 Excel 打开"),
+    config: str | None = common.ConfigOption,
 ) -> None:
     """按状态、承办单位、镇街、类别、超期与到期时间查询工单（基于搜索属性）。"""
+    if as_json and as_csv:
+        common.fail("--json, --csv: 只能选其一")
     due_before = datetime.now(UTC) + parse_within(due_within) if due_within else None
     query = list_query(status, department, street, category, awaiting_approval, overdue, due_before, backlog)
+    names = {d.code: d.name for d in common.config_from(config).departments}
 
-    async def go() -> None:
+    async def go() -> list[TicketLine]:
         client = await common.client()
-        table = Table(title=f"工单列表（{query}）", title_justify="left")
-        for column in ("工单号", "状态", "承办单位", "镇街", "类别", "紧急程度", "受理时间", "办理时限", "督办级别"):
-            table.add_column(column)
-        shown = 0
-        async for wf in client.list_workflows(query, limit=limit):
-            attrs = wf.typed_search_attributes
-            table.add_row(
-                wf.id.removeprefix("ticket-"),
-                status_marks(attrs.get(sa.STATUS) or "", attrs.get(sa.FACTS) or []),
-                attrs.get(sa.DEPARTMENT) or "—",
-                attrs.get(sa.STREET) or "",
-                attrs.get(sa.CATEGORY) or "",
-                attrs.get(sa.URGENCY) or "",
-                when(attrs.get(sa.RECEIVED_AT)),
-                when(attrs.get(sa.RESOLVE_DUE)) + (" 超期" if attrs.get(sa.OVERDUE) else ""),
-                attrs.get(sa.ESCALATION) or "—",
-            )
-            shown += 1
-        common.console.print(table)
-        common.console.print(f"共 {shown} 条")
+        return [ticket_line(wf, names) async for wf in client.list_workflows(query, limit=limit)]
 
-    common.run(go())
+    lines = common.run(go())
+    if as_json:
+        typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
+    elif as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LIST_COLUMNS)
+        writer.writerows(line.cells() for line in lines)
+        typer.echo(out.getvalue(), nl=False)
+    else:
+        table = Table(title=f"工单列表（{query}）", title_justify="left")
+        widest = max((len(line.ticket_no) for line in lines), default=len(LIST_COLUMNS[0]))
+        for i, column in enumerate(LIST_COLUMNS):
+            # The number is never cut or wrapped, however narrow the terminal: the other columns wrap.
+            table.add_column(column, no_wrap=i == 0, min_width=widest if i == 0 else None)
+        for line in lines:
+            table.add_row(*line.cells())
+        common.console.print(table)
+        common.console.print(f"共 {len(lines)} 条")
+
+
+LIST_COLUMNS = ("工单号", "状态", "承办单位", "镇街", "类别", "紧急程度", "受理时间", "办理时限", "超期", "督办级别")
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """One ticket of `ticket list`, from its search attributes (no personal data)."""
+
+    ticket_no: str
+    status: str
+    marked: str  # the status with its marks (挂账, 暂停计时, 核查结案：类别, 免考核), as people read it
+    department_code: str | None
+    department: str | None  # its name
+    street: str | None
+    category: str | None
+    urgency: str | None
+    received_at: datetime | None
+    resolve_due: datetime | None
+    overdue: bool
+    escalation: str | None
+
+    def cells(self) -> list[str]:
+        return [
+            self.ticket_no,
+            self.marked,
+            self.department or "—",
+            self.street or "",
+            self.category or "",
+            self.urgency or "",
+            when(self.received_at),
+            when(self.resolve_due),
+            "是" if self.overdue else "否",
+            self.escalation or "—",
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
+        return fields
+
+
+def ticket_line(wf: Any, names: dict[str, str]) -> TicketLine:
+    attrs = wf.typed_search_attributes
+    code = attrs.get(sa.DEPARTMENT)
+    return TicketLine(
+        ticket_no=wf.id.removeprefix("ticket-"),
+        status=attrs.get(sa.STATUS) or "",
+        marked=status_marks(attrs.get(sa.STATUS) or "", attrs.get(sa.FACTS) or []),
+        department_code=code,
+        department=names.get(code, code) if code else None,
+        street=attrs.get(sa.STREET),
+        category=attrs.get(sa.CATEGORY),
+        urgency=attrs.get(sa.URGENCY),
+        received_at=attrs.get(sa.RECEIVED_AT),
+        resolve_due=attrs.get(sa.RESOLVE_DUE),
+        overdue=bool(attrs.get(sa.OVERDUE)),
+        escalation=attrs.get(sa.ESCALATION),
+    )
 
 
 @app.command("link")

@@ -165,3 +165,19 @@ def remove_command(username: str = typer.Argument(...), users: Path = UsersOptio
         common.fail(f"{users}: no user '{username}'")
     write_users(users, kept)
     common.console.print(f"已删除用户 {username}")
+
+
+@app.command("open311-key")
+def open311_key_command(
+    client: str = typer.Option(..., "--client", help="Open311 客户端名称（如 城市随手拍）"),
+) -> None:
+    """为一个 Open311 客户端生成 API 密钥：密钥只显示这一次，配置中只存其 argon2 散列（open311.clients）。"""
+    from starter.web.open311 import new_api_key
+
+    name = client.strip()
+    if not name or len(name) > 64:
+        common.fail("--client: 名称应为 1–64 个字符")
+    key, digest = new_api_key()
+    common.console.print(f"API 密钥（交给 {name}，只显示这一次）：{key}", highlight=False)
+    common.console.print("写入配置 open311.clients：", highlight=False)
+    common.console.print(f"  - name: {name}\n    api_key_hash: '{digest}'", highlight=False, markup=False)

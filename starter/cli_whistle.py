@@ -9,13 +9,14 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from domain import search_attributes as sa
 from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdraw
 from domain.models import Satisfaction
 from domain.whistle import WhistleRecord
 from starter import cli_common as common
 from starter.cli_actions import AsOption, actor_from
 from starter.render import remaining, when
-from starter.whistles import act_whistle, blow, view_whistle
+from starter.whistles import act_whistle, blow, list_whistles, view_whistle
 from workflows.whistle import WhistleWorkflow
 
 app = typer.Typer(help="镇街吹哨、部门答卷：吹哨、报到、答卷、评价、撤回、查看", no_args_is_help=True)
@@ -109,6 +110,44 @@ def withdraw(
     common.send_update(
         act_whistle, whistle_no, WhistleWorkflow.withdraw, Withdraw(actor=actor_from(config, person), reason=reason)
     )
+
+
+@app.command("list")
+def list_command(
+    street: str | None = typer.Option(None, "--street", help="只看这个镇街的吹哨，如 滨河街道"),
+    department: str | None = typer.Option(None, "--department", help="只看点名这个单位的吹哨（单位代码，如 cgj）"),
+    open_only: bool = typer.Option(False, "--open", help="只看尚未结束的"),
+    limit: int = typer.Option(50, min=1, max=1000, help="最多显示多少条"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """列出吹哨（最新的在前）：编号、镇街、类型、标题、状态、点名单位及其办理情况。"""
+    settings = common.config_from(config)
+    if street is not None and street not in {s.name for s in settings.streets}:
+        common.fail(f"--street: unknown street '{street}'")
+    if department is not None and department not in {d.code for d in settings.departments}:
+        common.fail(f"--department: unknown department '{department}'")
+    query = "WorkflowType = 'WhistleWorkflow'"
+    if street is not None:
+        query += f" AND {sa.STREET.name} = '{street}'"
+    if open_only:
+        query += " AND ExecutionStatus = 'Running'"
+
+    async def go() -> list[WhistleRecord]:
+        client = await common.client()
+        return await list_whistles(client, query, limit)
+
+    records = [
+        r for r in common.run(go()) if department is None or any(p.assignment.department == department for p in r.parts)
+    ]
+    table = Table(title="吹哨列表", title_justify="left")
+    for i, column in enumerate(("编号", "镇街", "类型", "标题", "状态", "点名单位（状态）", "吹哨时间")):
+        table.add_column(column, no_wrap=i == 0)
+    for record in records:
+        w = record.input
+        parts = "、".join(f"{p.assignment.department_name}（{p.status.value}）" for p in record.parts)
+        table.add_row(w.whistle_no, w.street, w.kind, w.title, record.status.value, parts, when(record.raised_at))
+    common.console.print(table)
+    common.console.print(f"共 {len(records)} 条")
 
 
 @app.command("show")

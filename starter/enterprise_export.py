@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.enterprise import EnterpriseRecord
 from domain.enterprise_lists import (
@@ -111,24 +112,39 @@ def _write(path: Path, fmt: Format, heading: str, tables: list[tuple[str, Table]
 # ----- Excel -----
 
 
-def write_workbook(path: Path, sheets: list[tuple[str, Table]]) -> None:
-    """One sheet per table: a bold, frozen header row with a filter, then the rows: the cells of the
-    table's numeric columns as numbers with their number format (a rate as 0.875 shown "87.50%"),
-    every other cell as text."""
+def write_workbook(path: Path, sheets: list[tuple[str, Table]], preamble: Sequence[str] = ()) -> None:
+    """`workbook_of` the sheets, saved at `path`."""
+    workbook_of(sheets, preamble).save(path)
+
+
+def workbook_of(sheets: list[tuple[str, Table]], preamble: Sequence[str] = ()) -> Workbook:
+    """One sheet per table: the `preamble` lines first (a report's title, then its period: the first
+    bold and large, each merged across the table), a bold, frozen header row with a filter, then the
+    rows: the cells of the table's numeric columns as numbers with their number format (a rate as
+    0.875 shown "87.50%"), every other cell as text. Printed A4 landscape, fit to the page's width,
+    the header repeated on every page."""
     workbook = Workbook()
     default = workbook.active
     if default is not None:
         workbook.remove(default)
     header_font = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
+    header_row = len(preamble) + 1
     for name, table in sheets:
         sheet = workbook.create_sheet(title=name)
+        last_column = get_column_letter(max(1, len(table.columns)))
+        for r, line in enumerate(preamble, start=1):
+            cell = sheet.cell(row=r, column=1, value=ILLEGAL_CHARACTERS_RE.sub("", line))
+            cell.data_type = "s"
+            cell.font = Font(bold=True, size=14) if r == 1 else Font(color="57606A")
+            if len(table.columns) > 1:
+                sheet.merge_cells(f"A{r}:{last_column}{r}")
         for col, title in enumerate(table.columns, start=1):
-            cell = sheet.cell(row=1, column=col, value=title)
+            cell = sheet.cell(row=header_row, column=col, value=title)
             cell.font = header_font
             cell.alignment = Alignment(vertical="center")
         numeric = {table.columns.index(column) + 1 for column in table.numeric}
-        for r, row in enumerate(table.rows, start=2):
+        for r, row in enumerate(table.rows, start=header_row + 1):
             for col, value in enumerate(row, start=1):
                 number = cell_number(value) if col in numeric else None
                 if number is not None:
@@ -138,14 +154,25 @@ def write_workbook(path: Path, sheets: list[tuple[str, Table]]) -> None:
                     cell = sheet.cell(row=r, column=col, value=ILLEGAL_CHARACTERS_RE.sub("", value))
                     cell.data_type = "s"  # text as written, never a formula ("=…")
                 cell.alignment = wrap
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = f"A{header_row + 1}"
         if table.rows:
-            sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
+            sheet.auto_filter.ref = f"A{header_row}:{last_column}{len(table.rows) + header_row}"
+        print_setup(sheet)
+        sheet.print_title_rows = f"{header_row}:{header_row}"
         for col, title in enumerate(table.columns, start=1):
             cells = [title, *(row[col - 1] for row in table.rows)]
             width = max(display_width(c) for c in cells) + 2
             sheet.column_dimensions[get_column_letter(col)].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
-    workbook.save(path)
+    return workbook
+
+
+def print_setup(sheet: Worksheet) -> None:
+    """A4 landscape, as wide as the page (as many pages down as it takes)."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def display_width(text: str) -> int:

@@ -1,5 +1,9 @@
-"""Writing a `Report` (日报 / 周报 / 月报) to files: Markdown, one self-contained HTML page, an Excel
-workbook (one sheet per table), CSV (one file per table, utf-8-sig for Excel) and its bar charts as PNG.
+"""Writing a `Report` (日报 / 周报 / 月报) to files as an office circulates them: Markdown, one
+self-contained HTML page (the charts inline), an Excel workbook (a title and period row above each
+table, the charts on a sheet of their own, printed A4 landscape), a Word document (the monthly
+analysis in the usual layout, with 存在问题 and 下步工作 for the office to fill), PDF (from the Word
+document, where LibreOffice is installed), CSV (one file per table, utf-8-sig for Excel) and the bar
+charts as PNG.
 
 Files are named from the report's kind and period, e.g. for 月报 2026年11月 under `out_dir`:
 
@@ -7,18 +11,26 @@ Files are named from the report's kind and period, e.g. for 月报 2026年11月 
     月报-2026年11月.md
     月报-2026年11月.html
     月报-2026年11月.xlsx
+    月报-2026年11月.docx
+    月报-2026年11月.pdf
     月报-2026年11月-csv/1-<table title>.csv, …
 
-The charts are drawn whenever Markdown or HTML is written (both link to them) or "png" is asked for.
-The same report gives the same files, byte for byte (except .xlsx, whose properties carry the time
-it was saved). The tables and charts come from `domain.reports`; this module only lays them out.
+The chart files are written whenever Markdown is written (it links to them) or "png" is asked for;
+the other documents carry the charts inside. The same report gives the same files, byte for byte
+(except .xlsx, .docx and .pdf, whose properties carry the time they were saved). The tables and
+charts come from `domain.reports`; this module only lays them out.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
+import io
 import re
+import shutil
+import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -31,24 +43,30 @@ import structlog
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+from openpyxl.drawing.image import Image as SheetImage
+from openpyxl.styles import Font
 
 from domain.enterprise_lists import EMPTY, local_time
-from domain.reports import ChartSpec, Report
+from domain.reports import ChartSpec, Report, ReportKind
 from domain.tables import Table
 from starter.enterprise_export import (
     NONE_YET,
     display_width,
     markdown_document,
+    print_setup,
     safe_name,
-    write_workbook,
+    workbook_of,
 )
 
 log = structlog.get_logger(__name__)
 
-FORMATS: tuple[str, ...] = ("png", "md", "html", "xlsx", "csv")
+FORMATS: tuple[str, ...] = ("png", "md", "html", "xlsx", "docx", "pdf", "csv")
 """Every format `write_report` knows, in the order its paths are returned."""
-DEFAULT_FORMATS: tuple[str, ...] = ("md", "html", "xlsx", "csv")
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "html", "xlsx", "docx", "csv")
+PDF_CONVERTERS = ("soffice", "libreoffice")  # LibreOffice, run headless: Word document → PDF
+PDF_TIMEOUT = 180  # seconds; a first start of LibreOffice (a new profile) takes a while
+NO_PDF_CONVERTER = "未生成 PDF：本机未安装 LibreOffice（soffice），可用 Word 文档另存为 PDF"
 
 CHARTS = "图表"
 CHART_FONT_PACKAGE = "mplfonts"
@@ -77,25 +95,43 @@ def write_report(report: Report, out_dir: Path, formats: Iterable[str] = DEFAULT
     written: list[Path] = []
 
     charts: list[tuple[ChartSpec, str]] = []
-    if wanted & {"png", "md", "html"}:
+    images: list[bytes] = []
+    if wanted - {"csv"}:
         for n, chart in enumerate(report.charts, start=1):
-            path = out_dir / f"{stem}-图{n}.png"
-            draw_chart(chart, report.table(chart.table), path)
-            charts.append((chart, path.name))
-            written.append(path)
+            image = chart_png(chart, report.table(chart.table))
+            images.append(image)
+            charts.append((chart, f"{stem}-图{n}.png"))
+            if wanted & {"png", "md"}:
+                path = out_dir / f"{stem}-图{n}.png"
+                path.write_bytes(image)
+                written.append(path)
+    figures = [(chart, image) for (chart, _), image in zip(charts, images, strict=True)]
     if "md" in wanted:
         path = out_dir / f"{stem}.md"
         path.write_text(markdown_report(report, charts), encoding="utf-8", newline="\n")
         written.append(path)
     if "html" in wanted:
         path = out_dir / f"{stem}.html"
-        path.write_text(html_report(report, charts), encoding="utf-8", newline="\n")
+        path.write_text(html_report(report, figures), encoding="utf-8", newline="\n")
         written.append(path)
     if "xlsx" in wanted:
         path = out_dir / f"{stem}.xlsx"
-        names = sheet_names([t.title for t in report.tables])
-        write_workbook(path, list(zip(names, report.tables, strict=True)))
+        write_report_workbook(report, figures, path)
         written.append(path)
+    if wanted & {"docx", "pdf"}:
+        from starter.report_document import write_document  # python-docx: loaded only when asked for
+
+        converter = pdf_converter() if "pdf" in wanted else None
+        if "docx" in wanted or converter is not None:
+            with tempfile.TemporaryDirectory(prefix="hotline-docx-") as aside:
+                document = (out_dir if "docx" in wanted else Path(aside)) / f"{stem}.docx"
+                write_document(report, figures, document)
+                if "docx" in wanted:
+                    written.append(document)
+                if converter is not None:
+                    written.append(convert_to_pdf(converter, document, out_dir))
+        if "pdf" in wanted and converter is None:
+            log.warning("pdf_converter_missing", looked_for=list(PDF_CONVERTERS))
     if "csv" in wanted:
         written.extend(write_csv_tables(report.tables, out_dir / f"{stem}-csv"))
     return written
@@ -106,12 +142,49 @@ def report_stem(report: Report) -> str:
     return safe_name(f"{report.kind.value}-{report.period}")
 
 
+def pdf_converter() -> str | None:
+    """The LibreOffice program on PATH that converts a Word document to PDF, if any."""
+    return next((found for name in PDF_CONVERTERS if (found := shutil.which(name))), None)
+
+
+def convert_to_pdf(converter: str, document: Path, out_dir: Path) -> Path:
+    """`document` as PDF in `out_dir` (LibreOffice headless, with a profile of its own so that a
+    LibreOffice the user has open is not disturbed)."""
+    with tempfile.TemporaryDirectory(prefix="hotline-soffice-") as profile:
+        subprocess.run(
+            [
+                converter,
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out_dir),
+                str(document),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=PDF_TIMEOUT,
+        )
+    return out_dir / f"{document.stem}.pdf"
+
+
+def display_title(report: Report) -> str:
+    """The report's title, with "（截至 …）" while its period has not ended."""
+    if report.partial_until is None or report.kind is ReportKind.CUMULATIVE:  # 累计 says 截至 in its period
+        return report.title
+    return f"{report.title}（截至 {local_time(report.partial_until)}）"
+
+
 def _about(report: Report) -> list[str]:
-    return [
-        f"报告类型：{report.kind.value}",
-        f"统计周期：{report.period}",
-        f"生成时间：{local_time(report.generated_at)}",
-    ]
+    lines = [f"报告类型：{report.kind.value}", f"统计周期：{report.period}"]
+    if report.partial_until is not None:
+        lines.append(
+            f"数据截至：{local_time(report.partial_until)}"
+            + ("" if report.kind is ReportKind.CUMULATIVE else "（本期尚未结束，为阶段性数据）")
+        )
+    lines.append(f"生成时间：{local_time(report.generated_at)}")
+    return lines
 
 
 def _one_line(text: str) -> str:
@@ -125,7 +198,7 @@ def markdown_report(report: Report, charts: Sequence[tuple[ChartSpec, str]]) -> 
     """The report as Markdown: the facts about it, every table under its title, then the charts as
     images linked relative to the Markdown file (`charts` pairs each chart with its PNG's file name)."""
     tables = [(_one_line(t.title), t) for t in report.tables]
-    text = markdown_document(_one_line(report.title), tables, _about(report))
+    text = markdown_document(_one_line(display_title(report)), tables, _about(report))
     if not charts:
         return text
     parts = [text.rstrip("\n"), f"## {CHARTS}"]
@@ -156,8 +229,9 @@ figcaption { color: #57606a; font-size: .9rem; }
 """.strip()
 
 
-def html_report(report: Report, charts: Sequence[tuple[ChartSpec, str]]) -> str:
-    """The report as one self-contained HTML page (inline CSS); the charts are `<img>`s relative to it."""
+def html_report(report: Report, charts: Sequence[tuple[ChartSpec, bytes]]) -> str:
+    """The report as one self-contained HTML page: inline CSS, the charts inline as data: URIs (mailed
+    alone, it keeps them)."""
     e = html.escape
     lines = [
         "<!DOCTYPE html>",
@@ -165,11 +239,11 @@ def html_report(report: Report, charts: Sequence[tuple[ChartSpec, str]]) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(_one_line(report.title))}</title>",
+        f"<title>{e(_one_line(display_title(report)))}</title>",
         f"<style>\n{_CSS}\n</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(report.title)}</h1>",
+        f"<h1>{e(display_title(report))}</h1>",
         '<ul class="about">',
         *(f"<li>{e(line)}</li>" for line in _about(report)),
         "</ul>",
@@ -178,12 +252,13 @@ def html_report(report: Report, charts: Sequence[tuple[ChartSpec, str]]) -> str:
         lines.extend(["<section>", f"<h2>{e(table.title)}</h2>", *_html_table(table), "</section>"])
     if charts:
         lines.extend(["<section>", f"<h2>{CHARTS}</h2>"])
-        for n, (chart, file_name) in enumerate(charts, start=1):
+        for n, (chart, image) in enumerate(charts, start=1):
             caption = f"图{n} {chart.title}"
+            source = "data:image/png;base64," + base64.b64encode(image).decode("ascii")
             lines.extend(
                 [
                     "<figure>",
-                    f'<img src="{e(quote(file_name))}" alt="{e(caption)}">',
+                    f'<img src="{source}" alt="{e(caption)}">',
                     f"<figcaption>{e(caption)}</figcaption>",
                     "</figure>",
                 ]
@@ -206,6 +281,28 @@ def _html_table(table: Table) -> list[str]:
 
 
 # ----- Excel -----
+
+CHART_ROWS_PER_INCH = 5  # rows of the default height (15 pt) an inch of chart takes, rounded up
+
+
+def write_report_workbook(report: Report, charts: Sequence[tuple[ChartSpec, bytes]], path: Path) -> None:
+    """One sheet per table under the report's title and period rows, and the charts on a sheet of
+    their own (图表), one under another."""
+    names = sheet_names([t.title for t in report.tables])
+    preamble = [_one_line(display_title(report)), "；".join(_about(report)[1:])]
+    workbook = workbook_of(list(zip(names, report.tables, strict=True)), preamble)
+    if charts:
+        sheet = workbook.create_sheet(title=sheet_names([*names, CHARTS])[-1])
+        sheet["A1"] = _one_line(display_title(report))
+        sheet["A1"].font = Font(bold=True, size=14)
+        row = 3
+        for n, (chart, image) in enumerate(charts, start=1):
+            sheet.cell(row=row, column=1, value=f"图{n} {_one_line(chart.title)}")
+            picture = SheetImage(io.BytesIO(image))
+            sheet.add_image(picture, f"A{row + 1}")
+            row += 2 + -(-picture.height // 20)  # 20 px a row at the default height
+        print_setup(sheet)
+    workbook.save(path)
 
 
 def sheet_names(titles: Sequence[str]) -> list[str]:
@@ -296,10 +393,17 @@ def chart_values(chart: ChartSpec, table: Table) -> list[tuple[str, float | None
 
 
 def draw_chart(chart: ChartSpec, table: Table, path: Path) -> None:
-    """Draw `chart` from `table` as a horizontal bar chart in a PNG at `path` (Agg, on a figure of
-    its own; no pyplot). The PNG carries no metadata, so the same chart gives the same bytes."""
+    """Draw `chart` from `table` as a PNG at `path` (see `chart_png`)."""
+    path.write_bytes(chart_png(chart, table))
+
+
+def chart_png(chart: ChartSpec, table: Table) -> bytes:
+    """`chart` from `table` as a horizontal bar chart in PNG (Agg, on a figure of its own; no
+    pyplot): the bars largest first (no bar last), the rows `chart.omit` names left out, the target
+    as a dashed line with the bars short of it in red. The PNG carries no metadata, so the same chart
+    gives the same bytes."""
     family = chart_font()
-    bars = chart_values(chart, table)
+    bars = by_value([bar for bar in chart_values(chart, table) if bar[0] not in chart.omit])
     percent = any(cell.endswith("%") for _, _, cell in bars)
     rc = {"font.family": [family, FALLBACK_FAMILY], "axes.unicode_minus": False, "font.size": 10}
     with warnings.catch_warnings():
@@ -308,9 +412,16 @@ def draw_chart(chart: ChartSpec, table: Table, path: Path) -> None:
         with matplotlib.rc_context(rc):
             figure = _bar_figure(chart, bars, percent)
             FigureCanvasAgg(figure)
+            buffer = io.BytesIO()
             figure.savefig(
-                path, format="png", dpi=120, bbox_inches="tight", pad_inches=0.25, metadata={"Software": None}
+                buffer, format="png", dpi=120, bbox_inches="tight", pad_inches=0.25, metadata={"Software": None}
             )
+    return buffer.getvalue()
+
+
+def by_value(bars: list[tuple[str, float | None, str]]) -> list[tuple[str, float | None, str]]:
+    """The bars largest first, those without a value last; equal values keep the table's order."""
+    return sorted(bars, key=lambda bar: (bar[1] is None, -(bar[1] or 0.0)))
 
 
 def _bar_figure(chart: ChartSpec, bars: list[tuple[str, float | None, str]], percent: bool) -> Figure:
@@ -319,20 +430,44 @@ def _bar_figure(chart: ChartSpec, bars: list[tuple[str, float | None, str]], per
     figure = Figure(figsize=(8.0, max(2.4, 0.42 * len(bars) + 1.4)))
     axes = figure.add_subplot()
     positions = list(range(len(bars)))
-    colors = ["#c8102e" if value is not None else "none" for _, value, _ in bars]
-    axes.barh(positions, values, color=colors, height=0.6)
+    target = chart.target
+
+    def color(value: float | None) -> str:
+        if value is None:
+            return "none"
+        if target is not None and value < target:
+            return "#c8102e"  # short of the target
+        return "#2f6fbf" if target is None else "#2e8b57"
+
+    axes.barh(positions, values, color=[color(value) for _, value, _ in bars], height=0.6)
     axes.set_yticks(positions, labels)
-    axes.invert_yaxis()  # the table's first row on top
+    axes.invert_yaxis()  # the largest on top
     low = min([0.0, *values])
-    high = max([0.0, *values])
+    high = max([0.0, *values, *([] if target is None else [target])])
     if percent and low >= 0 and high <= 100:
         high = 100.0
+    if high == low == 0:  # nothing to draw (an empty month): a whole axis, 0–1, not 0.00–0.15
+        high = 100.0 if percent else 1.0
     span = (high - low) or 1.0
     axes.set_xlim(low - (0.15 * span if low < 0 else 0), high + 0.15 * span)
     if low < 0:
         axes.axvline(0, color="#1f2328", linewidth=0.8)
     if percent:
         axes.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    else:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole numbers only
+    if target is not None:
+        axes.axvline(target, color="#b26b00", linewidth=1.2, linestyle="--")
+        axes.text(
+            target,
+            1.0,
+            f"目标 {target:g}{'%' if percent else ''}",
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color="#b26b00",
+        )
     for position, (_, value, cell) in zip(positions, bars, strict=True):
         x = 0.0 if value is None else value
         axes.text(
@@ -344,7 +479,7 @@ def _bar_figure(chart: ChartSpec, bars: list[tuple[str, float | None, str]], per
             fontsize=9,
             color="#57606a" if value is None else "#1f2328",
         )
-    axes.set_title(_one_line(chart.title), fontsize=13, pad=10)
+    axes.set_title(_one_line(chart.title), fontsize=13, pad=10 if target is None else 22)
     axes.set_xlabel(chart.value_column)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", color="#e5e5e5", linewidth=0.8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,3 +81,10 @@ async def view_whistle(client: Client, whistle_no: str) -> WhistleRecord:
 async def whistle_outcome(client: Client, whistle_no: str) -> WhistleOutcome:
     workflow_id = _handle(client, whistle_no).id
     return await client.get_workflow_handle_for(WhistleWorkflow.run, workflow_id).result()
+
+
+async def list_whistles(client: Client, query: str, limit: int) -> list[WhistleRecord]:
+    """The whistles `query` finds (newest first, at most `limit`), each as its workflow tells it."""
+    ids = [wf.id async for wf in client.list_workflows(query, limit=limit)]
+    records = await asyncio.gather(*(client.get_workflow_handle(i).query(WhistleWorkflow.view) for i in ids))
+    return sorted(records, key=lambda r: r.raised_at, reverse=True)

@@ -5,11 +5,15 @@ Bad input gets one line naming the field or line, exit code 2, no traceback and 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -241,8 +245,8 @@ async def eventually_listed(cli, args: tuple[str, ...], ticket_no: str) -> str:
     raise AssertionError(f"{ticket_no} never listed by {' '.join(args)}")
 
 
-async def test_list_filters_by_status_and_department(cli, client, tmp_path):
-    path, data = ticket_json(tmp_path)
+async def test_list_filters_by_status_and_department(cli, client, config, tmp_path):
+    path, data = ticket_json(tmp_path, ticket_no=f"T2026120400{uuid.uuid4().hex[:16]}")  # a long number
     await cli("ticket", "submit", "--file", str(path))
     await eventually(client, data["ticket_no"], lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
     for _ in range(50):  # visibility is eventually consistent
@@ -250,6 +254,26 @@ async def test_list_filters_by_status_and_department(cli, client, tmp_path):
         if data["ticket_no"] in listed.out:
             break
     assert data["ticket_no"] in listed.out
+    cgj = {d.code: d.name for d in config.departments}["cgj"]
+    [row] = [line for line in listed.out.splitlines() if data["ticket_no"] in line]
+    assert cgj in row and "│ cgj " not in row  # the department by name, not its code
+
+    # on an 80-column terminal the number is still whole, on one line
+    cli.env["COLUMNS"] = "80"
+    narrow = await cli("ticket", "list", "--status", "待签收", "--department", "cgj", "--limit", "1000")
+    cli.env["COLUMNS"] = "200"
+    assert narrow.code == 0 and any(data["ticket_no"] in line for line in narrow.out.splitlines()), narrow.out
+
+    as_json = await cli("ticket", "list", "--status", "待签收", "--department", "cgj", "--limit", "1000", "--json")
+    [found] = [t for t in json.loads(as_json.out) if t["ticket_no"] == data["ticket_no"]]
+    assert (found["department"], found["department_code"], found["status"]) == (cgj, "cgj", "待签收")
+    assert datetime.fromisoformat(found["received_at"]).tzinfo is not None and found["overdue"] is False
+    as_csv = await cli("ticket", "list", "--status", "待签收", "--department", "cgj", "--limit", "1000", "--csv")
+    rows = list(csv.reader(io.StringIO(as_csv.out)))
+    assert rows[0][:3] == ["工单号", "状态", "承办单位"]
+    assert [data["ticket_no"], "待签收", cgj] in [r[:3] for r in rows[1:]]
+    assert "只能选其一" in one_line_error(await cli("ticket", "list", "--json", "--csv"))
+
     other = await cli("ticket", "list", "--status", "待签收", "--department", "zjj", "--limit", "1000")
     assert data["ticket_no"] not in other.out
     assert "--status: unknown status" in one_line_error(await cli("ticket", "list", "--status", "飞走了"))
@@ -328,6 +352,16 @@ async def test_whistle_from_blow_to_evaluation(cli, client):
     shown = await cli("whistle", "show", no)
     for word in ("已完成", "区住房和城乡建设局", "已评价", "满意", "基本满意", "吹哨", "报到", "答卷", "T-1"):
         assert word in shown.out
+    for _ in range(50):  # visibility is eventually consistent
+        listed = await cli("whistle", "list", "--street", "滨河街道", "--department", "cgj", "--limit", "1000")
+        if no in listed.out:
+            break
+    assert listed.code == 0 and no in listed.out, listed
+    [row] = [line for line in listed.out.splitlines() if no in line]
+    assert "管网改造推进受阻" in row and "已完成" in row and "区住房和城乡建设局（已评价）" in row
+    elsewhere = await cli("whistle", "list", "--department", "sthj", "--limit", "1000")
+    assert elsewhere.code == 0 and no not in elsewhere.out  # sthj was not named
+    assert "--street: unknown street" in one_line_error(await cli("whistle", "list", "--street", "火星街道"))
     assert "kind: unknown '乱吹'" in one_line_error(
         await cli(
             "whistle",
@@ -416,6 +450,7 @@ async def test_report_commands(cli, tmp_path):
     assert bad_day.code == 2 and "--date" in bad_day.err
     daily = await cli("report", "daily", "--out", str(tmp_path / "r"))
     assert daily.code == 0 and "日报预警" in daily.out, daily.err
+    assert "）（" not in daily.out  # the period once: the title names it
     assert list((tmp_path / "r" / "daily").glob("*.xlsx"))
     scheduled = await cli("report", "schedule")
     assert scheduled.code == 0 and "hotline-report-monthly" in scheduled.out, scheduled.err

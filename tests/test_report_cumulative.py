@@ -154,7 +154,9 @@ async def test_report_cumulative_prints_the_published_figures(seeded: Client, tm
     assert first_line.startswith("截至 ") and first_line.endswith(f"：{HEADLINE}"), stdout
     assert "12345热线累计情况（2026-01-01 起" not in stdout and "2026-06-01 起" in stdout
     # The closed days were kept in the ledger (办结台账): a second run reads them and agrees.
-    assert list((Path(config.reports.folder) / "ledger").rglob("2026-07-05.json"))
+    # … under --out, not the configured folder, when --out is given
+    assert list((out / "ledger").rglob("2026-07-05.json"))
+    assert not (Path(config.reports.folder) / "ledger").exists()
     code, again, stderr = await hotline(
         seeded, config_file, "report", "cumulative", "--since", "2026-06-01", "--out", str(out)
     )
@@ -162,7 +164,7 @@ async def test_report_cumulative_prints_the_published_figures(seeded: Client, tm
 
     [workbook] = list((out / "cumulative").glob("*.xlsx"))
     sheet = load_workbook(workbook)["累计情况"]
-    values = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    values = {row[0].value: row[1] for row in sheet.iter_rows(min_row=4)}  # under the title, period and header
     assert (values["受理"].value, values["在办"].value, values["其中挂账"].value) == (4, 2, 1)
     assert (values["响应率"].value, values["响应率"].number_format) == (0.75, "0.00%")
     assert values["解决率"].value == 0.6667

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import re
 import warnings
@@ -19,7 +20,7 @@ from structlog.testing import capture_logs
 from domain.reports import ChartSpec, Report, ReportKind
 from domain.tables import Table
 from starter import report_files
-from starter.enterprise_export import markdown_table
+from starter.enterprise_export import display_width, markdown_table
 from starter.report_files import (
     chart_font,
     chart_values,
@@ -90,6 +91,7 @@ def _expected_paths(out: Path) -> list[Path]:
         out / f"{STEM}.md",
         out / f"{STEM}.html",
         out / f"{STEM}.xlsx",
+        out / f"{STEM}.docx",
         csv_dir / f"1-{RATES_ALL}.csv",
         csv_dir / f"2-{RATES_LEAD}.csv",
         csv_dir / "3-投诉类别前五 _top5_ _ 含镇街.csv",
@@ -145,12 +147,27 @@ def test_sheet_names_are_short_unique_and_safe() -> None:
 def test_workbook_has_one_sheet_per_table(written: tuple[Report, Path, list[Path]]) -> None:
     report, out, _ = written
     workbook = load_workbook(out / f"{STEM}.xlsx")
-    assert workbook.sheetnames == sheet_names([t.title for t in report.tables])
-    for sheet, table in zip(workbook.worksheets, report.tables, strict=True):
-        values = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert workbook.sheetnames == [*sheet_names([t.title for t in report.tables]), "图表"]
+    for sheet, table in zip(workbook.worksheets[:-1], report.tables, strict=True):
+        # a title row and a period row above the table, merged across it
+        assert sheet["A1"].value == report.title and sheet["A1"].font.bold and sheet["A1"].font.size == 14
+        assert sheet["A2"].value == "统计周期：2026年11月；生成时间：2026-12-01 09:30"
+        assert f"A1:{chr(ord('A') + len(table.columns) - 1)}1" in {str(r) for r in sheet.merged_cells.ranges}
+        values = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(min_row=3, values_only=True)]
         assert values == [table.columns, *table.rows]
-        assert sheet["A1"].font.bold
-        assert sheet.freeze_panes == "A2"
+        assert sheet["A3"].font.bold
+        assert sheet.freeze_panes == "A4"  # the header stays in view
+        assert sheet.print_title_rows == "$3:$3"  # and is printed on every page
+        setup = sheet.page_setup
+        assert (str(setup.paperSize), setup.orientation) == (sheet.PAPERSIZE_A4, "landscape")
+        assert (setup.fitToWidth, setup.fitToHeight, sheet.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True)
+        for col, title in enumerate(table.columns):
+            width = sheet.column_dimensions[chr(ord("A") + col)].width
+            assert width >= display_width(title) + 2  # a header is never cut off
+    charts = workbook["图表"]
+    assert len(charts._images) == len(report.charts)  # the charts are in the workbook itself
+    captions = [c.value for c in charts["A"] if isinstance(c.value, str) and c.value.startswith("图")]
+    assert captions == [f"图{n} {c.title}" for n, c in enumerate(report.charts, start=1)]
 
 
 def test_each_csv_reads_back_as_its_table(written: tuple[Report, Path, list[Path]]) -> None:
@@ -222,9 +239,13 @@ def test_html_is_one_escaped_page(written: tuple[Report, Path, list[Path]]) -> N
     assert page.tags.count("img") == len(report.charts)
     assert "script" not in page.tags and "link" not in page.tags and "style" in page.tags
     assert {"lang": "zh-CN"} in page.attrs and {"charset": "utf-8"} in page.attrs
-    sources = [a["src"] for tag, a in zip(page.tags, page.attrs, strict=True) if tag == "img"]
-    assert sources == [quote(f"{STEM}-图1.png"), quote(f"{STEM}-图2.png")]
-    assert all(src is not None and (out / unquote(src)).is_file() for src in sources)
+    sources = [a["src"] or "" for tag, a in zip(page.tags, page.attrs, strict=True) if tag == "img"]
+    # inline: mailed alone, the page keeps its charts; the same PNGs as the chart files
+    prefix = "data:image/png;base64,"
+    assert all(src.startswith(prefix) for src in sources)
+    assert [base64.b64decode(src.removeprefix(prefix)) for src in sources] == [
+        (out / f"{STEM}-图{n}.png").read_bytes() for n in (1, 2)
+    ]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
     assert "&lt;top5&gt;" in text and "a &amp; b &quot;quoted&quot;" in text
     for cells, table in zip(page.cells, report.tables, strict=True):
@@ -268,8 +289,8 @@ def test_chart_values() -> None:
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with pytest.raises(ValueError, match="'pdf'"):
-        write_report(_report(), out, formats=("md", "pdf"))
+    with pytest.raises(ValueError, match="'odt'"):
+        write_report(_report(), out, formats=("md", "odt"))
     assert not out.exists()
 
 
@@ -337,25 +358,151 @@ def test_the_monthly_workbook_holds_numbers_with_percent_formats(tmp_path: Path)
     [path] = write_report(report, tmp_path, formats=("xlsx",))
     book = load_workbook(path)
 
-    overview = {row[0].value: row[1] for row in book["总体情况"].iter_rows(min_row=2)}
+    overview = {row[0].value: row[1] for row in book["总体情况"].iter_rows(min_row=4)}
     received, response, resolution = overview["受理量"], overview["响应率"], overview["解决率"]
     assert (received.value, received.data_type, received.number_format) == (13, "n", "0")
     assert isinstance(response.value, float) and response.data_type == "n"
     assert (response.value, response.number_format) == (0.8571, "0.00%")  # 6/7 as published: 85.71%
     assert (resolution.value, resolution.number_format) == (0.875, "0.00%")
-    assert book["总体情况"]["C2"].data_type == "s"  # the 计算 column ("—", "6/7") is text
+    assert book["总体情况"]["C4"].data_type == "s"  # the 计算 column ("—", "6/7") is text
 
     departments = book["各单位办理情况"]
-    header = [c.value for c in departments[1]]
+    header = [c.value for c in departments[3]]
     [zjj] = [{header[i]: c for i, c in enumerate(row)} for row in departments.iter_rows() if row[0].value == "zjj"]
     assert zjj["单位"].data_type == "s"
     assert (zjj["受理"].value, zjj["按时办结率"].value, zjj["按时办结率"].number_format) == (4, 0.6667, "0.00%")
     none = {header[i]: cell for i, cell in enumerate(departments[departments.max_row])}
     assert (none["响应率"].value, none["响应率"].data_type) == ("—", "s")  # nothing to rate: text
 
-    change = {row[0].value: row for row in book["环比变化"].iter_rows(min_row=2)}
+    change = {row[0].value: row for row in book["环比变化"].iter_rows(min_row=4)}
     assert (change["受理量"][3].value, change["受理量"][3].number_format) == (8, "+0;-0;0")
     assert (change["响应率"][3].value, change["响应率"][3].number_format) == (
         -14.29,
         '+0.00" 个百分点";-0.00" 个百分点";0.00" 个百分点"',
     )
+
+
+# ----- as an office circulates them: Word, PDF, partial periods, charts -----
+
+
+def _monthly_report(now: datetime | None = None) -> Report:
+    from domain.reports import monthly_analysis
+    from tests.test_metrics import NOVEMBER, POLICY, sample_facts
+
+    return monthly_analysis(sample_facts(), NOVEMBER, POLICY, [], None, names={"zjj": "区住建局"}, now=now)
+
+
+def test_the_monthly_word_document_has_the_usual_layout(tmp_path: Path) -> None:
+    from docx import Document
+
+    report = _monthly_report()
+    [path] = write_report(report, tmp_path, formats=("docx",))
+    assert path == tmp_path / f"{STEM}.docx"
+    document = Document(str(path))
+    texts = [p.text for p in document.paragraphs if p.text.strip()]
+    assert texts[0] == report.title
+    headings = [t for t in texts if re.match(r"^[一二三四五]、", t)]
+    assert headings == ["一、总体情况", "二、各单位办理情况", "三、红黑榜", "四、存在问题", "五、下步工作"]
+    overview = {row[0]: row[1] for row in report.table("总体情况").rows}
+    [sentence] = [t for t in texts if t.startswith("本月共受理")]
+    for label in ("受理量", "办结量", "在办量", "响应率", "解决率", "满意率"):
+        assert overview[label] in sentence  # the sentence says the table's own figures
+    [change] = [row[3] for row in report.table("环比变化").rows if row[0] == "受理量"]
+    word = {"+": "增加", "-": "减少"}[change[0]]
+    assert f"较上月{word} {change[1:]} 件" in sentence
+    # 存在问题 and 下步工作 are left for the office to fill
+    after = texts[texts.index("四、存在问题") + 1 : texts.index("五、下步工作")]
+    assert after and all("【待填写】" in t for t in after)
+    # the figures as tables, the department table cut to the columns a portrait page holds
+    first_rows = [[c.text for c in t.rows[0].cells] for t in document.tables]
+    assert report.table("总体情况").columns in first_rows
+    assert ["单位", "受理", "办结", "在办", "响应率", "解决率", "满意率"] in first_rows
+    assert len(document.inline_shapes) == len(report.charts)  # every chart, inside the document
+    captions = [t for t in texts if re.match(r"^图\d ", t)]
+    assert [c.split(" ", 1)[0] for c in captions] == [f"图{n}" for n in range(1, len(report.charts) + 1)]  # in order
+    assert sorted(c.split(" ", 1)[1] for c in captions) == sorted(c.title for c in report.charts)
+    section = document.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)  # A4
+
+
+def test_other_reports_become_a_document_of_their_tables(written: tuple[Report, Path, list[Path]]) -> None:
+    from docx import Document
+
+    report, out, _ = written
+    document = Document(str(out / f"{STEM}.docx"))
+    nonempty = [t for t in report.tables if t.rows]
+    assert [[c.text for c in t.rows[0].cells] for t in document.tables] == [t.columns for t in nonempty]
+    assert [[c.text for c in row.cells] for row in document.tables[2].rows][1:] == nonempty[2].rows
+    assert len(document.inline_shapes) == len(report.charts)
+
+
+def test_pdf_without_a_converter_is_skipped_and_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(report_files, "PDF_CONVERTERS", ("no-such-office-program",))
+    assert report_files.pdf_converter() is None
+    with capture_logs() as logs:
+        assert write_report(_report(), tmp_path, formats=("pdf", "xlsx")) == [tmp_path / f"{STEM}.xlsx"]
+    assert [e["event"] for e in logs] == ["pdf_converter_missing"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{STEM}.xlsx"]  # no Word document left behind
+
+
+@pytest.mark.skipif(report_files.pdf_converter() is None, reason="LibreOffice (soffice) is not installed here")
+def test_pdf_where_libreoffice_is_installed(tmp_path: Path) -> None:
+    paths = write_report(_monthly_report(), tmp_path, formats=("pdf",))
+    assert paths == [tmp_path / f"{STEM}.pdf"]
+    assert paths[0].read_bytes().startswith(b"%PDF")
+
+
+def test_a_month_not_over_says_so_and_is_never_dated_ahead(tmp_path: Path) -> None:
+    from docx import Document
+
+    now = datetime(2026, 11, 13, 9, 0, tzinfo=UTC)  # 17:00 China time, the month half gone
+    report = _monthly_report(now)
+    paths = write_report(report, tmp_path, formats=("md", "html", "xlsx", "docx"))
+    marker = "截至 2026-11-13 17:00"
+    md = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+    assert md.startswith(f"# {report.title}（{marker}）\n")
+    assert "- 数据截至：2026-11-13 17:00（本期尚未结束，为阶段性数据）" in md
+    assert "- 生成时间：2026-11-13 17:00" in md
+    assert marker in (tmp_path / f"{STEM}.html").read_text(encoding="utf-8")
+    sheet = load_workbook(tmp_path / f"{STEM}.xlsx")["总体情况"]
+    assert marker in sheet["A1"].value and "本期尚未结束" in sheet["A2"].value
+    document = Document(str(tmp_path / f"{STEM}.docx"))
+    assert marker in document.paragraphs[0].text
+    assert any(p.text.startswith("本月截至目前共受理") for p in document.paragraphs)
+
+
+def _figure_of(chart: ChartSpec, table: Table):  # type: ignore[no-untyped-def]
+    bars = report_files.by_value([b for b in chart_values(chart, table) if b[0] not in chart.omit])
+    percent = any(cell.endswith("%") for _, _, cell in bars)
+    return report_files._bar_figure(chart, bars, percent)
+
+
+def test_charts_are_sorted_by_value_with_the_target_line() -> None:
+    table = Table(
+        title="t",
+        columns=["单位", "满意率"],
+        rows=[["甲", "80.00%"], ["乙", "—"], ["丙", "95.00%"], ["合计", "90.00%"]],
+    )
+    chart = ChartSpec(title="各单位满意率（2026年11月）", table="t", label_column="单位", value_column="满意率")
+    chart = chart.model_copy(update={"target": 90.0, "omit": ["合计"]})
+    axes = _figure_of(chart, table).axes[0]
+    labels = [t.get_text() for t in axes.get_yticklabels()]
+    assert labels == ["丙", "甲", "乙"]  # largest on top (the axis is inverted), no value last, 合计 left out
+    assert axes.yaxis_inverted()
+    [target] = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+    assert list(target.get_xdata()) == [90.0, 90.0]
+    assert "目标 90%" in [t.get_text() for t in axes.texts]
+    colors = [patch.get_facecolor() for patch in axes.patches]
+    assert colors[0] != colors[1]  # 丙 reaches the target, 甲 falls short
+    assert axes.get_title() == "各单位满意率（2026年11月）"
+
+
+def test_an_empty_month_has_a_whole_axis() -> None:
+    counts = Table(title="t", columns=["类别", "受理"], rows=[])
+    axes = _figure_of(ChartSpec(title="c", table="t", label_column="类别", value_column="受理"), counts).axes[0]
+    low, high = axes.get_xlim()
+    assert low == 0 and high >= 1  # not 0.00–0.15
+    assert all(float(t).is_integer() for t in axes.get_xticks())
+    zero = Table(title="t", columns=["类别", "受理"], rows=[["甲", "0"], ["乙", "0"]])
+    axes = _figure_of(ChartSpec(title="c", table="t", label_column="类别", value_column="受理"), zero).axes[0]
+    assert axes.get_xlim()[1] >= 1 and all(float(t).is_integer() for t in axes.get_xticks())

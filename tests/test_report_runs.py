@@ -25,6 +25,7 @@ from domain.metrics import MetricsPolicy
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun
 from starter.binaries import start_dev_server
+from starter.report_files import NO_PDF_CONVERTER, pdf_converter
 from starter.report_schedules import ensure_schedules, schedule_id
 from starter.report_source import ticket_facts
 from starter.tickets import act, submit
@@ -104,10 +105,18 @@ async def test_the_monthly_figures_are_those_computed_by_hand(
     report, _ = await compose(tickets, strict, request, datetime.now(UTC))
     assert {row[0]: row[1] for row in report.table("总体情况").rows}["满意率"] == "50.00%"
 
+    # This month is not over: the report is as of now (截至), never dated at the month's end.
+    now = datetime.now(UTC)
+    assert report.partial_until is not None and report.generated_at == report.partial_until <= now
+
     receipt = await make_report(tickets, config, request)
     names = sorted(Path(p).name for p in receipt.files)
     assert any(n.endswith(".xlsx") for n in names) and any(n.endswith(".html") for n in names)
-    assert any(n.endswith(".png") for n in names)
+    assert any(n.endswith(".png") for n in names) and any(n.endswith(".docx") for n in names)
+    if pdf_converter() is None:  # PDF is in the default formats: its absence is said, not a failure
+        assert receipt.notes == [NO_PDF_CONVERTER] and not any(n.endswith(".pdf") for n in names)
+    else:
+        assert receipt.notes == [] and any(n.endswith(".pdf") for n in names)
 
 
 async def test_schedules_are_idempotent_and_match_a_run_on_demand(

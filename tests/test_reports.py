@@ -3,7 +3,7 @@ tests/test_metrics.py, with whistles evaluated through the domain API), every ce
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from domain.campaign import CampaignInput, CampaignKind, CampaignRecord, Snapsho
 from domain.config import DistrictConfig
 from domain.enterprise_lists import Summary
 from domain.facts import TicketFacts
-from domain.metrics import MetricsPolicy, Period, whistle_evaluations
+from domain.metrics import MetricsPolicy, Period, Rate, whistle_evaluations
 from domain.models import Satisfaction, TicketStatus
 from domain.reports import (
     ChartSpec,
@@ -164,7 +164,16 @@ def test_daily_warning() -> None:
         ["E1", ZJJ, "物业服务", "滨河街道", "2026-11-29 12:00", "催办"],
         ["D4", ZJJ, "噪音污染", "千里山镇", "2026-11-30 08:00", "催办"],
     ]
-    assert report.charts == []
+    # one chart: tickets due within 24 hours per department, without the 合计 line, the day in its title
+    assert report.charts == [
+        ChartSpec(
+            title="各单位24小时内到期工单（2026-11-30）",
+            table="预警汇总",
+            label_column="承办单位",
+            value_column="24小时内到期",
+            omit=["合计"],
+        )
+    ]
 
 
 def test_daily_warning_on_a_quiet_day_and_without_names() -> None:
@@ -373,12 +382,29 @@ def test_monthly_report_frame(monthly: Report) -> None:
         "吹哨部门评价",
         "红色服务团企业事项",
     ]
+    targets = POLICY.targets
     assert monthly.charts == [
-        ChartSpec(title="各单位响应率", table="各单位办理情况", label_column="单位", value_column="响应率"),
-        ChartSpec(title="各单位解决率", table="各单位办理情况", label_column="单位", value_column="解决率"),
-        ChartSpec(title="各单位满意率", table="各单位办理情况", label_column="单位", value_column="满意率"),
-        ChartSpec(title="受理量前5类别", table="受理量前5类别", label_column="类别", value_column="受理"),
+        ChartSpec(
+            title=f"各单位{rate.value}（2026年11月）",
+            table="各单位办理情况",
+            label_column="单位",
+            value_column=rate.value,
+            target=targets[rate],
+        )
+        for rate in (Rate.RESPONSE, Rate.RESOLUTION, Rate.SATISFACTION)
+    ] + [
+        ChartSpec(title="受理量前5类别（2026年11月）", table="受理量前5类别", label_column="类别", value_column="受理")
     ]
+    assert monthly.partial_until is None  # the month is over
+
+
+def test_a_month_not_over_is_partial_and_never_dated_in_the_future() -> None:
+    now = NOVEMBER.start + timedelta(days=12, hours=9)
+    report = monthly_analysis(sample_facts(), NOVEMBER, POLICY, [], None, now=now)
+    assert report.generated_at == now and report.partial_until == now
+    with_targets = MetricsPolicy(targets={Rate.RESOLUTION: 85})
+    charts = monthly_analysis(sample_facts(), NOVEMBER, with_targets, [], None).charts
+    assert [c.target for c in charts] == [None, 85, None, None]
 
 
 def test_monthly_overview(monthly: Report) -> None:
@@ -664,12 +690,15 @@ def test_the_weekly_supervision_shows_each_backlog_push(config: DistrictConfig) 
 
     push = campaign("P1", CampaignKind.BACKLOG_PUSH, ["办结", "办结", "已签收"])  # 2 of 3: 66.7% ≥ 60%
     action = campaign("S1", CampaignKind.SPECIAL_ACTION, ["办结"])
-    report = with_backlog_pushes(weekly_supervision(weekly_facts(), NOW), [action, push])
+    names = {d.code: d.name for d in config.departments}
+    report = with_backlog_pushes(weekly_supervision(weekly_facts(), NOW), [action, push], names)
 
     assert report.tables[-1].title == "专项推进进展"
+    # the scope names the department (范围 区水务局), never its code (sw)
     assert rows(report, "专项推进进展") == [
-        ["P1", "P1 清零", "sw、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.67%", "60%（已达成）"]
+        ["P1", "P1 清零", f"{names['sw']}、超期", "进行中", "2026-12-10 18:00", "3", "2", "66.67%", "60%（已达成）"]
     ]
+    assert names["sw"] != "sw"
 
 
 # ----- 累计 (截至目前) -----

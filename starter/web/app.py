@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
 from starter.codec import PayloadDecryptionError, undecryptable
-from starter.web import pages, pages_center, pages_enterprises, pages_streets, pages_tickets
+from starter.web import open311, pages, pages_center, pages_enterprises, pages_streets, pages_tickets, public
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
@@ -58,10 +58,13 @@ def create_app(
     app.state.dashboard_cache = {}
     app.state.secure_cookies = secure_cookies
     app.state.sign_in_throttle = SignInThrottle()
+    app.state.status_lookups = public.StatusLookups()  # 工单查询: lookups per address
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if api_router is not None:
         app.include_router(api_router)
         serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
+    app.include_router(public.router)  # the citizen's side: no sign-in
+    app.include_router(open311.router)  # Open311 GeoReport v2: other systems file requests (their own API keys)
     for module in (pages, pages_tickets, pages_center, pages_streets, pages_enterprises):
         app.include_router(module.router)
 
