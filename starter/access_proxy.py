@@ -219,7 +219,9 @@ class AccessProxy(grpc.GenericRpcHandler):
         try:
             response: bytes = await upstream(request, metadata=sent, timeout=remaining)
         except grpc.aio.AioRpcError as err:
-            await context.abort(err.code(), err.details() or "", trailing_metadata=err.trailing_metadata() or ())
+            # The server's typed failure (e.g. already started) rides in grpc-status-details-bin: pass it on.
+            trailer = tuple((k, v) for k, v in err.trailing_metadata() or () if k == "grpc-status-details-bin")
+            await context.abort(err.code(), err.details() or "", trailing_metadata=trailer)
         if method == POLL_ACTIVITY and principal.department is not None:
             token = PollActivityTaskQueueResponse.FromString(response).task_token
             if token:

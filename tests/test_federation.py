@@ -32,12 +32,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from domain.commands import SignFor
 from domain.config import CenterAddress, DistrictConfig, department_site
 from domain.models import Satisfaction, TicketStatus
 from starter.access_proxy import RunningProxy, add_principal, read_credentials, start_access_proxy
 from starter.codec import EncryptionCodec, PayloadDecryptionError, data_converter
 from starter.keys import KeyRing, read_key_file, update_key_file, write_secret
-from starter.tickets import submit, view
+from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from tests.test_ticket_lifecycle import call_back, handle_to_answer, inbox
@@ -168,6 +169,23 @@ async def test_tickets_flow_to_each_department_whose_worker_holds_only_its_own_k
         await flow(federation, category, code, clerk)
 
 
+async def test_the_centres_calls_pass_the_proxy_with_their_errors_intact(federation: Federation) -> None:
+    ticket = sample_ticket()
+    assert not (await submit(federation.centre, federation.config, ticket)).duplicate
+    # The server's typed error (already started) crosses the proxy: a second intake is a duplicate.
+    assert (await submit(federation.centre, federation.config, ticket)).duplicate
+    await eventually(federation.centre, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    # A validator's refusal reaches the caller with its reason, as without the proxy.
+    with pytest.raises(ActionFailed) as refused:
+        await act(
+            federation.centre,
+            ticket.ticket_no,
+            TicketWorkflow.sign_for,
+            SignFor(actor=person(federation.config, "zjj_li")),
+        )
+    assert "拒绝签收" in str(refused.value)
+
+
 async def delivery_payloads(fed: Federation, ticket_no: str):
     history = await fed.centre.get_workflow_handle(f"ticket-{ticket_no}").fetch_history()
     scheduled = [
@@ -245,8 +263,6 @@ async def test_a_departments_credentials_reach_nothing_but_its_own_queue(federat
     handle = cgj.get_workflow_handle(f"ticket-{ticket_no}")
     await refused(handle.query(TicketWorkflow.view))
     await refused(handle.describe())
-    from domain.commands import SignFor
-
     await refused(handle.execute_update(TicketWorkflow.sign_for, SignFor(actor=person(federation.config, "zjj_li"))))
     await refused(submit(cgj, federation.config, sample_ticket()))
 
