@@ -12,10 +12,26 @@ from pathlib import Path
 
 import pytest
 import yaml
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    PollActivityTaskQueueRequest,
+    RecordActivityTaskHeartbeatRequest,
+    RespondActivityTaskFailedRequest,
+)
 from typer.testing import CliRunner
 
 from domain.config import CenterAddress, DepartmentSite, department_site
-from starter.access_proxy import AccessError, add_principal, read_credentials
+from starter.access_proxy import (
+    POLL_ACTIVITY,
+    WORKFLOW_SERVICE,
+    AccessError,
+    AccessProxy,
+    Credentials,
+    Principal,
+    Refused,
+    add_principal,
+    read_credentials,
+)
 from starter.cli_access import app as access_app
 from starter.settings import ConfigError, load_config, load_department_site
 
@@ -115,3 +131,22 @@ def test_an_exposed_or_broken_credentials_file_is_refused(tmp_path: Path) -> Non
     path.write_text(json.dumps({"principals": [{"name": "x", "key_sha256": "short"}]}))
     with pytest.raises(AccessError, match=r"principals\.0\.key_sha256"):
         read_credentials(path)
+
+
+def test_a_task_token_is_answerable_only_by_the_principal_it_was_handed_to() -> None:
+    zjj = Principal("hotline-dept-zjj", "zjj", "hotline-dept-zjj")
+    cgj = Principal("hotline-dept-cgj", "cgj", "hotline-dept-cgj")
+    proxy = AccessProxy("127.0.0.1:1", Credentials(namespace="district", by_digest={}))
+    proxy.issued[b"token-of-zjj"] = zjj.name  # as the proxy notes it from zjj's poll response
+    failed = RespondActivityTaskFailedRequest(task_token=b"token-of-zjj").SerializeToString()
+    beat = RecordActivityTaskHeartbeatRequest(task_token=b"token-of-zjj").SerializeToString()
+    proxy.check(zjj, WORKFLOW_SERVICE + "RespondActivityTaskFailed", failed)
+    proxy.check(zjj, WORKFLOW_SERVICE + "RecordActivityTaskHeartbeat", beat)
+    for method, request in (("RespondActivityTaskFailed", failed), ("RecordActivityTaskHeartbeat", beat)):
+        with pytest.raises(Refused, match="只能答复发给本单位的任务"):
+            proxy.check(cgj, WORKFLOW_SERVICE + method, request)
+    own = PollActivityTaskQueueRequest(namespace="district", task_queue=TaskQueue(name="hotline-dept-cgj"))
+    proxy.check(cgj, POLL_ACTIVITY, own.SerializeToString())
+    with pytest.raises(Refused):
+        proxy.check(cgj, WORKFLOW_SERVICE + "RespondActivityTaskFailedById", b"")
+    proxy.check(Principal("hotline-center"), WORKFLOW_SERVICE + "TerminateWorkflowExecution", b"")  # the centre
