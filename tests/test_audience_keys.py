@@ -242,3 +242,13 @@ async def test_the_codec_server_decodes_for_a_department_only_its_own(
         assert mine_not == for_zjj and PHONE in mine.data
         http.cookies.set(COOKIE, signed_in.cookies[COOKIE].replace("cgj~", "zjj~"))
         assert (await http.post("/decode", json=body(for_zjj))).status_code == 401  # relabelled cookie
+
+
+def test_a_departments_codec_token_is_written_private(no_keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("HOTLINE_CODEC_TOKEN", TOKEN)
+    runner = CliRunner()
+    written = runner.invoke(keys_app, ["codec-token", "zjj", "--out", "zjj-token"])
+    assert written.exit_code == 0, written.output
+    assert Path("zjj-token").read_text().strip() == department_token(TOKEN, "zjj")
+    assert os.stat("zjj-token").st_mode & 0o777 == 0o600 and TOKEN not in written.output
+    assert runner.invoke(keys_app, ["codec-token", "Not-A-Code", "--out", "x"]).exit_code == 2
