@@ -28,9 +28,10 @@ from temporalio.api.workflowservice.v1 import (
     SignalWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from domain.commands import SignFor
 from domain.config import CenterAddress, DistrictConfig, department_site
@@ -41,6 +42,7 @@ from starter.keys import KeyRing, read_key_file, update_key_file, write_secret
 from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
+from tests.replay_all import REGISTERED
 from tests.test_ticket_lifecycle import call_back, handle_to_answer, inbox
 from workflows.ticket import TicketWorkflow
 
@@ -287,3 +289,29 @@ async def test_a_department_worker_refuses_the_centres_key_ring(federation: Fede
     )
     _, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 2 and "只使用本单位的密钥文件" in err.decode(), err.decode()
+
+
+async def test_every_history_made_here_replays_with_the_centres_ring(federation: Federation) -> None:
+    """Last in this module: the histories with envelopes for each department replay on today's
+    workflows, read with the centre's ring (which opens every department's payloads)."""
+    histories = [
+        await federation.centre.get_workflow_handle(e.id, run_id=e.run_id).fetch_history()
+        async for e in federation.centre.list_workflows()
+    ]
+    assert len(histories) >= 4
+    replayer = Replayer(workflows=list(REGISTERED), data_converter=data_converter(federation.centre_ring))
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in histories:
+            yield history
+
+    results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
+    assert results.replay_failures == {}
+    sealed = [
+        e
+        for h in histories
+        for e in h.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.input.payloads[0].metadata.get("encryption-audience")
+    ]
+    assert sealed  # the deliveries replayed were envelopes
