@@ -246,12 +246,22 @@ class RunningProxy:
 
 
 async def start_access_proxy(
-    upstream: str, credentials: Credentials, *, host: str = "127.0.0.1", port: int = 0
+    upstream: str,
+    credentials: Credentials,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: tuple[bytes, bytes] | None = None,
 ) -> RunningProxy:
-    """Serve in this process's event loop (port 0: a free one)."""
+    """Serve in this process's event loop (port 0: a free one); `tls`: the proxy's certificate chain
+    and private key (PEM), so API keys never cross the network in clear."""
     proxy = AccessProxy(upstream, credentials)
     server = grpc.aio.server(handlers=[proxy])
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if tls is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        chain, key = tls
+        bound = server.add_secure_port(f"{host}:{port}", grpc.ssl_server_credentials([(key, chain)]))
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     await server.start()

@@ -77,16 +77,23 @@ def proxy_command(
     credentials: Path = CredentialsOption,
     port: int = typer.Option(7243, help="监听端口"),
     host: str = typer.Option("127.0.0.1", help="监听地址"),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="本代理的证书链（PEM）；与 --tls-key 一起启用 TLS"),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="本代理的私钥（PEM）"),
 ) -> None:
     """运行访问代理：检查每个调用的接口密钥，承办单位的凭据只能领取和答复本单位队列的任务。"""
+    if (tls_cert is None) != (tls_key is None):
+        common.fail("--tls-cert and --tls-key go together")
     try:
         allowed = read_credentials(credentials)
+        tls = (tls_cert.read_bytes(), tls_key.read_bytes()) if tls_cert and tls_key else None
     except AccessError as err:
         common.fail(str(err))
+    except OSError as err:
+        common.fail(f"{err.filename}: cannot read: {err.strerror}")
 
     async def go() -> None:
         try:
-            running = await start_access_proxy(upstream, allowed, host=host, port=port)
+            running = await start_access_proxy(upstream, allowed, host=host, port=port, tls=tls)
         except (OSError, RuntimeError) as err:
             common.fail(f"端口 {port}：{err}")
         stop = stop_event()

@@ -11,10 +11,15 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -29,7 +34,7 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 from temporalio.client import Client, WorkflowHistory
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -315,3 +320,55 @@ async def test_every_history_made_here_replays_with_the_centres_ring(federation:
         and e.activity_task_scheduled_event_attributes.input.payloads[0].metadata.get("encryption-audience")
     ]
     assert sealed  # the deliveries replayed were envelopes
+
+
+def certificate(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Certificate | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None,
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def proxy_certificate(host: str) -> tuple[bytes, bytes, bytes]:
+    """A throwaway CA, and the proxy's certificate for `host` signed by it, and its key (PEM)."""
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("hotline test CA", ca_key)
+    leaf = certificate(host, leaf_key, ca, ca_key)
+    pem = serialization.Encoding.PEM
+    key = leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return ca.public_bytes(pem), leaf.public_bytes(pem), key
+
+
+async def test_the_proxy_over_tls_keeps_api_keys_off_the_wire(
+    federation: Federation, own_dev_env: WorkflowEnvironment
+) -> None:
+    ca, chain, key = proxy_certificate("localhost")
+    credentials = read_credentials(federation.folder / "centre" / "access.json")
+    upstream = own_dev_env.client.service_client.config.target_host
+    proxy = await start_access_proxy(upstream, credentials, host="localhost", tls=(chain, key))
+    try:
+        tls = TLSConfig(server_root_ca_cert=ca, domain="localhost")
+        cgj = await Client.connect(proxy.address, api_key=federation.api_keys["cgj"], tls=tls)
+        await refused(cgj.workflow_service.list_workflow_executions(ListWorkflowExecutionsRequest(namespace="default")))
+        centre = await Client.connect(proxy.address, api_key=federation.api_keys["center"], tls=tls)
+        assert [e async for e in centre.list_workflows()]
+        with pytest.raises(RuntimeError):  # in clear, the TLS port does not answer
+            await Client.connect(proxy.address, api_key=federation.api_keys["center"], tls=False)
+    finally:
+        await proxy.stop()
