@@ -187,6 +187,11 @@ async def serve(args: argparse.Namespace) -> None:
         workers = site_workers(client, site)
     else:
         config = load_config(args.config)
+        ring = load_key_ring() if args.center or args.all else None
+        if ring is not None and ring.holder is not None:
+            raise ConfigError(
+                f"{ring.source}: 这是承办单位 {ring.holder} 的密钥文件；中心的 worker 使用中心的（全区）密钥文件"
+            )
         client = await connect()
         await check_search_attributes(client)
         departments = [d.code for d in config.departments] if args.all else (args.department or [])

@@ -33,6 +33,7 @@ from starter.access_proxy import (
     read_credentials,
 )
 from starter.cli_access import app as access_app
+from starter.keys import KeyRing, write_secret
 from starter.settings import ConfigError, load_config, load_department_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +151,17 @@ def test_a_task_token_is_answerable_only_by_the_principal_it_was_handed_to() -> 
     with pytest.raises(Refused):
         proxy.check(cgj, WORKFLOW_SERVICE + "RespondActivityTaskFailedById", b"")
     proxy.check(Principal("hotline-center"), WORKFLOW_SERVICE + "TerminateWorkflowExecution", b"")  # the centre
+
+
+def test_the_centres_worker_refuses_a_departments_key_file(tmp_path: Path) -> None:
+    department_file = tmp_path / "zjj-keys.json"
+    write_secret(department_file, KeyRing.generate("zjj.k1", holder="zjj").to_json(), exclusive=True)
+    done = subprocess.run(
+        [sys.executable, "worker.py", "--center"],
+        cwd=ROOT,
+        env={**os.environ, "HOTLINE_KEYS_FILE": str(department_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "承办单位 zjj 的密钥文件" in done.stderr, done.stderr
