@@ -454,6 +454,49 @@ class DistrictConfig(Strict):
         raise KeyError(name)
 
 
+class CenterAddress(Strict):
+    """Where a department's worker reaches the centre: the Temporal frontend (in practice the
+    district's access proxy) and the district's namespace."""
+
+    address: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}$")]
+    namespace: str = "default"
+
+
+class DepartmentSite(Strict):
+    """单位配置: all a department's own worker needs (its code, queue, adapter, people and the
+    centre's address), and nothing else of the district. The district file stays the centre's;
+    `DistrictConfig.department_site` cuts one out of it."""
+
+    district: str
+    center: CenterAddress
+    department: Department
+    people: list[Person] = Field(default_factory=list)  # its own clerks only
+
+    @model_validator(mode="after")
+    def _own_people(self) -> DepartmentSite:
+        _unique("people", [p.id for p in self.people])
+        for i, person in enumerate(self.people):
+            if person.role is not Role.CLERK or person.department != self.department.code:
+                raise ValueError(f"people.{i}: '{person.id}' is not a clerk of {self.department.code}")
+        adapter = self.department.adapter
+        if isinstance(adapter, SimulatedAdapter) and adapter.actor not in {p.id for p in self.people}:
+            raise ValueError(f"department.adapter.actor: '{adapter.actor}' is not a clerk of {self.department.code}")
+        return self
+
+    def person(self, person_id: str) -> Person:
+        for person in self.people:
+            if person.id == person_id:
+                return person
+        raise KeyError(person_id)
+
+
+def department_site(config: DistrictConfig, code: str, center: CenterAddress) -> DepartmentSite:
+    """The department's own part of the district's configuration (KeyError: no such department)."""
+    department = config.department(code)
+    people = [p for p in config.people if p.role is Role.CLERK and p.department == code]
+    return DepartmentSite(district=config.district, center=center, department=department, people=people)
+
+
 def _unique(key: str, names: list[str]) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from starter import cli_common as common
+from starter.cli_access import app as access_app
 from starter.cli_actions import center_app, dept_app
 from starter.cli_audit import app as audit_app
 from starter.cli_bench import bench_command
@@ -48,6 +49,7 @@ app.command("simulate")(simulate_command)
 app.command("sample-scenario")(sample_command)
 app.command("bench")(bench_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(access_app, name="access")
 app.command("server")(server_command)
 app.command("codec-server")(codec_server_command)
 chinese_help()  # typer's and click's own words in the help, in Chinese

@@ -6,7 +6,11 @@ payloads in protobuf JSON form. Every request needs `Authorization: Bearer <toke
 that `GET /login?token=…` sets (the Web UI sends cookies when "Include cross-origin credentials" is
 on). The cookie never holds the token: it holds its expiry time signed with it (HMAC-SHA256), so
 it ends by itself after COOKIE_MAX_AGE and a copied cookie does not reveal the token;
-`POST /logout` removes it. CORS admits only the Web UI's origins, with credentials, and refusals
+`POST /logout` removes it.
+
+Who signs in sees what their role may (受众): the centre's token decodes everything; a department's
+token (`department_token`, derived from the centre's and given to that department) decodes only
+payloads sealed for that department; the rest comes back as it was, still encrypted. CORS admits only the Web UI's origins, with credentials, and refusals
 carry CORS headers too so the browser shows the 401 instead of a network error.
 """
 
@@ -37,7 +41,7 @@ from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
 from starter.codec import EncryptionCodec, PayloadDecryptionError
-from starter.keys import KEYS_ENV, KEYS_FILE_ENV, KeyRing, KeyRingError, keys_file_path, write_secret
+from starter.keys import DEPARTMENT_CODE, KEYS_ENV, KEYS_FILE_ENV, KeyRing, KeyRingError, keys_file_path, write_secret
 
 TOKEN_ENV = "HOTLINE_CODEC_TOKEN"
 TOKEN_FILE = "codec-token"
@@ -60,6 +64,25 @@ def cookie_valid(token: str, value: str, now: float | None = None) -> bool:
         return False
     expected = hmac.new(token.encode(), f"codec-cookie|{expires}".encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(mac.encode(), expected.encode()) and int(expires) > (time.time() if now is None else now)
+
+
+CENTRE_VIEW = ""  # the audience of the centre's sign-in: every payload
+
+
+def department_token(token: str, code: str) -> str:
+    """A department's codec token: its code and an HMAC of it under the centre's token, so the
+    centre gives each department its own without storing more secrets (`hotline keys codec-token`)."""
+    mac = hmac.new(token.encode(), f"codec-department|{code}".encode(), hashlib.sha256).hexdigest()
+    return f"{code}.{mac}"
+
+
+def token_audience(token: str, offered: str) -> str | None:
+    """Whose token was offered: CENTRE_VIEW for the centre's, a department's code, or None."""
+    if offered and hmac.compare_digest(offered.encode(), token.encode()):
+        return CENTRE_VIEW
+    code, dot, _ = offered.partition(".")
+    own = dot and DEPARTMENT_CODE.fullmatch(code)
+    return code if own and hmac.compare_digest(offered.encode(), department_token(token, code).encode()) else None
 
 
 def token_path() -> Path:
@@ -91,25 +114,46 @@ def ui_origins(ui_port: int) -> list[str]:
 
 
 def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> Starlette:
-    def authorised(request: Request) -> bool:
+    def audience(request: Request) -> str | None:
+        """The signed-in audience (CENTRE_VIEW or a department's code), None if not signed in."""
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
-            offered = header[7:].strip()
-            return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
-        return cookie_valid(token, request.cookies.get(COOKIE, ""))
+            return token_audience(token, header[7:].strip())
+        value = request.cookies.get(COOKIE, "")
+        code, tilde, signed = value.rpartition("~")
+        if not tilde:
+            return CENTRE_VIEW if cookie_valid(token, value) else None
+        if DEPARTMENT_CODE.fullmatch(code) and cookie_valid(department_token(token, code), signed):
+            return code
+        return None
+
+    def view(code: str) -> EncryptionCodec | None:
+        """A department's view: its own keys only (None if the centre has made none for it)."""
+        codec.refresh()
+        try:
+            return EncryptionCodec(codec.keys.department(code))
+        except KeyRingError:
+            return None
 
     async def transform(request: Request) -> Response:
-        if not authorised(request):
+        who = audience(request)
+        if who is None:
             return JSONResponse({"message": "需要编解码令牌 / codec token required"}, status_code=401)
         try:
             payloads = json_format.ParseDict(await request.json(), Payloads(), ignore_unknown_fields=True)
         except (json.JSONDecodeError, json_format.ParseError, UnicodeDecodeError):
             return JSONResponse({"message": 'expected {"payloads": [...]}'}, status_code=400)
+        encoding = request.url.path.endswith("/encode")
         try:
-            if request.url.path.endswith("/encode"):
-                result = await codec.encode(payloads.payloads)
+            if who == CENTRE_VIEW:
+                result = await (codec.encode if encoding else codec.decode)(payloads.payloads)
+            elif (own := view(who)) is None:
+                return JSONResponse({"message": f"单位 '{who}' 尚无密钥 / no keys for '{who}'"}, status_code=403)
+            elif encoding:
+                result = await own.encode(payloads.payloads)
             else:
-                result = await codec.decode(payloads.payloads)
+                # What is not sealed for this department stays as it was: the UI shows it encrypted.
+                result = [own.decrypt_or_keep(p) for p in payloads.payloads]
         except PayloadDecryptionError as err:
             return JSONResponse({"message": str(err)}, status_code=400)
         body = json_format.MessageToDict(Payloads(payloads=result))
@@ -117,14 +161,16 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
 
     async def login(request: Request) -> Response:
         offered = request.query_params.get("token", "")
-        if not (offered and hmac.compare_digest(offered.encode(), token.encode())):
+        who = token_audience(token, offered)
+        if who is None:
             return HTMLResponse("<p>令牌不正确 / wrong token</p>", status_code=401)
         page = HTMLResponse(
             "<p>已登录编解码服务，可返回 Temporal Web UI 查看解密后的数据（12 小时内有效）。</p>"
             '<form method="post" action="/logout"><button type="submit">退出编解码服务</button></form>'
         )
         # HttpOnly: page scripts never read it; Lax: the UI on another port of the same host is the same site.
-        page.set_cookie(COOKIE, cookie_value(token), max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax", path="/")
+        signed = cookie_value(token) if who == CENTRE_VIEW else f"{who}~{cookie_value(offered)}"
+        page.set_cookie(COOKIE, signed, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax", path="/")
         page.headers["Cache-Control"] = "no-store"
         page.headers["Referrer-Policy"] = "no-referrer"
         return page

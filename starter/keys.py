@@ -6,6 +6,12 @@ stores that inject environment variables), or else `.hotline/keys.json` if it ex
     {"current": "k2", "keys": {"k1": "<base64 of 32 bytes>", "k2": "<base64 of 32 bytes>"}}
 
 New payloads use the current key; every key in the ring still decrypts (rotation keeps old keys).
+
+Keys by audience (受众密钥): the centre's ring may also hold each department's own keys,
+`"departments": {"zjj": {"current": "zjj.k1", "keys": {...}}}`; a payload meant for a department is
+sealed for that department's key and the centre's (starter/codec.py). A department's ring, exported
+with `hotline keys export-department`, holds only its own keys: `{"department": "zjj", "current":
+"zjj.k1", "keys": {...}}`. Key ids are unique across the whole ring (a department's start with its code).
 `HOTLINE_ENCRYPTION=off` turns encryption off explicitly; without keys and without it, clients refuse.
 A ring read from a file is read again when the file changes (`key_file_in_use`, the codec's watch),
 so a long-running process follows `hotline keys rotate` without a restart.
@@ -15,13 +21,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import os
 import re
 import secrets
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +50,19 @@ class KeyRingError(Exception):
     """Keys that cannot be used; the message is one line naming the source."""
 
 
+DEPARTMENT_CODE = re.compile(r"[a-z0-9_]{1,32}")  # as domain.config's Code
+
+
 @dataclass(frozen=True)
 class KeyRing:
+    """`keys` and `current` are the holder's own: the centre's (holder None) or one department's.
+    The centre's ring also holds `departments`, each a ring of that department's keys."""
+
     keys: Mapping[str, bytes]
     current: str
     source: str = "内存"
+    holder: str | None = None  # None: the centre; else the department whose own ring this is
+    departments: Mapping[str, KeyRing] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:
@@ -57,28 +72,71 @@ class KeyRing:
                 raise KeyRingError(f"{self.source}: key id '{key_id}' must be 1-64 letters, digits, '_', '.' or '-'")
             if len(key) != KEY_BYTES:
                 raise KeyRingError(f"{self.source}: key '{key_id}' must be {KEY_BYTES} bytes, not {len(key)}")
+        if self.holder is not None and self.departments:
+            raise KeyRingError(f"{self.source}: a department's ring holds only its own keys")
+        seen = set(self.keys)
+        for code, ring in self.departments.items():
+            if not DEPARTMENT_CODE.fullmatch(code) or ring.holder != code:
+                raise KeyRingError(f"{self.source}: departments.{code}: not a department code")
+            clash = seen & set(ring.keys)
+            if clash:
+                raise KeyRingError(f"{self.source}: departments.{code}: key id '{min(clash)}' is used twice")
+            seen |= set(ring.keys)
 
     @classmethod
-    def generate(cls, key_id: str = "k1", source: str = "内存") -> KeyRing:
-        return cls(keys={key_id: secrets.token_bytes(KEY_BYTES)}, current=key_id, source=source)
+    def generate(cls, key_id: str = "k1", source: str = "内存", holder: str | None = None) -> KeyRing:
+        return cls(keys={key_id: secrets.token_bytes(KEY_BYTES)}, current=key_id, source=source, holder=holder)
+
+    @property
+    def prefix(self) -> str:
+        """What the holder's key ids start with: a department's code and a dot; the centre's none."""
+        return f"{self.holder}." if self.holder else ""
+
+    def all_keys(self) -> dict[str, bytes]:
+        """Every key this ring can decrypt with, by id (the centre: its own and every department's)."""
+        merged = dict(self.keys)
+        for ring in self.departments.values():
+            merged.update(ring.keys)
+        return merged
 
     def rotated(self, *, activate: bool = True) -> KeyRing:
         """A new key added (k<n+1>), made current unless `activate` is false; old keys stay to decrypt."""
-        numbers = [int(m.group(1)) for k in self.keys if (m := re.fullmatch(r"k(\d+)", k))]
-        new_id = f"k{max(numbers, default=0) + 1}"
-        while new_id in self.keys:  # ids not of the k<n> form are the operator's own; never clash
+        pattern = re.escape(self.prefix) + r"k(\d+)"
+        numbers = [int(m.group(1)) for k in self.keys if (m := re.fullmatch(pattern, k))]
+        new_id = f"{self.prefix}k{max(numbers, default=0) + 1}"
+        while new_id in self.all_keys():  # ids not of the k<n> form are the operator's own; never clash
             new_id += "x"
         keys = {**self.keys, new_id: secrets.token_bytes(KEY_BYTES)}
-        return KeyRing(keys=keys, current=new_id if activate else self.current, source=self.source)
+        current = new_id if activate else self.current
+        return dataclasses.replace(self, keys=keys, current=current)
 
     def activated(self, key_id: str) -> KeyRing:
         if key_id not in self.keys:
             raise KeyRingError(f"{self.source}: no key '{key_id}' (keys: {', '.join(self.keys)})")
-        return KeyRing(keys=self.keys, current=key_id, source=self.source)
+        return dataclasses.replace(self, current=key_id)
+
+    def department(self, code: str) -> KeyRing:
+        """The department's own ring, as the centre holds it (KeyRingError if it has none)."""
+        ring = self.departments.get(code) if self.holder is None else (self if self.holder == code else None)
+        if ring is None:
+            raise KeyRingError(f"{self.source}: no keys for department '{code}' (hotline keys department-new {code})")
+        return dataclasses.replace(ring, source=self.source)
+
+    def with_department(self, ring: KeyRing) -> KeyRing:
+        """The centre's ring with a department's ring added or replaced."""
+        if self.holder is not None or ring.holder is None:
+            raise KeyRingError(f"{self.source}: only the centre's ring holds departments' keys")
+        return dataclasses.replace(self, departments={**self.departments, ring.holder: ring})
 
     def to_json(self) -> str:
-        keys = {k: base64.b64encode(v).decode("ascii") for k, v in self.keys.items()}
-        return json.dumps({"current": self.current, "keys": keys}, indent=2) + "\n"
+        raw: dict[str, Any] = {"department": self.holder} if self.holder else {}
+        raw |= {"current": self.current, "keys": _encode_keys(self.keys)}
+        if self.departments:
+            raw["departments"] = {
+                code: {"current": ring.current, "keys": _encode_keys(ring.keys)}
+                for code, ring in sorted(self.departments.items())
+            }
+        return json.dumps(raw, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str, source: str) -> KeyRing:
@@ -86,7 +144,25 @@ class KeyRing:
             raw: Any = json.loads(text)
         except json.JSONDecodeError as err:
             raise KeyRingError(f"{source}: not valid JSON (line {err.lineno})") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("keys"), dict) or not raw["keys"]:
+        if not isinstance(raw, dict):
+            raise KeyRingError(f'{source}: expected {{"current": "<id>", "keys": {{"<id>": "<base64>", ...}}}}')
+        holder = raw.get("department")
+        if holder is not None and (not isinstance(holder, str) or not DEPARTMENT_CODE.fullmatch(holder)):
+            raise KeyRingError(f"{source}: 'department' must be a department's code")
+        departments: dict[str, KeyRing] = {}
+        extra = raw.get("departments", {})
+        if not isinstance(extra, dict):
+            raise KeyRingError(f"{source}: 'departments' must map department codes to key rings")
+        for code, part in extra.items():
+            if not isinstance(part, dict):
+                raise KeyRingError(f'{source}: departments.{code}: expected {{"current": …, "keys": …}}')
+            departments[str(code)] = cls._own(part, f"{source}: departments.{code}", holder=str(code))
+        own = cls._own(raw, source, holder=holder)
+        return dataclasses.replace(own, source=source, departments=departments)
+
+    @classmethod
+    def _own(cls, raw: dict[str, Any], source: str, holder: str | None) -> KeyRing:
+        if not isinstance(raw.get("keys"), dict) or not raw["keys"]:
             raise KeyRingError(f'{source}: expected {{"current": "<id>", "keys": {{"<id>": "<base64>", ...}}}}')
         if not isinstance(raw.get("current"), str):
             raise KeyRingError(f"{source}: 'current' must name one of the keys")
@@ -96,7 +172,11 @@ class KeyRing:
                 keys[str(key_id)] = base64.b64decode(str(text_key), validate=True)
             except binascii.Error:
                 raise KeyRingError(f"{source}: key '{key_id}' is not valid base64") from None
-        return cls(keys=keys, current=raw["current"], source=source)
+        return cls(keys=keys, current=raw["current"], source=source, holder=holder)
+
+
+def _encode_keys(keys: Mapping[str, bytes]) -> dict[str, str]:
+    return {k: base64.b64encode(v).decode("ascii") for k, v in keys.items()}
 
 
 def encryption_enabled() -> bool:

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 
-from domain.config import CalendarSettings, DistrictConfig, describe_validation_error
+from domain.config import CalendarSettings, DepartmentSite, DistrictConfig, describe_validation_error
 from domain.models import Actor
 from starter.codec import converter_from_environment
 from starter.keys import KeyRingError
@@ -50,8 +50,7 @@ def read_utf8(path: Path) -> str:
         raise ConfigError(f"{path}: line {line}: {why} (byte {err.start + 1})") from None
 
 
-def load_config(flag: str | Path | None = None) -> DistrictConfig:
-    path = config_path(flag)
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         raw: Any = yaml.safe_load(read_utf8(path))
     except OSError as err:
@@ -62,11 +61,26 @@ def load_config(flag: str | Path | None = None) -> DistrictConfig:
         raise ConfigError(f"{path}:{where} not valid YAML") from err
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def load_config(flag: str | Path | None = None) -> DistrictConfig:
+    path = config_path(flag)
+    raw = _read_mapping(path)
     try:
         config = DistrictConfig.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(str(path), err)) from err
     return _with_calendar_overrides(config, path)
+
+
+def load_department_site(path: Path) -> DepartmentSite:
+    """A department's own configuration file (单位配置, see docs/deploy.md)."""
+    raw = _read_mapping(path)
+    try:
+        return DepartmentSite.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(str(path), err)) from err
 
 
 def _with_calendar_overrides(config: DistrictConfig, path: Path) -> DistrictConfig:

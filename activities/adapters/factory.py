@@ -11,6 +11,7 @@ from activities.adapters.webhook import WebhookDepartmentAdapter
 from domain.config import (
     AdapterSettings,
     Department,
+    DepartmentSite,
     DistrictConfig,
     FileInboxAdapter,
     SimulatedAdapter,
@@ -28,7 +29,7 @@ def build_sink(settings: AdapterSettings) -> MessageSink:
     raise TypeError(f"the city link cannot be {settings.type}")
 
 
-def build_adapter(department: Department, config: DistrictConfig, client: Client) -> DepartmentAdapter:
+def build_adapter(department: Department, config: DistrictConfig | DepartmentSite, client: Client) -> DepartmentAdapter:
     settings = department.adapter
     if isinstance(settings, WebhookAdapter):
         return WebhookDepartmentAdapter(settings)

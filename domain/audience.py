@@ -1,0 +1,29 @@
+"""Who may read a payload (受众): a department, by the payload's type, or the centre alone.
+
+The data converter (starter/codec.py) asks `audience_of` for every value it converts: a payload
+meant for one department (its deliveries, its notices, its enterprise items) is sealed so that only
+that department's key and the centre's open it; everything else stays the centre's. The audience is
+read from the value's own type and fields here, never chosen by workflow code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from domain.delivery import CENTER, Delivery, ItemDelivery, Notice
+
+# The type, and the field inside it that names the department it is meant for.
+AUDIENCE_FIELDS: dict[type, Callable[[object], str]] = {
+    Delivery: lambda value: value.assignment.department,  # type: ignore[attr-defined]
+    ItemDelivery: lambda value: value.assignment.department,  # type: ignore[attr-defined]
+    Notice: lambda value: value.department,  # type: ignore[attr-defined]
+}
+
+
+def audience_of(value: object) -> str | None:
+    """The department a value is meant for, or None: the centre's alone."""
+    read = AUDIENCE_FIELDS.get(type(value))
+    if read is None:
+        return None
+    department = read(value)
+    return None if department == CENTER else department
