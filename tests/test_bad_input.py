@@ -217,9 +217,20 @@ def jsonl_line(index: int) -> st.SearchStrategy[tuple[str, str | None]]:
             return data, kind
         if isinstance(data, dict) and data.get("ticket_no") == "B":
             data = {**data, "ticket_no": f"B{index}"}
-        return json.dumps(data, ensure_ascii=False), kind
+        return json_line(data), kind
 
     return st.one_of(good, BAD_LINES.map(numbered))
+
+
+def json_line(data: Any) -> str:
+    """A JSONL line as a file holds it: UTF-8 text, with a lone surrogate (which UTF-8 cannot hold)
+    written as JSON's own escape, as any JSON writer does."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data)
+    return text
 
 
 @st.composite
