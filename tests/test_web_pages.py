@@ -66,7 +66,8 @@ async def pages(own_dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempP
     users = [WebUser(username=p, person=p, password_hash=digest) for p in PEOPLE]
     users.append(WebUser(username="leader_wang", role="leader", name="王区长", password_hash=digest))
     write_users(folder / "users.yaml", users)
-    app = create_app(own_dev_env.client, config, load_users(folder / "users.yaml", config), secret=SECRET)
+    users_file = load_users(folder / "users.yaml", config)
+    app = create_app(own_dev_env.client, config, users_file, secret=SECRET, data_dir=folder)
     async with build_workers(own_dev_env.client, config, departments=["cgj", "zjj", "bhjd"], center=True):
         yield Pages(app, own_dev_env.client, config)
 

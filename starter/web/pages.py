@@ -14,11 +14,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from temporalio.client import Client
 
-from domain.calendar import china_time
+from domain.calendar import Span, china_time, parse_span
 from domain.config import DistrictConfig
-from domain.models import Role
+from domain.models import Actor, Role
 from starter.render import remaining
 from starter.web.users import (
     LEADER,
@@ -52,8 +54,46 @@ def without_paths(text: str) -> str:
     return _SERVER_PATH.sub(r"\1", text)
 
 
+def span_label(value: object) -> str:
+    """A span as people say it ("2wd" → 2个工作日), whatever form the record keeps it in."""
+    try:
+        return Span.model_validate(parse_span(value)).label
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def unit_name(config: DistrictConfig, code: str | None) -> str:
+    """A department's or enterprise's name for its code (a street is its name already)."""
+    if not code:
+        return ""
+    with contextlib.suppress(KeyError):
+        return config.department(code).name
+    for enterprise in config.red_service.enterprises:
+        if enterprise.id == code:
+            return enterprise.name
+    return code
+
+
+@pass_context
+def who(context: Context, actor: Actor | None) -> str:
+    """An actor as people say it: 名称（部门名）, the system as 系统, never codes or role keys."""
+    if actor is None or actor.role is Role.SYSTEM:
+        return "系统"
+    config = context["request"].app.state.config
+    unit = unit_name(config, actor.department or actor.enterprise) or actor.street or "中心"
+    return f"{actor.name}（{unit}）"
+
+
+@pass_context
+def department_name(context: Context, code: str | None) -> str:
+    return unit_name(context["request"].app.state.config, code) or "—"
+
+
 templates.env.filters["when"] = _when
 templates.env.filters["without_paths"] = without_paths
+templates.env.filters["span_label"] = span_label
+templates.env.filters["who"] = who
+templates.env.filters["department_name"] = department_name
 templates.env.globals["remaining"] = remaining
 
 
@@ -126,7 +166,8 @@ async def form_of(request: Request) -> dict[str, str]:
     if not hmac.compare_digest(str(form.get("csrf", "")), expected):
         raise Forbidden("表单已失效（会话已变更），请刷新页面后重试")
     # A field given several times (check boxes) comes as one comma-separated value.
-    return {key: ",".join(str(v) for v in form.getlist(key)) for key in form if key != "csrf"}
+    # Files (a 答复's attachments) are read by their own handler, never as text.
+    return {key: ",".join(v for v in form.getlist(key) if isinstance(v, str)) for key in form if key != "csrf"}
 
 
 def workflow_link(request: Request, workflow_id: str) -> str | None:
