@@ -3,7 +3,7 @@
 // own live.json and offers to reload when someone else moved the ticket.
 (function () {
   "use strict";
-  var INTERVAL = 15000;
+  var INTERVAL = window.HOTLINE_LIVE_MS || 15000;  // tests poll faster
   var notice = document.getElementById("live-notice");
 
   function show(html) {
