@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,15 +19,17 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.attachments import AttachmentRefused, FileStore, attachments_in
+from starter.enterprises import record_visit, view_enterprise
 from starter.settings import CONFIG_ENV, load_config
 from starter.tickets import submit, view
 from starter.web import pages_queue
 from starter.web.app import create_app
 from starter.web.pages_tickets import Ladder, timeline_rounds
-from tests.helpers import eventually, sample_ticket
+from tests.helpers import eventually, person, sample_ticket
 from tests.test_domain_ticket_record import delivered
 from tests.test_web_pages import Pages, actions_offered, csrf, pages, waiting_ticket  # noqa: F401
 
@@ -312,3 +315,61 @@ def test_the_queue_sorts_due_first_and_undispatched_last() -> None:
     assert [r.ticket_no for r in pages_queue.sort_rows(rows, "due")] == ["C", "A", "B"]
     assert [r.ticket_no for r in pages_queue.sort_rows(rows, "received")] == ["C", "B", "A"]
     assert [r.ticket_no for r in pages_queue.sort_rows(rows, "number")] == ["A", "B", "C"]
+
+
+# ----- enterprise items on the pages -----
+
+MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司, its contact hd_zhang
+
+
+async def test_a_department_closes_an_enterprise_item_and_the_enterprise_confirms_it(pages: Pages) -> None:  # noqa: F811
+    need = f"厂区道路照明整改{uuid.uuid4().hex[:6]}"
+    item = item_spec(
+        pages.config, {"need": need, "category": "生产经营", "unit": "cgj", "person": "王科长", "within": "5wd"}
+    )
+    result = await record_visit(
+        pages.client,
+        pages.config,
+        actor=person(pages.config, "hft_li"),
+        enterprise=enterprise_for(pages.config, MINING),
+        visited_on=datetime.now(UTC).date() - timedelta(days=1),
+        members=["hft_li"],
+        met=["张志远（总经理）"],
+        policies=[],
+        summary="企业反映厂区道路照明不足",
+        items=[item],
+    )
+    (item_no,) = result.item_nos
+    base = f"/enterprises/{MINING}/items/{item_no}"
+    clerk = await pages.as_("cgj_sun")
+    page = (await clerk.get("/enterprises")).text
+    assert f'action="{base}/progress"' in page and f'action="{base}/close"' in page
+    assert f'action="{base}/confirm"' not in page  # the enterprise confirms, not the department
+    stranger = await pages.as_("zjj_li")
+    other = (await stranger.get("/enterprises")).text
+    assert f'action="{base}/' not in other  # another department: nothing to do on it
+
+    token = csrf(page)
+    await clerk.post(f"{base}/progress", data={"csrf": token, "text": "已现场勘查"})
+    assert "已记录进展" in (await clerk.get("/enterprises")).text
+    missing = await clerk.post(f"{base}/close", data={"csrf": token, "kind": "已办结", "text": "已安装路灯"})
+    assert missing.status_code == 303
+    assert "须附佐证材料" in (await clerk.get("/enterprises")).text  # nothing half-done: still open
+    evidence = "现场照片\n验收单"
+    await clerk.post(
+        f"{base}/close", data={"csrf": token, "kind": "已办结", "text": "已安装路灯", "evidence": evidence}
+    )
+    shown = (await clerk.get("/enterprises")).text
+    assert "待企业确认" in shown and f'action="{base}/close"' not in shown
+
+    forged = await stranger.post(f"{base}/confirm", data={"csrf": csrf(other), "satisfaction": "满意"})
+    assert forged.status_code == 303  # refused by the workflow, with its reason
+    assert "拒绝确认" in (await stranger.get("/enterprises")).text
+    contact = await pages.as_("hd_zhang")
+    page = (await contact.get("/enterprises")).text
+    assert f'action="{base}/confirm"' in page and f'action="{base}/reopen"' in page
+    await contact.post(f"{base}/confirm", data={"csrf": csrf(page), "satisfaction": "满意", "comment": "路灯很亮"})
+    record = await view_enterprise(pages.client, MINING)
+    done = record.item(item_no)
+    assert done.confirmation is not None and done.confirmation.by.id == "hd_zhang"
+    assert [p.text for p in done.progress] == ["已现场勘查"] and done.outcome is not None
