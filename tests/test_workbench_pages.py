@@ -8,6 +8,7 @@ of test_web_pages); the timeline and the file store are also checked on their ow
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -373,3 +374,21 @@ async def test_a_department_closes_an_enterprise_item_and_the_enterprise_confirm
     done = record.item(item_no)
     assert done.confirmation is not None and done.confirmation.by.id == "hd_zhang"
     assert [p.text for p in done.progress] == ["已现场勘查"] and done.outcome is not None
+
+
+async def test_a_departments_queue_lists_the_tickets_it_assists_on(pages: Pages) -> None:  # noqa: F811
+    # 紧急诉求联动处置: the 水务公司 leads, the 城管局 (cgj) assists.
+    ticket = sample_ticket("供水供电", urgency="紧急", title="小区停水", content="全楼停水半天")
+    await submit(pages.client, pages.config, ticket)
+    await eventually(pages.client, ticket.ticket_no, lambda r: any(a.assignment.department == "cgj" for a in r.assists))
+    clerk = await pages.as_("cgj_sun")
+    for _ in range(40):  # visibility follows the workflow's upsert
+        queue = (await clerk.get("/queue", params={"q": ticket.ticket_no})).text
+        if f'href="/tickets/{ticket.ticket_no}"' in queue:
+            break
+        await asyncio.sleep(0.25)
+    assert f'href="/tickets/{ticket.ticket_no}"' in queue
+    row = queue[queue.index(f'href="/tickets/{ticket.ticket_no}"') :].split("</tr>")[0]
+    assert '<span class="mark">协办</span>' in row
+    other = await pages.as_("zjj_li")
+    assert f'href="/tickets/{ticket.ticket_no}"' not in (await other.get("/queue", params={"q": ticket.ticket_no})).text

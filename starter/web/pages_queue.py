@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
 from domain.commands import Decide
-from domain.facts import Fact
+from domain.facts import Fact, scoped_tag
 from domain.models import Role, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.tickets import ActionFailed, act, view
@@ -55,6 +55,7 @@ BATCH_LIMIT = 100
 LIVE_LIMIT = 50
 ALERT_ESCALATION = "领导督办"
 URGENT = "紧急"
+ASSIST_MARK = "协办"  # beside a ticket another department leads, in the queue of one assisting on it
 SORTS = {"due": "按办结时限", "received": "按受理时间（新到先）", "number": "按工单号"}
 
 
@@ -86,12 +87,21 @@ class Scope:
     title: str
     department: str | None
     street: str | None
+    assisting: bool = False  # a department's own queue: also the tickets it assists on (协办)
+
+    def query(self, **clauses: Any) -> str:
+        """The open tickets of this scope (queue_query's clauses), a department's with its 协办 ones."""
+        if not self.assisting or not self.department:
+            return queue_query(department=self.department, street=self.street, **clauses)
+        tag = quoted(scoped_tag(Fact.ASSISTING, self.department))
+        own = f"({sa.DEPARTMENT.name} = {quoted(self.department)} OR {sa.FACTS.name} = {tag})"
+        return f"{queue_query(street=self.street, **clauses)} AND {own}"
 
 
 def scope_of(viewer: Viewer, filters: Filters, config: Any) -> Scope:
     """Whose tickets the viewer's queue holds: a clerk's department, a street's street, or all."""
     if viewer.is_(Role.CLERK):
-        return Scope(f"{unit_of(viewer, config)} 工单队列", viewer.department, None)
+        return Scope(f"{unit_of(viewer, config)} 工单队列", viewer.department, None, assisting=True)
     if viewer.is_(Role.STREET):
         return Scope(f"{viewer.street} 工单", filters.department or None, viewer.street)
     if viewer.of_centre:
@@ -107,13 +117,7 @@ def _status(text: str) -> TicketStatus | None:
 
 
 def filtered_query(scope: Scope, filters: Filters) -> str:
-    query = queue_query(
-        department=scope.department,
-        street=scope.street,
-        status=_status(filters.status),
-        open_only=not filters.all,
-        overdue=filters.overdue,
-    )
+    query = scope.query(status=_status(filters.status), open_only=not filters.all, overdue=filters.overdue)
     if filters.category:
         query += f" AND {sa.CATEGORY.name} = {quoted(filters.category)}"
     if filters.backlog:
@@ -169,6 +173,11 @@ class Found:
 async def find(request: Request, viewer: Viewer, filters: Filters) -> Found:
     scope = scope_of(viewer, filters, config_of(request))
     rows = await listed_rows(request, filtered_query(scope, filters), SCAN_LIMIT)
+    if scope.assisting:
+        own = unit_of(viewer, config_of(request))
+        for row in rows:
+            if row.department != own:
+                row.marks.insert(0, ASSIST_MARK)
     rows = sort_rows(rows, filters.sort)
     listed = len(rows)
     q = _plain(filters.q)
@@ -344,7 +353,7 @@ async def live(request: Request) -> Response:
     viewer = signed_in(request)
     scope = scope_of(viewer, Filters(), config_of(request))
     client = client_of(request)
-    base = queue_query(department=scope.department, street=scope.street)
+    base = scope.query()
     open_count = (await client.count_workflows(base)).count
     overdue_count = (await client.count_workflows(f"{base} AND {sa.OVERDUE.name} = true")).count
     alerting = f"{base} AND ({sa.URGENCY.name} = {quoted(URGENT)} OR {sa.ESCALATION.name} = {quoted(ALERT_ESCALATION)})"
