@@ -146,7 +146,7 @@ async def test_a_clerk_signs_for_contacts_and_answers_and_another_department_is_
     await page.get_by_label("答复内容").fill("已安排清运车辆，垃圾已清运完毕")
     await page.get_by_role("button", name="提交答复").click()
     await expect(status).to_have_text("待回访")
-    await expect(page.locator("ol.timeline")).to_contain_text("已安排清运车辆")
+    await expect(page.locator("details.round[open] > ol.timeline")).to_contain_text("已安排清运车辆")
     await expect(page.locator("#no-actions")).to_be_visible()
     await shot(page, "3-ticket-answered")
 

@@ -392,3 +392,26 @@ async def test_a_departments_queue_lists_the_tickets_it_assists_on(pages: Pages)
     assert '<span class="mark">协办</span>' in row
     other = await pages.as_("zjj_li")
     assert f'href="/tickets/{ticket.ticket_no}"' not in (await other.get("/queue", params={"q": ticket.ticket_no})).text
+
+
+async def test_the_shift_lead_merges_unlinks_and_transfers_from_the_ticket_page(pages: Pages) -> None:  # noqa: F811
+    repeat, main, up = await waiting_ticket(pages), await waiting_ticket(pages), await waiting_ticket(pages)
+    clerk, lead = await pages.as_("cgj_sun"), await pages.as_("zhangli")
+    assert not {"link", "transfer", "unlink"} & actions_offered((await clerk.get(f"/tickets/{repeat}")).text)
+    page = await lead.get(f"/tickets/{repeat}")
+    assert {"link", "transfer"} <= actions_offered(page.text)
+    token = csrf(page.text)
+    await lead.post(f"/tickets/{repeat}/actions/link", data={"csrf": token, "main": repeat})
+    assert "不能并入自身" in (await lead.get(f"/tickets/{repeat}")).text  # the workflow's own refusal
+    await lead.post(f"/tickets/{repeat}/actions/link", data={"csrf": token, "main": main})
+    merged = await eventually(pages.client, repeat, lambda r: r.status is TicketStatus.MERGED)
+    assert merged.merged_into == f"ticket-{main}"
+    page = await lead.get(f"/tickets/{repeat}")
+    assert actions_offered(page.text) == {"unlink"}
+    await lead.post(f"/tickets/{repeat}/actions/unlink", data={"csrf": token, "note": "不是同一事项"})
+    apart = await eventually(pages.client, repeat, lambda r: r.merged_into is None)
+    assert apart.actions[-1].actor.id == "zhangli" or any(a.action == "解除并单" for a in apart.actions)
+
+    await lead.post(f"/tickets/{up}/actions/transfer", data={"csrf": token, "reason": "涉及市级审批权限"})
+    sent = await eventually(pages.client, up, lambda r: r.status is TicketStatus.TRANSFERRED)
+    assert any(a.action == "上转市级" and a.actor.id == "zhangli" for a in sent.actions)

@@ -29,6 +29,7 @@ from domain.commands import (
     ContactCitizen,
     Decide,
     GiveAnswer,
+    LinkTicket,
     ManualDispatch,
     RecordCallback,
     RequestBacklog,
@@ -38,6 +39,8 @@ from domain.commands import (
     RequestReturn,
     ResumeClock,
     SignFor,
+    TransferToCity,
+    Unlink,
     VerifyTicket,
 )
 from domain.config import DistrictConfig
@@ -171,6 +174,10 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "resume": lambda: record.check_resume(actor),
         "verify-close": lambda: record.check_verify(actor, VerifyDecision.CLOSE),
         "verify-redo": lambda: record.check_verify(actor, VerifyDecision.REDO),
+        # The shift lead's: 上转市级, 并单 into another open ticket, 解除并单.
+        "transfer": lambda: record.check_transfer(actor),
+        "link": lambda: record.check_link(actor, "ticket-", f"ticket-{record.ticket.ticket_no}"),
+        "unlink": lambda: record.check_unlink(actor),
     }
     allowed.actions = {name for name, check in checks.items() if passes(check)}
     allowed.decisions = [
@@ -543,6 +550,13 @@ def command_for(
         return TicketWorkflow.request_pause, RequestPause(actor=actor, category=category, note=form.get("note", ""))
     if action == "resume":
         return TicketWorkflow.resume_clock, ResumeClock(actor=actor, note=form.get("note", ""))
+    if action == "transfer":
+        return TicketWorkflow.transfer_to_city, TransferToCity(actor=actor, reason=_need(form, "reason", "上转理由"))
+    if action == "link":
+        main = _need(form, "main", "主单号").removeprefix("ticket-")
+        return TicketWorkflow.link, LinkTicket(actor=actor, main_ticket=main)
+    if action == "unlink":
+        return TicketWorkflow.unlink, Unlink(actor=actor, note=form.get("note", ""))
     if action == "assist-sign":
         return TicketWorkflow.assist_sign_for, SignFor(actor=actor)
     if action == "assist-report":
