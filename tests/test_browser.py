@@ -29,7 +29,7 @@ from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, RequestE
 from domain.config import DistrictConfig
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
-from domain.reports import BLACK_LIST, BY_DEPARTMENT, RED_LIST, Report
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, RATE_COLUMNS, RED_LIST, Rate, Report
 from starter.tickets import act, submit, view
 from starter.web.app import create_app, serving
 from starter.web.users import WebUser, hash_password, load_users, write_users
@@ -147,7 +147,10 @@ async def test_a_clerk_signs_for_contacts_and_answers_and_another_department_is_
     await page.get_by_role("button", name="提交答复").click()
     await expect(status).to_have_text("待回访")
     await expect(page.locator("details.round[open] > ol.timeline")).to_contain_text("已安排清运车辆")
-    await expect(page.locator("#no-actions")).to_be_visible()
+    # Answered: nothing left to do on it but ask for 免考核 (which may follow the answer).
+    for button in ("签收", "联系诉求人", "提交答复"):
+        await expect(page.get_by_role("button", name=button, exact=True)).to_have_count(0)
+    await expect(page.locator("summary", has_text="申请免考核")).to_be_visible()
     await shot(page, "3-ticket-answered")
 
     # The workflow agrees with the page, and every step names the clerk.
@@ -265,7 +268,8 @@ async def test_the_dashboard_shows_the_figures_the_monthly_report_computes(site:
     }
     assert shown == {name: _cells(rows) for name, rows in expected.items()}
     cgj = next(row for row in shown["by-department"] if row[0] == "区城市管理综合执法局")
-    assert int(cgj[2]) >= 1 and cgj[3].endswith("%")  # a closed ticket: 办结 and a rate, not dashes
+    first_rate = 1 + RATE_COLUMNS.index(next(iter(Rate)).value)  # after 受理, 办结, 在办, 其中挂账, 免考核
+    assert int(cgj[2]) >= 1 and cgj[first_rate].endswith("%")  # a closed ticket: 办结 and a rate, not dashes
     images = page.locator("figure img")
     assert await images.count() == len(after.charts)
     for i in range(await images.count()):

@@ -415,3 +415,17 @@ async def test_the_shift_lead_merges_unlinks_and_transfers_from_the_ticket_page(
     await lead.post(f"/tickets/{up}/actions/transfer", data={"csrf": token, "reason": "涉及市级审批权限"})
     sent = await eventually(pages.client, up, lambda r: r.status is TicketStatus.TRANSFERRED)
     assert any(a.action == "上转市级" and a.actor.id == "zhangli" for a in sent.actions)
+
+
+def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:
+    from domain.enterprise_lists import OVERDUE_MARK
+    from domain.tables import Table
+    from starter.web.pages import templates
+
+    table = Table(
+        title="服务清单", columns=["事项", "状态"], rows=[["照明", f"办理中{OVERDUE_MARK}"], ["道路", "办理中"]]
+    )
+    html = str(templates.env.get_template("_macros.html").module.table(table))  # type: ignore[attr-defined]
+    late, on_time = html.split("<tr")[2:4]
+    assert 'class="overdue"' in late and 'class="item-late"' in late
+    assert "overdue" not in on_time and "item-late" not in on_time
