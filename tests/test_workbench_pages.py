@@ -429,3 +429,15 @@ def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:
     late, on_time = html.split("<tr")[2:4]
     assert 'class="overdue"' in late and 'class="item-late"' in late
     assert "overdue" not in on_time and "item-late" not in on_time
+
+
+async def test_the_export_keeps_a_citizens_formula_as_text(pages: Pages) -> None:  # noqa: F811
+    ticket = sample_ticket(title='=HYPERLINK("http://evil.example","点我")')
+    await submit(pages.client, pages.config, ticket)
+    await eventually(pages.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    clerk = await pages.as_("cgj_sun")
+    params = {"q": ticket.ticket_no}
+    text = (await clerk.get("/queue/export.csv", params=params)).content.decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1][1] == "'" + ticket.title
+    sheet = load_workbook(io.BytesIO((await clerk.get("/queue/export.xlsx", params=params)).content)).active
+    assert sheet.cell(row=2, column=2).data_type == "s" and sheet.cell(row=2, column=2).value == ticket.title

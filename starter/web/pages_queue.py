@@ -288,6 +288,16 @@ def export_rows(rows: list[QueueRow]) -> list[list[Any]]:
     ]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: Any) -> Any:
+    """A citizen's words as text in a spreadsheet, never a formula ("=HYPERLINK(…)" in a title)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _filename(viewer: Viewer, suffix: str) -> str:
     stamp = datetime.now(CHINA_TZ).strftime("%Y%m%d-%H%M")
     return f"queue-{viewer.department or viewer.street or 'all'}-{stamp}.{suffix}"
@@ -312,7 +322,7 @@ async def export(request: Request, suffix: str) -> Response:
         writer = csv.writer(text)
         writer.writerow(COLUMNS)
         for row in table:
-            writer.writerow([v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in row])
+            writer.writerow([v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else _as_text(v) for v in row])
         # With a BOM, Excel opens the Chinese as UTF-8.
         return Response(
             "\ufeff" + text.getvalue(),
@@ -329,6 +339,8 @@ async def export(request: Request, suffix: str) -> Response:
         for cell in cells:
             if isinstance(cell.value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
+            elif cell.data_type == "f":  # openpyxl reads a leading "=" as a formula: keep it text
+                cell.data_type = "s"
     widths = [16, 30, 10, 18, 12, 14, 8, 17, 17, 6, 10, 16, 8]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
