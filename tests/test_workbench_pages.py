@@ -441,3 +441,37 @@ async def test_the_export_keeps_a_citizens_formula_as_text(pages: Pages) -> None
     assert list(csv.reader(io.StringIO(text)))[1][1] == "'" + ticket.title
     sheet = load_workbook(io.BytesIO((await clerk.get("/queue/export.xlsx", params=params)).content)).active
     assert sheet.cell(row=2, column=2).data_type == "s" and sheet.cell(row=2, column=2).value == ticket.title
+
+
+async def test_the_shift_lead_runs_a_campaign_from_the_pages(pages: Pages) -> None:  # noqa: F811
+    number = await waiting_ticket(pages)
+    lead = await pages.as_("zhangli")
+    listing = await lead.get("/campaigns")
+    assert listing.status_code == 200 and "启动专项" in listing.text
+    form = {"csrf": csrf(listing.text), "kind": "专项推进", "title": "垃圾清运攻坚", "within": "10wd"}
+    refused = await lead.post("/campaigns", data=form)  # 专项推进 needs its department
+    assert "未能启动" in (await lead.get(refused.headers["location"])).text
+    started = await lead.post(
+        "/campaigns", data={**form, "kind": "专项行动", "department": "cgj", "category": "市容环卫"}
+    )
+    page_url = started.headers["location"]
+    assert page_url.startswith("/campaigns/C")
+    page = (await lead.get(page_url)).text
+    header = page.split('<p class="state">')[1].split("</p>")[0]
+    assert "已启动专项行动" in page and "范围 市容环卫、区城市管理综合执法局" in header and "cgj" not in header
+    for _ in range(40):  # the campaign gathers its tickets from visibility
+        if f'href="/tickets/{number}"' in page:
+            break
+        await asyncio.sleep(0.25)
+        page = (await lead.get(page_url)).text
+    assert f'href="/tickets/{number}"' in page
+    await lead.post(f"{page_url}/actions/record", data={"csrf": csrf(page), "minutes": "明确三天内清运完毕"})
+    assert "明确三天内清运完毕" in (await lead.get(page_url)).text
+    leader = await pages.as_("leader_wang")
+    seen = (await leader.get(page_url)).text
+    assert "垃圾清运攻坚" in seen and "/actions/close" not in seen
+    assert (await (await pages.as_("cgj_sun")).get("/campaigns")).status_code == 403
+    closed = await lead.post(f"{page_url}/actions/close", data={"csrf": csrf(page), "note": "阶段性结束"})
+    assert closed.status_code == 303
+    done = (await lead.get(page_url)).text
+    assert "已结束：共" in done and 'id="campaign-status">已结束' in done and "/actions/close" not in done

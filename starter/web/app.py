@@ -24,7 +24,15 @@ from temporalio.service import RPCError
 from domain.config import DistrictConfig
 from starter.attachments import FileStore
 from starter.codec import PayloadDecryptionError, undecryptable
-from starter.web import pages, pages_center, pages_enterprises, pages_queue, pages_streets, pages_tickets
+from starter.web import (
+    pages,
+    pages_campaigns,
+    pages_center,
+    pages_enterprises,
+    pages_queue,
+    pages_streets,
+    pages_tickets,
+)
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
@@ -66,7 +74,7 @@ def create_app(
     if api_router is not None:
         app.include_router(api_router)
         serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
-    for module in (pages, pages_queue, pages_tickets, pages_center, pages_streets, pages_enterprises):
+    for module in (pages, pages_queue, pages_tickets, pages_center, pages_streets, pages_enterprises, pages_campaigns):
         app.include_router(module.router)
 
     @app.exception_handler(NotSignedIn)

@@ -185,6 +185,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/queue", "全部工单"),
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
+        ("/campaigns", "专项行动"),
         ("/dashboard", "领导驾驶舱"),
     ],
     Role.OPERATOR.value: [("/center", "回访工作台"), ("/queue", "全部工单")],
@@ -198,6 +199,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/center", "中心工作台"),
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
+        ("/campaigns", "专项行动"),
     ],
 }
 
