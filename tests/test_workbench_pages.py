@@ -475,3 +475,42 @@ async def test_the_shift_lead_runs_a_campaign_from_the_pages(pages: Pages) -> No
     assert closed.status_code == 303
     done = (await lead.get(page_url)).text
     assert "已结束：共" in done and 'id="campaign-status">已结束' in done and "/actions/close" not in done
+
+
+async def test_a_consultation_meeting_runs_from_the_pages(pages: Pages) -> None:  # noqa: F811
+    number = await waiting_ticket(pages)
+    lead = await pages.as_("zhangli")
+    listing = await lead.get("/meetings")
+    assert listing.status_code == 200 and "召集会商" in listing.text
+    form = {
+        "csrf": csrf(listing.text),
+        "reason": "职责交叉的路面保洁",
+        "tickets": number,
+        "departments": ["cgj", "zjj"],
+    }
+    convened = await lead.post("/meetings", data=form)
+    page_url = convened.headers["location"]
+    assert page_url.startswith("/meetings/M"), (await lead.get(page_url)).text
+    first = (await lead.get(page_url)).text
+    assert "已召集会商" in first and "待出席" in first and 'id="no-actions"' in first  # attendance first
+
+    for username in ("cgj_sun", "zjj_li"):
+        clerk = await pages.as_(username)
+        invited = (await clerk.get("/meetings")).text
+        assert f'href="{page_url}"' in invited, username
+        page = (await clerk.get(page_url)).text
+        assert f'action="{page_url}/actions/attend"' in page and "/actions/decide" not in page
+        await clerk.post(f"{page_url}/actions/attend", data={"csrf": csrf(page)})
+        assert "/actions/attend" not in (await clerk.get(page_url)).text  # confirmed once
+    assert (await (await pages.as_("hft_li")).get(page_url)).status_code == 403
+
+    page = (await lead.get(page_url)).text
+    assert "会商中" in page and f'action="{page_url}/actions/record"' in page
+    early = await lead.post(f"{page_url}/actions/decide", data={"csrf": csrf(page), "lead": "cgj"})
+    assert early.status_code == 303 and "请先记录会议纪要" in (await lead.get(page_url)).text
+    await lead.post(f"{page_url}/actions/record", data={"csrf": csrf(page), "minutes": "城管主办，住建协办"})
+    await lead.post(f"{page_url}/actions/decide", data={"csrf": csrf(page), "lead": "cgj", "assist": ["zjj"]})
+    done = (await lead.get(page_url)).text
+    assert "已确权" in done and "主办 区城市管理综合执法局；协办 区住房和城乡建设局" in done
+    record = await eventually(pages.client, number, lambda r: any(a.action == "会商确权" for a in r.actions))
+    assert any(part.assignment.department == "zjj" for part in record.assists)

@@ -29,6 +29,7 @@ from starter.web import (
     pages_campaigns,
     pages_center,
     pages_enterprises,
+    pages_meetings,
     pages_queue,
     pages_streets,
     pages_tickets,
@@ -74,7 +75,16 @@ def create_app(
     if api_router is not None:
         app.include_router(api_router)
         serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
-    for module in (pages, pages_queue, pages_tickets, pages_center, pages_streets, pages_enterprises, pages_campaigns):
+    for module in (
+        pages,
+        pages_queue,
+        pages_tickets,
+        pages_center,
+        pages_streets,
+        pages_enterprises,
+        pages_campaigns,
+        pages_meetings,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(NotSignedIn)

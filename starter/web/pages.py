@@ -179,17 +179,23 @@ def workflow_link(request: Request, workflow_id: str) -> str | None:
 # ----- menus -----
 
 NAV: dict[str, list[tuple[str, str]]] = {
-    Role.CLERK.value: [("/queue", "本单位工单"), ("/whistles", "吹哨报到"), ("/enterprises", "企业事项")],
+    Role.CLERK.value: [
+        ("/queue", "本单位工单"),
+        ("/whistles", "吹哨报到"),
+        ("/enterprises", "企业事项"),
+        ("/meetings", "会商"),
+    ],
     Role.SHIFT_LEAD.value: [
         ("/center", "值班长工作台"),
         ("/queue", "全部工单"),
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
         ("/campaigns", "专项行动"),
+        ("/meetings", "会商"),
         ("/dashboard", "领导驾驶舱"),
     ],
     Role.OPERATOR.value: [("/center", "回访工作台"), ("/queue", "全部工单")],
-    Role.ARBITER.value: [("/queue", "全部工单")],
+    Role.ARBITER.value: [("/queue", "全部工单"), ("/meetings", "会商裁定")],
     Role.STREET.value: [("/whistles", "本镇街吹哨"), ("/queue", "本镇街工单")],
     Role.SERVICE_TEAM.value: [("/enterprises", "红色服务团")],
     Role.ENTERPRISE.value: [("/enterprises", "本企业两张清单")],
@@ -200,6 +206,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
         ("/campaigns", "专项行动"),
+        ("/meetings", "会商"),
     ],
 }
 
