@@ -170,10 +170,17 @@ async def form_of(request: Request) -> dict[str, str]:
     return {key: ",".join(v for v in form.getlist(key) if isinstance(v, str)) for key in form if key != "csrf"}
 
 
+def sees_workflow_history(viewer: Viewer | None) -> bool:
+    """The Temporal Web UI is the centre's tool (its shift lead): others cannot sign in to it."""
+    return viewer is not None and viewer.is_(Role.SHIFT_LEAD)
+
+
 def workflow_link(request: Request, workflow_id: str) -> str | None:
-    """The workflow's page in the Temporal Web UI, if its address is known."""
+    """The workflow's page in the Temporal Web UI, if its address is known and the viewer can use it."""
     ui = request.app.state.temporal_ui_url
-    return f"{ui}/namespaces/{client_of(request).namespace}/workflows/{workflow_id}" if ui else None
+    if not ui or not sees_workflow_history(viewer_of(request)):
+        return None
+    return f"{ui}/namespaces/{client_of(request).namespace}/workflows/{workflow_id}"
 
 
 # ----- menus -----

@@ -393,11 +393,6 @@ def timeline_rounds(record: TicketRecord) -> list[RoundView]:
     return [r for r in rounds if r.entries]
 
 
-def sees_workflow_history(viewer: Viewer) -> bool:
-    """The Temporal Web UI is the centre's tool (its shift lead): others cannot sign in to it."""
-    return viewer.is_(Role.SHIFT_LEAD)
-
-
 def attachments_of(record: TicketRecord) -> list[Attachment]:
     """The attachments the ticket's answer names (the record keeps the current round's answer)."""
     return attachments_in(list(record.answer.evidence)) if record.answer else []
@@ -446,9 +441,7 @@ async def ticket_page(request: Request, ticket_no: str) -> Response:
         exemption_reasons=[r.value for r in ExemptionReason],
         pause_reasons=[r.value for r in PauseReason],
         return_kind=ApprovalKind.RETURN,
-        workflow_url=workflow_link(request, f"ticket-{record.ticket.ticket_no}")
-        if sees_workflow_history(viewer)
-        else None,
+        workflow_url=workflow_link(request, f"ticket-{record.ticket.ticket_no}"),
         rounds=timeline_rounds(record),
         attachments=attachments_of(record),
         max_files=MAX_FILES,
