@@ -383,6 +383,12 @@ async def test_a_day_at_the_workbench(site: Site, width: int, tmp_path: Path) ->
     await lead.goto(f"{site.url}/tickets/{no}")
     await expect(lead.get_by_role("link", name=re.compile("Temporal Web UI"))).to_be_visible()
 
+    # A ticket page left open learns that someone else moved the ticket, and offers to reload.
+    await lead.goto(f"{site.url}/tickets/{pending[0]}")
+    officer = person(site.config, CLERK)
+    await act(site.client, pending[0], TicketWorkflow.contact_citizen, ContactCitizen(actor=officer, note="已联系"))
+    await expect(lead.locator("#live-notice")).to_contain_text("工单已有新的办理记录（当前状态：已联系）")
+
     leader = await site.signed_in(LEADER, width)
     await leader.goto(f"{site.url}/tickets/{no}")
     await expect(leader.locator("#ticket-status")).to_have_text("待回访")
