@@ -30,6 +30,9 @@ class Fact(StrEnum):
     BACKLOG = "挂账"  # while the ticket is on the long-term backlog (approved 挂账, not yet closed)
     PAUSED = "暂停计时"  # while its clocks are paused (approved 暂停计时, not yet resumed)
     VERIFIED_CLOSED = "核查结案"  # with its closure category: "核查结案:<category>"
+    # Issue 22: a department assisting on the ticket (协办), scoped: "协办@<department>", so its queue
+    # finds the tickets it only assists on. Not a fact the reports count.
+    ASSISTING = "协办"
 
 
 # The four facts a round decides; an earlier round's are published as round tags (see `round_tags`).

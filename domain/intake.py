@@ -61,6 +61,9 @@ class IntakePlan(Frozen):
     # True: the facts a report reads cover each finished round (round tags) and a clock that ran out
     # before its step (签收/响应超时, 超时办结 published when the ladder's first step fires).
     full_facts: bool = False
+    # True: each assisting department is published as "协办@<department>" in HotlineFacts, so its
+    # queue lists the tickets it assists on (tickets received before this have no such tag).
+    assisting_tags: bool = False
 
 
 class VerificationPolicy(Frozen):
@@ -194,5 +197,6 @@ def plan_intake(
         ),
         pause_limit=config.center.pause_limit,
         full_facts=True,
+        assisting_tags=True,
     )
     return TicketInput(ticket=ticket, plan=plan)

@@ -110,6 +110,8 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
     for done in record.rounds:
         found += facts.round_tags(done)
     found += [facts.scoped_tag(facts.Fact.EXEMPTED, department) for department in record.exempted]
+    if record.plan.assisting_tags:
+        found += [facts.scoped_tag(facts.Fact.ASSISTING, part.assignment.department) for part in record.assists]
     if record.on_backlog:
         found.append(facts.Fact.BACKLOG.value)
     if record.paused_since is not None and not record.status.is_final:

@@ -57,6 +57,9 @@ def web_command(
         envvar="HOTLINE_WEB_SECURE_COOKIES",
         help="会话 Cookie 一律带 Secure 标记（经 HTTPS 反向代理提供服务时使用）",
     ),
+    data_dir: Path = typer.Option(
+        Path(".hotline"), "--data-dir", envvar="HOTLINE_DATA_DIR", help="数据目录（答复附件存于其下 attachments/）"
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
     """启动工作台网页与 HTTP API（Ctrl-C 停止）。"""
@@ -83,6 +86,7 @@ def web_command(
             directory,
             temporal_ui_url=ui_url or default_ui_url(address()),
             secure_cookies=secure_cookies,
+            data_dir=data_dir,
         )
         server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
         common.console.print(f"工作台：http://{host}:{port}/ （用户文件 {users}，{len(directory.users)} 个用户）")

@@ -539,7 +539,7 @@ async def workbench(
 
     accounts = demo_accounts(config, unanswered)
     users = await asyncio.to_thread(demo_users, data_dir / "web-users.yaml", config, [p for p, _ in accounts])
-    app = create_app(client, config, users, temporal_ui_url=ui_url)
+    app = create_app(client, config, users, temporal_ui_url=ui_url, data_dir=data_dir)
     async with serving(app, "127.0.0.1", port) as url:
         console.print(f"工作台（网页）：{url}/ ；演示账号的口令均为 {DEMO_PASSWORD}", soft_wrap=True)
         for person, what in [*accounts, (DEMO_LEADER, "区领导：驾驶舱（本月各单位指标、红黑榜、图表）")]:

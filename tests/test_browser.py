@@ -7,6 +7,7 @@ Set HOTLINE_SCREENSHOTS=DIR to keep a screenshot of each page visited."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -16,17 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+from PIL import Image
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.reports import compose
 from domain.calendar import CHINA_TZ
-from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
+from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, RequestExtension, SignFor
 from domain.config import DistrictConfig
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
-from domain.reports import BLACK_LIST, BY_DEPARTMENT, RED_LIST, Report
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, RATE_COLUMNS, RED_LIST, Rate, Report
 from starter.tickets import act, submit, view
 from starter.web.app import create_app, serving
 from starter.web.users import WebUser, hash_password, load_users, write_users
@@ -61,8 +64,10 @@ class Site:
     config: DistrictConfig
     browser: Browser
 
-    async def signed_in(self, username: str) -> Page:
-        context = await self.browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    async def signed_in(self, username: str, width: int = 1280) -> Page:
+        viewport = {"width": width, "height": 900 if width > 600 else 844}
+        context = await self.browser.new_context(locale="zh-CN", viewport=viewport, accept_downloads=True)
+        await context.add_init_script("window.HOTLINE_LIVE_MS = 1000;")  # the live poll, faster for tests
         page = await context.new_page()
         await page.goto(f"{self.url}/login")
         await page.get_by_label("用户名").fill(username)
@@ -99,7 +104,8 @@ async def site(own_dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPa
     people.append(WebUser(username=LEADER, role="leader", name="王区长", password_hash=digest))
     write_users(folder / "users.yaml", people)
     client = own_dev_env.client
-    app = create_app(client, config, load_users(folder / "users.yaml", config), temporal_ui_url="http://127.0.0.1:8233")
+    users = load_users(folder / "users.yaml", config)
+    app = create_app(client, config, users, temporal_ui_url="http://127.0.0.1:8233", data_dir=folder)
     async with (
         build_workers(client, config, departments=["cgj", "zjj", "bhjd"], center=True),
         serving(app) as url,
@@ -140,8 +146,11 @@ async def test_a_clerk_signs_for_contacts_and_answers_and_another_department_is_
     await page.get_by_label("答复内容").fill("已安排清运车辆，垃圾已清运完毕")
     await page.get_by_role("button", name="提交答复").click()
     await expect(status).to_have_text("待回访")
-    await expect(page.locator("ol.timeline")).to_contain_text("已安排清运车辆")
-    await expect(page.locator("#no-actions")).to_be_visible()
+    await expect(page.locator("details.round[open] > ol.timeline")).to_contain_text("已安排清运车辆")
+    # Answered: nothing left to do on it but ask for 免考核 (which may follow the answer).
+    for button in ("签收", "联系诉求人", "提交答复"):
+        await expect(page.get_by_role("button", name=button, exact=True)).to_have_count(0)
+    await expect(page.locator("summary", has_text="申请免考核")).to_be_visible()
     await shot(page, "3-ticket-answered")
 
     # The workflow agrees with the page, and every step names the clerk.
@@ -259,10 +268,157 @@ async def test_the_dashboard_shows_the_figures_the_monthly_report_computes(site:
     }
     assert shown == {name: _cells(rows) for name, rows in expected.items()}
     cgj = next(row for row in shown["by-department"] if row[0] == "区城市管理综合执法局")
-    assert int(cgj[2]) >= 1 and cgj[3].endswith("%")  # a closed ticket: 办结 and a rate, not dashes
+    first_rate = 1 + RATE_COLUMNS.index(next(iter(Rate)).value)  # after 受理, 办结, 在办, 其中挂账, 免考核
+    assert int(cgj[2]) >= 1 and cgj[first_rate].endswith("%")  # a closed ticket: 办结 and a rate, not dashes
     images = page.locator("figure img")
     assert await images.count() == len(after.charts)
     for i in range(await images.count()):
         await expect(images.nth(i)).to_have_js_property("complete", True)
         assert await images.nth(i).evaluate("img => img.naturalWidth") > 100
     await shot(page, "7-dashboard")
+
+
+# ----- the workbench a clerk keeps open all day (issue 22), at desktop width and on a phone -----
+
+
+def _photo() -> bytes:
+    data = io.BytesIO()
+    Image.new("RGB", (16, 16), (30, 120, 200)).save(data, "JPEG")
+    return data.getvalue()
+
+
+async def _fits(page: Page) -> None:
+    """Nothing wider than the window but the tables' own scrolling boxes (no sideways page)."""
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow}px wider than the window"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_day_at_the_workbench(site: Site, width: int, tmp_path: Path) -> None:
+    """Clerk: search, a new urgent ticket's notice, answer with a photo, export the queue. Shift lead:
+    batch approval. Leader: reads, no Temporal link. At desktop width and at 390 px."""
+    words = f"步行街{width}号人行道"  # this run's own words: the other width's ticket says others
+    ticket = sample_ticket(title="人行道砖块松动", content=f"{words}砖块松动，雨天溅水")
+    await submit(site.client, site.config, ticket)
+    await eventually(site.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    no = ticket.ticket_no
+
+    clerk = await site.signed_in(CLERK, width)
+    await clerk.get_by_role("searchbox", name="搜索").fill(words)
+    await clerk.get_by_role("button", name="筛选").click()
+    link = await listed(clerk, clerk.locator("table.queue"), no)
+    await expect(link).to_be_visible()
+    await expect(clerk.locator("table.queue tbody tr")).to_have_count(1)
+    await _fits(clerk)
+    await shot(clerk, f"w{width}-1-search")
+
+    # A new urgent ticket while the queue is open: a notice, without reloading.
+    await clerk.goto(f"{site.url}/queue")
+    await expect(clerk.locator("#live-status")).to_contain_text("在办")
+    urgent = sample_ticket(urgency="紧急", title="路面塌陷")
+    await submit(site.client, site.config, urgent)
+    notice = clerk.locator("#live-notice")
+    await expect(notice).to_contain_text(f"紧急工单 {urgent.ticket_no}", timeout=20000)
+    await shot(clerk, f"w{width}-2-urgent-notice")
+
+    # Export the queue: the xlsx holds dates as dates and counts as numbers.
+    async with clerk.expect_download() as download_info:
+        await clerk.locator("#export-xlsx").click()
+    saved = tmp_path / "queue.xlsx"
+    await (await download_info.value).save_as(saved)
+    sheet = load_workbook(saved).active
+    numbers = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert no in numbers and urgent.ticket_no in numbers
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == no)
+    assert isinstance(row[7].value, datetime) and isinstance(row[12].value, int)
+
+    # Answer with a photo: the photo comes back from the file store, its digest is in the history.
+    await clerk.goto(f"{site.url}/tickets/{no}")
+    await clerk.get_by_role("button", name="签收", exact=True).click()
+    await expect(clerk.locator("#ticket-status")).to_have_text("已签收")
+    await clerk.get_by_role("button", name="联系诉求人").click()
+    await expect(clerk.locator("#ticket-status")).to_have_text("已联系")
+    await clerk.get_by_label("答复内容").fill("已更换松动砖块")
+    picture = _photo()
+    await clerk.locator("#answer-files").set_input_files(
+        files=[{"name": "现场照片.jpg", "mimeType": "image/jpeg", "buffer": picture}]
+    )
+    await clerk.get_by_role("button", name="提交答复").click()
+    await expect(clerk.locator("#ticket-status")).to_have_text("待回访")
+    photo_link = clerk.get_by_role("link", name="现场照片.jpg")
+    await expect(photo_link).to_be_visible()
+    served = await clerk.request.get(site.url + (await photo_link.get_attribute("href") or ""))
+    assert served.status == 200 and await served.body() == picture
+    record = await view(site.client, no)
+    assert record.answer is not None and any(e.startswith("附件 sha256:") for e in record.answer.evidence)
+    await expect(clerk.locator("details.round[open]")).to_have_count(1)
+    await expect(clerk.get_by_text("孙浩（区城市管理综合执法局）").first).to_be_visible()
+    await expect(clerk.get_by_text("Temporal Web UI")).to_have_count(0)
+    await _fits(clerk)
+    await shot(clerk, f"w{width}-3-answered-with-photo")
+
+    # The shift lead approves two extensions at once, with one reason.
+    pending = []
+    for title in ("路灯不亮", "护栏破损"):
+        other = sample_ticket(title=title)
+        await submit(site.client, site.config, other)
+        await eventually(site.client, other.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+        officer = person(site.config, CLERK)
+        await act(site.client, other.ticket_no, TicketWorkflow.sign_for, SignFor(actor=officer))
+        ask = RequestExtension(actor=officer, reason="需采购配件", working_days=2)
+        await act(site.client, other.ticket_no, TicketWorkflow.request_extension, ask)
+        pending.append(other.ticket_no)
+    lead = await site.signed_in(LEAD, width)
+    approvals = lead.locator("section", has=lead.get_by_role("heading", name=re.compile("待审批")))
+    for number in pending:
+        await listed(lead, approvals, number)
+        await lead.get_by_label(f"选择 {number} 的 E1").check()
+    await lead.get_by_label("审批意见（统一）").fill("同意延期两个工作日")
+    await _fits(lead)
+    await shot(lead, f"w{width}-4-batch")
+    await lead.get_by_role("button", name="批量批准所选申请").click()
+    await expect(lead.locator("#batch-summary")).to_contain_text("批准 2 件，未批准 0 件")
+    for number in pending:
+        assert (await view(site.client, number)).extensions_granted == 1
+    await lead.goto(f"{site.url}/tickets/{no}")
+    await expect(lead.get_by_role("link", name=re.compile("Temporal Web UI"))).to_be_visible()
+
+    # A ticket page left open learns that someone else moved the ticket, and offers to reload.
+    await lead.goto(f"{site.url}/tickets/{pending[0]}")
+    officer = person(site.config, CLERK)
+    await act(site.client, pending[0], TicketWorkflow.contact_citizen, ContactCitizen(actor=officer, note="已联系"))
+    await expect(lead.locator("#live-notice")).to_contain_text("工单已有新的办理记录（当前状态：已联系）")
+
+    leader = await site.signed_in(LEADER, width)
+    await leader.goto(f"{site.url}/tickets/{no}")
+    await expect(leader.locator("#ticket-status")).to_have_text("待回访")
+    await expect(leader.get_by_text("Temporal Web UI")).to_have_count(0)
+    await expect(leader.locator("#no-actions")).to_be_visible()
+    for page in (clerk, lead, leader):
+        await page.context.close()
+
+
+async def test_chinese_renders_with_a_cjk_font_not_boxes(site: Site) -> None:
+    """Two different characters drawn in the pages' own font differ, as real glyphs do; two
+    characters no font has (private use) come out the same box, so the check does see boxes."""
+    page = await site.signed_in(CLERK)
+    drawn = await page.evaluate(
+        """() => {
+        const font = "32px " + getComputedStyle(document.body).fontFamily;
+        const image = (text) => {
+          const canvas = document.createElement("canvas");
+          canvas.width = 48; canvas.height = 48;
+          const ctx = canvas.getContext("2d");
+          ctx.font = font; ctx.fillStyle = "#000"; ctx.textBaseline = "top";
+          ctx.fillText(text, 4, 4);
+          return canvas.toDataURL();
+        };
+        return {cjk: [image("工"), image("单")], boxes: [image("\\ue000"), image("\\ue001")]};
+      }"""
+    )
+    assert drawn["boxes"][0] == drawn["boxes"][1]
+    assert drawn["cjk"][0] != drawn["cjk"][1], (
+        "Chinese renders as boxes: install a CJK font (apt-get install -y fonts-noto-cjk; .ci/run does this)"
+    )
+    await shot(page, "cjk-queue")
+    await page.context.close()

@@ -66,7 +66,8 @@ async def pages(own_dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempP
     users = [WebUser(username=p, person=p, password_hash=digest) for p in PEOPLE]
     users.append(WebUser(username="leader_wang", role="leader", name="王区长", password_hash=digest))
     write_users(folder / "users.yaml", users)
-    app = create_app(own_dev_env.client, config, load_users(folder / "users.yaml", config), secret=SECRET)
+    users_file = load_users(folder / "users.yaml", config)
+    app = create_app(own_dev_env.client, config, users_file, secret=SECRET, data_dir=folder)
     async with build_workers(own_dev_env.client, config, departments=["cgj", "zjj", "bhjd"], center=True):
         yield Pages(app, own_dev_env.client, config)
 
@@ -237,11 +238,12 @@ async def test_a_ticket_offers_each_viewer_only_what_they_may_do(pages: Pages) -
     assert actions_offered(page.text) == {"sign", "return", "exempt"}  # not contact, answer or extend yet
     assert "王小明" in page.text and "13812341234" in page.text  # the clerk must call the citizen
 
-    for username in ("zhangli", "liumei", "leader_wang"):
+    # The shift lead may merge it into another ticket or send it up to the city (上转), nothing else.
+    for username, offered in (("zhangli", {"link", "transfer"}), ("liumei", set()), ("leader_wang", set())):
         centre = await (await pages.as_(username)).get(f"/tickets/{number}")
         assert centre.status_code == 200, username
-        assert actions_offered(centre.text) == set(), username
-        assert "当前没有您可办理的操作" in centre.text
+        assert actions_offered(centre.text) == offered, username
+        assert ("当前没有您可办理的操作" in centre.text) == (not offered)
     street = await (await pages.as_("bhjd_street")).get(f"/tickets/{number}")
     assert street.status_code == 200 and "王*" in street.text and "138****1234" in street.text
     assert "王小明" not in street.text
@@ -300,7 +302,7 @@ async def test_the_shift_lead_dispatches_and_decides_from_the_pages(pages: Pages
     await eventually(pages.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
     lead = await pages.as_("zhangli")
     page = await lead.get(f"/tickets/{ticket.ticket_no}")
-    assert actions_offered(page.text) == {"dispatch"}
+    assert actions_offered(page.text) == {"dispatch", "link", "transfer"}
     done = await lead.post(
         f"/tickets/{ticket.ticket_no}/actions/dispatch", data={"csrf": csrf(page.text), "to": "cgj", "note": "人工派遣"}
     )

@@ -22,8 +22,20 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
+from starter.attachments import FileStore
 from starter.codec import PayloadDecryptionError, undecryptable
-from starter.web import open311, pages, pages_center, pages_enterprises, pages_streets, pages_tickets, public
+from starter.web import (
+    open311,
+    pages,
+    pages_campaigns,
+    pages_center,
+    pages_enterprises,
+    pages_meetings,
+    pages_queue,
+    pages_streets,
+    pages_tickets,
+    public,
+)
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
@@ -44,11 +56,13 @@ def create_app(
     temporal_ui_url: str | None = None,
     secret: bytes | None = None,
     secure_cookies: bool = False,
+    data_dir: Path = Path(".hotline"),
 ) -> FastAPI:
     """The app: `client` and `config` for the API and the pages, `users` for signing in;
     `temporal_ui_url` (e.g. http://localhost:8233) for the links to each workflow's history;
     `secret` signs the session cookies (default: HOTLINE_WEB_SECRET or a random one);
-    `secure_cookies` marks them Secure even when the request came over HTTP (behind a TLS proxy)."""
+    `secure_cookies` marks them Secure even when the request came over HTTP (behind a TLS proxy);
+    `data_dir` holds the 答复 attachments (`<data_dir>/attachments`, by SHA-256 digest)."""
     app = FastAPI(title="12345 热线工作台", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.client = client
     app.state.config = config
@@ -59,13 +73,23 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.sign_in_throttle = SignInThrottle()
     app.state.status_lookups = public.StatusLookups()  # 工单查询: lookups per address
+    app.state.attachments = FileStore(data_dir / "attachments")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if api_router is not None:
         app.include_router(api_router)
         serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
     app.include_router(public.router)  # the citizen's side: no sign-in
     app.include_router(open311.router)  # Open311 GeoReport v2: other systems file requests (their own API keys)
-    for module in (pages, pages_tickets, pages_center, pages_streets, pages_enterprises):
+    for module in (
+        pages,
+        pages_queue,
+        pages_tickets,
+        pages_center,
+        pages_streets,
+        pages_enterprises,
+        pages_campaigns,
+        pages_meetings,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(NotSignedIn)

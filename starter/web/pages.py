@@ -14,11 +14,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from temporalio.client import Client
 
-from domain.calendar import china_time
+from domain.calendar import Span, china_time, parse_span
 from domain.config import DistrictConfig
-from domain.models import Role
+from domain.models import Actor, Role
 from starter.render import remaining
 from starter.web.users import (
     LEADER,
@@ -52,8 +54,46 @@ def without_paths(text: str) -> str:
     return _SERVER_PATH.sub(r"\1", text)
 
 
+def span_label(value: object) -> str:
+    """A span as people say it ("2wd" → 2个工作日), whatever form the record keeps it in."""
+    try:
+        return Span.model_validate(parse_span(value)).label
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def unit_name(config: DistrictConfig, code: str | None) -> str:
+    """A department's or enterprise's name for its code (a street is its name already)."""
+    if not code:
+        return ""
+    with contextlib.suppress(KeyError):
+        return config.department(code).name
+    for enterprise in config.red_service.enterprises:
+        if enterprise.id == code:
+            return enterprise.name
+    return code
+
+
+@pass_context
+def who(context: Context, actor: Actor | None) -> str:
+    """An actor as people say it: 名称（部门名）, the system as 系统, never codes or role keys."""
+    if actor is None or actor.role is Role.SYSTEM:
+        return "系统"
+    config = context["request"].app.state.config
+    unit = unit_name(config, actor.department or actor.enterprise) or actor.street or "中心"
+    return f"{actor.name}（{unit}）"
+
+
+@pass_context
+def department_name(context: Context, code: str | None) -> str:
+    return unit_name(context["request"].app.state.config, code) or "—"
+
+
 templates.env.filters["when"] = _when
 templates.env.filters["without_paths"] = without_paths
+templates.env.filters["span_label"] = span_label
+templates.env.filters["who"] = who
+templates.env.filters["department_name"] = department_name
 templates.env.globals["remaining"] = remaining
 
 
@@ -126,28 +166,43 @@ async def form_of(request: Request) -> dict[str, str]:
     if not hmac.compare_digest(str(form.get("csrf", "")), expected):
         raise Forbidden("表单已失效（会话已变更），请刷新页面后重试")
     # A field given several times (check boxes) comes as one comma-separated value.
-    return {key: ",".join(str(v) for v in form.getlist(key)) for key in form if key != "csrf"}
+    # Files (a 答复's attachments) are read by their own handler, never as text.
+    return {key: ",".join(v for v in form.getlist(key) if isinstance(v, str)) for key in form if key != "csrf"}
+
+
+def sees_workflow_history(viewer: Viewer | None) -> bool:
+    """The Temporal Web UI is the centre's tool (its shift lead): others cannot sign in to it."""
+    return viewer is not None and viewer.is_(Role.SHIFT_LEAD)
 
 
 def workflow_link(request: Request, workflow_id: str) -> str | None:
-    """The workflow's page in the Temporal Web UI, if its address is known."""
+    """The workflow's page in the Temporal Web UI, if its address is known and the viewer can use it."""
     ui = request.app.state.temporal_ui_url
-    return f"{ui}/namespaces/{client_of(request).namespace}/workflows/{workflow_id}" if ui else None
+    if not ui or not sees_workflow_history(viewer_of(request)):
+        return None
+    return f"{ui}/namespaces/{client_of(request).namespace}/workflows/{workflow_id}"
 
 
 # ----- menus -----
 
 NAV: dict[str, list[tuple[str, str]]] = {
-    Role.CLERK.value: [("/queue", "本单位工单"), ("/whistles", "吹哨报到"), ("/enterprises", "企业事项")],
+    Role.CLERK.value: [
+        ("/queue", "本单位工单"),
+        ("/whistles", "吹哨报到"),
+        ("/enterprises", "企业事项"),
+        ("/meetings", "会商"),
+    ],
     Role.SHIFT_LEAD.value: [
         ("/center", "值班长工作台"),
         ("/queue", "全部工单"),
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
+        ("/campaigns", "专项行动"),
+        ("/meetings", "会商"),
         ("/dashboard", "领导驾驶舱"),
     ],
     Role.OPERATOR.value: [("/center", "回访工作台"), ("/queue", "全部工单")],
-    Role.ARBITER.value: [("/queue", "全部工单")],
+    Role.ARBITER.value: [("/queue", "全部工单"), ("/meetings", "会商裁定")],
     Role.STREET.value: [("/whistles", "本镇街吹哨"), ("/queue", "本镇街工单")],
     Role.SERVICE_TEAM.value: [("/enterprises", "红色服务团")],
     Role.ENTERPRISE.value: [("/enterprises", "本企业两张清单")],
@@ -157,6 +212,8 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/center", "中心工作台"),
         ("/whistles", "镇街吹哨"),
         ("/enterprises", "红色服务团"),
+        ("/campaigns", "专项行动"),
+        ("/meetings", "会商"),
     ],
 }
 

@@ -24,6 +24,7 @@ from domain.report_request import ReportRequest, ReportRun
 from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, UNREAD, Report
 from starter.report_files import draw_chart
 from starter.web.pages import NotFound, client_of, config_of, render, require, signed_in
+from starter.web.pages_queue import batchable
 from starter.web.pages_tickets import queue_query, queue_rows
 from starter.web.users import LEADER
 
@@ -60,12 +61,22 @@ async def center(request: Request) -> Response:
         sections.append(("overdue", "超期工单", queue_query(overdue=True)))
         sections.append(("backlog", "挂账工单", f"{queue_query()} AND {sa.FACTS.name} = '{Fact.BACKLOG.value}'"))
     found = await asyncio.gather(*(queue_rows(request, query) for _, _, query in sections))
+    # 批量审批: the requests the shift lead may approve from here (as the workflow's checks say).
+    batch = {
+        row.ticket_no: batchable(row.record, viewer)
+        for (key, _, _), rows in zip(sections, found, strict=True)
+        if key == "approvals" and viewer.is_(Role.SHIFT_LEAD)
+        for row in rows
+        if row.record is not None
+    }
     return render(
         request,
         "center.html",
         title="值班长工作台" if viewer.is_(Role.SHIFT_LEAD) else "中心工作台",
         sections=[(key, title, rows) for (key, title, _), rows in zip(sections, found, strict=True)],
-        refresh=30,
+        batch=batch,
+        can_batch=any(batch.values()),
+        live=True,
     )
 
 

@@ -5,18 +5,48 @@ is responsible for, the team, the centre and the leaders every enterprise with t
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
-from domain.enterprise import EnterpriseRecord
+from domain.enterprise import (
+    CloseItem,
+    ConfirmItem,
+    EnterpriseRecord,
+    NoteProgress,
+    Outcome,
+    OutcomeKind,
+    ReopenItem,
+    ServiceItem,
+)
 from domain.enterprise_lists import lists_by_unit, results_list, service_list, summarize, summary_table
-from domain.models import Role
+from domain.enterprise_plan import plan_reopen
+from domain.intake import TicketRejected
+from domain.models import Role, Satisfaction
 from domain.tables import Table
-from starter.enterprises import all_enterprises, view_enterprise
+from starter.calendar_source import calendar_for
+from starter.enterprises import act_enterprise, all_enterprises, view_enterprise
 from starter.tickets import ActionFailed
-from starter.web.pages import Forbidden, client_of, config_of, render, signed_in, unit_of, workflow_link
+from starter.web.pages import (
+    Forbidden,
+    NotFound,
+    client_of,
+    config_of,
+    form_of,
+    go,
+    render,
+    signed_in,
+    unit_of,
+    workflow_link,
+)
+from starter.web.pages_tickets import passes
+from starter.web.users import Viewer
+from workflows.enterprise import EnterpriseServiceWorkflow
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,18 +57,22 @@ async def enterprises(request: Request) -> Response:
     client = client_of(request)
     now = datetime.now(UTC)
     summary: Table | None = None
+    items: list[ItemRow] = []
     sections: list[tuple[str, list[Table], str | None]] = []  # (heading, tables, Web UI link)
     if viewer.is_(Role.ENTERPRISE):
         title = "本企业两张清单"
         records: list[EnterpriseRecord] = []
         with contextlib.suppress(ActionFailed):
             records.append(await view_enterprise(client, viewer.enterprise or ""))
+        items = actionable_items(records, viewer, now)
     elif viewer.is_(Role.CLERK):
         unit = unit_of(viewer, config_of(request))
         title = f"{unit} 负责的企业事项"
-        service, results = lists_by_unit(await all_enterprises(client), now).get(unit, (None, None))
+        every = await all_enterprises(client)
+        service, results = lists_by_unit(every, now).get(unit, (None, None))
         sections = [(unit, [t for t in (service, results) if t is not None], None)]
         records = []
+        items = actionable_items(every, viewer, now)
     elif viewer.is_(Role.SERVICE_TEAM) or viewer.of_centre:
         title = "红色服务团：企业两张清单"
         records = await all_enterprises(client)
@@ -50,4 +84,105 @@ async def enterprises(request: Request) -> Response:
         link = workflow_link(request, f"enterprise-{record.enterprise.id}")
         heading = f"{record.enterprise.name}（{record.enterprise.id}）· {record.status.value}"
         sections.append((heading, [service_list(record, now), results_list(record)], link))
-    return render(request, "enterprises.html", title=title, summary=summary, sections=sections, refresh=None)
+    return render(
+        request,
+        "enterprises.html",
+        title=title,
+        summary=summary,
+        sections=sections,
+        items=items,
+        outcome_kinds=[k.value for k in OutcomeKind],
+        satisfactions=[s.value for s in Satisfaction],
+        now=now,
+        refresh=None,
+    )
+
+
+# ----- the items a viewer may act on: the responsible department's 进展 / 办结, the enterprise's 确认 -----
+
+
+@dataclass
+class ItemRow:
+    enterprise_id: str
+    enterprise: str
+    item: ServiceItem
+    overdue: bool
+    actions: set[str]
+
+
+def actionable_items(records: list[EnterpriseRecord], viewer: Viewer, now: datetime) -> list[ItemRow]:
+    """Each item the enterprise workflow's own checks let this viewer act on now."""
+    actor = viewer.actor
+    if actor is None:
+        return []
+    rows = []
+    for record in records:
+        for item in record.items:
+            no = item.item_no
+            checks: dict[str, Callable[[], None]] = {
+                "progress": lambda no=no, record=record: record.check_progress(
+                    NoteProgress(actor=actor, item_no=no, text="—")
+                ),
+                "close": lambda no=no, record=record: record.check_close(
+                    CloseItem(actor=actor, item_no=no, outcome=Outcome(kind=OutcomeKind.CANNOT, text="—", reason="—"))
+                ),
+                "confirm": lambda no=no, record=record: record.check_confirm(
+                    ConfirmItem(actor=actor, item_no=no, satisfaction=Satisfaction.SATISFIED)
+                ),
+                "reopen": lambda no=no, record=record: record.check_reopen(
+                    ReopenItem(actor=actor, item_no=no, reason="—")
+                ),
+            }
+            # The red service team may confirm for an enterprise, but does so from the CLI with the
+            # enterprise on the line; the pages offer 确认 to the enterprise's own contact.
+            if viewer.is_(Role.SERVICE_TEAM):
+                checks.pop("confirm"), checks.pop("reopen")
+            allowed = {name for name, check in checks.items() if passes(check)}
+            if allowed:
+                rows.append(ItemRow(record.enterprise.id, record.enterprise.name, item, item.overdue(now), allowed))
+    return sorted(rows, key=lambda r: (not r.overdue, r.item.due_at))
+
+
+def _item_command(action: str, actor: Any, item_no: str, form: dict[str, str], config: Any) -> tuple[Any, Any]:
+    """The enterprise workflow's update and command for a form, built as `hotline enterprise item` builds them."""
+    if action == "progress":
+        return EnterpriseServiceWorkflow.note_progress, NoteProgress(
+            actor=actor, item_no=item_no, text=form.get("text", "")
+        )
+    if action == "close":
+        evidence = [line.strip() for line in form.get("evidence", "").splitlines() if line.strip()]
+        kind = OutcomeKind(form.get("kind", ""))
+        outcome = Outcome(kind=kind, text=form.get("text", ""), reason=form.get("reason", ""), evidence=evidence)
+        return EnterpriseServiceWorkflow.close_item, CloseItem(actor=actor, item_no=item_no, outcome=outcome)
+    if action == "confirm":
+        satisfaction = Satisfaction(form.get("satisfaction", ""))
+        command = ConfirmItem(actor=actor, item_no=item_no, satisfaction=satisfaction, comment=form.get("comment", ""))
+        return EnterpriseServiceWorkflow.confirm_item, command
+    if action == "reopen":
+        calendar = calendar_for(config.calendar, datetime.now(UTC))
+        command = plan_reopen(
+            config, calendar, actor=actor, item_no=item_no, reason=form.get("reason", ""), within=None
+        )
+        return EnterpriseServiceWorkflow.reopen_item, command
+    raise NotFound(f"没有名为 {action} 的事项操作")
+
+
+@router.post("/enterprises/{enterprise_id}/items/{item_no}/{action}")
+async def item_action(request: Request, enterprise_id: str, item_no: str, action: str) -> Response:
+    viewer = signed_in(request)
+    form = await form_of(request)
+    if viewer.actor is None:
+        raise Forbidden(f"{viewer.name}（{viewer.role_label}）的账号只能查看，不能办理企业事项")
+    try:
+        update, command = _item_command(action, viewer.actor, item_no, form, config_of(request))
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "表单"
+        return go(request, "/enterprises", f"{item_no}：输入有误（{field}）：{first['msg']}", ok=False)
+    except (ValueError, TicketRejected) as err:
+        return go(request, "/enterprises", f"{item_no}：输入有误：{err}", ok=False)
+    try:
+        result = await act_enterprise(client_of(request), enterprise_id, update, command)
+    except ActionFailed as refused:
+        return go(request, "/enterprises", str(refused), ok=False)
+    return go(request, "/enterprises", result.message)

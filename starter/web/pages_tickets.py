@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from domain import search_attributes as sa
 from domain.audit import mask_address, mask_name
@@ -27,6 +29,7 @@ from domain.commands import (
     ContactCitizen,
     Decide,
     GiveAnswer,
+    LinkTicket,
     ManualDispatch,
     RecordCallback,
     RequestBacklog,
@@ -36,6 +39,8 @@ from domain.commands import (
     RequestReturn,
     ResumeClock,
     SignFor,
+    TransferToCity,
+    Unlink,
     VerifyTicket,
 )
 from domain.config import DistrictConfig
@@ -43,6 +48,7 @@ from domain.deadlines import Clock
 from domain.facts import marks as fact_marks
 from domain.intake import TicketRejected, assignment_for
 from domain.models import (
+    Action,
     Actor,
     Answer,
     ApprovalKind,
@@ -58,6 +64,7 @@ from domain.models import (
 )
 from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import ActionRefused, TicketRecord
+from starter.attachments import ALLOWED, MAX_BYTES, MAX_FILES, Attachment, AttachmentRefused, FileStore, attachments_in
 from starter.codec import PayloadDecryptionError
 from starter.render import remaining
 from starter.tickets import ActionFailed, act, view
@@ -167,6 +174,10 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "resume": lambda: record.check_resume(actor),
         "verify-close": lambda: record.check_verify(actor, VerifyDecision.CLOSE),
         "verify-redo": lambda: record.check_verify(actor, VerifyDecision.REDO),
+        # The shift lead's: 上转市级, 并单 into another open ticket, 解除并单.
+        "transfer": lambda: record.check_transfer(actor),
+        "link": lambda: record.check_link(actor, "ticket-", f"ticket-{record.ticket.ticket_no}"),
+        "unlink": lambda: record.check_unlink(actor),
     }
     allowed.actions = {name for name, check in checks.items() if passes(check)}
     allowed.decisions = [
@@ -249,6 +260,8 @@ class QueueRow:
     clock: ClockView | None = None
     pending: list[ExceptionApproval] = field(default_factory=list)  # requests awaiting the shift lead
     marks: list[str] = field(default_factory=list)  # 挂账, 暂停计时, 核查结案:…, 免考核 (from the facts)
+    redo_count: int = 0
+    record: TicketRecord | None = None  # the ticket's own view, once read (None: attributes alone)
 
 
 def quoted(value: str) -> str:
@@ -278,6 +291,13 @@ def queue_query(
 async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> list[QueueRow]:
     """The tickets the query finds, each with its title and current clock from its own view (a
     ticket whose view does not answer in time is shown from its search attributes alone)."""
+    rows = await listed_rows(request, query, limit)
+    await fill_views(request, rows)
+    return rows
+
+
+async def listed_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> list[QueueRow]:
+    """The tickets the query finds, from their search attributes alone (one listing, no queries)."""
     client, config = client_of(request), config_of(request)
     names = {d.code: d.name for d in config.departments}
     rows: list[QueueRow] = []
@@ -297,12 +317,22 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
                 escalation=attrs.get(sa.ESCALATION),
                 awaiting_approval=bool(attrs.get(sa.AWAITING_APPROVAL)),
                 marks=fact_marks(list(attrs.get(sa.FACTS) or [])),
+                redo_count=attrs.get(sa.REDO_COUNT) or 0,
             )
         )
+    return rows
+
+
+async def fill_views(request: Request, rows: list[QueueRow], timeout: float = QUEUE_TIMEOUT_S) -> None:
+    """Each row's title, status and current clock from the ticket's own view (rows read already are
+    left alone; a view that does not answer in time leaves its row as the attributes tell it)."""
+    client = client_of(request)
     now = datetime.now(UTC)
     gate = asyncio.Semaphore(8)
 
     async def fill(row: QueueRow) -> None:
+        if row.record is not None:
+            return
         async with gate:
             try:
                 record = await asyncio.wait_for(view(client, row.ticket_no), VIEW_TIMEOUT_S)
@@ -312,61 +342,60 @@ async def queue_rows(request: Request, query: str, limit: int = QUEUE_LIMIT) -> 
         row.status = record.status.value
         row.clock = current_clock(record, now)
         row.pending = record.pending_approvals
+        row.record = record
 
     # Without a worker to answer the queries, or a key to read their answers, the page still comes
     # (from the search attributes).
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(fill(row) for row in rows)), QUEUE_TIMEOUT_S)
-    return rows
-
-
-def _status(text: str | None) -> TicketStatus | None:
-    try:
-        return TicketStatus(text) if text else None
-    except ValueError:
-        return None
-
-
-@router.get("/queue", response_class=HTMLResponse)
-async def queue(
-    request: Request,
-    status: str | None = None,
-    department: str | None = None,
-    overdue: bool = False,
-    all: bool = False,
-) -> Response:
-    viewer = signed_in(request)
-    config = config_of(request)
-    street = None
-    if viewer.is_(Role.CLERK):
-        department = viewer.department
-        title = f"{unit_of(viewer, config)} 工单队列"
-    elif viewer.is_(Role.STREET):
-        street, department = viewer.street, department or None
-        title = f"{viewer.street} 工单"
-    elif viewer.of_centre:
-        title = "全部工单"
-    else:
-        raise Forbidden(f"{viewer.name}（{viewer.role_label}）无权查看工单队列")
-    chosen = _status(status)
-    query = queue_query(department=department or None, street=street, status=chosen, open_only=not all, overdue=overdue)
-    rows = await queue_rows(request, query)
-    return render(
-        request,
-        "queue.html",
-        title=title,
-        rows=rows,
-        statuses=[s.value for s in TicketStatus],
-        status=chosen.value if chosen else "",
-        department=department or "",
-        departments=config.departments if viewer.of_centre or viewer.is_(Role.STREET) else [],
-        overdue=overdue,
-        all=all,
-        refresh=30,
-    )
+        await asyncio.wait_for(asyncio.gather(*(fill(row) for row in rows)), timeout)
 
 
 # ----- one ticket -----
+
+
+@dataclass
+class Ladder:
+    """Consecutive automatic 预警 and escalation steps, shown folded."""
+
+    steps: list[Action]
+
+    @property
+    def summary(self) -> str:
+        levels = list(dict.fromkeys(step.action for step in self.steps))
+        return f"预警与督办 {len(self.steps)} 条（{'、'.join(levels)}）"
+
+
+@dataclass
+class RoundView:
+    title: str
+    entries: list[Action | Ladder]
+    current: bool = False
+
+
+def timeline_rounds(record: TicketRecord) -> list[RoundView]:
+    """办理记录 folded by round (受理, then each 派遣 begins a round), each round's runs of 预警 and
+    ladder steps (催办 … 领导督办) folded into one line that opens on demand."""
+    ladder = {step.level for step in record.plan.deadlines.ladder} if record.plan.deadlines else set()
+    automatic = ladder | {"预警", "超期"}
+    rounds = [RoundView("受理", [])]
+    for action in record.actions:
+        if action.action == "派遣":
+            rounds.append(RoundView(f"第 {len(rounds)} 轮办理", []))
+        entries = rounds[-1].entries
+        if action.actor.role is Role.SYSTEM and action.action in automatic:
+            if entries and isinstance(entries[-1], Ladder):
+                entries[-1].steps.append(action)
+            else:
+                entries.append(Ladder([action]))
+        else:
+            entries.append(action)
+    rounds[-1].current = True
+    return [r for r in rounds if r.entries]
+
+
+def attachments_of(record: TicketRecord) -> list[Attachment]:
+    """The attachments the ticket's answer names (the record keeps the current round's answer)."""
+    return attachments_in(list(record.answer.evidence)) if record.answer else []
 
 
 async def _record(request: Request, ticket_no: str) -> TicketRecord:
@@ -413,7 +442,13 @@ async def ticket_page(request: Request, ticket_no: str) -> Response:
         pause_reasons=[r.value for r in PauseReason],
         return_kind=ApprovalKind.RETURN,
         workflow_url=workflow_link(request, f"ticket-{record.ticket.ticket_no}"),
+        rounds=timeline_rounds(record),
+        attachments=attachments_of(record),
+        max_files=MAX_FILES,
+        max_mb=MAX_BYTES // (1024 * 1024),
+        accepted=",".join(f".{ext}" for ext in ALLOWED.values()) + "," + ",".join(ALLOWED),
         refresh=None,
+        live=True,
     )
 
 
@@ -439,15 +474,20 @@ def _choice(kind: Any, value: str, label: str) -> Any:
         raise BadInput(f"{label}应为 {'、'.join(k.value for k in kind)} 之一") from None
 
 
-def command_for(action: str, actor: Actor, form: dict[str, str], config: DistrictConfig) -> tuple[Any, Any]:
-    """The workflow update and its command for a form, built as the CLI builds them."""
+def command_for(
+    action: str, actor: Actor, form: dict[str, str], config: DistrictConfig, attached: list[Attachment] | None = None
+) -> tuple[Any, Any]:
+    """The workflow update and its command for a form, built as the CLI builds them (`attached`: the
+    答复's files, already in the file store)."""
+    attached = attached or []
     resolved = form.get("resolved", "yes") == "yes"
     if action == "sign":
         return TicketWorkflow.sign_for, SignFor(actor=actor)
     if action == "contact":
         return TicketWorkflow.contact_citizen, ContactCitizen(actor=actor, note=form.get("note", ""))
     if action == "answer":
-        answer = Answer(text=_need(form, "text", "答复内容"), resolved=resolved)
+        evidence = [a.evidence for a in attached]
+        answer = Answer(text=_need(form, "text", "答复内容"), resolved=resolved, evidence=evidence)
         return TicketWorkflow.answer, GiveAnswer(actor=actor, answer=answer)
     if action == "return":
         return TicketWorkflow.request_return, RequestReturn(actor=actor, reason=_need(form, "reason", "退单理由"))
@@ -503,11 +543,63 @@ def command_for(action: str, actor: Actor, form: dict[str, str], config: Distric
         return TicketWorkflow.request_pause, RequestPause(actor=actor, category=category, note=form.get("note", ""))
     if action == "resume":
         return TicketWorkflow.resume_clock, ResumeClock(actor=actor, note=form.get("note", ""))
+    if action == "transfer":
+        return TicketWorkflow.transfer_to_city, TransferToCity(actor=actor, reason=_need(form, "reason", "上转理由"))
+    if action == "link":
+        main = _need(form, "main", "主单号").removeprefix("ticket-")
+        return TicketWorkflow.link, LinkTicket(actor=actor, main_ticket=main)
+    if action == "unlink":
+        return TicketWorkflow.unlink, Unlink(actor=actor, note=form.get("note", ""))
     if action == "assist-sign":
         return TicketWorkflow.assist_sign_for, SignFor(actor=actor)
     if action == "assist-report":
         return TicketWorkflow.assist_report, AssistReport(actor=actor, text=_need(form, "text", "协办情况"))
     raise NotFound(f"没有名为 {action} 的工单操作")
+
+
+async def _attach(request: Request, viewer: Viewer, ticket_no: str) -> list[Attachment]:
+    """The 答复's files checked and kept in the file store (only for someone who may answer it now:
+    nobody else can put files on the server through this form)."""
+    uploads = [u for u in (await request.form()).getlist("files") if isinstance(u, UploadFile) and u.filename]
+    if not uploads:
+        return []
+    if len(uploads) > MAX_FILES:
+        raise BadInput(f"附件最多 {MAX_FILES} 个")
+    try:
+        record = await view(client_of(request), ticket_no)
+    except ActionFailed:
+        raise NotFound(f"工单 {ticket_no} 不存在") from None
+    if viewer.actor is None or not passes(lambda: record.check_answer(viewer.actor)):  # type: ignore[arg-type]
+        return []  # the workflow refuses the answer itself, with its reason
+    store: FileStore = request.app.state.attachments
+    found = []
+    for upload in uploads:
+        data = await upload.read(MAX_BYTES + 1)
+        found.append(await asyncio.to_thread(store.put, upload.filename or "附件", data))
+    return found
+
+
+@router.get("/tickets/{ticket_no}/attachments/{digest}")
+async def attachment(request: Request, ticket_no: str, digest: str) -> Response:
+    """An attachment of the ticket's answer, to those who may see the ticket."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    record = await _record(request, ticket_no)
+    if not can_view(record, viewer):
+        raise _refusal(record, viewer, config)
+    named = {a.digest: a for a in attachments_of(record)}
+    store: FileStore = request.app.state.attachments
+    found = await asyncio.to_thread(store.get, digest) if digest in named else None
+    if found is None:
+        raise NotFound(f"工单 {ticket_no} 没有这个附件")
+    data, mime = found
+    name = quote(named[digest].name)
+    headers = {
+        "Content-Disposition": f"inline; filename*=UTF-8''{name}",
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(data, media_type=mime, headers=headers)
 
 
 @router.post("/tickets/{ticket_no}/actions/{action}")
@@ -519,11 +611,14 @@ async def ticket_action(request: Request, ticket_no: str, action: str) -> Respon
     if viewer.actor is None:
         raise Forbidden(f"{viewer.name}（{viewer.role_label}）的账号只能查看，不能办理工单")
     try:
-        update, command = command_for(action, viewer.actor, form, config)
-    except BadInput as err:
+        attached = await _attach(request, viewer, ticket_no) if action == "answer" else []
+        update, command = command_for(action, viewer.actor, form, config, attached)
+    except (BadInput, AttachmentRefused) as err:
         return go(request, page, str(err), ok=False)
     except ValidationError as err:
         return go(request, page, f"输入有误：{err.errors()[0]['msg']}", ok=False)
+    finally:
+        await (await request.form()).close()  # uploads are spooled to temporary files
     try:
         result = await act(client_of(request), ticket_no, update, command)
     except ActionFailed as refused:
