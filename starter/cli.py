@@ -21,6 +21,7 @@ from starter.cli_simulate import sample_command, simulate_command
 from starter.cli_tickets import app as ticket_app
 from starter.cli_web import app as web_app
 from starter.cli_whistle import app as whistle_app
+from starter.cli_worker import worker_command
 from starter.logging import configure_logging
 from starter.process import exit_now
 
@@ -48,6 +49,7 @@ app.command("bench")(bench_command)
 app.add_typer(keys_app, name="keys")
 app.command("server")(server_command)
 app.command("codec-server")(codec_server_command)
+app.command("worker")(worker_command)
 
 
 @app.command()

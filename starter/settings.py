@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from domain.config import CalendarSettings, DistrictConfig, describe_validation_error
 from domain.models import Actor
@@ -118,8 +119,11 @@ def converter() -> DataConverter:
         raise ConfigError(str(err)) from None
 
 
-async def connect(target_host: str | None = None) -> Client:
+async def connect(target_host: str | None = None, runtime: Runtime | None = None) -> Client:
+    """`runtime`: a Temporal runtime of its own (a worker's, with its metrics exporter)."""
     options = connect_options()
     if target_host:
         options["target_host"] = target_host
+    if runtime is not None:
+        options["runtime"] = runtime
     return await Client.connect(**options, data_converter=converter())

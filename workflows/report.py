@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from domain.report_request import ReportReceipt, ReportRequest
@@ -16,7 +16,8 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
-@workflow.defn
+# Pinned under worker versioning: a run lasts minutes, so it finishes on the build it began on (docs/upgrade.md).
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class ReportWorkflow:
     @workflow.run
     async def run(self, request: ReportRequest) -> ReportReceipt:

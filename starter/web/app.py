@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 
 from domain.config import DistrictConfig
 from starter.codec import PayloadDecryptionError, undecryptable
-from starter.web import pages, pages_center, pages_enterprises, pages_streets, pages_tickets
+from starter.web import ops_routes, pages, pages_center, pages_enterprises, pages_streets, pages_tickets
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
@@ -64,6 +64,7 @@ def create_app(
         serve_docs(app)  # /api/docs with its Swagger UI assets served here, not from a CDN
     for module in (pages, pages_tickets, pages_center, pages_streets, pages_enterprises):
         app.include_router(module.router)
+    ops_routes.install(app, client, config)  # /healthz, /readyz, /metrics (docs/deploy.md)
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in_first(request: Request, _: NotSignedIn) -> Response:
