@@ -84,7 +84,7 @@ def web_command(
             temporal_ui_url=ui_url or default_ui_url(address()),
             secure_cookies=secure_cookies,
         )
-        server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", log_config=None))
         common.console.print(f"工作台：http://{host}:{port}/ （用户文件 {users}，{len(directory.users)} 个用户）")
         await server.serve()
 

@@ -31,6 +31,7 @@ from starter.web.app import create_app, serving
 from starter.web.users import UserDirectory
 from tests.conftest import make_config
 from tests.helpers import eventually, sample_ticket
+from tests.test_deploy import series_used
 from worker import build_workers
 
 pytestmark = pytest.mark.integration
@@ -91,6 +92,9 @@ async def test_web_health_readiness_and_metrics(web: tuple[str, Client, object])
     assert value(scraped["hotline_callbacks_waiting"]) == 0
     assert value(scraped["hotline_report_runs_failed"]) == 0
     assert {labels["step"] for labels, _ in scraped["hotline_overdue_tickets"]} >= {"催办", "督办"}
+    # The centre's worker polls; cgj's is gone (the alert "worker gone" reads this).
+    assert value(scraped["hotline_task_queue_pollers"], department="center") >= 1
+    assert value(scraped["hotline_task_queue_pollers"], department="cgj") == 0
 
 
 async def test_web_is_not_ready_without_temporal(tmp_path: Path) -> None:
@@ -206,6 +210,8 @@ async def test_workers_as_installed_serve_metrics_and_log_no_personal_data(clien
         for name in center_metrics
     )
     assert any(name.startswith("temporal_activity_execution_latency") for name in dept_metrics), sorted(dept_metrics)
+    # Every SDK series the dashboard and alert rules in deploy/ read is one a worker exports.
+    assert series_used("temporal_") <= {*center_metrics, *dept_metrics}, sorted({*center_metrics, *dept_metrics})
     # JSON lines (stderr is not a terminal), the delivery bound to its workflow, run and department.
     lines = [json.loads(line) for text in logs for line in text.splitlines() if line.strip()]
     delivered = [line for line in lines if line.get("event") == "delivered"]

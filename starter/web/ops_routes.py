@@ -12,6 +12,9 @@ Series (docs/deploy.md lists them with the alerts that read them):
 - hotline_callbacks_waiting: tickets 待回访.
 - hotline_report_runs_failed: report runs (ReportWorkflow, scheduled or on demand) failed, timed out
   or terminated in the last 24 hours.
+- hotline_task_queue_pollers{task_queue, department}: workers polling each task queue (the
+  centre's workflows, each department's deliveries) seen by the server in the last POLLER_WINDOW:
+  the centre sees a department's worker go without any inbound connection to the department.
 - hotline_visibility_refresh_timestamp_seconds: when the counts were last taken.
 """
 
@@ -25,6 +28,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from domain import search_attributes as sa
@@ -38,6 +44,7 @@ CACHE_SECONDS = 30.0
 COUNT_CONCURRENCY = 8
 OPEN_STATUSES = [s for s in TicketStatus if not s.is_final]
 FAILED_WITHIN = timedelta(hours=24)
+POLLER_WINDOW = timedelta(minutes=2)
 
 
 def _quote(value: str) -> str:
@@ -72,6 +79,12 @@ class BusinessGauges:
         self.report_failures = Gauge(
             "hotline_report_runs_failed",
             "Report runs failed, timed out or terminated in the last 24 hours",
+            registry=registry,
+        )
+        self.pollers = Gauge(
+            "hotline_task_queue_pollers",
+            "Workers polling the task queue (seen by the server in the last 2 minutes)",
+            ["task_queue", "department"],
             registry=registry,
         )
         self.refreshed = Gauge(
@@ -145,6 +158,21 @@ class BusinessGauges:
             f"AND CloseTime > {_quote(_at(datetime.now(UTC) - FAILED_WITHIN))}"
         )
         self.report_failures.set(await self._count(failed))
+        queues = [(self.config.center.task_queue, "center", TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)]
+        queues += [(d.task_queue, d.code, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY) for d in self.config.departments]
+        polling = await asyncio.gather(*(self._pollers(name, kind) for name, _, kind in queues))
+        for (name, unit, _), count in zip(queues, polling, strict=True):
+            self.pollers.labels(name, unit).set(count)
+
+    async def _pollers(self, task_queue: str, kind: TaskQueueType.ValueType) -> int:
+        async with self._slots:
+            described = await self.client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=self.client.namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=kind
+                )
+            )
+        recent = datetime.now(UTC) - POLLER_WINDOW
+        return len({p.identity for p in described.pollers if p.last_access_time.ToDatetime(tzinfo=UTC) >= recent})
 
 
 def install(app: FastAPI, client: Client, config: DistrictConfig) -> None:
