@@ -7,13 +7,18 @@ import asyncio
 import json
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
+from temporalio.common import VersioningBehavior
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import TicketStatus
-from starter.tickets import submit
+from starter.tickets import handle_for, submit
+from starter.versioning import CENTER_DEPLOYMENT, center_deployment
 from tests.conftest import make_config
 from tests.helpers import eventually, sample_ticket
 from worker import build_workers
@@ -78,3 +83,35 @@ async def test_upgrade_check_replays_open_tickets_and_names_a_broken_history(
 async def test_upgrade_check_refuses_a_missing_histories_folder(tmp_path: Path) -> None:
     code, _, err = await hotline("upgrade", "check", "--histories", str(tmp_path / "nope"), address="127.0.0.1:1")
     assert code == 2 and "--histories" in err
+
+
+async def test_versioned_centre_worker_joins_its_deployment_and_tickets_auto_upgrade(
+    own_dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = own_dev_env.client
+    config = make_config(tmp_path)
+    deployment = center_deployment()
+    assert deployment.version.build_id == metadata.version("hotline")
+    async with build_workers(client, config, departments=["cgj"], center=True, deployment=deployment):
+        # The version appears once its worker polls; then the operator makes it current (docs/upgrade.md).
+        for _ in range(100):
+            try:
+                await client.workflow_service.set_worker_deployment_current_version(
+                    SetWorkerDeploymentCurrentVersionRequest(
+                        namespace=client.namespace,
+                        deployment_name=CENTER_DEPLOYMENT,
+                        build_id=deployment.version.build_id,
+                    )
+                )
+                break
+            except RPCError:
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the versioned worker never registered its deployment version")
+        ticket = sample_ticket()
+        await submit(client, config, ticket)
+        await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+        info = (await handle_for(client, ticket.ticket_no).describe()).raw_description.workflow_execution_info
+    assert info.versioning_info.behavior == VersioningBehavior.AUTO_UPGRADE.value
+    assert info.versioning_info.deployment_version.build_id == deployment.version.build_id
+    assert info.versioning_info.deployment_version.deployment_name == CENTER_DEPLOYMENT
