@@ -19,6 +19,7 @@ from domain.config import CalendarSettings, DistrictConfig, describe_validation_
 from domain.models import Actor
 from starter.codec import converter_from_environment
 from starter.keys import KeyRingError
+from starter.tracing import client_interceptors, configure_tracing
 
 CONFIG_ENV = "HOTLINE_CONFIG"
 DEFAULT_ADDRESS = "localhost:7233"
@@ -126,4 +127,6 @@ async def connect(target_host: str | None = None, runtime: Runtime | None = None
         options["target_host"] = target_host
     if runtime is not None:
         options["runtime"] = runtime
+    if configure_tracing("hotline"):  # off unless OTEL_* configure it (starter/tracing.py)
+        options["interceptors"] = [*options.get("interceptors", []), *client_interceptors()]
     return await Client.connect(**options, data_converter=converter())

@@ -39,6 +39,7 @@ from domain.config import DistrictConfig
 from domain.models import TicketStatus
 from domain.reports import LADDER
 from starter.ops import RequestMetrics, client_checks, health_routes
+from starter.tracing import instrument_web
 
 CACHE_SECONDS = 30.0
 COUNT_CONCURRENCY = 8
@@ -190,6 +191,7 @@ def install(app: FastAPI, client: Client, config: DistrictConfig) -> None:
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     for route in health_routes(client_checks(client)):
         app.add_api_route(route.path, route.endpoint, methods=["GET"], include_in_schema=False)
+    instrument_web(app)  # OpenTelemetry, only when OTEL_* configure it
 
 
 class _Measured:
