@@ -1,13 +1,13 @@
 """Worker versioning with Temporal's Worker Deployments (docs/upgrade.md).
 
 With `--versioning`, the centre's worker joins the deployment `hotline-center` as version
-`<package version>` (the build id). Each workflow type says what happens to its open runs when a new
-version becomes current:
-- AUTO_UPGRADE (the worker's default; tickets, whistles, meetings, campaigns, enterprise services):
-  they live for days to months, so they move to the new build at their next task; the new code must
-  replay their histories (`hotline upgrade check`) and guard changed behaviour with `workflow.patched()`.
-- PINNED (ReportWorkflow, set on its `@workflow.defn`): a run lasts minutes, so it finishes on the
-  build it began on and needs no patch; the old worker runs until the drained version has none left.
+`<package version>` (the build id). Every workflow type runs AUTO_UPGRADE (the worker's default):
+tickets, whistles, meetings, campaigns and enterprise services live for days to months, so their
+open runs move to the new build at their next task; the new code must replay their histories
+(`hotline upgrade check`) and guard changed behaviour with `workflow.patched()`. ReportWorkflow (a
+run lasts minutes) would suit PINNED, but `@workflow.defn(versioning_behavior=PINNED)` stops its runs
+on an unversioned worker (checked here: Server 1.32, temporalio 1.35), and workers run unversioned
+unless this flag is given; docs/upgrade.md says why it stays AUTO_UPGRADE.
 Department workers run only activities (no workflow code) and stay unversioned.
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, VersioningBehavior
+from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from domain.report_request import ReportReceipt, ReportRequest
@@ -16,8 +16,7 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
-# Pinned under worker versioning: a run lasts minutes, so it finishes on the build it began on (docs/upgrade.md).
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn
 class ReportWorkflow:
     @workflow.run
     async def run(self, request: ReportRequest) -> ReportReceipt:
