@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.adapters.base import DepartmentAdapter
 from activities.adapters.factory import build_adapter, build_sink
@@ -27,11 +28,14 @@ from activities.center import CenterActivities
 from activities.department import DepartmentActivities
 from activities.reports import ReportActivities
 from domain.config import Department, DepartmentSite, DistrictConfig, FileInboxAdapter, SimulatedSurvey
+from starter.home import home_dir, place_key_file, with_paths_under
 from starter.keys import KeyRingError, load_key_ring
 from starter.logging import configure_logging
+from starter.ops import WorkerStatus, client_checks, free_local_port, serving_ops, telemetry_runtime, worker_app
 from starter.process import exit_now
 from starter.settings import ConfigError, actor_for, connect, load_config, load_department_site
 from starter.startup import SetupError, check_search_attributes
+from starter.versioning import center_deployment
 from workflows.campaign import CampaignWorkflow
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
@@ -90,6 +94,7 @@ def build_workers(
     max_cached_workflows: int = 1000,
     workflow_failure_exception_types: Sequence[type[BaseException]] = (),
     adapters: Mapping[str, DepartmentAdapter] | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> WorkerSet:
     """Workers for the given departments and, if asked, the centre. Unknown codes are refused.
     `adapters` puts in the simulator's own department systems instead of the configured ones."""
@@ -125,6 +130,7 @@ def build_workers(
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),
                 identity="hotline-center",
+                **({"deployment_config": deployment} if deployment else {}),
             )
         )
         result.closers += [center_acts.aclose, city.aclose]
@@ -161,7 +167,21 @@ def own_keys_only(site: DepartmentSite) -> None:
         )
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+@dataclass
+class WorkerOptions:
+    """What `python worker.py` and `hotline worker` take (the same thing, two spellings)."""
+
+    departments: list[str] = field(default_factory=list)
+    center: bool = False
+    all: bool = False
+    config: str | None = None
+    metrics_port: int | None = None  # /metrics (the SDK's own), /healthz, /readyz on this port
+    metrics_host: str = "127.0.0.1"
+    versioning: bool = False  # the centre joins its Worker Deployment (starter/versioning.py)
+    department_config: Path | None = None  # a department's own configuration file (no district file)
+
+
+def parse_args(argv: Sequence[str]) -> tuple[WorkerOptions, str | None]:
     parser = argparse.ArgumentParser(description="运行 12345 热线工作流的 worker")
     parser.add_argument("--config", help="配置文件（默认：HOTLINE_CONFIG 或内置海勃湾区样例）")
     who = parser.add_mutually_exclusive_group(required=True)
@@ -171,47 +191,84 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     who.add_argument(
         "--department-config", type=Path, metavar="FILE", help="按本单位自己的配置文件运行（无需全区配置）"
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--metrics-port", type=int, help="在此端口提供 /metrics、/healthz、/readyz（默认不开）")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="指标端口的监听地址")
+    parser.add_argument("--log-format", choices=["json", "console"], help="日志格式（默认：终端为 console，否则 json）")
+    parser.add_argument("--versioning", action="store_true", help="中心 worker 按 Worker Deployment 版本运行")
+    args = parser.parse_args(argv)
+    options = WorkerOptions(
+        departments=args.department or [],
+        center=args.center,
+        all=args.all,
+        config=args.config,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        versioning=args.versioning,
+        department_config=args.department_config,
+    )
+    return options, args.log_format
 
 
-async def serve(args: argparse.Namespace) -> None:
-    if args.department_config:
-        site = load_department_site(args.department_config)
+async def serve(options: WorkerOptions) -> None:
+    place_key_file()
+    sdk_port = free_local_port() if options.metrics_port is not None else None
+    runtime = telemetry_runtime(sdk_port) if sdk_port else None
+    home = None
+    if options.department_config:
+        site = load_department_site(options.department_config)
         own_keys_only(site)
         # The file gives the centre's address; Temporal's own variables, when set, still win.
         client = await connect(
             target_host=os.environ.get("TEMPORAL_ADDRESS") or site.center.address,
             namespace=os.environ.get("TEMPORAL_NAMESPACE") or site.center.namespace,
+            runtime=runtime,
         )
         await check_search_attributes(client)
         workers = site_workers(client, site)
     else:
-        config = load_config(args.config)
-        ring = load_key_ring() if args.center or args.all else None
+        config = load_config(options.config)
+        home = home_dir(options.config)
+        if home is not None:
+            config = with_paths_under(config, home)
+        ring = load_key_ring() if options.center or options.all else None
         if ring is not None and ring.holder is not None:
             raise ConfigError(
                 f"{ring.source}: 这是承办单位 {ring.holder} 的密钥文件；中心的 worker 使用中心的（全区）密钥文件"
             )
-        client = await connect()
+        client = await connect(runtime=runtime)
         await check_search_attributes(client)
-        departments = [d.code for d in config.departments] if args.all else (args.department or [])
-        workers = build_workers(client, config, departments=departments, center=args.center or args.all)
+        departments = [d.code for d in config.departments] if options.all else options.departments
+        workers = build_workers(
+            client,
+            config,
+            departments=departments,
+            center=options.center or options.all,
+            deployment=center_deployment() if options.versioning else None,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     queues = [w.task_queue for w in workers.workers]
-    log.info("workers started", task_queues=queues)
-    print(f"worker 已启动，任务队列：{', '.join(queues)}（Ctrl-C 停止）", flush=True)
-    await workers.run_until(stop)
+    async with contextlib.AsyncExitStack() as stack:
+        if options.metrics_port is not None:
+            status = WorkerStatus(task_queues=queues)
+            app = worker_app(client_checks(client), f"http://127.0.0.1:{sdk_port}/metrics", status)
+            try:
+                url = await stack.enter_async_context(serving_ops(app, options.metrics_host, options.metrics_port))
+            except OSError as err:
+                raise ConfigError(f"--metrics-port: {options.metrics_port}: {err.strerror}") from None
+            log.info("metrics and health served", url=url)
+        log.info("workers started", task_queues=queues, home=str(home) if home else None)
+        print(f"worker 已启动，任务队列：{', '.join(queues)}（Ctrl-C 停止）", flush=True)
+        await workers.run_until(stop)
     log.info("workers stopped")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def run(options: WorkerOptions) -> int:
+    """Run the workers until SIGINT/SIGTERM; 2 (with one line on stderr) for bad input or no server."""
     try:
-        asyncio.run(serve(args))
+        asyncio.run(serve(options))
     except (ConfigError, SetupError, KeyRingError) as err:
         print(f"错误：{err}", file=sys.stderr)
         return 2
@@ -221,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         raise
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, log_format = parse_args(sys.argv[1:] if argv is None else argv)
+    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+    return run(options)
 
 
 if __name__ == "__main__":

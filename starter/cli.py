@@ -22,8 +22,10 @@ from starter.cli_report import app as report_app
 from starter.cli_server import codec_server_command, server_command
 from starter.cli_simulate import sample_command, simulate_command
 from starter.cli_tickets import app as ticket_app
+from starter.cli_upgrade import app as upgrade_app
 from starter.cli_web import app as web_app
 from starter.cli_whistle import app as whistle_app
+from starter.cli_worker import worker_command
 from starter.logging import configure_logging
 from starter.process import exit_now
 
@@ -52,6 +54,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(access_app, name="access")
 app.command("server")(server_command)
 app.command("codec-server")(codec_server_command)
+app.command("worker")(worker_command)
+app.add_typer(upgrade_app, name="upgrade")
+
 chinese_help()  # typer's and click's own words in the help, in Chinese
 
 

@@ -88,7 +88,7 @@ def web_command(
             secure_cookies=secure_cookies,
             data_dir=data_dir,
         )
-        server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", log_config=None))
         common.console.print(f"工作台：http://{host}:{port}/ （用户文件 {users}，{len(directory.users)} 个用户）")
         await server.serve()
 

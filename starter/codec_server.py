@@ -32,6 +32,8 @@ from pathlib import Path
 
 import uvicorn
 from google.protobuf import json_format
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -42,6 +44,7 @@ from temporalio.api.common.v1 import Payloads
 
 from starter.codec import EncryptionCodec, PayloadDecryptionError
 from starter.keys import DEPARTMENT_CODE, KEYS_ENV, KEYS_FILE_ENV, KeyRing, KeyRingError, keys_file_path, write_secret
+from starter.ops import RequestMetrics, health_routes
 
 TOKEN_ENV = "HOTLINE_CODEC_TOKEN"
 TOKEN_FILE = "codec-token"
@@ -114,6 +117,9 @@ def ui_origins(ui_port: int) -> list[str]:
 
 
 def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> Starlette:
+    registry = CollectorRegistry()
+    measured = RequestMetrics(registry, "codec")
+
     def audience(request: Request) -> str | None:
         """The signed-in audience (CENTRE_VIEW or a department's code), None if not signed in."""
         header = request.headers.get("authorization", "")
@@ -180,6 +186,9 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
         page.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
         return page
 
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     routes = [
         Route("/encode", transform, methods=["POST"]),
         Route("/decode", transform, methods=["POST"]),
@@ -187,6 +196,9 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
         Route("/{namespace}/decode", transform, methods=["POST"]),
         Route("/login", login, methods=["GET"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        # Ready: its key ring is loaded (it never talks to Temporal itself).
+        *health_routes({"keys": lambda: _ring_in_use(codec)}),
     ]
     cors = Middleware(
         CORSMiddleware,
@@ -196,7 +208,12 @@ def create_app(codec: EncryptionCodec, token: str, origins: Sequence[str]) -> St
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         max_age=600,
     )
-    return Starlette(routes=routes, middleware=[cors])
+    return Starlette(routes=routes, middleware=[cors, Middleware(measured.middleware)])
+
+
+async def _ring_in_use(codec: EncryptionCodec) -> str:
+    codec.refresh()
+    return f"{len(codec.keys.keys)} keys, current {codec.keys.current}"
 
 
 class _HostedUvicorn(uvicorn.Server):

@@ -13,11 +13,13 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from domain.config import CalendarSettings, DepartmentSite, DistrictConfig, describe_validation_error
 from domain.models import Actor
 from starter.codec import converter_from_environment
 from starter.keys import KeyRingError
+from starter.tracing import client_interceptors, configure_tracing
 
 CONFIG_ENV = "HOTLINE_CONFIG"
 DEFAULT_ADDRESS = "localhost:7233"
@@ -146,10 +148,17 @@ def converter() -> DataConverter:
         raise ConfigError(str(err)) from None
 
 
-async def connect(target_host: str | None = None, namespace: str | None = None) -> Client:
+async def connect(
+    target_host: str | None = None, namespace: str | None = None, runtime: Runtime | None = None
+) -> Client:
+    """`runtime`: a Temporal runtime of its own (a worker's, with its metrics exporter)."""
     options = connect_options()
     if target_host:
         options["target_host"] = target_host
     if namespace:
         options["namespace"] = namespace
+    if runtime is not None:
+        options["runtime"] = runtime
+    if configure_tracing("hotline"):  # off unless OTEL_* configure it (starter/tracing.py)
+        options["interceptors"] = [*options.get("interceptors", []), *client_interceptors()]
     return await Client.connect(**options, data_converter=converter())

@@ -26,6 +26,7 @@ from starter.attachments import FileStore
 from starter.codec import PayloadDecryptionError, undecryptable
 from starter.web import (
     open311,
+    ops_routes,
     pages,
     pages_campaigns,
     pages_center,
@@ -91,6 +92,7 @@ def create_app(
         pages_meetings,
     ):
         app.include_router(module.router)
+    ops_routes.install(app, client, config)  # /healthz, /readyz, /metrics (docs/deploy.md)
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in_first(request: Request, _: NotSignedIn) -> Response:
