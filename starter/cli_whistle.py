@@ -17,6 +17,7 @@ from starter import cli_common as common
 from starter.cli_actions import AsOption, actor_from
 from starter.render import remaining, when
 from starter.whistles import act_whistle, blow, list_whistles, view_whistle
+from starter.workflow_client import Unread
 from workflows.whistle import WhistleWorkflow
 
 app = typer.Typer(help="镇街吹哨、部门答卷：吹哨、报到、答卷、评价、撤回、查看", no_args_is_help=True)
@@ -132,13 +133,12 @@ def list_command(
     if open_only:
         query += " AND ExecutionStatus = 'Running'"
 
-    async def go() -> list[WhistleRecord]:
+    async def go() -> tuple[list[WhistleRecord], list[Unread]]:
         client = await common.client()
         return await list_whistles(client, query, limit)
 
-    records = [
-        r for r in common.run(go()) if department is None or any(p.assignment.department == department for p in r.parts)
-    ]
+    found, unread = common.run(go())
+    records = [r for r in found if department is None or any(p.assignment.department == department for p in r.parts)]
     table = Table(title="吹哨列表", title_justify="left")
     for i, column in enumerate(("编号", "镇街", "类型", "标题", "状态", "点名单位（状态）", "吹哨时间")):
         table.add_column(column, no_wrap=i == 0)
@@ -148,6 +148,12 @@ def list_command(
         table.add_row(w.whistle_no, w.street, w.kind, w.title, record.status.value, parts, when(record.raised_at))
     common.console.print(table)
     common.console.print(f"共 {len(records)} 条")
+    if unread:  # said, not hidden: they are missing from the list
+        common.errors.print(
+            f"注意：{len(unread)} 个吹哨未能读取（{unread[0].reason}），未列出："
+            + "、".join(u.workflow_id for u in unread),
+            markup=False,
+        )
 
 
 @app.command("show")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +19,7 @@ from domain.whistle import (
 )
 from starter.calendar_source import calendar_for
 from starter.tickets import act_on
-from starter.workflow_client import handle_by_number, query_view, start_once
+from starter.workflow_client import Unread, handle_by_number, query_each, query_view, start_once
 from workflows.whistle import WhistleWorkflow, for_whistle
 
 
@@ -83,8 +82,8 @@ async def whistle_outcome(client: Client, whistle_no: str) -> WhistleOutcome:
     return await client.get_workflow_handle_for(WhistleWorkflow.run, workflow_id).result()
 
 
-async def list_whistles(client: Client, query: str, limit: int) -> list[WhistleRecord]:
-    """The whistles `query` finds (newest first, at most `limit`), each as its workflow tells it."""
-    ids = [wf.id async for wf in client.list_workflows(query, limit=limit)]
-    records = await asyncio.gather(*(client.get_workflow_handle(i).query(WhistleWorkflow.view) for i in ids))
-    return sorted(records, key=lambda r: r.raised_at, reverse=True)
+async def list_whistles(client: Client, query: str, limit: int) -> tuple[list[WhistleRecord], list[Unread]]:
+    """The whistles `query` finds (newest first, at most `limit`), each as its workflow tells it, and
+    those that did not answer in time (their worker stopped): named, never waited for."""
+    records, unread = await query_each(client, query, WhistleWorkflow.view, limit=limit)
+    return sorted(records, key=lambda r: r.raised_at, reverse=True), unread

@@ -83,11 +83,12 @@ def unread_reason(err: BaseException, timeout: timedelta = QUERY_TIMEOUT) -> str
 
 
 async def query_each(
-    client: Client, query: str, view: Any, timeout: timedelta = QUERY_TIMEOUT
+    client: Client, query: str, view: Any, timeout: timedelta = QUERY_TIMEOUT, limit: int | None = None
 ) -> tuple[list[Any], list[Unread]]:
-    """Every listed workflow's `view`, side by side with a short deadline each: what answered, by
-    workflow id, and what did not (a missing worker no longer stops the whole report)."""
-    listed = [(wf.id, wf.run_id) async for wf in client.list_workflows(query)]
+    """Every listed workflow's `view` (the first `limit` listed), side by side with a short deadline
+    each: what answered, by workflow id, and what did not (a missing worker no longer stops the
+    whole report or list)."""
+    listed = [(wf.id, wf.run_id) async for wf in client.list_workflows(query, limit=limit)]
     gate = asyncio.Semaphore(QUERY_CONCURRENCY)
 
     async def one(workflow_id: str, run_id: str | None) -> Any:

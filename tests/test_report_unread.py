@@ -30,7 +30,7 @@ from starter.enterprises import record_visit
 from starter.settings import actor_for
 from starter.web.app import create_app
 from starter.web.users import WebUser, hash_password, load_users, write_users
-from starter.whistles import blow
+from starter.whistles import blow, list_whistles
 from tests.conftest import make_config
 from worker import build_workers
 
@@ -122,6 +122,13 @@ async def test_a_report_and_the_dashboard_finish_and_name_what_they_could_not_re
             assert sorted(receipt.unread) == sorted([whistle, enterprise])
             markdown = next(Path(p) for p in receipt.files if p.endswith(".md")).read_text(encoding="utf-8")
             assert UNREAD in markdown and whistle in markdown
+
+            # `hotline whistle list` too: the answering whistle listed, the silent one named.
+            started = time.monotonic()
+            listed, missing = await list_whistles(client, "WorkflowType = 'WhistleWorkflow'", 1000)
+            assert time.monotonic() - started < 30
+            assert answering.whistle_no in [r.input.whistle_no for r in listed]
+            assert [u.workflow_id for u in missing] == [whistle]
 
             weekly = ReportRequest(kind=ReportRun.WEEKLY, out=str(tmp_path), deliver=False)
             report, _ = await compose(client, config, weekly, datetime.now(UTC))
