@@ -8,7 +8,7 @@ import json
 import random
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +222,59 @@ def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Pat
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{tight}:1:" in bad.stderr
+
+
+async def test_a_month_with_a_fifth_open_past_its_end_plays_in_batches_side_by_side(
+    config: DistrictConfig, tmp_path: Path
+) -> None:
+    """The backlog shape that broke a month of 2,297 tickets, small: every fifth ticket answered 40
+    days after contact, so it is still open when the month ends. Played in three batches on their own
+    servers, two processes at a time; the month's figures are those of the scenario."""
+    lines = []
+    for i in range(20):
+        at = datetime(2026, 11, 2 + i, 9, 0, tzinfo=CHINA_TZ)
+        lines.append(line(f"BL{i:02d}", at, answer="40d" if i % 5 == 4 else "1d"))
+    events: list[object] = []
+    scenario = parse_scenario(jsonl(lines), config)
+    run = await simulate(config, scenario, tmp_path / "files", parallel=2, shard_size=7, report=events.append)
+    assert run.failures == [] and run.refused == []
+    got = figures(run.facts, Period.month(2026, 11), config.reports.metrics)
+    assert (got.received, got.closed, got.open) == (20, 16, 4)
+    backlog = {f.ticket_no: f for f in run.facts if f.ticket_no in {x["no"] for x in lines if x["answer"] == "40d"}}
+    assert len(backlog) == 4
+    for fact in backlog.values():
+        assert fact.closed_at is not None
+        # Closed 30 minutes + 1 hour + 40 days + 1 hour (callback) after it was received.
+        late = fact.closed_at - fact.received_at - timedelta(days=40)
+        assert 2.4 * 3600 <= late.total_seconds() <= 2.6 * 3600, (fact.ticket_no, late)
+        assert fact.answered_on_time is False
+    from starter.simulate import Closed, Reached, Started
+
+    assert sum(isinstance(e, Started) for e in events) == sum(isinstance(e, Closed) for e in events) == 20
+    assert max(e.at for e in events if isinstance(e, Reached)).month == 12  # the backlog closed in December
+
+
+async def test_a_failure_names_the_ticket_and_step_and_keeps_what_was_computed(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server fails one ticket's answer as it failed the month of 2,297 (an HTTP/2 error): the
+    failure names the ticket and the step, never the centre's worker (the simulator runs its own),
+    and every other ticket's facts are kept for the report."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+
+    async def failing_act(client: Any, ticket: str, update: Any, command: Any) -> Any:
+        if ticket == "F2" and update.__name__ == "answer":
+            raise RPCError("h2 protocol error: http2 error", RPCStatusCode.UNAVAILABLE, b"")
+        return await real_act(client, ticket, update, command)
+
+    monkeypatch.setattr(simulator, "act", failing_act)
+    lines = [line(f"F{i}", datetime(2026, 11, 2 + i, 9, tzinfo=CHINA_TZ)) for i in range(4)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    assert run.failures == ["F2：答复：推演用的时间跳跃服务器出错（UNAVAILABLE）：h2 protocol error: http2 error"]
+    facts = {f.ticket_no: f for f in run.facts}
+    assert sorted(facts) == ["F0", "F1", "F2", "F3"]
+    assert facts["F2"].closed_at is None and all(facts[no].closed_at for no in ("F0", "F1", "F3"))
