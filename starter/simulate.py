@@ -71,6 +71,11 @@ from workflows.ticket import TicketWorkflow
 
 WEEK = timedelta(days=7)
 DELIVERY_PATIENCE_S = 60.0
+STALL_PATIENCE_S = 180.0  # real seconds without a step before a batch is given up as stalled
+
+
+class Stalled(Exception):
+    """A batch's clock has not moved for minutes."""
 
 
 class VirtualClock:
@@ -103,22 +108,37 @@ class VirtualClock:
     async def play(self, scripts: list[Callable[[], Awaitable[None]]]) -> None:
         tasks = [asyncio.create_task(self._run(script)) for script in scripts]
         self._running = len(tasks)
-        while self._running:
-            self._changed.clear()
-            if len(self._waiting) < self._running:
-                await self._changed.wait()
-                continue
-            at = self._waiting[0][0]
-            now = await self.now()
-            if at > now:
-                await self.env.sleep(at - now)
-                self.current = at
-                if self._on_advance:
-                    self._on_advance(at)
-            while self._waiting and self._waiting[0][0] <= at:
-                heapq.heappop(self._waiting)[2].set_result(None)
-            await asyncio.sleep(0)
-        await asyncio.gather(*tasks)  # raise what a script raised
+        try:
+            while self._running:
+                self._changed.clear()
+                if len(self._waiting) < self._running:
+                    await self._within_patience(self._changed.wait())
+                    continue
+                at = self._waiting[0][0]
+                now = await self.now()
+                if at > now:
+                    await self._within_patience(self.env.sleep(at - now))
+                    self.current = at
+                    if self._on_advance:
+                        self._on_advance(at)
+                while self._waiting and self._waiting[0][0] <= at:
+                    heapq.heappop(self._waiting)[2].set_result(None)
+                await asyncio.sleep(0)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _within_patience(self, step: Awaitable[Any]) -> None:
+        """Nothing moves for minutes (a script waits on the server while the server waits on time):
+        the batch stops with what it has, instead of hanging."""
+        try:
+            await asyncio.wait_for(step, STALL_PATIENCE_S)
+        except TimeoutError:
+            raise Stalled(
+                f"推演停滞：{STALL_PATIENCE_S:.0f} 秒内时钟未前进（{self._running} 件工单未完成，"
+                f"其中 {len(self._waiting)} 件在等待推演时钟）"
+            ) from None
 
     async def _run(self, script: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -275,10 +295,12 @@ class Player:
             await self.ticket(line)
         except Exception as err:  # any failure is reported by ticket and step
             self.failures.append(f"{line.no}：{self._step.get(line.no, '受理')}：{failure_text_of(err)}")
-        started = line.no in self._step
-        if started:
+        if self.started(line.no):
             await self.read_facts(line.no)
         self.report(Closed(line.no, self.facts.get(line.no)))
+
+    def started(self, ticket_no: str) -> bool:
+        return ticket_no in self._step
 
     async def read_facts(self, ticket_no: str) -> None:
         """Read as a report reads them: from the search attributes (no replay of the history)."""
@@ -452,7 +474,13 @@ async def play_shard(
         codes = [d.code for d in config.departments]
         adapters = dict.fromkeys(codes, systems)
         async with build_workers(env.client, config, departments=codes, center=True, adapters=adapters):
-            await clock.play([lambda line=line: player.play(line) for line in lines])  # type: ignore[misc]
+            try:
+                await clock.play([lambda line=line: player.play(line) for line in lines])  # type: ignore[misc]
+            except Stalled as stalled:
+                player.failures.append(f"{batch_name(lines)}：{stalled}")
+                # The tickets it had started are read as far as they got.
+                for no in [x.no for x in lines if player.started(x.no) and x.no not in player.facts]:
+                    await player.read_facts(no)
     finally:
         await env.shutdown()
     facts = [player.facts[line.no] for line in lines if line.no in player.facts]
@@ -485,16 +513,16 @@ async def simulate(
             report(event)
 
     runs = []
-    for index, shard in enumerate(shards):
+    for shard in shards:
         try:
             runs.append(await play_shard(config, shard, folder, keep))
         except Exception as err:  # a batch that could not run is named; the rest go on
-            runs.append(Simulation([], [], [f"{batch_name(index, shard)}：{failure_text_of(err)}"]))
+            runs.append(Simulation([], [], [f"{batch_name(shard)}：{failure_text_of(err)}"]))
     return merged(runs, streamed)
 
 
-def batch_name(index: int, shard: list[ScenarioLine]) -> str:
-    return f"第 {index + 1} 批（{shard[0].no}–{shard[-1].no}，{len(shard)} 件）"
+def batch_name(shard: list[ScenarioLine]) -> str:
+    return f"工单 {shard[0].no}–{shard[-1].no} 一批（{len(shard)} 件）"
 
 
 def merged(runs: list[Simulation], streamed: dict[str, TicketFacts] | None = None) -> Simulation:
@@ -529,7 +557,7 @@ def _play_in_process(index: int, config_json: str, lines_json: list[str], folder
     try:
         return asyncio.run(play_shard(config, lines, Path(folder), report))
     except Exception as err:
-        return Simulation([], [], [f"{batch_name(index, lines)}：{failure_text_of(err)}"])
+        return Simulation([], [], [f"{batch_name(lines)}：{failure_text_of(err)}"])
 
 
 async def _in_processes(
@@ -564,13 +592,11 @@ async def _in_processes(
             _, pending = await asyncio.wait(pending, timeout=0.25)
             drain()
         runs = []
-        for index, (shard, future) in enumerate(zip(shards, futures, strict=True)):
+        for shard, future in zip(shards, futures, strict=True):
             try:
                 runs.append(future.result())
             except Exception as err:  # e.g. the process was killed
-                runs.append(
-                    Simulation([], [], [f"{batch_name(index, shard)}：推演进程异常退出：{failure_text_of(err)}"])
-                )
+                runs.append(Simulation([], [], [f"{batch_name(shard)}：推演进程异常退出：{failure_text_of(err)}"]))
     drain()
     return merged(runs, streamed)
 

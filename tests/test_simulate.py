@@ -278,3 +278,28 @@ async def test_a_failure_names_the_ticket_and_step_and_keeps_what_was_computed(
     facts = {f.ticket_no: f for f in run.facts}
     assert sorted(facts) == ["F0", "F1", "F2", "F3"]
     assert facts["F2"].closed_at is None and all(facts[no].closed_at for no in ("F0", "F1", "F3"))
+
+
+async def test_a_batch_whose_clock_stops_is_given_up_with_what_it_computed(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script that never hears back from the server would hold the clock for ever: after the
+    patience the batch stops, says so, and keeps every ticket as far as it got."""
+    import asyncio
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+
+    async def unanswered_act(client: Any, ticket: str, update: Any, command: Any) -> Any:
+        if ticket == "H1" and update.__name__ == "contact_citizen":
+            await asyncio.Event().wait()
+        return await real_act(client, ticket, update, command)
+
+    monkeypatch.setattr(simulator, "act", unanswered_act)
+    monkeypatch.setattr(simulator, "STALL_PATIENCE_S", 3.0)
+    lines = [line(f"H{i}", datetime(2026, 11, 2, 9 + i, tzinfo=CHINA_TZ)) for i in range(3)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    [failure] = run.failures
+    assert failure.startswith("工单 H0–H2 一批（3 件）：推演停滞：3 秒内时钟未前进") and "worker" not in failure
+    assert sorted(f.ticket_no for f in run.facts) == ["H0", "H1", "H2"]
