@@ -12,7 +12,7 @@ from domain.calendar import CHINA_TZ
 from domain.config import DistrictConfig
 from domain.metrics import Period
 from domain.reports import Report, monthly_analysis
-from domain.scenario import ScenarioError, ScenarioLine, parse_scenario, sample_month
+from domain.scenario import ScenarioError, ScenarioLine, parse_scenario, sample_month, sample_year
 from starter import cli_common as common
 
 
@@ -70,15 +70,33 @@ def simulate_command(
 
 def sample_command(
     out: Path = typer.Option(..., "--out", help="情景文件（JSONL）"),
-    month: str = typer.Option(..., help="月份 YYYY-MM"),
+    month: str | None = typer.Option(None, help="月份 YYYY-MM（与 --year 二选一）"),
+    year: int | None = typer.Option(None, min=2000, max=2099, help="年份：全年情景，冬季供暖诉求多、节假日少"),
     count: int = typer.Option(2000, min=1, max=100_000, help="工单件数"),
     seed: int = typer.Option(2026, help="随机种子（同样的参数得到同样的情景）"),
+    long_running: float = typer.Option(
+        0.0, "--long-running", min=0.0, max=1.0, help="长期在办的比例：这些工单在联系后 40 天才答复"
+    ),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """生成一个月的样本情景：多数按时办理，少量超时、退单、延期、重办。"""
+    """生成样本情景（一个月或全年）：多数按时办理，少量超时、退单、延期、重办。"""
     district = common.config_from(config)
-    year, number = common.parse_month(month, "--month")
-    lines = sample_month(district, year, number, count, seed)
+    if (month is None) == (year is None):
+        common.fail("--month / --year: 请给出其中一个")
+    if year is not None:
+        from datetime import datetime
+
+        from starter.calendar_source import calendar_for
+
+        calendar = calendar_for(district.calendar, datetime(year, 1, 1, tzinfo=CHINA_TZ))
+        try:
+            lines = sample_year(district, year, count, calendar, seed, long_running)
+        except ScenarioError as err:
+            common.fail(str(err))
+    else:
+        assert month is not None
+        number_year, number = common.parse_month(month, "--month")
+        lines = sample_month(district, number_year, number, count, seed, long_running)
     out.write_text("".join(line.model_dump_json() + "\n" for line in lines), encoding="utf-8")
     common.console.print(f"已生成 {len(lines)} 件工单的情景：{out}（hotline simulate {out} --out 目录）")
 

@@ -303,3 +303,32 @@ async def test_a_batch_whose_clock_stops_is_given_up_with_what_it_computed(
     [failure] = run.failures
     assert failure.startswith("工单 H0–H2 一批（3 件）：推演停滞：3 秒内时钟未前进") and "worker" not in failure
     assert sorted(f.ticket_no for f in run.facts) == ["H0", "H1", "H2"]
+
+
+def test_a_sample_year_has_the_seasons_shape(config: DistrictConfig) -> None:
+    """Heating complaints in winter, quiet holidays (by the working-day calendar), a fifth running
+    long when asked; valid, reproducible, every ticket in the year."""
+    from collections import Counter
+
+    from domain.calendar import DayKind, WorkCalendar
+    from domain.scenario import sample_year
+    from starter.calendar_source import calendar_for
+
+    calendar = calendar_for(config.calendar, datetime(2026, 1, 1, tzinfo=CHINA_TZ))
+    lines = sample_year(config, 2026, 3000, calendar, seed=5, long_running=0.2)
+    assert [x.model_dump() for x in sample_year(config, 2026, 3000, calendar, seed=5, long_running=0.2)] == [
+        x.model_dump() for x in lines
+    ]
+    parsed = parse_scenario("".join(x.model_dump_json() + "\n" for x in lines), config)
+    assert len(parsed) == 3000 and all(x.at.astimezone(CHINA_TZ).year == 2026 for x in parsed)
+    heating = Counter(x.at.astimezone(CHINA_TZ).month for x in lines if "供暖" in x.category)
+    assert heating[1] + heating[12] > 5 * (heating[6] + heating[7])
+    work = WorkCalendar(calendar)
+    per_day: dict[DayKind, list[int]] = {}
+    received = Counter(x.at.astimezone(CHINA_TZ).date() for x in lines)
+    for n in range(365):
+        day = datetime(2026, 1, 1).date() + timedelta(days=n)
+        per_day.setdefault(work.day(day).kind, []).append(received[day])
+    mean = {kind: sum(v) / len(v) for kind, v in per_day.items()}
+    assert mean[DayKind.HOLIDAY] < 0.6 * mean[DayKind.WORKDAY] and mean[DayKind.WEEKEND] < mean[DayKind.WORKDAY]
+    assert 0.17 < sum(x.delay("answer") == timedelta(days=40) for x in lines) / len(lines) < 0.23
