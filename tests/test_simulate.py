@@ -332,3 +332,26 @@ def test_a_sample_year_has_the_seasons_shape(config: DistrictConfig) -> None:
     mean = {kind: sum(v) / len(v) for kind, v in per_day.items()}
     assert mean[DayKind.HOLIDAY] < 0.6 * mean[DayKind.WORKDAY] and mean[DayKind.WEEKEND] < mean[DayKind.WORKDAY]
     assert 0.17 < sum(x.delay("answer") == timedelta(days=40) for x in lines) / len(lines) < 0.23
+
+
+def test_the_command_writes_each_month_and_the_whole_span(tmp_path: Path) -> None:
+    """A scenario over November and December: the report of each month and the cumulative one."""
+    days = [datetime(2026, 11, 3, 9, tzinfo=CHINA_TZ), datetime(2026, 11, 20, 9, tzinfo=CHINA_TZ)]
+    days += [datetime(2026, 12, 2, 9, tzinfo=CHINA_TZ)]
+    scenario = tmp_path / "two-months.jsonl"
+    scenario.write_text(jsonl([line(f"MM{i}", at) for i, at in enumerate(days)]), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "simulate", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    received = {}
+    for label in ("2026年11月", "2026年12月", "2026年11月至2026年12月累计"):
+        [book] = (out / "现行政策").glob(f"月报-{label}.xlsx")
+        rows = {row[0]: row[1] for row in openpyxl.load_workbook(book)["总体情况"].iter_rows(values_only=True)}
+        received[label] = int(rows["受理量"])
+    assert received == {"2026年11月": 2, "2026年12月": 1, "2026年11月至2026年12月累计": 3}
