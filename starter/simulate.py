@@ -16,6 +16,7 @@ import math
 import multiprocessing
 import os
 import queue
+import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,13 +27,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search_attributes as sa
-from domain.calendar import CalendarData, natural
+from domain.calendar import CHINA_TZ, CalendarData, natural
 from domain.commands import (
     ActionResult,
     ContactCitizen,
@@ -71,6 +72,8 @@ from workflows.ticket import TicketWorkflow
 
 WEEK = timedelta(days=7)
 DELIVERY_PATIENCE_S = 60.0
+UPDATE_PATIENCE_S = 45.0  # real seconds before an unanswered scripted action is sent again
+UPDATE_ATTEMPTS = 3
 STALL_PATIENCE_S = 180.0  # real seconds without a step before a batch is given up as stalled
 
 
@@ -374,8 +377,19 @@ class Player:
             await self._act(line.no, "联系诉求人", TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk))
 
     async def _act(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult:
+        """A scripted action. One the server leaves unanswered (seen under heavy load: the update's
+        workflow task lost, the client's wait timing out) is sent again under the same update id,
+        which the workflow applies once."""
         self._step[ticket_no] = step
-        return await act(self.client, ticket_no, update, command)
+        update_id = str(uuid.uuid4())
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            try:
+                send = act(self.client, ticket_no, update, command, update_id=update_id)
+                return await asyncio.wait_for(send, UPDATE_PATIENCE_S)
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                if attempt == UPDATE_ATTEMPTS:
+                    raise ScenarioError(f"{UPDATE_ATTEMPTS} 次发送均未得到服务器答复") from None
+        raise AssertionError("unreachable")
 
     async def _try(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult | None:
         try:
@@ -468,7 +482,16 @@ async def play_shard(
         start = await env.get_current_time()
         weeks = math.ceil(max(timedelta(0), start - lines[0].at) / WEEK) + 1
         offset = weeks * WEEK
-        clock = VirtualClock(env, on_advance=(lambda at: report(Reached(at - offset))) if report else None)
+        reached: list[date] = []
+
+        def advanced(at: datetime) -> None:
+            # Told once a simulated day: the progress shows the date, and a queue between processes is not free.
+            day = (at - offset).astimezone(CHINA_TZ).date()
+            if report is not None and (not reached or day > reached[-1]):
+                reached.append(day)
+                report(Reached(at - offset))
+
+        clock = VirtualClock(env, on_advance=advanced)
         systems = ScriptedDepartment()
         player = Player(env.client, clock, config, offset, systems, report)
         codes = [d.code for d in config.departments]

@@ -266,10 +266,10 @@ async def test_a_failure_names_the_ticket_and_step_and_keeps_what_was_computed(
 
     real_act = simulator.act
 
-    async def failing_act(client: Any, ticket: str, update: Any, command: Any) -> Any:
+    async def failing_act(client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None) -> Any:
         if ticket == "F2" and update.__name__ == "answer":
             raise RPCError("h2 protocol error: http2 error", RPCStatusCode.UNAVAILABLE, b"")
-        return await real_act(client, ticket, update, command)
+        return await real_act(client, ticket, update, command, update_id)
 
     monkeypatch.setattr(simulator, "act", failing_act)
     lines = [line(f"F{i}", datetime(2026, 11, 2 + i, 9, tzinfo=CHINA_TZ)) for i in range(4)]
@@ -291,10 +291,10 @@ async def test_a_batch_whose_clock_stops_is_given_up_with_what_it_computed(
 
     real_act = simulator.act
 
-    async def unanswered_act(client: Any, ticket: str, update: Any, command: Any) -> Any:
+    async def unanswered_act(client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None) -> Any:
         if ticket == "H1" and update.__name__ == "contact_citizen":
             await asyncio.Event().wait()
-        return await real_act(client, ticket, update, command)
+        return await real_act(client, ticket, update, command, update_id)
 
     monkeypatch.setattr(simulator, "act", unanswered_act)
     monkeypatch.setattr(simulator, "STALL_PATIENCE_S", 3.0)
@@ -355,3 +355,34 @@ def test_the_command_writes_each_month_and_the_whole_span(tmp_path: Path) -> Non
         rows = {row[0]: row[1] for row in openpyxl.load_workbook(book)["总体情况"].iter_rows(values_only=True)}
         received[label] = int(rows["受理量"])
     assert received == {"2026年11月": 2, "2026年12月": 1, "2026年11月至2026年12月累计": 3}
+
+
+async def test_an_action_whose_answer_is_lost_is_sent_again_and_applied_once(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under heavy load the server once left a 签收 unanswered (the client's wait timed out) and the
+    batch stalled. The action is sent again under the same update id: the workflow applies it once,
+    where a new id would be refused as a second 签收."""
+    import asyncio
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+    ids: list[str | None] = []
+
+    async def answer_lost_once(
+        client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None
+    ) -> Any:
+        if ticket == "L1" and update.__name__ == "sign_for":
+            ids.append(update_id)
+            if len(ids) == 1:
+                await real_act(client, ticket, update, command, update_id)  # applied, but the answer is lost
+                await asyncio.Event().wait()
+        return await real_act(client, ticket, update, command, update_id)
+
+    monkeypatch.setattr(simulator, "act", answer_lost_once)
+    monkeypatch.setattr(simulator, "UPDATE_PATIENCE_S", 2.0)
+    lines = [line(f"L{i}", datetime(2026, 11, 2, 9 + i, tzinfo=CHINA_TZ)) for i in range(2)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    assert run.failures == [] and len(ids) == 2 and ids[0] == ids[1] is not None
+    assert all(f.closed_at is not None for f in run.facts) and len(run.facts) == 2
