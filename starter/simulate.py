@@ -97,7 +97,9 @@ class VirtualClock:
         self._on_advance = on_advance
 
     async def now(self) -> datetime:
-        self.current = max(self.current, await self.env.get_current_time())
+        reading = asyncio.ensure_future(self.env.get_current_time())
+        await self._within_patience(asyncio.shield(reading))
+        self.current = max(self.current, reading.result())
         return self.current
 
     async def until(self, at: datetime) -> None:
