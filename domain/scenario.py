@@ -26,13 +26,14 @@ that day, approved; without `answer` the ticket then stays open (在办, 挂账)
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
-from domain.calendar import CHINA_TZ, Duration, Span, Unit, natural
+from domain.calendar import CHINA_TZ, CalendarData, DayKind, Duration, Span, Unit, WorkCalendar, natural
 from domain.config import DistrictConfig, describe_validation_error
 from domain.models import (
     Callback,
@@ -149,45 +150,100 @@ def parse_scenario(text: str, config: DistrictConfig, source: str = "scenario") 
     return sorted(lines, key=lambda line: line.at)
 
 
-def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed: int = 2026) -> list[ScenarioLine]:
+LONG_ANSWER = "40d"  # how long after contact a long-running ticket (长期在办) is answered
+
+
+def sample_month(
+    config: DistrictConfig, year: int, month: int, count: int, seed: int = 2026, long_running: float = 0.0
+) -> list[ScenarioLine]:
     """A plausible month of `count` tickets for this district: received mostly in office hours, over
     every routed category and street; most steps well inside their tier's limits, a few late; some
     returned, extended, redone or closed after 核查 unsatisfied, a few exempted (免考核) or put on the
-    backlog (挂账, left open). Seeded, so the same arguments give the same month."""
+    backlog (挂账, left open); a `long_running` share answered 40 days after contact. Seeded, so the
+    same arguments give the same month."""
     rng = random.Random(seed)
-    streets = [s.name for s in config.streets]
-    # 派单目录: a line with a street wins over the line without one.
-    routes = {(e.category, s): e.department for e in config.catalogue if not e.street for s in streets}
-    routes |= {(e.category, e.street): e.department for e in config.catalogue if e.street}
-    routed = sorted(routes)
-    departments = sorted(set(routes.values()))
+    sample = _Sampler(config, rng, long_running)
     first = date(year, month, 1)
     days = (date(year + month // 12, month % 12 + 1, 1) - first).days
+    lines = []
+    for i in range(count):
+        day = first + timedelta(days=rng.randrange(days))
+        lines.append(sample.line(f"M{year}{month:02d}-{i + 1:05d}", i, day, lambda: rng.choice(sample.routed)))
+    return sorted(lines, key=lambda line: line.at)
 
-    def step(limit: Span, late_rate: float, spent: int = 0) -> int:
+
+HEATING = "供暖"  # categories with this in their name follow the heating season
+# The heating season in the north (mid-October to mid-April): how much more its complaints come.
+HEATING_SEASON = {1: 4.0, 2: 3.5, 3: 2.5, 4: 1.5, 5: 0.3, 6: 0.2, 7: 0.2, 8: 0.2, 9: 0.3, 10: 2.0, 11: 4.0, 12: 4.5}
+# How busy a day is by its kind in the working-day calendar: holidays are quiet.
+DAY_WEIGHTS = {DayKind.WORKDAY: 1.0, DayKind.MAKEUP_WORKDAY: 1.0, DayKind.WEEKEND: 0.6, DayKind.HOLIDAY: 0.35}
+
+
+def sample_year(
+    config: DistrictConfig, year: int, count: int, calendar: CalendarData, seed: int = 2026, long_running: float = 0.0
+) -> list[ScenarioLine]:
+    """A plausible year of `count` tickets: as `sample_month`, with the seasons' shape: heating
+    complaints in winter, fewer tickets on weekends and fewer still on holidays (by the district's
+    working-day calendar, which must cover the year)."""
+    rng = random.Random(seed)
+    sample = _Sampler(config, rng, long_running)
+    work = WorkCalendar(calendar)
+    days = [date(year, 1, 1) + timedelta(days=n) for n in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    if not (work.known(days[0]) and work.known(days[-1])):
+        raise ScenarioError(f"year: the working-day calendar does not cover {year}")
+    weights = [DAY_WEIGHTS[work.day(d).kind] for d in days]
+
+    def route_in(month: int) -> tuple[str, str]:
+        season = [HEATING_SEASON[month] if HEATING in category else 1.0 for category, _ in sample.routed]
+        return rng.choices(sample.routed, weights=season)[0]
+
+    lines = []
+    for i, day in enumerate(rng.choices(days, weights=weights, k=count)):
+        lines.append(sample.line(f"Y{year}-{i + 1:06d}", i, day, lambda day=day: route_in(day.month)))
+    lines.sort(key=lambda line: line.at)
+    return lines
+
+
+class _Sampler:
+    """One ticket's script as the samples draw it."""
+
+    def __init__(self, config: DistrictConfig, rng: random.Random, long_running: float) -> None:
+        self.config, self.rng, self.long_running = config, rng, long_running
+        streets = [s.name for s in config.streets]
+        # 派单目录: a line with a street wins over the line without one.
+        routes = {(e.category, s): e.department for e in config.catalogue if not e.street for s in streets}
+        routes |= {(e.category, e.street): e.department for e in config.catalogue if e.street}
+        self.routes = routes
+        self.routed = sorted(routes)
+        self.departments = sorted(set(routes.values()))
+
+    def step(self, limit: Span, late_rate: float, spent: int = 0) -> int:
         """Minutes for a step: inside the limit (as if every day were worked) or well past it."""
+        rng = self.rng
         longest = natural(limit).total_seconds() / 60
         if rng.random() < late_rate:
             return round(longest * rng.uniform(1.3, 2.5))
         shortest = longest * (5 / 7 if limit.unit is Unit.WORKING_DAYS else 1)
         return max(5, round(shortest * rng.uniform(0.05, 0.6)) - spent)
 
-    lines = []
-    for i in range(count):
-        day = first + timedelta(days=rng.randrange(days))
+    def line(self, no: str, i: int, day: date, route: Callable[[], tuple[str, str]]) -> ScenarioLine:
+        rng, config = self.rng, self.config
         minute = rng.randrange(8 * 60, 20 * 60) if rng.random() < 0.9 else rng.randrange(24 * 60)
         at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=CHINA_TZ)
-        category, street = rng.choice(routed)
+        category, street = route()
         urgency = rng.choices(["一般", "加急", "复杂"], weights=[85, 10, 5])[0]
         tier = config.deadlines.tier_for(urgency, category, RequestKind.COMPLAINT)
-        sign, contact = step(tier.sign_for, 0.05), step(tier.contact, 0.08)
+        sign, contact = self.step(tier.sign_for, 0.05), self.step(tier.contact, 0.08)
         unsatisfied = rng.random() < 0.06
         # Of the unsatisfied, about half closed after 核查 (核查结案) rather than redone.
         closed_unsatisfied = unsatisfied and rng.random() < 0.5
         # 挂账 (about 1%): a plan date months ahead, still open when the scenario ends.
         backlog = day + timedelta(days=rng.randrange(60, 180)) if rng.random() < 0.01 else None
-        line = ScenarioLine(
-            no=f"M{year}{month:02d}-{i + 1:05d}",
+        answer: str | None = f"{self.step(tier.resolve, 0.07, sign + contact)}m"
+        if self.long_running and rng.random() < self.long_running:
+            answer = LONG_ANSWER
+        return ScenarioLine(
+            no=no,
             at=at,
             category=category,
             street=street,
@@ -196,14 +252,14 @@ def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed
             content=f"{street}居民反映{category}问题（情景推演样本 {i + 1}）",
             sign=f"{sign}m",
             contact=f"{contact}m",
-            answer=None if backlog else f"{step(tier.resolve, 0.07, sign + contact)}m",
+            answer=None if backlog else answer,
             resolved=not unsatisfied or rng.random() < 0.5,
             satisfaction=Satisfaction.UNSATISFIED
             if unsatisfied
             else rng.choices([Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED], weights=[8, 2])[0],
             callback=rng.choice(["1h", "3h", "1d"]),
             # Returns and extensions early in the round, while the policy still allows them.
-            return_to=rng.choice([d for d in departments if d != routes[category, street]])
+            return_to=rng.choice([d for d in self.departments if d != self.routes[category, street]])
             if rng.random() < 0.04
             else None,
             extension_days=3 if rng.random() < 0.05 else None,
@@ -213,5 +269,3 @@ def sample_month(config: DistrictConfig, year: int, month: int, count: int, seed
             exempt=rng.choice(list(ExemptionReason)) if rng.random() < 0.02 else None,
             backlog_until=backlog,
         )
-        lines.append(line)
-    return sorted(lines, key=lambda line: line.at)

@@ -17,7 +17,7 @@ import pytest
 
 from domain.calendar import CHINA_TZ, natural
 from domain.config import DistrictConfig
-from domain.metrics import Period, Rate
+from domain.metrics import Period, Rate, figures
 from domain.reports import BY_DEPARTMENT, CUMULATIVE, CUMULATIVE_BY_DEPARTMENT, OVERVIEW, cumulative, monthly_analysis
 from domain.scenario import AfterCallback, ScenarioError, parse_scenario, sample_month
 from domain.tables import Table
@@ -402,3 +402,168 @@ def test_the_simulated_district_keeps_its_own_verification_policy(config: Distri
     )
     played = simulated_config(strict, tmp_path).center.callback
     assert (played.type, played.auto_redo, played.max_redo) == ("manual", True, 1)
+
+
+async def test_a_month_with_a_fifth_open_past_its_end_plays_in_batches_side_by_side(
+    config: DistrictConfig, tmp_path: Path
+) -> None:
+    """The backlog shape that broke a month of 2,297 tickets, small: every fifth ticket answered 40
+    days after contact, so it is still open when the month ends. Played in three batches on their own
+    servers, two processes at a time; the month's figures are those of the scenario."""
+    lines = []
+    for i in range(20):
+        at = datetime(2026, 11, 2 + i, 9, 0, tzinfo=CHINA_TZ)
+        lines.append(line(f"BL{i:02d}", at, answer="40d" if i % 5 == 4 else "1d"))
+    events: list[object] = []
+    scenario = parse_scenario(jsonl(lines), config)
+    run = await simulate(config, scenario, tmp_path / "files", parallel=2, shard_size=7, report=events.append)
+    assert run.failures == [] and run.refused == []
+    got = figures(run.facts, Period.month(2026, 11), config.reports.metrics)
+    assert (got.received, got.closed, got.open) == (20, 16, 4)
+    backlog = {f.ticket_no: f for f in run.facts if f.ticket_no in {x["no"] for x in lines if x["answer"] == "40d"}}
+    assert len(backlog) == 4
+    for fact in backlog.values():
+        assert fact.closed_at is not None
+        # Closed 30 minutes + 1 hour + 40 days + 1 hour (callback) after it was received.
+        late = fact.closed_at - fact.received_at - timedelta(days=40)
+        assert 2.4 * 3600 <= late.total_seconds() <= 2.6 * 3600, (fact.ticket_no, late)
+        assert fact.answered_on_time is False
+    from starter.simulate import Closed, Reached, Started
+
+    assert sum(isinstance(e, Started) for e in events) == sum(isinstance(e, Closed) for e in events) == 20
+    assert max(e.at for e in events if isinstance(e, Reached)).month == 12  # the backlog closed in December
+
+
+async def test_a_failure_names_the_ticket_and_step_and_keeps_what_was_computed(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server fails one ticket's answer as it failed the month of 2,297 (an HTTP/2 error): the
+    failure names the ticket and the step, never the centre's worker (the simulator runs its own),
+    and every other ticket's facts are kept for the report."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+
+    async def failing_act(client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None) -> Any:
+        if ticket == "F2" and update.__name__ == "answer":
+            raise RPCError("h2 protocol error: http2 error", RPCStatusCode.UNAVAILABLE, b"")
+        return await real_act(client, ticket, update, command, update_id)
+
+    monkeypatch.setattr(simulator, "act", failing_act)
+    lines = [line(f"F{i}", datetime(2026, 11, 2 + i, 9, tzinfo=CHINA_TZ)) for i in range(4)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    assert run.failures == ["F2：答复：推演用的时间跳跃服务器出错（UNAVAILABLE）：h2 protocol error: http2 error"]
+    facts = {f.ticket_no: f for f in run.facts}
+    assert sorted(facts) == ["F0", "F1", "F2", "F3"]
+    assert facts["F2"].closed_at is None and all(facts[no].closed_at for no in ("F0", "F1", "F3"))
+
+
+async def test_a_batch_whose_clock_stops_is_given_up_with_what_it_computed(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script that never hears back from the server would hold the clock for ever: after the
+    patience the batch stops, says so, and keeps every ticket as far as it got."""
+    import asyncio
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+
+    async def unanswered_act(client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None) -> Any:
+        if ticket == "H1" and update.__name__ == "contact_citizen":
+            await asyncio.Event().wait()
+        return await real_act(client, ticket, update, command, update_id)
+
+    monkeypatch.setattr(simulator, "act", unanswered_act)
+    monkeypatch.setattr(simulator, "STALL_PATIENCE_S", 3.0)
+    lines = [line(f"H{i}", datetime(2026, 11, 2, 9 + i, tzinfo=CHINA_TZ)) for i in range(3)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    [failure] = run.failures
+    assert failure.startswith("工单 H0–H2 一批（3 件）：推演停滞：3 秒内时钟未前进") and "worker" not in failure
+    assert sorted(f.ticket_no for f in run.facts) == ["H0", "H1", "H2"]
+
+
+def test_a_sample_year_has_the_seasons_shape(config: DistrictConfig) -> None:
+    """Heating complaints in winter, quiet holidays (by the working-day calendar), a fifth running
+    long when asked; valid, reproducible, every ticket in the year."""
+    from collections import Counter
+
+    from domain.calendar import DayKind, WorkCalendar
+    from domain.scenario import sample_year
+    from starter.calendar_source import calendar_for
+
+    calendar = calendar_for(config.calendar, datetime(2026, 1, 1, tzinfo=CHINA_TZ))
+    lines = sample_year(config, 2026, 3000, calendar, seed=5, long_running=0.2)
+    assert [x.model_dump() for x in sample_year(config, 2026, 3000, calendar, seed=5, long_running=0.2)] == [
+        x.model_dump() for x in lines
+    ]
+    parsed = parse_scenario("".join(x.model_dump_json() + "\n" for x in lines), config)
+    assert len(parsed) == 3000 and all(x.at.astimezone(CHINA_TZ).year == 2026 for x in parsed)
+    heating = Counter(x.at.astimezone(CHINA_TZ).month for x in lines if "供暖" in x.category)
+    assert heating[1] + heating[12] > 5 * (heating[6] + heating[7])
+    work = WorkCalendar(calendar)
+    per_day: dict[DayKind, list[int]] = {}
+    received = Counter(x.at.astimezone(CHINA_TZ).date() for x in lines)
+    for n in range(365):
+        day = datetime(2026, 1, 1).date() + timedelta(days=n)
+        per_day.setdefault(work.day(day).kind, []).append(received[day])
+    mean = {kind: sum(v) / len(v) for kind, v in per_day.items()}
+    assert mean[DayKind.HOLIDAY] < 0.6 * mean[DayKind.WORKDAY] and mean[DayKind.WEEKEND] < mean[DayKind.WORKDAY]
+    answered = [x for x in lines if x.answer is not None]  # 挂账 lines, left open, have none
+    assert 0.17 < sum(x.delay("answer") == timedelta(days=40) for x in answered) / len(answered) < 0.23
+
+
+def test_the_command_writes_each_month_and_the_whole_span(tmp_path: Path) -> None:
+    """A scenario over November and December: the report of each month and the cumulative one."""
+    days = [datetime(2026, 11, 3, 9, tzinfo=CHINA_TZ), datetime(2026, 11, 20, 9, tzinfo=CHINA_TZ)]
+    days += [datetime(2026, 12, 2, 9, tzinfo=CHINA_TZ)]
+    scenario = tmp_path / "two-months.jsonl"
+    scenario.write_text(jsonl([line(f"MM{i}", at) for i, at in enumerate(days)]), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "simulate", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    received = {}
+    for label in ("2026年11月", "2026年12月", "2026年11月至2026年12月累计"):
+        [book] = (out / "现行政策").glob(f"月报-{label}.xlsx")
+        rows = {row[0]: row[1] for row in openpyxl.load_workbook(book)["总体情况"].iter_rows(values_only=True)}
+        received[label] = int(rows["受理量"])
+    assert received == {"2026年11月": 2, "2026年12月": 1, "2026年11月至2026年12月累计": 3}
+
+
+async def test_an_action_whose_answer_is_lost_is_sent_again_and_applied_once(
+    config: DistrictConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under heavy load the server once left a 签收 unanswered (the client's wait timed out) and the
+    batch stalled. The action is sent again under the same update id: the workflow applies it once,
+    where a new id would be refused as a second 签收."""
+    import asyncio
+
+    import starter.simulate as simulator
+
+    real_act = simulator.act
+    ids: list[str | None] = []
+
+    async def answer_lost_once(
+        client: Any, ticket: str, update: Any, command: Any, update_id: str | None = None
+    ) -> Any:
+        if ticket == "L1" and update.__name__ == "sign_for":
+            ids.append(update_id)
+            if len(ids) == 1:
+                await real_act(client, ticket, update, command, update_id)  # applied, but the answer is lost
+                await asyncio.Event().wait()
+        return await real_act(client, ticket, update, command, update_id)
+
+    monkeypatch.setattr(simulator, "act", answer_lost_once)
+    monkeypatch.setattr(simulator, "UPDATE_PATIENCE_S", 2.0)
+    lines = [line(f"L{i}", datetime(2026, 11, 2, 9 + i, tzinfo=CHINA_TZ)) for i in range(2)]
+    run = await simulate(config, parse_scenario(jsonl(lines), config), tmp_path / "files", parallel=1)
+    assert run.failures == [] and len(ids) == 2 and ids[0] == ids[1] is not None
+    assert all(f.closed_at is not None for f in run.facts) and len(run.facts) == 2
