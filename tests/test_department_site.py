@@ -134,7 +134,9 @@ def test_an_exposed_or_broken_credentials_file_is_refused(tmp_path: Path) -> Non
         read_credentials(path)
 
 
-def test_a_task_token_is_answerable_only_by_the_principal_it_was_handed_to() -> None:
+async def test_a_task_token_is_answerable_only_by_the_principal_it_was_handed_to() -> None:
+    # Async, as `serve_proxy` makes the proxy: its gRPC channel belongs to the running event loop
+    # (a sync test failed in the full suite once an earlier test had closed the main thread's loop).
     zjj = Principal("hotline-dept-zjj", "zjj", "hotline-dept-zjj")
     cgj = Principal("hotline-dept-cgj", "cgj", "hotline-dept-cgj")
     proxy = AccessProxy("127.0.0.1:1", Credentials(namespace="district", by_digest={}))
