@@ -26,33 +26,26 @@ from activities.adapters.factory import build_adapter, build_sink
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
 from activities.department import DepartmentActivities
-from activities.reports import ReportActivities
+from activities.reports.activity import ReportActivities
+from activities.runtime.home import home_dir, place_key_file, with_paths_under
+from activities.runtime.keys import KeyRingError, load_key_ring
+from activities.runtime.logging import configure_logging
+from activities.runtime.ops import (
+    WorkerStatus,
+    client_checks,
+    free_local_port,
+    serving_ops,
+    telemetry_runtime,
+    worker_app,
+)
+from activities.runtime.process import exit_now
+from activities.runtime.settings import ConfigError, actor_for, connect, load_config, load_department_site
+from activities.runtime.startup import SetupError, check_search_attributes
+from activities.runtime.versioning import center_deployment
 from domain.config import Department, DepartmentSite, DistrictConfig, FileInboxAdapter, SimulatedSurvey
-from starter.home import home_dir, place_key_file, with_paths_under
-from starter.keys import KeyRingError, load_key_ring
-from starter.logging import configure_logging
-from starter.ops import WorkerStatus, client_checks, free_local_port, serving_ops, telemetry_runtime, worker_app
-from starter.process import exit_now
-from starter.settings import ConfigError, actor_for, connect, load_config, load_department_site
-from starter.startup import SetupError, check_search_attributes
-from starter.versioning import center_deployment
-from workflows.campaign import CampaignWorkflow
-from workflows.enterprise import EnterpriseServiceWorkflow
-from workflows.meeting import ConsultationMeetingWorkflow
-from workflows.report import ReportWorkflow
-from workflows.ticket import TicketWorkflow
-from workflows.whistle import WhistleWorkflow
+from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger()
-
-WORKFLOWS: list[type] = [
-    TicketWorkflow,
-    WhistleWorkflow,
-    ConsultationMeetingWorkflow,
-    CampaignWorkflow,
-    EnterpriseServiceWorkflow,
-    ReportWorkflow,
-]
 
 
 @dataclass
@@ -177,7 +170,7 @@ class WorkerOptions:
     config: str | None = None
     metrics_port: int | None = None  # /metrics (the SDK's own), /healthz, /readyz on this port
     metrics_host: str = "127.0.0.1"
-    versioning: bool = False  # the centre joins its Worker Deployment (starter/versioning.py)
+    versioning: bool = False  # the centre joins its Worker Deployment (activities/runtime/versioning.py)
     department_config: Path | None = None  # a department's own configuration file (no district file)
 
 

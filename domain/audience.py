@@ -1,6 +1,6 @@
 """Who may read a payload (受众): a department, by the payload's type, or the centre alone.
 
-The data converter (starter/codec.py) asks `audience_of` for every value it converts: a payload
+The data converter (activities/runtime/codec.py) asks `audience_of` for every value it converts: a payload
 meant for one department (its deliveries, its notices, its enterprise items) is sealed so that only
 that department's key and the centre's open it; everything else stays the centre's. The audience is
 read from the value's own type and fields here, never chosen by workflow code.

@@ -2,7 +2,7 @@
 catalogue (派单目录), the knowledge base (知识库) and the people who may act.
 
 Validated with pydantic; cross references (a catalogue line naming an unknown department, …) are
-errors that name the key. Reading the file is the caller's job (see starter/settings.py).
+errors that name the key. Reading the file is the caller's job (see activities/runtime/settings.py).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ class ReportSettings(Strict):
 
     folder: str = "var/reports"
     # 办结台账: keep each past day's closed tickets in `folder`/ledger, so a month lists from
-    # visibility only what is still open (starter/report_ledger.py); off: every report lists it all.
+    # visibility only what is still open (activities/reports/ledger.py); off: every report lists it all.
     ledger: bool = True
     formats: list[ReportFormat] = Field(
         default_factory=lambda: ["md", "html", "xlsx", "docx", "pdf", "csv"], min_length=1

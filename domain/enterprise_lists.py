@@ -4,7 +4,7 @@ outcome, and what the enterprise said about it), per enterprise and per responsi
 summary (汇总) of counts and rates.
 
 Pure: records in, `Table`s of display strings out (times in China time). Writing them to files is
-`starter.enterprise_export`'s job.
+`activities.reports.enterprise_export`'s job.
 """
 
 from __future__ import annotations

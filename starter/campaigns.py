@@ -7,6 +7,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.workflow_client import handle_by_number, query_view, start_once
 from domain.calendar import Span, Unit, WorkCalendar, add
 from domain.campaign import (
     CampaignInput,
@@ -19,9 +21,7 @@ from domain.campaign import (
 from domain.config import DistrictConfig
 from domain.intake import TicketRejected
 from domain.models import Actor, Role
-from starter.calendar_source import calendar_for
 from starter.tickets import act_on
-from starter.workflow_client import handle_by_number, query_view, start_once
 from workflows.campaign import CampaignWorkflow, for_campaign
 
 HOURLY = Span(amount=1, unit=Unit.HOURS)

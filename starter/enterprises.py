@@ -14,6 +14,8 @@ import yaml
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.workflow_client import handle_by_number, query_view
 from domain.config import DistrictConfig
 from domain.enterprise import (
     EnterpriseInput,
@@ -27,9 +29,7 @@ from domain.enterprise_plan import item_deadlines, item_spec, plan_visit
 from domain.intake import TicketRejected
 from domain.limits import check_payload
 from domain.models import Actor, Enterprise
-from starter.calendar_source import calendar_for
 from starter.tickets import ActionFailed, act_on, retry_not_ready
-from starter.workflow_client import handle_by_number, query_view
 from workflows.enterprise import EnterpriseServiceWorkflow, for_enterprise
 
 WORKFLOW_TYPE = "EnterpriseServiceWorkflow"

@@ -7,6 +7,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.workflow_client import handle_by_number, query_view, start_once
 from domain.commands import DetermineOwner
 from domain.config import DistrictConfig
 from domain.meeting import (
@@ -18,9 +20,7 @@ from domain.meeting import (
     workflow_id_for_meeting,
 )
 from domain.models import Actor
-from starter.calendar_source import calendar_for
 from starter.tickets import act, act_on
-from starter.workflow_client import handle_by_number, query_view, start_once
 from workflows.meeting import ConsultationMeetingWorkflow, for_meeting
 from workflows.ticket import TicketWorkflow
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from domain.calendar import CHINA_TZ
+from domain.enterprise import EnterpriseRecord
+from domain.enterprise_lists import results_list, service_list, summarize, summary_details
+from domain.meeting import MeetingRecord
 from domain.models import TicketStatus
 from domain.tables import Table as Tables
 from domain.ticket_record import HANDLING, TicketRecord
+from domain.whistle import WhistleRecord
+
+# The terminal every command and the demo print to (Chinese text: no highlighting, lines wrap softly).
+console = Console(highlight=False, soft_wrap=True)
 
 
 def when(at: datetime | None) -> str:
@@ -157,3 +164,89 @@ def rich_table(table: Tables) -> Table:
     for row in table.rows:
         shown.add_row(*row)
     return shown
+
+
+def meeting_panel(record: MeetingRecord) -> Panel:
+    m = record.input
+    invitees = Table(title=f"邀请单位（出席确认截至 {when(record.attendance_due)}）", title_justify="left")
+    for column in ("单位", "出席", "确认人", "确认时间"):
+        invitees.add_column(column)
+    for i in record.invitees:
+        state = "已确认" if i.attended_by else ("缺席" if i.absent else "待确认")
+        invitees.add_row(
+            i.assignment.department_name, state, i.attended_by.label if i.attended_by else "—", when(i.confirmed_at)
+        )
+    actions = Table(title="记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "说明"):
+        actions.add_column(column)
+    for action in record.actions:
+        actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
+    d = record.determination
+    outcome = (
+        f"；{d.source}：主办 {d.lead.department_name}，协办 {'、'.join(a.department_name for a in d.assisting) or '无'}"
+        if d
+        else ""
+    )
+    header = f"状态：{record.status.value}；事由：{m.reason}；工单：{'、'.join(m.tickets)}{outcome}"
+    return Panel(Group(header, invitees, actions), title=f"会商 {m.meeting_no}", title_align="left")
+
+
+def whistle_panel(record: WhistleRecord) -> Panel:
+    now = datetime.now(UTC)
+    w = record.input
+    parts = Table(title=f"{w.street}吹哨（{w.kind}）：{w.title}", title_justify="left")
+    for column in ("部门", "状态", "报到时限", "答卷时限", "督办级别", "评价"):
+        parts.add_column(column)
+    for part in record.parts:
+        report, answer = part.clocks
+        evaluation = part.evaluation
+        parts.add_row(
+            part.assignment.department_name,
+            part.status.value,
+            f"{when(report.due_at)}（{remaining(report.due_at, now, report.stopped_at)}）",
+            f"{when(answer.due_at)}（{remaining(answer.due_at, now, answer.stopped_at)}）",
+            part.escalation_level or "—",
+            f"{evaluation.satisfaction.value} {evaluation.comment}".strip() if evaluation else "—",
+        )
+    actions = Table(title="记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "说明"):
+        actions.add_column(column)
+    for action in record.actions:
+        actions.add_row(when(action.at), action.actor.label, action.action, action.detail)
+    header = f"状态：{record.status.value}；关联工单：{'、'.join(w.tickets) or '—'}；{w.content}"
+    return Panel(Group(header, parts, actions), title=f"吹哨 {w.whistle_no}", title_align="left")
+
+
+def enterprise_panel(record: EnterpriseRecord, now: datetime) -> Panel:
+    e = record.enterprise
+    visits = Table(title="走访", title_justify="left")
+    for column in ("走访", "日期", "成员", "会见", "政策宣传", "事项", "状态"):
+        visits.add_column(column)
+    for v in record.visits:
+        visits.add_row(
+            v.visit_no,
+            v.visited_on.isoformat(),
+            "、".join(m.name for m in v.members),
+            "、".join(v.met) or "—",
+            "、".join(v.policies) or "—",
+            "、".join(v.item_nos) or "—",
+            f"已办结 {when(v.closed_at)}" if v.closed_at else "跟进中",
+        )
+    actions = Table(title="记录", title_justify="left")
+    for column in ("时间", "操作人", "操作", "事项", "说明"):
+        actions.add_column(column)
+    for a in record.actions:
+        actions.add_row(when(a.at), a.actor.label, a.action, a.item_no or a.visit_no or "", a.detail)
+    header = (
+        f"状态：{record.status.value}；镇街：{e.street or '—'}；行业：{e.industry or '—'}；"
+        f"运行 {len(record.runs)} 段（历史超长时续接新运行，事项全部带入）"
+    )
+    parts = [
+        header,
+        visits,
+        rich_table(service_list(record, now)),
+        rich_table(results_list(record)),
+        rich_table(summary_details(summarize(record, now))),
+        actions,
+    ]
+    return Panel(Group(*parts), title=f"{e.name}（{e.id}）", title_align="left")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -16,22 +14,20 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.workflow_client import ActionFailed, checked_number, retry_not_ready
 from domain import search_attributes as sa
 from domain.calendar import natural
 from domain.commands import ActionResult, TicketOutcome
 from domain.config import DistrictConfig
+from domain.facts import Fact
 from domain.intake import TicketInput, check_ticket, match_key, plan_intake, workflow_id_for
 from domain.limits import PayloadRejected, check_payload, one_line
 from domain.models import Ticket, TicketStatus
-from domain.ticket_record import TicketRecord
-from starter.calendar_source import calendar_for
+from domain.ticket_record import HANDLING, TicketRecord
 from workflows.ticket import TicketWorkflow
 
 T = TypeVar("T")
-
-
-class ActionFailed(Exception):
-    """An action the workflow refused, or a ticket that does not exist; one line of Chinese."""
 
 
 @dataclass(frozen=True)
@@ -98,19 +94,6 @@ async def open_repeat_of(client: Client, config: DistrictConfig, ticket: Ticket)
     return None
 
 
-# A number, or an automatic one (AUTO-<ticket>); never starting with a dot (as domain.models.TicketNo).
-_NUMBER = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
-
-
-def checked_number(number: str, prefix: str, what: str) -> str:
-    """The workflow id of a business number (or of a workflow id given as such); a number outside
-    the safe alphabet is refused in one line, before the server is asked."""
-    bare = number.removeprefix(f"{prefix}-")
-    if not _NUMBER.fullmatch(bare):
-        raise ActionFailed(f"{what}: '{number}' 不是有效的编号（字母、数字、. _ -，1 至 128 个字符，不以 . 开头）")
-    return f"{prefix}-{bare}"
-
-
 def handle_for(client: Client, ticket: str) -> WorkflowHandle[Any, Any]:
     """A ticket number or a workflow id."""
     return client.get_workflow_handle(checked_number(ticket, "ticket", "工单号"))
@@ -175,20 +158,53 @@ def first_validation_error(report: str) -> str:
     return f"{header.group(1)}: {where}: {detail}" if where else f"{header.group(1)}: {detail}"
 
 
-async def retry_not_ready(call: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
-    """Send an update again when the server aborted it unapplied (WorkflowNotReady: the workflow
-    task carrying it failed, e.g. racing the run's continue-as-new); any other error is final."""
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except RPCError as err:
-            if err.status is not RPCStatusCode.FAILED_PRECONDITION or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.1 * 2**attempt)
-    raise AssertionError("unreachable")
-
-
 async def outcome(client: Client, ticket: str) -> TicketOutcome:
     """Wait for the ticket's workflow to end and return its outcome."""
     workflow_id = handle_for(client, ticket).id
     return await client.get_workflow_handle_for(TicketWorkflow.run, workflow_id).result()
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def status_named(text: str) -> TicketStatus:
+    """A status by its label (待签收) or its code name (pending_sign); anything else is refused
+    with the choices."""
+    try:
+        return TicketStatus(text)
+    except ValueError:
+        if text.upper() in TicketStatus.__members__:
+            return TicketStatus[text.upper()]
+        raise ActionFailed(f"未知的状态 '{text}'（可选：{'、'.join(s.value for s in TicketStatus)}）") from None
+
+
+def list_query(
+    status: TicketStatus | None = None,
+    department: str | None = None,
+    street: str | None = None,
+    category: str | None = None,
+    awaiting_approval: bool = False,
+    overdue: bool = False,
+    due_before: datetime | None = None,
+    backlog: bool = False,
+) -> str:
+    """A visibility query for tickets by the filters the CLI and the API offer."""
+    clauses = ["WorkflowType = 'TicketWorkflow'"]
+    if status is not None:
+        clauses.append(f"{sa.STATUS.name} = {_quote(status.value)}")
+    for key, value in ((sa.DEPARTMENT, department), (sa.STREET, street), (sa.CATEGORY, category)):
+        if value:
+            clauses.append(f"{key.name} = {_quote(value)}")
+    if awaiting_approval:
+        clauses.append(f"{sa.AWAITING_APPROVAL.name} = true")
+    if overdue:
+        clauses.append(f"{sa.OVERDUE.name} = true")
+    if backlog:
+        clauses.append(f"{sa.FACTS.name} = {_quote(Fact.BACKLOG.value)}")
+    if due_before is not None:
+        # Due soon: still being handled, not yet overdue, the answer due before the given instant.
+        handling = ", ".join(f"'{s.value}'" for s in HANDLING)
+        clauses.append(f"{sa.STATUS.name} IN ({handling}) AND {sa.OVERDUE.name} = false")
+        clauses.append(f"{sa.RESOLVE_DUE.name} <= '{due_before.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'")
+    return " AND ".join(clauses)

@@ -7,6 +7,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.workflow_client import Unread, handle_by_number, query_each, query_view, start_once
 from domain.config import DistrictConfig
 from domain.models import Actor
 from domain.whistle import (
@@ -17,9 +19,7 @@ from domain.whistle import (
     plan_whistle,
     workflow_id_for_whistle,
 )
-from starter.calendar_source import calendar_for
 from starter.tickets import act_on
-from starter.workflow_client import Unread, handle_by_number, query_each, query_view, start_once
 from workflows.whistle import WhistleWorkflow, for_whistle
 
 

@@ -379,7 +379,7 @@ def workflow_updates() -> dict[tuple[str, str], Any]:
     workflow classes themselves, so a new update joins the catalogue by itself."""
     from temporalio import workflow
 
-    from worker import WORKFLOWS
+    from workflows.registry import WORKFLOWS
 
     found = {}
     for cls in WORKFLOWS:
@@ -399,6 +399,8 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
     """One valid payload of each update's type, from the bundled district's people."""
     from datetime import timedelta
 
+    from activities.runtime.calendar_source import calendar_for
+    from activities.runtime.settings import actor_for
     from domain import commands as c
     from domain import enterprise as e
     from domain.enterprise_plan import item_deadlines, item_spec
@@ -412,8 +414,6 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
         Satisfaction,
         VerifyDecision,
     )
-    from starter.calendar_source import calendar_for
-    from starter.settings import actor_for
 
     def who(person: str) -> Any:
         return actor_for(config, person)
@@ -540,6 +540,7 @@ async def start_running(client: Any, config: Any) -> Running:
     import uuid
     from datetime import timedelta
 
+    from activities.runtime.settings import actor_for
     from domain.calendar import Span, Unit
     from domain.campaign import CampaignKind, TicketFilter
     from domain.enterprise_plan import enterprise_for, item_spec
@@ -547,7 +548,6 @@ async def start_running(client: Any, config: Any) -> Running:
     from starter.campaigns import start_campaign
     from starter.enterprises import record_visit
     from starter.meetings import convene
-    from starter.settings import actor_for
     from starter.tickets import submit
     from starter.whistles import blow
     from tests.helpers import eventually, sample_ticket

@@ -18,11 +18,11 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.binaries import find_binary, start_dev_server
+from activities.runtime.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
+from activities.runtime.settings import bundled_config_path, converter
 from domain import search_attributes as sa
 from domain.config import DistrictConfig
-from starter.binaries import find_binary, start_dev_server
-from starter.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
-from starter.settings import bundled_config_path, converter
 from tests.fake_department import FakeDepartment, serve
 from tests.replay_all import Recorder, replay_everything, write_tally
 

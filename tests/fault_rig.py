@@ -31,11 +31,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.runtime.settings import CONFIG_ENV, actor_for
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor, TicketOutcome
 from domain.config import DistrictConfig
 from domain.intake import workflow_id_for
 from domain.models import Answer, Callback, Citizen, RequestKind, Role, Satisfaction, Ticket, TicketStatus
-from starter.settings import CONFIG_ENV, actor_for
 from starter.tickets import ActionFailed, act, submit
 from tests.conftest import raw_config
 from tests.department_system import SECRET, SECRET_ENV

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 from temporalio.workflow import NondeterminismError
 
+from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
 from domain.models import Actor, Citizen, RequestKind, Ticket
 from domain.ticket_record import TicketRecord
-from starter.settings import actor_for
 from starter.tickets import view
 from worker import build_workers
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
+from activities.runtime.binaries import start_dev_server
+from activities.runtime.codec import data_converter
 from domain.calendar import Span, Unit
 from domain.campaign import CampaignKind, TicketFilter
 from domain.commands import (
@@ -73,9 +75,7 @@ from domain.models import (
 )
 from domain.report_request import ReportRequest, ReportRun
 from domain.whistle import workflow_id_for_whistle
-from starter.binaries import start_dev_server
 from starter.campaigns import act_campaign, campaign_summary, start_campaign, view_campaign
-from starter.codec import data_converter
 from starter.enterprises import act_enterprise, record_visit, view_enterprise
 from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit

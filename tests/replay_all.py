@@ -30,9 +30,9 @@ from temporalio.client import (
 from temporalio.client import WorkflowHandle as _Handle
 from temporalio.worker import Replayer
 
-from starter.settings import converter
-from worker import WORKFLOWS
+from activities.runtime.settings import converter
 from workflows.reference import ReferenceWorkflow
+from workflows.registry import WORKFLOWS
 
 ROOT = Path(__file__).resolve().parent.parent
 FETCH_CONCURRENCY = 16

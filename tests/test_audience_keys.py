@@ -16,11 +16,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from typer.testing import CliRunner
 
-from domain.audience import audience_of
-from domain.delivery import CENTER, Delivery, DeliveryReceipt, Notice, NoticeKind
-from domain.models import Assignment
-from starter.cli_keys import app as keys_app
-from starter.codec import (
+from activities.runtime.codec import (
     AUDIENCE_META,
     ENCODING,
     ENVELOPE_ENCODING,
@@ -30,8 +26,12 @@ from starter.codec import (
     PayloadDecryptionError,
     data_converter,
 )
-from starter.codec_server import COOKIE, CodecServer, department_token, start_codec_server
-from starter.keys import KeyRing, KeyRingError, read_key_file
+from activities.runtime.keys import KeyRing, KeyRingError, read_key_file
+from domain.audience import audience_of
+from domain.delivery import CENTER, Delivery, DeliveryReceipt, Notice, NoticeKind
+from domain.models import Assignment
+from starter.cli.keys import app as keys_app
+from starter.tools.codec_server import COOKIE, CodecServer, department_token, start_codec_server
 from tests.test_adapters import make_delivery, make_item_delivery
 from tests.test_codec import TOKEN, UI, body, no_keys, payload_of, plain  # noqa: F401 (no_keys: a fixture)
 

@@ -36,14 +36,15 @@ from domain.enterprise import CloseItem, NoteProgress
 from domain.intake import assignment_for, workflow_id_for
 from domain.meeting import workflow_id_for_meeting
 from domain.models import Answer, Callback, Satisfaction, TicketStatus, VerifyDecision
-from starter.audit import check, export, histories_in, replay, resolve, story_of
 from starter.enterprises import act_enterprise
 from starter.meetings import act_meeting, convene
 from starter.tickets import act, submit
+from starter.tools.audit import check, export, histories_in, replay, resolve, story_of
 from tests.helpers import eventually, person, sample_ticket
-from worker import WORKFLOWS, build_workers
+from worker import build_workers
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
+from workflows.registry import WORKFLOWS
 from workflows.ticket import TicketWorkflow
 
 pytestmark = pytest.mark.integration
@@ -170,7 +171,7 @@ async def test_an_export_detects_a_changed_byte_and_its_histories_replay(
     result = check(bundle)
     assert result.changed == [history_file.relative_to(bundle).as_posix()] and result.extra == ["note.txt"]
     done = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "audit", "check", str(bundle)],
+        [sys.executable, "-m", "starter.cli.app", "audit", "check", str(bundle)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -183,9 +184,9 @@ async def test_an_audit_without_the_key_is_refused_naming_it(client: Client, det
     """Issue 19, finding 4: with a key ring that lacks the history's key, `audit export` used to exit
     0 with the clerks' actions credited to 系统. Now nothing is written and the command exits 1,
     naming the key; the same with the CLI as a process."""
-    from starter.audit import UndecodableHistory
-    from starter.codec import data_converter
-    from starter.keys import KeyRing, load_key_ring, write_secret
+    from activities.runtime.codec import data_converter
+    from activities.runtime.keys import KeyRing, load_key_ring, write_secret
+    from starter.tools.audit import UndecodableHistory
 
     used = load_key_ring()
     assert used is not None
@@ -201,7 +202,7 @@ async def test_an_audit_without_the_key_is_refused_naming_it(client: Client, det
     keys = tmp_path / "other-keys.json"
     write_secret(keys, other.to_json(), exclusive=True)
     done = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "audit", "export", detoured, "--out", str(bundle)],
+        [sys.executable, "-m", "starter.cli.app", "audit", "export", detoured, "--out", str(bundle)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -241,7 +242,7 @@ def test_a_malformed_manifest_is_one_line(tmp_path: Path, manifest: str) -> None
     """Issue 19, finding 4: `audit check` on `{"files": []}` died with an AttributeError traceback."""
     (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "audit", "check", str(tmp_path)],
+        [sys.executable, "-m", "starter.cli.app", "audit", "check", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -53,6 +53,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.adapters.webhook import IDEMPOTENCY_HEADER
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import ConfigError, actor_for
 from domain.calendar import Span, Unit
 from domain.campaign import CampaignKind, TicketFilter
 from domain.commands import (
@@ -112,11 +114,9 @@ from domain.models import (
 )
 from domain.ticket_record import AssistStatus
 from domain.whistle import plan_whistle
-from starter.calendar_source import calendar_for
 from starter.campaigns import start_campaign
 from starter.enterprises import record_visit
 from starter.meetings import convene
-from starter.settings import ConfigError, actor_for
 from starter.tickets import retry_not_ready, submit
 from starter.web.api import api_app
 from starter.web.gateway_auth import signed_headers
@@ -124,10 +124,11 @@ from starter.web.users import UsersFileError, WebUser, load_users, write_users
 from starter.whistles import blow
 from tests.conftest import make_config, raw_config
 from tests.helpers import eventually, sample_ticket
-from worker import WORKFLOWS, build_workers
+from worker import build_workers
 from workflows.campaign import CampaignWorkflow
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
+from workflows.registry import WORKFLOWS
 from workflows.ticket import TicketWorkflow
 from workflows.whistle import WhistleWorkflow
 

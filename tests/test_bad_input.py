@@ -21,12 +21,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from activities.runtime.settings import CONFIG_ENV, load_config
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketInput, TicketRejected, check_ticket
 from domain.limits import MAX_PAYLOAD_BYTES, PayloadRejected, check_payload, one_line, payload_size
 from domain.models import Ticket
 from domain.scenario import ScenarioError, ScenarioLine, parse_scenario
-from starter.settings import CONFIG_ENV, load_config
 from starter.ticket_files import CSV_COLUMNS, TicketFileError, read_many, read_ticket
 from tests import bad_input_support as support
 from tests.bad_input_support import (
@@ -604,8 +604,8 @@ def test_the_payload_limit(config: DistrictConfig, tally: Tally):
         valid_ticket(title="题" * 200, content="容" * 4000, community="镇北社区")
         | {"citizen": {"name": "名" * 200, "phone": "+86 (0473) 1234-5678 转 800123", "address": "址" * 200}}
     )
+    from activities.runtime.calendar_source import calendar_for
     from domain.intake import plan_intake
-    from starter.calendar_source import calendar_for
 
     planned = plan_intake(config, ticket, calendar_for(config.calendar, ticket.received_at))
     assert payload_size(planned) < MAX_PAYLOAD_BYTES / 2

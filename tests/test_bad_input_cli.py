@@ -29,11 +29,11 @@ import yaml
 from hypothesis import strategies as st
 from temporalio.client import Client
 
+from activities.runtime.keys import create_key_file
 from domain.config import DistrictConfig
 from domain.limits import one_line
-from starter import cli_common
-from starter.cli import app
-from starter.keys import create_key_file
+from starter.cli import common as cli_common
+from starter.cli.app import app
 from starter.ticket_files import CSV_COLUMNS
 from tests import bad_input_support as support
 from tests.bad_input_support import (
@@ -558,7 +558,7 @@ def test_commands_that_write_files_refuse_bad_arguments_and_write_nothing(cli: C
 
 
 async def test_the_hotline_process_prints_the_same_one_line_and_exit_code(cli: Cli, tally: Tally):
-    """Two bad inputs through `python -m starter.cli` (two processes at once): a command model's
+    """Two bad inputs through `python -m starter.cli.app` (two processes at once): a command model's
     refusal and one of click's, each one line with exit code 2, nothing changed."""
     env = {**os.environ, "HOTLINE_CONFIG": os.environ["HOTLINE_CONFIG"], "COLUMNS": "80"}
     T = cli.running.ticket_no
@@ -569,7 +569,7 @@ async def test_the_hotline_process_prints_the_same_one_line_and_exit_code(cli: C
 
     async def hotline(*args: str) -> Result:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "starter.cli", *args, env=env, cwd=Path(__file__).resolve().parent.parent,
+            sys.executable, "-m", "starter.cli.app", *args, env=env, cwd=Path(__file__).resolve().parent.parent,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await process.communicate()

@@ -22,6 +22,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from temporalio.client import Client, WorkflowUpdateFailedError
 
+from activities.runtime.settings import actor_for
 from domain.commands import GiveAnswer, SignFor
 from domain.config import DistrictConfig
 from domain.enterprise import ItemSpec, RecordVisit
@@ -29,7 +30,6 @@ from domain.enterprise_plan import enterprise_for
 from domain.limits import PayloadRejected
 from domain.models import Answer, Ticket
 from starter.enterprises import record_visit
-from starter.settings import actor_for
 from starter.tickets import ActionFailed, act, refusal
 from starter.web.api import (
     AnswerBody,

@@ -11,12 +11,19 @@ import pytest
 from rich.console import Console
 from temporalio.client import Client
 
-from starter.bench import QUICK, Bench, markdown_table, memory_target, summary, table, write_results
-from starter.bench_engine import bare_engine, history_bytes, history_events
-from starter.bench_memory import worker_memory
-from starter.bench_tickets import Project, latency_parts, latency_summary, percentile, project_throughput, steady_rate
-from starter.keys import load_key_ring
-from starter.settings import load_config
+from activities.runtime.keys import load_key_ring
+from activities.runtime.settings import load_config
+from starter.tools.bench import QUICK, Bench, markdown_table, memory_target, summary, table, write_results
+from starter.tools.bench_engine import bare_engine, history_bytes, history_events
+from starter.tools.bench_memory import worker_memory
+from starter.tools.bench_tickets import (
+    Project,
+    latency_parts,
+    latency_summary,
+    percentile,
+    project_throughput,
+    steady_rate,
+)
 
 REQUIRED = [
     "bare_events_per_s",

@@ -23,7 +23,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright, expec
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.reports import compose
+from activities.reports.activity import compose
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, RequestExtension, SignFor
 from domain.config import DistrictConfig

@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from domain.calendar import CHINA_TZ, CalendarData, DayKind, Duration, Span, Unit, WorkCalendar, add
-from domain.config import CalendarSettings
-from starter.calendar_source import (
+from activities.runtime.calendar_source import (
     calendar_for,
     calendar_window,
     package_years,
     statutory_holidays,
     statutory_is_workday,
 )
+from domain.calendar import CHINA_TZ, CalendarData, DayKind, Duration, Span, Unit, WorkCalendar, add
+from domain.config import CalendarSettings
 
 DURATION: TypeAdapter[Span] = TypeAdapter(Duration)
 

@@ -48,7 +48,7 @@ class Cli:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "starter.cli",
+            "starter.cli.app",
             *args,
             env=self.env,
             cwd=self.cwd,
@@ -276,7 +276,7 @@ async def test_list_filters_by_status_and_department(cli, client, config, tmp_pa
 
     other = await cli("ticket", "list", "--status", "待签收", "--department", "zjj", "--limit", "1000")
     assert data["ticket_no"] not in other.out
-    assert "--status: unknown status" in one_line_error(await cli("ticket", "list", "--status", "飞走了"))
+    assert "--status: 未知的状态" in one_line_error(await cli("ticket", "list", "--status", "飞走了"))
 
 
 async def test_unknown_ticket_and_broken_config(cli, tmp_path):

@@ -21,7 +21,7 @@ METAVAR = re.compile(r"<(str|int|bool|float|path|int range|integer range)>")
 def hotline(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
     return subprocess.run(
-        [sys.executable, "-m", "starter.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+        [sys.executable, "-m", "starter.cli.app", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
     )
 
 

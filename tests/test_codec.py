@@ -19,19 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
-from domain.models import Citizen, Ticket
-from starter.cli_keys import app as keys_app
-from starter.codec import ENCODING, KEY_ID_META, EncryptionCodec, PayloadDecryptionError, data_converter
-from starter.codec_server import (
-    COOKIE,
-    COOKIE_MAX_AGE,
-    TOKEN_ENV,
-    CodecServer,
-    codec_token,
-    cookie_value,
-    start_codec_server,
-)
-from starter.keys import (
+from activities.runtime.codec import ENCODING, KEY_ID_META, EncryptionCodec, PayloadDecryptionError, data_converter
+from activities.runtime.keys import (
     ENCRYPTION_ENV,
     KEYS_ENV,
     KEYS_FILE_ENV,
@@ -43,7 +32,18 @@ from starter.keys import (
     read_key_file,
     update_key_file,
 )
-from starter.payloads import data_converter as plain_converter
+from activities.runtime.payloads import data_converter as plain_converter
+from domain.models import Citizen, Ticket
+from starter.cli.keys import app as keys_app
+from starter.tools.codec_server import (
+    COOKIE,
+    COOKIE_MAX_AGE,
+    TOKEN_ENV,
+    CodecServer,
+    codec_token,
+    cookie_value,
+    start_codec_server,
+)
 
 PHONE = "13912345678"
 NAME = "李秀兰"

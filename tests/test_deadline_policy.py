@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import CONFIG_ENV, actor_for, load_config
 from domain.calendar import CHINA_TZ, Duration, Span
 from domain.config import DistrictConfig, describe_validation_error
 from domain.deadlines import (
@@ -32,8 +34,6 @@ from domain.delivery import NoticeKind
 from domain.intake import assignment_for, plan_intake
 from domain.models import Actor, Answer, Callback, RequestKind, Satisfaction, TicketStatus, VerifyDecision
 from domain.ticket_record import TicketRecord
-from starter.calendar_source import calendar_for
-from starter.settings import CONFIG_ENV, actor_for, load_config
 from tests.conftest import raw_config
 from tests.helpers import sample_ticket
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from starter.binaries import start_dev_server
-from starter.demo import demo_namespace
-from starter.settings import converter
+from activities.runtime.binaries import start_dev_server
+from activities.runtime.settings import converter
+from starter.tools.demo import demo_namespace
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ async def test_the_demo_keeps_to_its_own_namespace_and_ends_what_it_started(tmp_
     try:
         address = env.client.service_client.config.target_host
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "starter.cli", "demo", "-n", "13", "--timeout", "240", "--web-port", "0",
+            sys.executable, "-m", "starter.cli.app", "demo", "-n", "13", "--timeout", "240", "--web-port", "0",
             "--codec-port", "0", "--data-dir", str(tmp_path / "demo"),
             cwd=ROOT, env={**os.environ, "TEMPORAL_ADDRESS": address, "COLUMNS": "200"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

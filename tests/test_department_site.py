@@ -20,8 +20,11 @@ from temporalio.api.workflowservice.v1 import (
 )
 from typer.testing import CliRunner
 
+from activities.runtime.keys import KeyRing, write_secret
+from activities.runtime.settings import ConfigError, load_config, load_department_site
 from domain.config import CenterAddress, DepartmentSite, department_site
-from starter.access_proxy import (
+from starter.cli.access import app as access_app
+from starter.tools.access_proxy import (
     POLL_ACTIVITY,
     WORKFLOW_SERVICE,
     AccessError,
@@ -32,9 +35,6 @@ from starter.access_proxy import (
     add_principal,
     read_credentials,
 )
-from starter.cli_access import app as access_app
-from starter.keys import KeyRing, write_secret
-from starter.settings import ConfigError, load_config, load_department_site
 
 ROOT = Path(__file__).resolve().parent.parent
 CENTRE = CenterAddress(address="hotline-access.example.gov:7243")

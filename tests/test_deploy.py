@@ -17,8 +17,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from starter.ops import RequestMetrics, WorkerStatus, worker_app
-from starter.settings import load_config
+from activities.runtime.ops import RequestMetrics, WorkerStatus, worker_app
+from activities.runtime.settings import load_config
 from starter.web.ops_routes import BusinessGauges
 
 ROOT = Path(__file__).resolve().parent.parent

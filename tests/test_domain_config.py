@@ -11,10 +11,10 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from activities.runtime.settings import CONFIG_ENV, ConfigError, bundled_config_path, load_config
 from domain.calendar import Duration, Span
 from domain.config import CalendarSettings, DistrictConfig, FileInboxAdapter, describe_validation_error
 from domain.models import RequestKind
-from starter.settings import CONFIG_ENV, ConfigError, bundled_config_path, load_config
 from tests.conftest import raw_config
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import actor_for, load_config
 from domain.calendar import CHINA_TZ, Span, Unit
 from domain.config import DistrictConfig
 from domain.deadlines import ClockEvent, ClockKind, TicketDeadlines
@@ -46,8 +48,6 @@ from domain.intake import TicketRejected
 from domain.models import Actor, Role, Satisfaction
 from domain.ticket_record import ActionRefused
 from domain.uscc import ALPHABET, WEIGHTS, EnterpriseId, check_character
-from starter.calendar_source import calendar_for
-from starter.settings import actor_for, load_config
 
 MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司 (千里山镇), contact hd_zhang
 ENERGY = "91150302MA0Q7W5R16"  # 乌海新能源科技有限公司, contact xny_qian

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter
 
+from activities.runtime.calendar_source import WINDOW_DAYS, calendar_for
+from activities.runtime.settings import CONFIG_ENV, load_config
 from domain.calendar import CalendarData, Duration, Span
 from domain.config import CalendarSettings, DistrictConfig, ManualSurvey, SimulatedSurvey
 from domain.intake import (
@@ -22,8 +24,6 @@ from domain.intake import (
     workflow_id_for,
 )
 from domain.models import RequestKind, Ticket
-from starter.calendar_source import WINDOW_DAYS, calendar_for
-from starter.settings import CONFIG_ENV, load_config
 from tests.helpers import sample_ticket
 
 

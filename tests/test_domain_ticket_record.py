@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import CONFIG_ENV, actor_for, load_config
 from domain.calendar import Duration, Span, Unit
 from domain.commands import RequestExtension
 from domain.config import DistrictConfig
@@ -32,8 +34,6 @@ from domain.models import (
     VerifyDecision,
 )
 from domain.ticket_record import ActionRefused, TicketRecord
-from starter.calendar_source import calendar_for
-from starter.settings import CONFIG_ENV, actor_for, load_config
 from tests.helpers import sample_ticket
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # received and dispatched: Monday 17:00 China time

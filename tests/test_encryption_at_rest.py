@@ -17,14 +17,14 @@ import pytest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
+from activities.runtime.binaries import temporal_cli
+from activities.runtime.codec import data_converter
+from activities.runtime.keys import KeyRing
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
 from domain.models import Answer, Callback, Citizen, Satisfaction, TicketStatus
-from starter.binaries import temporal_cli
-from starter.codec import data_converter
-from starter.codec_server import start_codec_server
-from starter.keys import KeyRing
-from starter.server import EmbeddedServer
 from starter.tickets import act, submit
+from starter.tools.codec_server import start_codec_server
+from starter.tools.server import EmbeddedServer
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers

@@ -12,6 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
+from activities.reports.enterprise_export import markdown_table, safe_name, write_lists
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import actor_for, load_config
 from domain.calendar import CHINA_TZ
 from domain.config import DistrictConfig
 from domain.deadlines import TicketDeadlines
@@ -42,9 +45,6 @@ from domain.enterprise_lists import (
 )
 from domain.enterprise_plan import enterprise_for, item_deadlines, item_spec
 from domain.models import Satisfaction
-from starter.calendar_source import calendar_for
-from starter.enterprise_export import markdown_table, safe_name, write_lists
-from starter.settings import actor_for, load_config
 
 MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司, contact hd_zhang
 ENERGY = "91150302MA0Q7W5R16"  # 乌海新能源科技有限公司, contact xny_qian

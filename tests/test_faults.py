@@ -33,9 +33,9 @@ import pytest
 import yaml
 from temporalio.client import Client
 
+from activities.runtime.settings import CONFIG_ENV, connect
 from domain.models import Ticket
-from starter.server import EmbeddedServer
-from starter.settings import CONFIG_ENV, connect
+from starter.tools.server import EmbeddedServer
 from tests.department_system import DepartmentSystem, department_system
 from tests.fault_rig import (
     CATEGORIES,

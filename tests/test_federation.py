@@ -38,13 +38,13 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from activities.runtime.codec import EncryptionCodec, PayloadDecryptionError, data_converter
+from activities.runtime.keys import KeyRing, read_key_file, update_key_file, write_secret
 from domain.commands import SignFor
 from domain.config import CenterAddress, DistrictConfig, department_site
 from domain.models import Satisfaction, TicketStatus
-from starter.access_proxy import RunningProxy, add_principal, read_credentials, start_access_proxy
-from starter.codec import EncryptionCodec, PayloadDecryptionError, data_converter
-from starter.keys import KeyRing, read_key_file, update_key_file, write_secret
 from starter.tickets import ActionFailed, act, submit, view
+from starter.tools.access_proxy import RunningProxy, add_principal, read_credentials, start_access_proxy
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from tests.replay_all import REGISTERED

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from activities.runtime.home import HOME_ENV, home_dir, place_key_file, with_paths_under
+from activities.runtime.keys import KEYS_ENV, KEYS_FILE_ENV
+from activities.runtime.settings import CONFIG_ENV, load_config
 from domain.config import FileInboxAdapter
-from starter.home import HOME_ENV, home_dir, place_key_file, with_paths_under
-from starter.keys import KEYS_ENV, KEYS_FILE_ENV
-from starter.settings import CONFIG_ENV, load_config
 
 
 def test_relative_folders_resolve_under_the_base_and_absolute_ones_stay(tmp_path: Path) -> None:

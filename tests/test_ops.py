@@ -22,11 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.keys import KeyRing
+from activities.runtime.logging import configure_logging, mask_numbers
 from domain.models import Citizen, TicketStatus
-from starter.codec_server import start_codec_server
-from starter.keys import KeyRing
-from starter.logging import configure_logging, mask_numbers
 from starter.tickets import submit
+from starter.tools.codec_server import start_codec_server
 from starter.web.app import create_app, serving
 from starter.web.users import UserDirectory
 from tests.conftest import make_config
@@ -170,7 +170,7 @@ async def test_workers_as_installed_serve_metrics_and_log_no_personal_data(clien
         [
             sys.executable,
             "-m",
-            "starter.cli",
+            "starter.cli.app",
             "worker",
             "--department",
             "cgj",

@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, WebhookDepartmentAdapter, verify
+from activities.runtime.settings import converter
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.commands import SignFor, TransferToCity
@@ -40,12 +41,12 @@ from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, del
 from domain.intake import workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import AssistStatus, TicketRecord
-from starter.settings import converter
 from starter.tickets import act, outcome, submit, view
 from tests.conftest import make_config
 from tests.fake_department import serve_posts
 from tests.helpers import eventually, person, sample_ticket
-from worker import WORKFLOWS, WorkerSet, build_workers
+from worker import WorkerSet, build_workers
+from workflows.registry import WORKFLOWS
 from workflows.retry import ALERT_AFTER
 from workflows.ticket import TicketWorkflow
 

@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
-from starter.settings import converter
+from activities.runtime.settings import converter
 from tests import replay_all
-from worker import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 # Every release's histories: tickets started under an older release may still be running.

@@ -1,6 +1,6 @@
 """`hotline report cumulative` (累计, 截至目前) as a user runs it: a real CLI process against a dev server
 of its own, over tickets whose search attributes are written as real tickets publish them (workflows no
-worker runs, as starter/bench_reports.py seeds them), so the figures are known by hand."""
+worker runs, as starter/tools/bench_reports.py seeds them), so the figures are known by hand."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.binaries import start_dev_server
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
 from domain.facts import Fact, closure_tag, scoped_tag, tags
 from domain.models import Satisfaction, TicketStatus
-from starter.binaries import start_dev_server
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.integration
@@ -129,7 +129,7 @@ async def hotline(client: Client, config_file: Path, *args: str) -> tuple[int, s
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "starter.cli",
+        "starter.cli.app",
         *args,
         env=env,
         cwd=Path(__file__).resolve().parent.parent,

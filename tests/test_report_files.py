@@ -1,4 +1,4 @@
-"""Writing a Report to Markdown, HTML, .xlsx, CSV and PNG charts (starter/report_files.py)."""
+"""Writing a Report to Markdown, HTML, .xlsx, CSV and PNG charts (activities/reports/files.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ from matplotlib.image import imread
 from openpyxl import load_workbook
 from structlog.testing import capture_logs
 
-from domain.reports import ChartSpec, Report, ReportKind
-from domain.tables import Table
-from starter import report_files
-from starter.enterprise_export import display_width, markdown_table
-from starter.report_files import (
+from activities.reports import files as report_files
+from activities.reports.enterprise_export import display_width, markdown_table
+from activities.reports.files import (
     chart_font,
     chart_values,
     draw_chart,
@@ -29,6 +27,8 @@ from starter.report_files import (
     sheet_names,
     write_report,
 )
+from domain.reports import ChartSpec, Report, ReportKind
+from domain.tables import Table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STEM = "月报-2026年11月"

@@ -13,16 +13,16 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.reports import compose, make_report
+from activities.reports.activity import compose, make_report
+from activities.reports.ledger import SETTLE, Ledger, kept_days, midnight, spans
+from activities.reports.source import ticket_facts
+from activities.runtime.binaries import start_dev_server
 from domain.calendar import CHINA_TZ
 from domain.config import DistrictConfig
 from domain.facts import TicketFacts
 from domain.metrics import Period
 from domain.report_request import ReportRequest, ReportRun
-from starter.bench_reports import seed
-from starter.binaries import start_dev_server
-from starter.report_ledger import SETTLE, Ledger, kept_days, midnight, spans
-from starter.report_source import ticket_facts
+from starter.tools.bench_reports import seed
 from tests.conftest import make_config
 
 TICKETS = 300

@@ -17,17 +17,17 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.webhook import verify
-from activities.reports import compose, make_report
+from activities.reports.activity import compose, make_report
+from activities.reports.files import NO_PDF_CONVERTER, pdf_converter
+from activities.reports.source import ticket_facts
+from activities.runtime.binaries import start_dev_server
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
 from domain.config import DistrictConfig, ReportRecipient
 from domain.metrics import MetricsPolicy
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportReceipt, ReportRequest, ReportRun
-from starter.binaries import start_dev_server
-from starter.report_files import NO_PDF_CONVERTER, pdf_converter
 from starter.report_schedules import ensure_schedules, schedule_id
-from starter.report_source import ticket_facts
 from starter.tickets import act, submit
 from tests.conftest import make_config
 from tests.fake_department import SECRET, FakeDepartment

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from activities.reports.source import open_ticket_facts, ticket_facts
 from domain import search_attributes as sa
 from domain.commands import ContactCitizen, Decide, GiveAnswer, RecordCallback, RequestReturn, SignFor
 from domain.config import DistrictConfig
 from domain.facts import TicketFacts
 from domain.intake import assignment_for
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
-from starter.report_source import open_ticket_facts, ticket_facts
 from starter.tickets import act, submit
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket

@@ -17,17 +17,17 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.reports import compose, make_report
+from activities.reports.activity import compose, make_report
+from activities.runtime.binaries import start_dev_server
+from activities.runtime.settings import actor_for
 from domain.calendar import CHINA_TZ, Span, Unit
 from domain.campaign import CampaignKind, TicketFilter
 from domain.config import DistrictConfig
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import UNREAD
-from starter.binaries import start_dev_server
 from starter.campaigns import start_campaign
 from starter.enterprises import record_visit
-from starter.settings import actor_for
 from starter.web.app import create_app
 from starter.web.users import WebUser, hash_password, load_users, write_users
 from starter.whistles import blow, list_whistles

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from activities.runtime.calendar_source import calendar_for
+from activities.runtime.settings import actor_for, load_config
 from domain.calendar import CHINA_TZ, Span, Unit
 from domain.campaign import CampaignInput, CampaignKind, CampaignRecord, Snapshot, TicketFilter
 from domain.config import DistrictConfig
@@ -33,8 +35,6 @@ from domain.reports import (
 )
 from domain.tables import Table
 from domain.whistle import WhistleRecord, plan_whistle
-from starter.calendar_source import calendar_for
-from starter.settings import actor_for, load_config
 from tests.test_metrics import EVALUATIONS, NOVEMBER, POLICY, at, sample_facts
 
 S, B, U = Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.UNSATISFIED

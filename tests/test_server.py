@@ -17,9 +17,9 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from activities.runtime.keys import KEYS_ENV, KEYS_FILE_ENV
 from domain import search_attributes as sa
-from starter.codec_server import TOKEN_ENV
-from starter.keys import KEYS_ENV, KEYS_FILE_ENV
+from starter.tools.codec_server import TOKEN_ENV
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ async def test_server_starts_with_search_attributes_and_stops_on_sigterm(tmp_pat
     # A fresh folder with no keys configured: the server creates them (and the codec token) there.
     env = {k: v for k, v in os.environ.items() if k not in (KEYS_FILE_ENV, KEYS_ENV, TOKEN_ENV)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "starter.cli", "server", "--port", str(port), "--ui-port", str(ui_port),
+        sys.executable, "-m", "starter.cli.app", "server", "--port", str(port), "--ui-port", str(ui_port),
         "--codec-port", str(codec_port), "--data-dir", str(tmp_path / "data"), cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -80,7 +80,7 @@ async def test_a_busy_port_is_refused_with_one_line(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "starter.cli", "server", "--port", str(port), "--data-dir", str(tmp_path),
+            sys.executable, "-m", "starter.cli.app", "server", "--port", str(port), "--data-dir", str(tmp_path),
             cwd=ROOT, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         _, err = await process.communicate()
@@ -95,7 +95,7 @@ async def test_the_temporal_server_dies_with_hotline_server_even_on_kill_9(tmp_p
     running (re-parented, holding the port and the database, without its codec server)."""
     port, ui_port, codec_port = free_port(), free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "starter.cli", "server", "--port", str(port), "--ui-port", str(ui_port),
+        sys.executable, "-m", "starter.cli.app", "server", "--port", str(port), "--ui-port", str(ui_port),
         "--codec-port", str(codec_port), "--data-dir", str(tmp_path / "data"), cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

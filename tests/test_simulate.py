@@ -15,14 +15,14 @@ from typing import Any, NamedTuple
 import openpyxl
 import pytest
 
+from activities.runtime.settings import load_config
 from domain.calendar import CHINA_TZ, natural
 from domain.config import DistrictConfig
 from domain.metrics import Period, Rate, figures
 from domain.reports import BY_DEPARTMENT, CUMULATIVE, CUMULATIVE_BY_DEPARTMENT, OVERVIEW, cumulative, monthly_analysis
 from domain.scenario import AfterCallback, ScenarioError, parse_scenario, sample_month
 from domain.tables import Table
-from starter.settings import load_config
-from starter.simulate import check_routes, simulate
+from starter.tools.simulate import check_routes, simulate
 
 pytestmark = pytest.mark.integration
 
@@ -371,7 +371,17 @@ def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Pat
     tight.write_text(json.dumps({"deadlines": policy}, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "simulate", str(scenario), "--compare", str(tight), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "starter.cli.app",
+            "simulate",
+            str(scenario),
+            "--compare",
+            str(tight),
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -384,7 +394,7 @@ def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Pat
     current, tighter = (float(v.rstrip("%")) for v in rows["按时办结率"])
     assert tighter <= current
     bad = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "simulate", str(tight), "--out", str(out)],
+        [sys.executable, "-m", "starter.cli.app", "simulate", str(tight), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -395,7 +405,7 @@ def test_the_command_compares_two_policies(config: DistrictConfig, tmp_path: Pat
 
 def test_the_simulated_district_keeps_its_own_verification_policy(config: DistrictConfig, tmp_path: Path) -> None:
     from domain.config import CallbackPolicy
-    from starter.simulate import simulated_config
+    from starter.tools.simulate import simulated_config
 
     strict = config.model_copy(
         update={"center": config.center.model_copy(update={"callback": CallbackPolicy(auto_redo=True, max_redo=1)})}
@@ -428,7 +438,7 @@ async def test_a_month_with_a_fifth_open_past_its_end_plays_in_batches_side_by_s
         late = fact.closed_at - fact.received_at - timedelta(days=40)
         assert 2.4 * 3600 <= late.total_seconds() <= 2.6 * 3600, (fact.ticket_no, late)
         assert fact.answered_on_time is False
-    from starter.simulate import Closed, Reached, Started
+    from starter.tools.simulate import Closed, Reached, Started
 
     assert sum(isinstance(e, Started) for e in events) == sum(isinstance(e, Closed) for e in events) == 20
     assert max(e.at for e in events if isinstance(e, Reached)).month == 12  # the backlog closed in December
@@ -442,7 +452,7 @@ async def test_a_failure_names_the_ticket_and_step_and_keeps_what_was_computed(
     and every other ticket's facts are kept for the report."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    import starter.simulate as simulator
+    import starter.tools.simulate as simulator
 
     real_act = simulator.act
 
@@ -467,7 +477,7 @@ async def test_a_batch_whose_clock_stops_is_given_up_with_what_it_computed(
     patience the batch stops, says so, and keeps every ticket as far as it got."""
     import asyncio
 
-    import starter.simulate as simulator
+    import starter.tools.simulate as simulator
 
     real_act = simulator.act
 
@@ -490,9 +500,9 @@ def test_a_sample_year_has_the_seasons_shape(config: DistrictConfig) -> None:
     long when asked; valid, reproducible, every ticket in the year."""
     from collections import Counter
 
+    from activities.runtime.calendar_source import calendar_for
     from domain.calendar import DayKind, WorkCalendar
     from domain.scenario import sample_year
-    from starter.calendar_source import calendar_for
 
     calendar = calendar_for(config.calendar, datetime(2026, 1, 1, tzinfo=CHINA_TZ))
     lines = sample_year(config, 2026, 3000, calendar, seed=5, long_running=0.2)
@@ -523,7 +533,7 @@ def test_the_command_writes_each_month_and_the_whole_span(tmp_path: Path) -> Non
     scenario.write_text(jsonl([line(f"MM{i}", at) for i, at in enumerate(days)]), encoding="utf-8")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "starter.cli", "simulate", str(scenario), "--out", str(out)],
+        [sys.executable, "-m", "starter.cli.app", "simulate", str(scenario), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -546,7 +556,7 @@ async def test_an_action_whose_answer_is_lost_is_sent_again_and_applied_once(
     where a new id would be refused as a second 签收."""
     import asyncio
 
-    import starter.simulate as simulator
+    import starter.tools.simulate as simulator
 
     real_act = simulator.act
     ids: list[str | None] = []

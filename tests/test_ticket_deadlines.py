@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from activities.runtime.settings import converter
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
 from domain.commands import ContactCitizen, Decide, GiveAnswer, RequestExtension, RequestReturn, SignFor
@@ -25,7 +26,6 @@ from domain.deadlines import TICKET_CLOCKS, ClockKind
 from domain.intake import assignment_for
 from domain.models import Answer, TicketStatus
 from domain.ticket_record import TicketRecord
-from starter.settings import converter
 from starter.tickets import ActionFailed, act, submit, view
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from activities.runtime.settings import ConfigError, bundled_config_path, load_config
 from domain.calendar import CHINA_TZ
-from starter.settings import ConfigError, bundled_config_path, load_config
 from starter.ticket_files import CSV_COLUMNS, TicketFileError, read_many, spreadsheet_time
 
 NINE_ON_3_DEC = datetime(2026, 12, 3, 9, 0, tzinfo=CHINA_TZ)
@@ -176,7 +176,7 @@ def test_a_missing_column_in_a_workbook_is_named(tmp_path: Path):
 
 def hotline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real `hotline` process (a traceback would show as it is)."""
-    command = [sys.executable, "-c", "from starter.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from starter.cli.app import main; main()", *args]
     environ = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:9", **(env or {})}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=environ, check=False)
 

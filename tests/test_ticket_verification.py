@@ -38,8 +38,8 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
-from starter.audit import story_of
 from starter.tickets import ActionFailed, act, outcome, submit, view
+from starter.tools.audit import story_of
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
 from worker import build_workers

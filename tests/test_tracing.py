@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 
+from activities.runtime import tracing
 from domain.models import TicketStatus
-from starter import tracing
 from starter.web.api import api_app
 from starter.web.gateway_auth import signed_headers
 from tests.conftest import make_config

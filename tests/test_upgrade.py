@@ -16,9 +16,9 @@ from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.versioning import CENTER_DEPLOYMENT, center_deployment
 from domain.models import TicketStatus
 from starter.tickets import handle_for, submit
-from starter.versioning import CENTER_DEPLOYMENT, center_deployment
 from tests.conftest import make_config
 from tests.helpers import eventually, sample_ticket
 from worker import build_workers
@@ -32,7 +32,7 @@ async def hotline(*args: str, address: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "starter.cli",
+        "starter.cli.app",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -12,9 +12,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.codec import data_converter
+from activities.runtime.keys import load_key_ring, update_key_file
 from domain.models import TicketStatus
-from starter.codec import data_converter
-from starter.keys import load_key_ring, update_key_file
 from starter.tickets import submit
 from starter.web.app import create_app
 from starter.web.gateway_auth import signed_headers

@@ -20,12 +20,12 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from activities.runtime.settings import CONFIG_ENV, load_config
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.attachments import AttachmentRefused, FileStore, attachments_in
 from starter.enterprises import record_visit, view_enterprise
-from starter.settings import CONFIG_ENV, load_config
 from starter.tickets import submit, view
 from starter.web import pages_queue
 from starter.web.app import create_app

@@ -16,6 +16,7 @@ import structlog
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.runtime.workflow_client import retry_not_ready
 from domain.commands import (
     AssistReport,
     Attend,
@@ -31,7 +32,6 @@ from domain.config import SimulatedAdapter
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, NoticeKind
 from domain.enterprise import CloseItem, NoteProgress, Outcome, OutcomeKind
 from domain.models import Actor, Answer
-from starter.tickets import retry_not_ready
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow

@@ -34,6 +34,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.adapters.webhook import DEPARTMENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER
+from activities.runtime.codec import PayloadDecryptionError, undecryptable
+from activities.runtime.settings import ConfigError, actor_for
 from domain import search_attributes as sa
 from domain.commands import (
     ActionResult,
@@ -67,10 +69,7 @@ from domain.models import (
 )
 from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import TicketRecord
-from starter.cli_tickets import list_query
-from starter.codec import PayloadDecryptionError, undecryptable
-from starter.settings import ConfigError, actor_for
-from starter.tickets import ActionFailed, act, submit, view
+from starter.tickets import ActionFailed, act, list_query, submit, view
 from starter.web.gateway_auth import (
     CENTER,
     TIMESTAMP_HEADER,
@@ -741,7 +740,7 @@ async def list_tickets(
     _known("street", street, {s.name for s in config.streets})
     _known("category", category, {c.name for c in config.categories})
     query = list_query(
-        status.value if status else None,
+        status,
         department,
         street,
         category,

@@ -21,9 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.runtime.codec import PayloadDecryptionError, undecryptable
 from domain.config import DistrictConfig
 from starter.attachments import FileStore
-from starter.codec import PayloadDecryptionError, undecryptable
 from starter.web import (
     open311,
     ops_routes,

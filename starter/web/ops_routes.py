@@ -33,13 +33,13 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from activities.runtime.ops import RequestMetrics, client_checks, health_routes
+from activities.runtime.tracing import instrument_web
 from domain import search_attributes as sa
 from domain.calendar import natural
 from domain.config import DistrictConfig
 from domain.models import TicketStatus
 from domain.reports import LADDER
-from starter.ops import RequestMetrics, client_checks, health_routes
-from starter.tracing import instrument_web
 
 CACHE_SECONDS = 30.0
 COUNT_CONCURRENCY = 8

@@ -1,6 +1,6 @@
 """The centre: the shift lead's workbench (异常审批, 人工派遣, overdue tickets), the operators'
 callbacks (待回访), and the leaders' dashboard: this month's rates per department, the red and black
-lists and the charts, computed by the monthly report's own code (`activities.reports.compose`)."""
+lists and the charts, computed by the monthly report's own code (`activities.reports.activity.compose`)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from activities.reports import compose
+from activities.reports.activity import compose
+from activities.reports.files import draw_chart
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
 from domain.facts import Fact
 from domain.models import Role, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, UNREAD, Report
-from starter.report_files import draw_chart
 from starter.web.pages import NotFound, client_of, config_of, render, require, signed_in
 from starter.web.pages_queue import batchable
 from starter.web.pages_tickets import queue_query, queue_rows

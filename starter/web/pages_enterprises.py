@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from activities.runtime.calendar_source import calendar_for
 from domain.enterprise import (
     CloseItem,
     ConfirmItem,
@@ -29,7 +30,6 @@ from domain.enterprise_plan import plan_reopen
 from domain.intake import TicketRejected
 from domain.models import Role, Satisfaction
 from domain.tables import Table
-from starter.calendar_source import calendar_for
 from starter.enterprises import act_enterprise, all_enterprises, view_enterprise
 from starter.tickets import ActionFailed
 from starter.web.pages import (

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from activities.runtime.codec import PayloadDecryptionError
 from domain import search_attributes as sa
 from domain.audit import mask_address, mask_name
 from domain.calendar import Span, Unit
@@ -65,7 +66,6 @@ from domain.models import (
 from domain.privacy import phone_as_seen, sees_phone
 from domain.ticket_record import ActionRefused, TicketRecord
 from starter.attachments import ALLOWED, MAX_BYTES, MAX_FILES, Attachment, AttachmentRefused, FileStore, attachments_in
-from starter.codec import PayloadDecryptionError
 from starter.render import remaining
 from starter.tickets import ActionFailed, act, view
 from starter.web.pages import (

@@ -40,10 +40,10 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from activities.runtime.keys import file_stamp
+from activities.runtime.settings import ConfigError, actor_for
 from domain.config import DistrictConfig, describe_validation_error
 from domain.models import ROLE_LABELS, Actor, Role
-from starter.keys import file_stamp
-from starter.settings import ConfigError, actor_for
 
 SECRET_ENV = "HOTLINE_WEB_SECRET"
 USERS_ENV = "HOTLINE_WEB_USERS"

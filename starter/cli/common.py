@@ -1,0 +1,134 @@
+"""What every CLI command shares: the configuration option, the console, and turning errors into
+one clear line with the right exit code (2 for bad input, 1 for an unreachable server)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.runtime.keys import KeyRingError
+from activities.runtime.settings import ConfigError, address, connect, load_config
+from activities.runtime.startup import SetupError
+from domain.config import DistrictConfig, describe_validation_error
+from domain.intake import TicketRejected
+from domain.limits import PayloadRejected, one_line
+from domain.models import YEARS
+from starter.render import console
+from starter.ticket_files import TicketFileError
+from starter.tickets import ActionFailed
+
+try:  # typer ≥ 0.25 carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover (older typer, on click itself)
+    from click.exceptions import UsageError
+
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"错误：{one_line(message)}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """The root command: what click refuses (a missing option, a value of the wrong type or out of
+    range, an unknown command) and a command model that refuses its options come out as one line
+    naming the option or field, with exit code 2, instead of a usage panel or a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
+                raise
+            fail(err.format_message())
+        except ValidationError as err:
+            fail(describe_validation_error("输入", err))
+        except (TicketRejected, PayloadRejected) as err:
+            fail(str(err))
+
+
+def run(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run a command's coroutine; known failures become one line on stderr."""
+    try:
+        return asyncio.run(work)
+    except (
+        ConfigError,
+        KeyRingError,
+        TicketRejected,
+        TicketFileError,
+        ActionFailed,
+        SetupError,
+        PayloadRejected,
+    ) as err:
+        fail(str(err))
+    except ValidationError as err:
+        fail(describe_validation_error("输入", err))
+    except ConnectionError as err:
+        fail(str(err), code=1)
+    except RPCError as err:
+        # The server answered, but could not do it (e.g. no worker polls the workflow's queue).
+        fail(f"Temporal 服务：{err.message}（请确认中心 worker 正在运行）", code=1)
+
+
+def parse_date(text: str, option: str) -> date:
+    """A date option (YYYY-MM-DD, 2000 to 2099), or one line naming the option and exit code 2."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: 日期应写作 YYYY-MM-DD，而不是 '{text}'")
+    if day.year not in YEARS:
+        fail(f"{option}: 日期 {text} 不在 {YEARS.start}–{YEARS.stop - 1} 年之间")
+    return day
+
+
+def parse_month(text: str, option: str) -> tuple[int, int]:
+    """A month option (YYYY-MM) as (year, month), or one line naming the option and exit code 2."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        fail(f"{option}: 月份应写作 YYYY-MM，而不是 '{text}'")
+    year, month = text.split("-")
+    if int(year) not in YEARS:
+        fail(f"{option}: 月份 {text} 不在 {YEARS.start}–{YEARS.stop - 1} 年之间")
+    return int(year), int(month)
+
+
+def config_from(path: str | None) -> DistrictConfig:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        fail(str(err))
+
+
+async def client() -> Client:
+    try:
+        return await connect()
+    except RuntimeError as err:
+        hint = "请先运行 hotline server，或设置 TEMPORAL_ADDRESS"
+        raise ConnectionError(f"无法连接 Temporal 服务 {address()}（{hint}）") from err
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def send_update(act: Callable[..., Awaitable[Any]], number: str, update: Any, command: Any) -> None:
+    """Run one human action through `act` (a ticket's, whistle's or meeting's) and print its result."""
+
+    async def go() -> None:
+        result = await act(await client(), number, update, command)
+        suffix = f"（申请编号 {result.approval_id}）" if getattr(result, "approval_id", None) else ""
+        console.print(f"{number}：{result.message}{suffix}；当前状态：{result.status.value}")
+
+    run(go())
