@@ -1,0 +1,1 @@
+"""`hotline`, the admin CLI: one module per command group; `app.py` puts them together."""
