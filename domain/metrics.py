@@ -13,16 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from domain.calendar import CHINA_TZ
 from domain.facts import TicketFacts
 from domain.models import Frozen, Satisfaction, TicketStatus
-
-if TYPE_CHECKING:  # annotations only: the configuration imports this module, and whistles import it
-    from domain.whistle import WhistleRecord
 
 # ----- the policy (configuration section `metrics:`) -----
 
@@ -480,20 +477,6 @@ def by(facts: Iterable[TicketFacts], period: Period, policy: MetricsPolicy, key:
 
 
 # ----- whistle evaluations (一哨一考核) -----
-
-
-def whistle_evaluations(whistles: Iterable[WhistleRecord], period: Period) -> dict[str, list[Satisfaction]]:
-    """The streets' evaluations of each department (by code) made in the period, in order of time."""
-    found: list[tuple[datetime, str, Satisfaction]] = []
-    for whistle in whistles:
-        for part in whistle.parts:
-            evaluation = part.evaluation
-            if evaluation is not None and period.contains(evaluation.at):
-                found.append((evaluation.at, part.assignment.department, evaluation.satisfaction))
-    result: dict[str, list[Satisfaction]] = {}
-    for _, department, satisfaction in sorted(found, key=lambda e: e[0]):
-        result.setdefault(department, []).append(satisfaction)
-    return dict(sorted(result.items()))
 
 
 def whistle_counts(evaluations: Iterable[Satisfaction]) -> dict[Satisfaction, int]:
