@@ -39,7 +39,7 @@ from domain.models import (
     Satisfaction,
     ShortText,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, require_fit
+from domain.records import ActionRefused, PendingNotice, require_fit, require_role
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Printable]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Printable]
@@ -629,9 +629,7 @@ class EnterpriseRecord(BaseModel):
             raise ActionRefused(f"拒绝：{where}.unit：部门 {spec.unit.code} 缺少任务队列")
 
     def _require_team(self, actor: Actor, action: str) -> None:
-        if actor.role is not Role.SERVICE_TEAM:
-            raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SERVICE_TEAM]}")
-        require_fit(actor, action)
+        require_role(actor, action, Role.SERVICE_TEAM)
 
     def _visit_or_refuse(self, visit_no: str, action: str) -> Visit:
         visit = next((v for v in self.visits if v.visit_no == visit_no), None)

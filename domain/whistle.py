@@ -43,7 +43,7 @@ from domain.models import (
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, ladder_notices, require_fit
+from domain.records import ActionRefused, PendingNotice, ladder_notices, require_fit
 
 
 class WhistleInput(Frozen):

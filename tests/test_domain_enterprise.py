@@ -44,7 +44,7 @@ from domain.enterprise_plan import (
 )
 from domain.intake import TicketRejected
 from domain.models import Actor, Role, Satisfaction
-from domain.ticket_record import ActionRefused
+from domain.records import ActionRefused
 from domain.uscc import ALPHABET, WEIGHTS, EnterpriseId, check_character
 from starter.calendar_source import calendar_for
 from starter.settings import actor_for, load_config

@@ -31,7 +31,8 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
-from domain.ticket_record import ActionRefused, TicketRecord
+from domain.records import ActionRefused
+from domain.ticket_record import TicketRecord
 from starter.calendar_source import calendar_for
 from starter.settings import CONFIG_ENV, actor_for, load_config
 from tests.helpers import sample_ticket
