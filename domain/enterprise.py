@@ -517,12 +517,13 @@ class EnterpriseRecord(BaseModel):
         detail = f"超过完成时限 {china_time(clock.due_at)}，责任单位 {unit.name}"
         text = f"{subject} {detail}：{event.level}"
         self._log(at, None, event.level, detail, item_no=item.item_no)
-        notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
+        about["level"] = event.level
         if "department" in event.notify:
-            self.outbox.append(self._to_unit(item, **notice))
+            self.outbox.append(self._to_unit(item, NoticeKind.ESCALATION, text, **about))
         audience = [t for t in event.notify if t != "department"]
         if audience:
-            self.outbox.append(PendingNotice(department=None, audience=audience, **notice))
+            notice = PendingNotice(department=None, kind=NoticeKind.ESCALATION, text=text, audience=audience, **about)
+            self.outbox.append(notice)
 
     # ----- look-ups -----
 
@@ -594,8 +595,8 @@ class EnterpriseRecord(BaseModel):
     def _to_unit(self, item: ServiceItem, kind: NoticeKind, text: str, **about: object) -> PendingNotice:
         unit = item.spec.unit
         if unit.assignment is not None:
-            return PendingNotice(department=unit.assignment, kind=kind, text=text, **about)  # type: ignore[arg-type]
-        return PendingNotice(department=None, kind=kind, text=text, audience=[f"official:{unit.code}"], **about)  # type: ignore[arg-type]
+            return PendingNotice(department=unit.assignment, kind=kind, text=text, **about)
+        return PendingNotice(department=None, kind=kind, text=text, audience=[f"official:{unit.code}"], **about)
 
     def _clock(self, spec: ItemSpec, round: int, at: datetime, within: Span | None) -> Clock:
         if within is None and round == 1 and spec.due_on is not None:

@@ -193,7 +193,7 @@ class Ratio(BaseModel):
     numerator: int = 0
     denominator: int = 0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def rate(self) -> float | None:
         return self.numerator / self.denominator if self.denominator else None
@@ -228,48 +228,49 @@ class Figures(BaseModel):
     returned: Ratio = Ratio()  # 退单率
     extended: Ratio = Ratio()  # 延期率
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def sign_for_rate(self) -> float | None:
         return self.signed_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def response_rate(self) -> float | None:
         return self.contacted_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def on_time_rate(self) -> float | None:
         return self.answered_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def resolution_rate(self) -> float | None:
         return self.resolved.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def satisfaction_rate(self) -> float | None:
         return self.satisfied.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def redo_rate(self) -> float | None:
         return self.redone.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def return_rate(self) -> float | None:
         return self.returned.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def extension_rate(self) -> float | None:
         return self.extended.rate
 
     def ratio(self, rate: Rate) -> Ratio:
-        return getattr(self, _RATIO_FIELDS[rate])  # type: ignore[no-any-return]
+        ratio: Ratio = getattr(self, _RATIO_FIELDS[rate])
+        return ratio
 
     @property
     def empty(self) -> bool:

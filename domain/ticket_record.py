@@ -521,7 +521,11 @@ class TicketRecord(BaseModel):
         if self._pending(ApprovalKind.EXTENSION) is not None:
             raise ActionRefused("拒绝延期申请：已有延期申请待审批")
         deadlines, policy = self.plan.deadlines, self.plan.policy
-        max_count = deadlines.extension.max_count if deadlines else policy.max_extensions  # type: ignore[union-attr]
+        if deadlines is not None:
+            max_count = deadlines.extension.max_count
+        else:
+            assert policy is not None  # a plan without deadlines is a first release's, which has the policy
+            max_count = policy.max_extensions
         if self.extensions_granted >= max_count:
             raise ActionRefused(f"拒绝延期申请：延期次数已达上限（{max_count} 次）")
         if deadlines is None:
