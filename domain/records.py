@@ -1,8 +1,8 @@
 """What every record (工单、吹哨、会商、专项、企业) shares: the refusal a `check_*` raises, the notice
 waiting in its outbox, the checks of who may act, and the notices of a deadline ladder's step.
 
-The records' workflows turn an `ActionRefused` into an update failure of type "ActionRefused" (the
-class's name, which recorded histories keep), and keep `PendingNotice`s in their state.
+A refusal reaches the client as an `ApplicationError` whose type is the class's name, "ActionRefused"
+(Temporal's failure converter names it so, and clients match on it): the name must stay.
 """
 
 from __future__ import annotations
