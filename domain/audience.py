@@ -9,14 +9,16 @@ read from the value's own type and fields here, never chosen by workflow code.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from domain.delivery import CENTER, Delivery, ItemDelivery, Notice
 
-# The type, and the field inside it that names the department it is meant for.
-AUDIENCE_FIELDS: dict[type, Callable[[object], str]] = {
-    Delivery: lambda value: value.assignment.department,  # type: ignore[attr-defined]
-    ItemDelivery: lambda value: value.assignment.department,  # type: ignore[attr-defined]
-    Notice: lambda value: value.department,  # type: ignore[attr-defined]
+# The type, and the field inside it that names the department it is meant for (each reader is
+# called only with a value of its key's type, which a dict's typing cannot say: hence Any).
+AUDIENCE_FIELDS: dict[type, Callable[[Any], str]] = {
+    Delivery: lambda value: value.assignment.department,
+    ItemDelivery: lambda value: value.assignment.department,
+    Notice: lambda value: value.department,
 }
 
 

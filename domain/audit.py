@@ -252,7 +252,7 @@ def who(actor: Any) -> Who:
     if not isinstance(actor, dict) or "id" not in actor:
         return SYSTEM_WHO
     try:
-        role = ROLE_LABELS[Role(actor.get("role"))]
+        role = ROLE_LABELS[Role(str(actor.get("role")))]
     except ValueError:
         role = str(actor.get("role"))
     unit = actor.get("department") or actor.get("street") or actor.get("enterprise")
@@ -356,6 +356,7 @@ def timeline(workflow_id: str, workflow_type: str, events: list[HistoryEvent], r
     steps: list[Step] = []
     by_update: dict[str, Step] = {}
     by_activity: dict[str, Step] = {}
+    step: Step | None  # the step an event adds, or the earlier one its result completes (if any)
     status: str | None = None
 
     def add(at: datetime, event_id: int, actor: Who, action: str, **extra: Any) -> Step:

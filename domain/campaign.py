@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from domain.calendar import CalendarData, Span
 from domain.delivery import NoticeKind
 from domain.models import (
-    ROLE_LABELS,
     SYSTEM_ACTOR,
     Action,
     Actor,
@@ -25,7 +24,7 @@ from domain.models import (
     TicketNo,
     TicketStatus,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, require_fit
+from domain.records import ActionRefused, PendingNotice, require_role
 
 
 class CampaignKind(StrEnum):
@@ -138,9 +137,7 @@ class CampaignRecord(BaseModel):
     # ----- the shift lead -----
 
     def check_lead(self, actor: Actor, action: str) -> None:
-        if actor.role is not Role.SHIFT_LEAD:
-            raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SHIFT_LEAD]}")
-        require_fit(actor, action)
+        require_role(actor, action, Role.SHIFT_LEAD)
         if self.status is not CampaignStatus.RUNNING:
             raise ActionRefused(f"拒绝{action}：{self.input.kind.value}已结束")
 

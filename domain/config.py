@@ -135,9 +135,9 @@ class WhistleKind(Strict):
 def _default_whistle_kinds() -> list[WhistleKind]:
     # Nanjing 鼓楼 and Beijing 平谷 practice; the 24-hour contact of a work-advance whistle is part of 报到.
     return [
-        WhistleKind(name="紧急", report_in="30m", answer="1wd", description="30 分钟内到场报到"),  # type: ignore[arg-type]
-        WhistleKind(name="推进", report_in="1h", answer="3wd", description="1 小时内报到，3 个工作日内答卷"),  # type: ignore[arg-type]
-        WhistleKind(name="难题", report_in="1wd", answer="5wd", description="5 个工作日内答卷"),  # type: ignore[arg-type]
+        WhistleKind(name="紧急", report_in="30m", answer="1wd", description="30 分钟内到场报到"),
+        WhistleKind(name="推进", report_in="1h", answer="3wd", description="1 小时内报到，3 个工作日内答卷"),
+        WhistleKind(name="难题", report_in="1wd", answer="5wd", description="5 个工作日内答卷"),
     ]
 
 
@@ -291,6 +291,10 @@ class ReportRecipient(Strict):
 ReportFormat = Literal["png", "md", "html", "xlsx", "docx", "pdf", "csv"]  # pdf: where LibreOffice is installed
 
 
+def _default_formats() -> list[ReportFormat]:
+    return ["md", "html", "xlsx", "docx", "pdf", "csv"]
+
+
 class ReportSettings(Strict):
     """日报预警, 周报督办, 月报分析: where the files go, to whom, when, and how figures are counted."""
 
@@ -298,9 +302,7 @@ class ReportSettings(Strict):
     # 办结台账: keep each past day's closed tickets in `folder`/ledger, so a month lists from
     # visibility only what is still open (activities/reports/ledger.py); off: every report lists it all.
     ledger: bool = True
-    formats: list[ReportFormat] = Field(
-        default_factory=lambda: ["md", "html", "xlsx", "docx", "pdf", "csv"], min_length=1
-    )
+    formats: list[ReportFormat] = Field(default_factory=_default_formats, min_length=1)
     recipients: list[ReportRecipient] = Field(default_factory=list)
     schedule: ReportSchedule = ReportSchedule()
     metrics: MetricsPolicy = MetricsPolicy()

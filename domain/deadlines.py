@@ -67,14 +67,14 @@ class Tier(Frozen):
 
 class ExtensionRule(Frozen):
     max_count: int = Field(default=1, ge=0)
-    max: Duration = Span(amount=10, unit="wd")  # type: ignore[arg-type]
+    max: Duration = Span(amount=10, unit="wd")
 
 
 class ItemTier(Frozen):
     """The tier of the red service team's items: a default time limit when the visit agrees none."""
 
     name: str = "企业服务事项"
-    limit: Duration = Span(amount=15, unit="wd")  # type: ignore[arg-type]
+    limit: Duration = Span(amount=15, unit="wd")
 
     def tier(self, limit: Span | None = None) -> Tier:
         span = limit or self.limit
@@ -88,7 +88,7 @@ class DeadlinePolicy(Frozen):
     enterprise_item: ItemTier = ItemTier()
     warnings: list[float] = Field(default_factory=lambda: [0.5, 0.75])
     ladder: list[LadderStep] = Field(min_length=1)
-    return_window: Duration = Span(amount=2, unit="wd")  # type: ignore[arg-type]
+    return_window: Duration = Span(amount=2, unit="wd")
     extension: ExtensionRule = ExtensionRule()
 
     @model_validator(mode="after")

@@ -39,7 +39,7 @@ from domain.models import (
     Satisfaction,
     ShortText,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, require_fit
+from domain.records import ActionRefused, PendingNotice, require_fit, require_role
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Printable]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Printable]
@@ -517,12 +517,13 @@ class EnterpriseRecord(BaseModel):
         detail = f"超过完成时限 {china_time(clock.due_at)}，责任单位 {unit.name}"
         text = f"{subject} {detail}：{event.level}"
         self._log(at, None, event.level, detail, item_no=item.item_no)
-        notice = {"kind": NoticeKind.ESCALATION, "text": text, "level": event.level, **about}
+        about["level"] = event.level
         if "department" in event.notify:
-            self.outbox.append(self._to_unit(item, **notice))
+            self.outbox.append(self._to_unit(item, NoticeKind.ESCALATION, text, **about))
         audience = [t for t in event.notify if t != "department"]
         if audience:
-            self.outbox.append(PendingNotice(department=None, audience=audience, **notice))
+            notice = PendingNotice(department=None, kind=NoticeKind.ESCALATION, text=text, audience=audience, **about)
+            self.outbox.append(notice)
 
     # ----- look-ups -----
 
@@ -594,8 +595,8 @@ class EnterpriseRecord(BaseModel):
     def _to_unit(self, item: ServiceItem, kind: NoticeKind, text: str, **about: object) -> PendingNotice:
         unit = item.spec.unit
         if unit.assignment is not None:
-            return PendingNotice(department=unit.assignment, kind=kind, text=text, **about)  # type: ignore[arg-type]
-        return PendingNotice(department=None, kind=kind, text=text, audience=[f"official:{unit.code}"], **about)  # type: ignore[arg-type]
+            return PendingNotice(department=unit.assignment, kind=kind, text=text, **about)
+        return PendingNotice(department=None, kind=kind, text=text, audience=[f"official:{unit.code}"], **about)
 
     def _clock(self, spec: ItemSpec, round: int, at: datetime, within: Span | None) -> Clock:
         if within is None and round == 1 and spec.due_on is not None:
@@ -629,9 +630,7 @@ class EnterpriseRecord(BaseModel):
             raise ActionRefused(f"拒绝：{where}.unit：部门 {spec.unit.code} 缺少任务队列")
 
     def _require_team(self, actor: Actor, action: str) -> None:
-        if actor.role is not Role.SERVICE_TEAM:
-            raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SERVICE_TEAM]}")
-        require_fit(actor, action)
+        require_role(actor, action, Role.SERVICE_TEAM)
 
     def _visit_or_refuse(self, visit_no: str, action: str) -> Visit:
         visit = next((v for v in self.visits if v.visit_no == visit_no), None)

@@ -163,12 +163,12 @@ class Summary(BaseModel):
     visits: int = 0
     visits_closed: int = 0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def on_time_rate(self) -> float | None:
         return self.closed_on_time / self.closed if self.closed else None
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def satisfaction_rate(self) -> float | None:
         return self.satisfied / self.confirmed if self.confirmed else None

@@ -15,7 +15,7 @@ from domain.deadlines import TicketDeadlines
 from domain.enterprise import AddItem, EnterpriseRecord, ItemSpec, RecordVisit, ReopenItem, today_in_china
 from domain.intake import TicketRejected
 from domain.models import Actor, Enterprise, Role
-from domain.ticket_record import ActionRefused
+from domain.records import ActionRefused
 from domain.uscc import EnterpriseId
 
 _ENTERPRISE_ID: TypeAdapter[str] = TypeAdapter(EnterpriseId)

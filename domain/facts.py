@@ -99,7 +99,7 @@ def _rounds(found: set[str]) -> tuple[RoundFacts, ...]:
         field, value = _ROUND_FIELD[fact]
         fields.setdefault((int(number), department), {})[field] = value
     return tuple(
-        RoundFacts(round=number, department=department, **values)  # type: ignore[arg-type]  # field names from _ROUND_FIELD
+        RoundFacts(round=number, department=department, **values)
         for (number, department), values in sorted(fields.items())
     )
 
@@ -190,5 +190,5 @@ class TicketFacts(Frozen):
                 (t.partition(":")[2] for t in present if t.startswith(Fact.VERIFIED_CLOSED.value + ":")), None
             ),
             earlier_rounds=_rounds(present),
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )

@@ -30,7 +30,7 @@ from domain.models import (
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, require_fit
+from domain.records import ActionRefused, PendingNotice, require_fit, require_role
 
 
 class MeetingInput(Frozen):
@@ -209,9 +209,7 @@ class MeetingRecord(BaseModel):
         return next((i for i in self.invitees if i.assignment.department == department), None)
 
     def _require_lead(self, actor: Actor, action: str) -> None:
-        if actor.role is not Role.SHIFT_LEAD:
-            raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{ROLE_LABELS[Role.SHIFT_LEAD]}")
-        require_fit(actor, action)
+        require_role(actor, action, Role.SHIFT_LEAD)
 
     def _require_status(self, action: str, *allowed: MeetingStatus) -> None:
         if self.status not in allowed:

@@ -13,16 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from domain.calendar import CHINA_TZ
 from domain.facts import TicketFacts
 from domain.models import Frozen, Satisfaction, TicketStatus
-
-if TYPE_CHECKING:  # annotations only: the configuration imports this module, and whistles import it
-    from domain.whistle import WhistleRecord
 
 # ----- the policy (configuration section `metrics:`) -----
 
@@ -196,7 +193,7 @@ class Ratio(BaseModel):
     numerator: int = 0
     denominator: int = 0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def rate(self) -> float | None:
         return self.numerator / self.denominator if self.denominator else None
@@ -231,48 +228,49 @@ class Figures(BaseModel):
     returned: Ratio = Ratio()  # 退单率
     extended: Ratio = Ratio()  # 延期率
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def sign_for_rate(self) -> float | None:
         return self.signed_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def response_rate(self) -> float | None:
         return self.contacted_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def on_time_rate(self) -> float | None:
         return self.answered_on_time.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def resolution_rate(self) -> float | None:
         return self.resolved.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def satisfaction_rate(self) -> float | None:
         return self.satisfied.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def redo_rate(self) -> float | None:
         return self.redone.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def return_rate(self) -> float | None:
         return self.returned.rate
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator above @property (python/mypy#1362)
     @property
     def extension_rate(self) -> float | None:
         return self.extended.rate
 
     def ratio(self, rate: Rate) -> Ratio:
-        return getattr(self, _RATIO_FIELDS[rate])  # type: ignore[no-any-return]
+        ratio: Ratio = getattr(self, _RATIO_FIELDS[rate])
+        return ratio
 
     @property
     def empty(self) -> bool:
@@ -480,20 +478,6 @@ def by(facts: Iterable[TicketFacts], period: Period, policy: MetricsPolicy, key:
 
 
 # ----- whistle evaluations (一哨一考核) -----
-
-
-def whistle_evaluations(whistles: Iterable[WhistleRecord], period: Period) -> dict[str, list[Satisfaction]]:
-    """The streets' evaluations of each department (by code) made in the period, in order of time."""
-    found: list[tuple[datetime, str, Satisfaction]] = []
-    for whistle in whistles:
-        for part in whistle.parts:
-            evaluation = part.evaluation
-            if evaluation is not None and period.contains(evaluation.at):
-                found.append((evaluation.at, part.assignment.department, evaluation.satisfaction))
-    result: dict[str, list[Satisfaction]] = {}
-    for _, department, satisfaction in sorted(found, key=lambda e: e[0]):
-        result.setdefault(department, []).append(satisfaction)
-    return dict(sorted(result.items()))
 
 
 def whistle_counts(evaluations: Iterable[Satisfaction]) -> dict[Satisfaction, int]:

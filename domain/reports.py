@@ -39,11 +39,10 @@ from domain.metrics import (
     red_and_black,
     whistle_counts,
     whistle_deduction,
-    whistle_evaluations,
 )
 from domain.models import Frozen, Satisfaction, TicketStatus
 from domain.tables import Table
-from domain.whistle import WhistleRecord
+from domain.whistle import WhistleRecord, whistle_evaluations
 
 TOTAL = "合计"
 DAY = timedelta(hours=24)

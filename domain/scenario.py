@@ -25,6 +25,7 @@ that day, approved; without `answer` the ticket then stays open (在办, 挂账)
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -77,7 +78,7 @@ class ScenarioLine(Frozen):
     answer: Duration | None = None  # required, unless the ticket is to stay on the backlog (挂账)
     resolved: bool = True
     satisfaction: Satisfaction = Satisfaction.SATISFIED
-    callback: Duration = Field(default="1h", validate_default=True)  # type: ignore[assignment]
+    callback: Duration = Field(default="1h", validate_default=True)
     return_to: Annotated[str, StringConstraints(max_length=32)] | None = None
     extension_days: int | None = Field(default=None, ge=1, le=60)
     redo: list[RedoRound] = Field(default_factory=list, max_length=5)
@@ -199,7 +200,7 @@ def sample_year(
 
     lines = []
     for i, day in enumerate(rng.choices(days, weights=weights, k=count)):
-        lines.append(sample.line(f"Y{year}-{i + 1:06d}", i, day, lambda day=day: route_in(day.month)))
+        lines.append(sample.line(f"Y{year}-{i + 1:06d}", i, day, functools.partial(route_in, day.month)))
     lines.sort(key=lambda line: line.at)
     return lines
 

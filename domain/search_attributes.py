@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 
 from domain import facts
 from domain.models import Satisfaction
@@ -77,7 +82,7 @@ def server_flags() -> list[str]:
 
 def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
     """The search attributes that describe a ticket's record right now."""
-    values: list[SearchAttributePair] = [
+    values: list[SearchAttributePair[Any]] = [
         SearchAttributePair(STATUS, record.status.value),
         SearchAttributePair(STREET, record.ticket.street),
         SearchAttributePair(CATEGORY, record.ticket.category),
@@ -123,9 +128,9 @@ def for_ticket(record: TicketRecord) -> TypedSearchAttributes:
     return TypedSearchAttributes(values)
 
 
-def changes(before: TypedSearchAttributes, after: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+def changes(before: TypedSearchAttributes, after: TypedSearchAttributes) -> list[SearchAttributeUpdate[Any]]:
     """Only what differs, so each step upserts once and only what moved; what went away is unset."""
-    updates: list[SearchAttributeUpdate] = [
+    updates: list[SearchAttributeUpdate[Any]] = [
         pair.key.value_set(pair.value) for pair in after if before.get(pair.key) != pair.value
     ]
     updates += [pair.key.value_unset() for pair in before if after.get(pair.key) is None]
@@ -157,7 +162,7 @@ class _ByName:
 
     def get(self, key: SearchAttributeKey[Any]) -> Any:
         value = self.values.get(key.name)
-        if isinstance(value, str) and key.indexed_value_type == IndexedValueType.INDEXED_VALUE_TYPE_DATETIME:
+        if isinstance(value, str) and key.indexed_value_type is SearchAttributeIndexedValueType.DATETIME:
             return datetime.fromisoformat(value)
         return value
 
@@ -165,26 +170,25 @@ class _ByName:
 def facts_of(workflow_id: str, attrs: TypedSearchAttributes | Mapping[str, Any]) -> facts.TicketFacts:
     """A ticket's facts as its search attributes tell them (what a report reads from visibility):
     typed, or as values by name (the reports' fast path decodes only these from the raw listing)."""
-    if not isinstance(attrs, TypedSearchAttributes):
-        attrs = _ByName(attrs)
-    satisfaction = attrs.get(SATISFACTION)
-    received = attrs.get(RECEIVED_AT)
+    values = attrs if isinstance(attrs, TypedSearchAttributes) else _ByName(attrs)
+    satisfaction = values.get(SATISFACTION)
+    received = values.get(RECEIVED_AT)
     assert received is not None, f"{workflow_id} has no {RECEIVED_AT.name}"
     return facts.TicketFacts.from_tags(
-        list(attrs.get(FACTS) or []),
+        list(values.get(FACTS) or []),
         workflow_id=workflow_id,
-        status=attrs.get(STATUS) or "",
-        department=attrs.get(DEPARTMENT),
-        street=attrs.get(STREET),
-        category=attrs.get(CATEGORY),
-        urgency=attrs.get(URGENCY),
+        status=values.get(STATUS) or "",
+        department=values.get(DEPARTMENT),
+        street=values.get(STREET),
+        category=values.get(CATEGORY),
+        urgency=values.get(URGENCY),
         received_at=received,
-        closed_at=attrs.get(CLOSED_AT),
-        resolve_due=attrs.get(RESOLVE_DUE),
-        overdue=bool(attrs.get(OVERDUE)),
-        escalation=attrs.get(ESCALATION),
-        redo_count=attrs.get(REDO_COUNT) or 0,
-        return_count=attrs.get(RETURN_COUNT) or 0,
-        extension_count=attrs.get(EXTENSION_COUNT) or 0,
+        closed_at=values.get(CLOSED_AT),
+        resolve_due=values.get(RESOLVE_DUE),
+        overdue=bool(values.get(OVERDUE)),
+        escalation=values.get(ESCALATION),
+        redo_count=values.get(REDO_COUNT) or 0,
+        return_count=values.get(RETURN_COUNT) or 0,
+        extension_count=values.get(EXTENSION_COUNT) or 0,
         satisfaction=Satisfaction(satisfaction) if satisfaction else None,
     )

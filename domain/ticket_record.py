@@ -22,7 +22,6 @@ from domain.facts import RoundFacts
 from domain.intake import IntakePlan
 from domain.models import (
     APPROVAL_PREFIX,
-    ROLE_LABELS,
     SYSTEM_ACTOR,
     Action,
     Actor,
@@ -41,15 +40,12 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
+from domain.records import ActionRefused, PendingNotice, ladder_notices, require_role
 
 HANDLING = (TicketStatus.AWAITING_SIGN_FOR, TicketStatus.SIGNED, TicketStatus.CONTACTED)
 # While the department still holds the ticket's outcome: it may ask for 免考核 until the ticket closes.
 EXEMPTION_OPEN = (*HANDLING, TicketStatus.AWAITING_CALLBACK, TicketStatus.AWAITING_VERIFICATION)
 CITY = "市域社会治理中心"
-
-
-class ActionRefused(Exception):
-    """A human action that the ticket's state or the actor's role does not allow."""
 
 
 class AssistStatus(StrEnum):
@@ -68,19 +64,6 @@ class Assist(BaseModel):
     report: str | None = None
     reported_at: datetime | None = None
     blocked_since: datetime | None = None  # 协办派遣受阻: its delivery has kept failing since (the shift lead was told)
-
-
-class PendingNotice(BaseModel):
-    """A notice waiting to be sent: to a department, or (department None) to the centre's people."""
-
-    department: Assignment | None
-    kind: NoticeKind
-    text: str
-    audience: list[str] = Field(default_factory=list)
-    level: str | None = None
-    clock: ClockKind | None = None
-    due_at: datetime | None = None
-    key: str | None = None  # its idempotency key, fixed when it is first sent
 
 
 class TicketRecord(BaseModel):
@@ -243,7 +226,7 @@ class TicketRecord(BaseModel):
         self._log(at, actor, "协办报告", text)
 
     def _own_assist(self, actor: Actor, action: str) -> Assist:
-        _require_role(actor, action, Role.CLERK)
+        require_role(actor, action, Role.CLERK)
         if self.status.is_final or self.status is TicketStatus.AWAITING_CALLBACK:
             raise ActionRefused(f"拒绝{action}：工单当前状态为「{self.status.value}」")
         part = next((a for a in self.assists if a.assignment.department == actor.department), None)
@@ -274,7 +257,7 @@ class TicketRecord(BaseModel):
     # ----- 市区转办 (transfers with the city centre) -----
 
     def check_transfer(self, actor: Actor) -> None:
-        _require_role(actor, "上转市级", Role.SHIFT_LEAD)
+        require_role(actor, "上转市级", Role.SHIFT_LEAD)
         self._require_status(
             "上转市级",
             TicketStatus.AWAITING_DISPATCH,
@@ -326,7 +309,7 @@ class TicketRecord(BaseModel):
         return [w for w in self.linked if w not in self.forwarded]
 
     def check_link(self, actor: Actor, main_workflow_id: str, own_workflow_id: str) -> None:
-        _require_role(actor, "并单", Role.SHIFT_LEAD)
+        require_role(actor, "并单", Role.SHIFT_LEAD)
         if main_workflow_id == own_workflow_id:
             raise ActionRefused("拒绝并单：不能并入自身")
         self._require_status(
@@ -340,7 +323,7 @@ class TicketRecord(BaseModel):
         self._log(at, actor, "并单", f"并入 {main_workflow_id.removeprefix('ticket-')}")
 
     def check_unlink(self, actor: Actor) -> None:
-        _require_role(actor, "解除并单", Role.SHIFT_LEAD)
+        require_role(actor, "解除并单", Role.SHIFT_LEAD)
         self._require_status("解除并单", TicketStatus.MERGED)
 
     def unlink(self, actor: Actor | None, note: str, at: datetime) -> str | None:
@@ -360,7 +343,7 @@ class TicketRecord(BaseModel):
         self._log(at, None, "主单答复", f"{'已解决' if answer.resolved else '未解决'}：{answer.text}")
 
     def check_dispatch(self, actor: Actor, to: Assignment) -> None:
-        _require_role(actor, "派遣", Role.SHIFT_LEAD)
+        require_role(actor, "派遣", Role.SHIFT_LEAD)
         self._require_status("派遣", TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED)
 
     def dispatch(self, actor: Actor, to: Assignment, at: datetime) -> None:
@@ -538,7 +521,11 @@ class TicketRecord(BaseModel):
         if self._pending(ApprovalKind.EXTENSION) is not None:
             raise ActionRefused("拒绝延期申请：已有延期申请待审批")
         deadlines, policy = self.plan.deadlines, self.plan.policy
-        max_count = deadlines.extension.max_count if deadlines else policy.max_extensions  # type: ignore[union-attr]
+        if deadlines is not None:
+            max_count = deadlines.extension.max_count
+        else:
+            assert policy is not None  # a plan without deadlines is a first release's, which has the policy
+            max_count = policy.max_extensions
         if self.extensions_granted >= max_count:
             raise ActionRefused(f"拒绝延期申请：延期次数已达上限（{max_count} 次）")
         if deadlines is None:
@@ -564,7 +551,7 @@ class TicketRecord(BaseModel):
 
     def check_decision(self, actor: Actor, approval_id: str, reassign_to: Assignment | None, approve: bool) -> None:
         verb = "审批" if approve else "驳回"
-        _require_role(actor, verb, Role.SHIFT_LEAD)
+        require_role(actor, verb, Role.SHIFT_LEAD)
         approval = self._approval(approval_id)
         if approval is None:
             raise ActionRefused(f"拒绝{verb}：没有编号为 {approval_id} 的异常申请")
@@ -647,7 +634,7 @@ class TicketRecord(BaseModel):
     # ----- callback and closure (回访、办结、重办) -----
 
     def check_callback(self, actor: Actor) -> None:
-        _require_role(actor, "回访", Role.OPERATOR, Role.SHIFT_LEAD)
+        require_role(actor, "回访", Role.OPERATOR, Role.SHIFT_LEAD)
         self._require_status("回访", TicketStatus.AWAITING_CALLBACK)
 
     def record_callback(self, actor: Actor, callback: Callback, at: datetime) -> None:
@@ -688,7 +675,7 @@ class TicketRecord(BaseModel):
     # ----- 核查 (verification after the callback) -----
 
     def check_verify(self, actor: Actor, decision: VerifyDecision) -> None:
-        _require_role(actor, "核查", Role.SHIFT_LEAD)
+        require_role(actor, "核查", Role.SHIFT_LEAD)
         self._require_status("核查", TicketStatus.AWAITING_VERIFICATION)
         policy = self.plan.verification
         if decision is VerifyDecision.REDO and policy is not None and self.redo_count >= policy.max_redo:
@@ -935,7 +922,7 @@ class TicketRecord(BaseModel):
 
     def check_determine(self, actor: Actor) -> None:
         """现场确权 by the centre; a meeting's or arbiter's determination arrives as a signal."""
-        _require_role(actor, "确权", Role.SHIFT_LEAD)
+        require_role(actor, "确权", Role.SHIFT_LEAD)
         if self.status.is_final:
             raise ActionRefused(f"拒绝确权：工单已{self.status.value}")
 
@@ -1141,7 +1128,7 @@ class TicketRecord(BaseModel):
             raise ActionRefused(f"拒绝{action}：工单当前状态为「{self.status.value}」，仅在{wanted}时可{action}")
 
     def _require_assigned_clerk(self, actor: Actor, action: str) -> None:
-        _require_role(actor, action, Role.CLERK)
+        require_role(actor, action, Role.CLERK)
         if self.assignment is None or actor.department != self.assignment.department:
             owner = self.assignment.department_name if self.assignment else "（未派遣）"
             raise ActionRefused(f"拒绝{action}：{actor.label} 不属于承办单位 {owner}")
@@ -1151,38 +1138,6 @@ class TicketRecord(BaseModel):
         self.actions.append(
             Action(at=at, actor=actor or SYSTEM_ACTOR, action=action, detail=detail, department=department)
         )
-
-
-def _require_role(actor: Actor, action: str, *roles: Role) -> None:
-    if actor.role not in roles:
-        allowed = "、".join(ROLE_LABELS[r] for r in roles)
-        raise ActionRefused(f"拒绝{action}：{actor.label} 无权操作，仅限{allowed}")
-    require_fit(actor, action)
-
-
-def require_fit(actor: Actor, action: str) -> None:
-    """Refuse an actor whose role and unit cannot go together (a shift lead "of" a department): no
-    person of the configuration is like that, so it is a forgery (docs/security.md)."""
-    misfit = actor.misfit
-    if misfit:
-        raise ActionRefused(f"拒绝{action}：{actor.label} 身份不符（{misfit}）")
-
-
-def ladder_notices(unit: Assignment, event: ClockEvent, clock: Clock, text: str) -> list[PendingNotice]:
-    """A ladder step's notices: to the department if the step names it, and one to the centre's
-    people (shift lead, leaders) the step names."""
-    notice = {
-        "kind": NoticeKind.ESCALATION,
-        "text": text,
-        "level": event.level,
-        "clock": clock.kind,
-        "due_at": clock.due_at,
-    }
-    notices = [PendingNotice(department=unit, **notice)] if "department" in event.notify else []
-    audience = [t for t in event.notify if t != "department"]
-    if audience:
-        notices.append(PendingNotice(department=None, audience=audience, **notice))
-    return notices
 
 
 def _span_of(approval: ExceptionApproval) -> Span:

@@ -8,6 +8,7 @@ A pure state machine, like `ticket_record`: `check_*` refuse with a reason and c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,6 +28,7 @@ from domain.deadlines import (
 )
 from domain.delivery import NoticeKind
 from domain.intake import TicketRejected, assignment_for
+from domain.metrics import Period
 from domain.models import (
     ROLE_LABELS,
     SYSTEM_ACTOR,
@@ -41,7 +43,7 @@ from domain.models import (
     ShortText,
     TicketNo,
 )
-from domain.ticket_record import ActionRefused, PendingNotice, ladder_notices, require_fit
+from domain.records import ActionRefused, PendingNotice, ladder_notices, require_fit
 
 
 class WhistleInput(Frozen):
@@ -336,6 +338,20 @@ def plan_whistle(
         tickets=tickets,
         deadlines=deadlines,
     )
+
+
+def whistle_evaluations(whistles: Iterable[WhistleRecord], period: Period) -> dict[str, list[Satisfaction]]:
+    """The streets' evaluations of each department (by code) made in the period, in order of time."""
+    found: list[tuple[datetime, str, Satisfaction]] = []
+    for whistle in whistles:
+        for part in whistle.parts:
+            evaluation = part.evaluation
+            if evaluation is not None and period.contains(evaluation.at):
+                found.append((evaluation.at, part.assignment.department, evaluation.satisfaction))
+    result: dict[str, list[Satisfaction]] = {}
+    for _, department, satisfaction in sorted(found, key=lambda e: e[0]):
+        result.setdefault(department, []).append(satisfaction)
+    return dict(sorted(result.items()))
 
 
 def workflow_id_for_whistle(whistle_no: str) -> str:

@@ -46,7 +46,7 @@ from domain.enterprise_plan import (
 )
 from domain.intake import TicketRejected
 from domain.models import Actor, Role, Satisfaction
-from domain.ticket_record import ActionRefused
+from domain.records import ActionRefused
 from domain.uscc import ALPHABET, WEIGHTS, EnterpriseId, check_character
 
 MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司 (千里山镇), contact hd_zhang

@@ -33,7 +33,8 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
-from domain.ticket_record import ActionRefused, TicketRecord
+from domain.records import ActionRefused
+from domain.ticket_record import TicketRecord
 from tests.helpers import sample_ticket
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # received and dispatched: Monday 17:00 China time

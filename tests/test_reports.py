@@ -16,7 +16,7 @@ from domain.campaign import CampaignInput, CampaignKind, CampaignRecord, Snapsho
 from domain.config import DistrictConfig
 from domain.enterprise_lists import Summary
 from domain.facts import TicketFacts
-from domain.metrics import MetricsPolicy, Period, Rate, whistle_evaluations
+from domain.metrics import MetricsPolicy, Period, Rate
 from domain.models import Satisfaction, TicketStatus
 from domain.reports import (
     ChartSpec,
@@ -34,7 +34,7 @@ from domain.reports import (
     with_backlog_pushes,
 )
 from domain.tables import Table
-from domain.whistle import WhistleRecord, plan_whistle
+from domain.whistle import WhistleRecord, plan_whistle, whistle_evaluations
 from tests.test_metrics import EVALUATIONS, NOVEMBER, POLICY, at, sample_facts
 
 S, B, U = Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.UNSATISFIED

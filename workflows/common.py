@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.delivery import CENTER, Notice
     from domain.limits import check_payload
-    from domain.ticket_record import PendingNotice
+    from domain.records import PendingNotice
 
 from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT, outage_retry
 

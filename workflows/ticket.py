@@ -56,7 +56,8 @@ with workflow.unsafe.imports_passed_through():
         TicketStatus,
         VerifyDecision,
     )
-    from domain.ticket_record import ActionRefused, AssistStatus, PendingNotice, TicketRecord, next_approval_id
+    from domain.records import ActionRefused, PendingNotice
+    from domain.ticket_record import AssistStatus, TicketRecord, next_approval_id
 
 from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices, validates
 from workflows.retry import ALERT_AFTER

@@ -64,7 +64,8 @@ from domain.models import (
     VerifyDecision,
 )
 from domain.privacy import phone_as_seen, sees_phone
-from domain.ticket_record import ActionRefused, TicketRecord
+from domain.records import ActionRefused
+from domain.ticket_record import TicketRecord
 from starter.attachments import ALLOWED, MAX_BYTES, MAX_FILES, Attachment, AttachmentRefused, FileStore, attachments_in
 from starter.render import remaining
 from starter.tickets import ActionFailed, act, view
