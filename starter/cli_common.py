@@ -20,6 +20,7 @@ from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected
 from domain.limits import PayloadRejected, one_line
 from domain.models import YEARS
+from starter.logging import LOG_FORMAT_ENV, configure_logging
 from starter.settings import ConfigError, address, connect, load_config
 from starter.startup import SetupError
 from starter.ticket_files import TicketFileError
@@ -34,11 +35,22 @@ console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+# The long-running services' (worker, web, codec server) one log pipeline: starter/logging.py.
+LogFormatOption = typer.Option(
+    None, "--log-format", envvar=LOG_FORMAT_ENV, help="日志格式：json 或 console（默认：终端为 console，否则 json）"
+)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     errors.print(f"错误：{one_line(message)}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def log_as(log_format: str | None) -> None:
+    """A service's logs in the format asked (`--log-format`), at HOTLINE_LOG_LEVEL (INFO by default)."""
+    if log_format not in (None, "json", "console"):
+        fail(f"--log-format: json 或 console，而不是 '{log_format}'")
+    configure_logging(log_format=log_format)  # type: ignore[arg-type]
 
 
 class OneLineErrors(typer.core.TyperGroup):
