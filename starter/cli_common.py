@@ -20,6 +20,7 @@ from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected
 from domain.limits import PayloadRejected, one_line
 from domain.models import YEARS
+from starter.cli_help import usage_in_chinese
 from starter.logging import LOG_FORMAT_ENV, configure_logging
 from starter.settings import ConfigError, address, connect, load_config
 from starter.startup import SetupError
@@ -53,10 +54,26 @@ def log_as(log_format: str | None) -> None:
     configure_logging(log_format=log_format)  # type: ignore[arg-type]
 
 
+def _usage(err: UsageError) -> str:
+    """click's words in Chinese, naming the option and the command whose help shows its usage."""
+    possibilities = getattr(err, "possibilities", None)
+    message = err.message if possibilities else err.format_message()  # the suggestions said in Chinese
+    path = err.ctx.command_path if err.ctx is not None else None
+    return usage_in_chinese(message, path, list(possibilities or []))
+
+
 class OneLineErrors(typer.core.TyperGroup):
     """The root command: what click refuses (a missing option, a value of the wrong type or out of
     range, an unknown command) and a command model that refuses its options come out as one line
     naming the option or field, with exit code 2, instead of a usage panel or a traceback."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:  # the root's own options (`hotline --bogus`)
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":
+                raise
+            fail(_usage(err))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -64,7 +81,7 @@ class OneLineErrors(typer.core.TyperGroup):
         except UsageError as err:
             if type(err).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
                 raise
-            fail(err.format_message())
+            fail(_usage(err))
         except ValidationError as err:
             fail(describe_validation_error("输入", err))
         except (TicketRejected, PayloadRejected) as err:
