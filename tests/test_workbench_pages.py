@@ -417,6 +417,27 @@ async def test_the_shift_lead_merges_unlinks_and_transfers_from_the_ticket_page(
     assert any(a.action == "上转市级" and a.actor.id == "zhangli" for a in sent.actions)
 
 
+async def test_the_shift_lead_determines_the_owner_on_site_from_the_ticket_page(pages: Pages) -> None:  # noqa: F811
+    number = await waiting_ticket(pages)  # the 城管局's (cgj)
+    clerk, lead = await pages.as_("cgj_sun"), await pages.as_("zhangli")
+    assert "determine" not in actions_offered((await clerk.get(f"/tickets/{number}")).text)
+    page = await lead.get(f"/tickets/{number}")
+    assert "determine" in actions_offered(page.text) and "现场确权" in page.text
+    token = csrf(page.text)
+    await lead.post(f"/tickets/{number}/actions/determine", data={"csrf": token, "lead": "zjj"})
+    assert "现场确权说明" in (await lead.get(f"/tickets/{number}")).text  # the missing note named; nothing sent
+    assert (await view(pages.client, number)).determination is None
+    form = {"csrf": token, "lead": "zjj", "assist": ["cgj", "bhjd"], "note": "现场查看，属建设工地管理"}
+    await lead.post(f"/tickets/{number}/actions/determine", data=form)
+    assert "已确权：主办 区住房和城乡建设局" in (await lead.get(f"/tickets/{number}")).text
+    record = await eventually(pages.client, number, lambda r: r.determination is not None)
+    assert record.determination is not None and record.determination.source == "现场确权"
+    assert record.determination.lead.department == "zjj"
+    assert [a.department for a in record.determination.assisting] == ["cgj", "bhjd"]
+    assert record.determination.decided_by.id == "zhangli"
+    assert any(a.action == "现场确权" and a.actor.id == "zhangli" for a in record.actions)
+
+
 def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:
     from domain.enterprise_lists import OVERDUE_MARK
     from domain.tables import Table
