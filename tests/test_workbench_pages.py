@@ -26,7 +26,7 @@ from domain.ticket_record import TicketRecord
 from starter.attachments import AttachmentRefused, FileStore, attachments_in
 from starter.enterprises import record_visit, view_enterprise
 from starter.settings import CONFIG_ENV, load_config
-from starter.tickets import submit, view
+from starter.tickets import ActionFailed, submit, view
 from starter.web import pages_queue
 from starter.web.app import create_app
 from starter.web.pages_tickets import Ladder, timeline_rounds
@@ -374,6 +374,47 @@ async def test_a_department_closes_an_enterprise_item_and_the_enterprise_confirm
     done = record.item(item_no)
     assert done.confirmation is not None and done.confirmation.by.id == "hd_zhang"
     assert [p.text for p in done.progress] == ["已现场勘查"] and done.outcome is not None
+
+
+async def test_the_red_service_team_records_a_visit_and_adds_an_item_from_the_pages(pages: Pages) -> None:  # noqa: F811
+    team, clerk = await pages.as_("hft_li"), await pages.as_("cgj_sun")
+    page = (await team.get("/enterprises")).text
+    assert 'action="/enterprises/visits"' in page
+    assert 'action="/enterprises/visits"' not in (await clerk.get("/enterprises")).text
+    before = await _visits(pages, MINING)
+    token, run = csrf(page), uuid.uuid4().hex[:6]
+    visit = {"csrf": token, "enterprise": MINING, "summary": f"企业反映用电负荷不足{run}", "met": "张志远、李会计"}
+    item = {"category": "生产经营", "unit": "cgj", "person": "王科长", "within": "5wd"}
+    await team.post("/enterprises/visits", data={**visit, **item, "need": f"厂区增容{run}", "category": "不存在"})
+    assert "item.category" in (await team.get("/enterprises")).text  # the field named, nothing recorded
+    assert await _visits(pages, MINING) == before
+
+    await team.post("/enterprises/visits", data={**visit, **item, "need": f"厂区增容{run}"})
+    assert "事项" in (await team.get("/enterprises")).text
+    record = await view_enterprise(pages.client, MINING)
+    recorded = record.visits[-1]
+    assert len(record.visits) == before + 1 and recorded.met == ["张志远", "李会计"]
+    assert recorded.recorded_by.id == "hft_li" and [m.id for m in recorded.members] == ["hft_li"]
+    (first,) = recorded.item_nos
+    assert record.item(first).spec.need == f"厂区增容{run}" and record.item(first).spec.unit.code == "cgj"
+
+    page = (await team.get("/enterprises")).text
+    assert f'action="/enterprises/{MINING}/items"' in page
+    added = {**item, "csrf": token, "visit": recorded.visit_no, "need": f"办理电力接入{run}", "unit": "zjj"}
+    await team.post(f"/enterprises/{MINING}/items", data={**added, "person": "刘工"})
+    record = await view_enterprise(pages.client, MINING)
+    (second,) = [no for no in record.visits[-1].item_nos if no != first]
+    assert record.item(second).spec.need == f"办理电力接入{run}" and record.item(second).spec.unit.code == "zjj"
+    # Not the team: refused before anything reaches the workflow.
+    refused = await clerk.post(f"/enterprises/{MINING}/items", data={**added, "csrf": csrf(page)})
+    assert refused.status_code == 403
+
+
+async def _visits(web: Pages, enterprise_id: str) -> int:
+    try:
+        return len((await view_enterprise(web.client, enterprise_id)).visits)
+    except ActionFailed:  # no visit yet: no workflow for it
+        return 0
 
 
 async def test_a_departments_queue_lists_the_tickets_it_assists_on(pages: Pages) -> None:  # noqa: F811
