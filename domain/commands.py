@@ -236,6 +236,15 @@ class TransferToCity(Frozen):
     reason: Reason
 
 
+class CityReply(Frozen):
+    """The city's answer to a ticket sent up, as the shift lead records it: returned to the district
+    (市级退回) or refused (不予受理); either way the district works it again."""
+
+    actor: Actor
+    refused: bool = False
+    reason: Reason
+
+
 class LinkTicket(Frozen):
     actor: Actor
     main_ticket: TicketNo

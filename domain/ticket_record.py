@@ -306,6 +306,28 @@ class TicketRecord(BaseModel):
         self.closed_at = at
         self._log(at, actor, "上转市级", reason)
 
+    def check_city_reply(self, actor: Actor) -> None:
+        _require_role(actor, "登记市级退回", Role.SHIFT_LEAD)
+        if self.plan.city_reply_within is None:
+            raise ActionRefused("拒绝登记市级退回：本工单上转时未约定市级退回期限，已由市级办理")
+        self._require_status("登记市级退回", TicketStatus.TRANSFERRED)
+
+    def city_reply(self, actor: Actor, refused: bool, reason: str, at: datetime) -> None:
+        """市级退回 / 不予受理: the ticket is the district's again and waits for the shift lead to dispatch it."""
+        label = "市级不予受理" if refused else "市级退回"
+        self.status = TicketStatus.AWAITING_DISPATCH
+        self.closed_at = None
+        self._log(at, actor, label, reason)
+        text = f"工单 {self.ticket.ticket_no} 上转后{label}：{reason}；请重新派遣"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.CITY_RETURNED, text=text, audience=["shift_lead"])
+        )
+
+    @property
+    def transfers(self) -> int:
+        """How many times it was sent up to the city."""
+        return sum(a.action == "上转市级" for a in self.actions)
+
     # ----- 并单 (merged repeats) -----
 
     def link(self, workflow_id: str, at: datetime) -> None:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from domain import search_attributes as sa
-from domain.commands import LinkTicket, TransferToCity, Unlink
+from domain.commands import CityReply, LinkTicket, TransferToCity, Unlink
 from domain.facts import Fact, status_marks
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
@@ -303,3 +303,16 @@ def transfer_command(
     send_action(
         ticket, TicketWorkflow.transfer_to_city, TransferToCity(actor=actor_from(config, person), reason=reason)
     )
+
+
+@app.command("city-return")
+def city_return_command(
+    ticket: str = typer.Argument(..., help="工单号"),
+    person: str = AsOption,
+    reason: str = typer.Option(..., help="市级退回（或不予受理）的理由"),
+    refused: bool = typer.Option(False, "--refused", help="市级不予受理（默认：市级退回）"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """登记市级退回 / 不予受理：上转的工单回到本区，待值班长重新派遣（须在配置的退回期限内）。"""
+    command = CityReply(actor=actor_from(config, person), refused=refused, reason=reason)
+    send_action(ticket, TicketWorkflow.city_reply, command)

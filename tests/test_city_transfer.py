@@ -1,9 +1,11 @@
 """市区转办: a ticket beyond the district's powers goes up to the city centre through its adapter;
 a ticket the city sends down keeps the city's number (a repeated arrival is the same ticket) and
-reports its result back when it closes."""
+reports its result back when it closes. With a reply window configured, the city may return or
+refuse a ticket sent up (市级退回 / 不予受理, recorded by the shift lead) and the district works it again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,8 +13,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from domain.commands import SignFor, TransferToCity
+from domain.calendar import Span, Unit
+from domain.commands import CityReply, ManualDispatch, SignFor, TransferToCity
 from domain.config import DistrictConfig
+from domain.intake import assignment_for
 from domain.models import Satisfaction, TicketSource, TicketStatus
 from starter.tickets import ActionFailed, act, outcome, submit
 from tests.conftest import make_config
@@ -77,3 +81,71 @@ async def test_a_ticket_from_the_city_keeps_its_number_and_reports_back(client, 
     [report] = city_messages(tmp_path)
     assert report["kind"] == "办理结果反馈" and report["ticket"]["ticket_no"] == city_no
     assert report["answer"] == "已安排环卫车辆清运完毕" and report["satisfaction"] == "满意"
+
+
+def with_reply_window(config: DistrictConfig, span: Span) -> DistrictConfig:
+    city = config.center.city.model_copy(update={"reply_within": span})
+    return config.model_copy(update={"center": config.center.model_copy(update={"city": city})})
+
+
+async def test_the_city_returns_or_refuses_a_ticket_sent_up_and_the_district_works_it_again(
+    client, config, workers, tmp_path
+):
+    config = with_reply_window(config, Span(amount=1, unit=Unit.HOURS))
+    ticket = sample_ticket()
+    no = ticket.ticket_no
+    await submit(client, config, ticket)
+    await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    clerk, lead = person(config, "cgj_sun"), person(config, "zhangli")
+    await act(client, no, TicketWorkflow.transfer_to_city, TransferToCity(actor=lead, reason="涉及市级审批权限"))
+    await eventually(client, no, lambda _: len(city_messages(tmp_path)) == 1)
+    with pytest.raises(ActionFailed, match="仅限值班长"):
+        await act(client, no, TicketWorkflow.city_reply, CityReply(actor=clerk, reason="x"))
+
+    back = CityReply(actor=lead, reason="属区级事权，请区级办理")
+    result = await act(client, no, TicketWorkflow.city_reply, back)
+    assert result.status is TicketStatus.AWAITING_DISPATCH
+    with pytest.raises(ActionFailed, match="登记市级退回"):  # once back, nothing to return
+        await act(client, no, TicketWorkflow.city_reply, back)
+    to = assignment_for(config, "cgj")
+    await act(client, no, TicketWorkflow.dispatch, ManualDispatch(actor=lead, to=to, note="市级退回后重新派遣"))
+    again = await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    assert again.dispatch_round == 2 and again.closed_at is None
+
+    # Sent up again: a new message to the city (not taken for the first one's retry); refused this time.
+    await act(client, no, TicketWorkflow.transfer_to_city, TransferToCity(actor=lead, reason="再次上转"))
+    await eventually(client, no, lambda _: len(city_messages(tmp_path)) == 2)
+    assert [m["text"] for m in city_messages(tmp_path)] in (
+        ["涉及市级审批权限", "再次上转"],
+        ["再次上转", "涉及市级审批权限"],
+    )
+    refused = CityReply(actor=lead, refused=True, reason="不属于市级受理范围")
+    await act(client, no, TicketWorkflow.city_reply, refused)
+    record = await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
+    on_record = [(a.action, a.detail, a.actor.id if a.actor else None) for a in record.actions]
+    assert ("市级退回", "属区级事权，请区级办理", "zhangli") in on_record
+    assert ("市级不予受理", "不属于市级受理范围", "zhangli") in on_record
+    assert record.transfers == 2
+    for _ in range(100):  # the shift lead is told of each, by the notices the workflow sends on
+        notices = [p.read_text(encoding="utf-8") for p in (tmp_path / "center").rglob("*.json")]
+        if sum("市级退回" in n or "市级不予受理" in n for n in notices) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert sum("市级退回" in n or "市级不予受理" in n for n in notices) >= 2
+
+
+async def test_a_ticket_sent_up_ends_there_once_the_window_passes_or_without_one(client, config, workers):
+    windowed = with_reply_window(config, Span(amount=2, unit=Unit.SECONDS))
+    lead = person(config, "zhangli")
+    late = CityReply(actor=lead, reason="迟到的退回")
+    for settings, not_yet in ((windowed, "登记市级退回：.*已上转市级"), (config, "未约定市级退回期限")):
+        ticket = sample_ticket()
+        await submit(client, settings, ticket)
+        await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+        with pytest.raises(ActionFailed, match=not_yet):  # not sent up, or sent up with no window
+            await act(client, ticket.ticket_no, TicketWorkflow.city_reply, late)
+        up = TransferToCity(actor=lead, reason="涉及市级审批权限")
+        await act(client, ticket.ticket_no, TicketWorkflow.transfer_to_city, up)
+        assert (await outcome(client, ticket.ticket_no)).status is TicketStatus.TRANSFERRED
+        with pytest.raises(ActionFailed, match="已结束"):  # the window has passed: it ended with the city
+            await act(client, ticket.ticket_no, TicketWorkflow.city_reply, late)

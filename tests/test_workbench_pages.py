@@ -20,6 +20,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from domain.calendar import Span, Unit
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
@@ -31,6 +32,7 @@ from starter.web import pages_queue
 from starter.web.app import create_app
 from starter.web.pages_tickets import Ladder, timeline_rounds
 from tests.helpers import eventually, person, sample_ticket
+from tests.test_city_transfer import with_reply_window
 from tests.test_domain_ticket_record import delivered
 from tests.test_web_pages import Pages, actions_offered, csrf, pages, waiting_ticket  # noqa: F401
 
@@ -477,6 +479,28 @@ async def test_the_shift_lead_determines_the_owner_on_site_from_the_ticket_page(
     assert [a.department for a in record.determination.assisting] == ["cgj", "bhjd"]
     assert record.determination.decided_by.id == "zhangli"
     assert any(a.action == "现场确权" and a.actor.id == "zhangli" for a in record.actions)
+
+
+async def test_the_shift_lead_records_the_citys_return_from_the_ticket_page(pages: Pages) -> None:  # noqa: F811
+    # Received with a reply window (fixed into its plan at intake): the city may send it back.
+    ticket = sample_ticket()
+    await submit(pages.client, with_reply_window(pages.config, Span(amount=1, unit=Unit.HOURS)), ticket)
+    number = ticket.ticket_no
+    await eventually(pages.client, number, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    lead = await pages.as_("zhangli")
+    page = await lead.get(f"/tickets/{number}")
+    assert "city-reply" not in actions_offered(page.text)  # not sent up yet
+    token = csrf(page.text)
+    await lead.post(f"/tickets/{number}/actions/transfer", data={"csrf": token, "reason": "涉及市级审批权限"})
+    await eventually(pages.client, number, lambda r: r.status is TicketStatus.TRANSFERRED)
+    page = await lead.get(f"/tickets/{number}")
+    assert "city-reply" in actions_offered(page.text)
+    form = {"csrf": token, "refused": "yes", "reason": "不属于市级受理范围"}
+    await lead.post(f"/tickets/{number}/actions/city-reply", data=form)
+    assert "已登记市级不予受理" in (await lead.get(f"/tickets/{number}")).text
+    record = await eventually(pages.client, number, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
+    assert any(a.action == "市级不予受理" and a.actor.id == "zhangli" for a in record.actions)
+    assert "dispatch" in actions_offered((await lead.get(f"/tickets/{number}")).text)
 
 
 def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:

@@ -26,6 +26,7 @@ from domain.audit import mask_address, mask_name
 from domain.calendar import Span, Unit
 from domain.commands import (
     AssistReport,
+    CityReply,
     ContactCitizen,
     Decide,
     DetermineOwner,
@@ -178,6 +179,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         # The shift lead's: 现场确权, 上转市级, 并单 into another open ticket, 解除并单.
         "determine": lambda: record.check_determine(actor),
         "transfer": lambda: record.check_transfer(actor),
+        "city-reply": lambda: record.check_city_reply(actor),
         "link": lambda: record.check_link(actor, "ticket-", f"ticket-{record.ticket.ticket_no}"),
         "unlink": lambda: record.check_unlink(actor),
     }
@@ -555,6 +557,11 @@ def command_for(
         return TicketWorkflow.determine, DetermineOwner(actor=actor, lead=lead, assisting=assisting, note=note)
     if action == "transfer":
         return TicketWorkflow.transfer_to_city, TransferToCity(actor=actor, reason=_need(form, "reason", "上转理由"))
+    if action == "city-reply":
+        refused = form.get("refused", "") == "yes"
+        return TicketWorkflow.city_reply, CityReply(
+            actor=actor, refused=refused, reason=_need(form, "reason", "市级理由")
+        )
     if action == "link":
         main = _need(form, "main", "主单号").removeprefix("ticket-")
         return TicketWorkflow.link, LinkTicket(actor=actor, main_ticket=main)
