@@ -12,6 +12,7 @@ from domain.models import (
     Answer,
     Assignment,
     Callback,
+    CityAction,
     ClosureCategory,
     Day,
     ExemptionReason,
@@ -237,11 +238,12 @@ class TransferToCity(Frozen):
 
 
 class CityReply(Frozen):
-    """The city's answer to a ticket sent up, as the shift lead records it: returned to the district
-    (市级退回) or refused (不予受理); either way the district works it again."""
+    """The city's word on a ticket, as the shift lead records it: a ticket sent up returned to the
+    district (市级退回) or refused (不予受理), or a ticket it sent down and the district closed sent
+    back to be done again (市级重派); each way the district works it again."""
 
     actor: Actor
-    refused: bool = False
+    action: CityAction = CityAction.RETURN
     reason: Reason
 
 

@@ -19,7 +19,7 @@ from domain.commands import CityReply, LinkTicket, TransferToCity, Unlink
 from domain.facts import Fact, status_marks
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
-from domain.models import TicketStatus
+from domain.models import CityAction, TicketStatus
 from domain.ticket_record import HANDLING
 from starter import cli_common as common
 from starter.cli_actions import AsOption, actor_from, send_action
@@ -305,14 +305,21 @@ def transfer_command(
     )
 
 
-@app.command("city-return")
-def city_return_command(
+CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, "重派": CityAction.REDISPATCH}
+
+
+@app.command("city-reply")
+def city_reply_command(
     ticket: str = typer.Argument(..., help="工单号"),
     person: str = AsOption,
-    reason: str = typer.Option(..., help="市级退回（或不予受理）的理由"),
-    refused: bool = typer.Option(False, "--refused", help="市级不予受理（默认：市级退回）"),
+    action: str = typer.Option(
+        "退回", "--action", help="市级的答复：退回、不予受理（上转的工单）或 重派（已办结的市级转办工单）"
+    ),
+    reason: str = typer.Option(..., help="市级的理由"),
     config: str | None = common.ConfigOption,
 ) -> None:
-    """登记市级退回 / 不予受理：上转的工单回到本区，待值班长重新派遣（须在配置的退回期限内）。"""
-    command = CityReply(actor=actor_from(config, person), refused=refused, reason=reason)
+    """登记市级答复：上转的工单被市级退回或不予受理、已办结的市级转办工单被市级重派；工单回到本区办理（须在配置的答复期限内）。"""
+    if action not in CITY_ACTIONS:
+        common.fail(f"--action: 应为 {'、'.join(CITY_ACTIONS)} 之一，而不是 '{action}'")
+    command = CityReply(actor=actor_from(config, person), action=CITY_ACTIONS[action], reason=reason)
     send_action(ticket, TicketWorkflow.city_reply, command)

@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from temporalio.client import Client
 
 from domain.calendar import Span, Unit
 from domain.commands import CityReply, ManualDispatch, SignFor, TransferToCity
 from domain.config import DistrictConfig
+from domain.deadlines import ClockKind
 from domain.intake import assignment_for
-from domain.models import Satisfaction, TicketSource, TicketStatus
+from domain.models import CityAction, Satisfaction, Ticket, TicketSource, TicketStatus
 from starter.tickets import ActionFailed, act, outcome, submit
 from tests.conftest import make_config
 from tests.helpers import eventually, person, sample_ticket
@@ -119,7 +122,7 @@ async def test_the_city_returns_or_refuses_a_ticket_sent_up_and_the_district_wor
         ["涉及市级审批权限", "再次上转"],
         ["再次上转", "涉及市级审批权限"],
     )
-    refused = CityReply(actor=lead, refused=True, reason="不属于市级受理范围")
+    refused = CityReply(actor=lead, action=CityAction.REFUSE, reason="不属于市级受理范围")
     await act(client, no, TicketWorkflow.city_reply, refused)
     record = await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
     on_record = [(a.action, a.detail, a.actor.id if a.actor else None) for a in record.actions]
@@ -138,7 +141,7 @@ async def test_a_ticket_sent_up_ends_there_once_the_window_passes_or_without_one
     windowed = with_reply_window(config, Span(amount=2, unit=Unit.SECONDS))
     lead = person(config, "zhangli")
     late = CityReply(actor=lead, reason="迟到的退回")
-    for settings, not_yet in ((windowed, "登记市级退回：.*已上转市级"), (config, "未约定市级退回期限")):
+    for settings, not_yet in ((windowed, "登记市级退回：.*已上转市级"), (config, "未约定市级答复期限")):
         ticket = sample_ticket()
         await submit(client, settings, ticket)
         await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
@@ -149,3 +152,54 @@ async def test_a_ticket_sent_up_ends_there_once_the_window_passes_or_without_one
         assert (await outcome(client, ticket.ticket_no)).status is TicketStatus.TRANSFERRED
         with pytest.raises(ActionFailed, match="已结束"):  # the window has passed: it ended with the city
             await act(client, ticket.ticket_no, TicketWorkflow.city_reply, late)
+
+
+async def test_a_ticket_the_city_sends_down_keeps_the_citys_own_deadline(client, config, workers):
+    city_no = "WHS2026120400777"
+    base = sample_ticket(ticket_no=city_no)
+    due = base.received_at + timedelta(days=2, hours=3)
+    ticket = base.model_copy(update={"source": TicketSource.CITY, "city_due_at": due})
+    await submit(client, config, Ticket.model_validate(ticket.model_dump()))
+    record = await eventually(client, city_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    assert record.resolve_due == due  # the city's deadline, not the tier's
+    assert record.clock(ClockKind.RESOLVE).due_at == due
+    assert "市级办理时限" in record.actions[0].detail
+    # Only a ticket the city sent down carries one; and it lies after the ticket was received.
+    for source, when, why in (
+        (TicketSource.HOTLINE, due, "仅市级转办"),
+        (TicketSource.CITY, base.received_at, "晚于受理时间"),
+    ):
+        with pytest.raises(ValidationError, match=why):
+            Ticket.model_validate({**base.model_dump(), "source": source, "city_due_at": when})
+
+
+async def test_the_city_redispatches_a_ticket_it_sent_down_that_the_district_closed(client, config, workers, tmp_path):
+    config = with_reply_window(config, Span(amount=1, unit=Unit.HOURS))
+    city_no = "WHS2026120400888"
+    ticket = sample_ticket(ticket_no=city_no).model_copy(update={"source": TicketSource.CITY})
+    await submit(client, config, ticket)
+    await eventually(client, city_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    lead = person(config, "zhangli")
+    again = CityReply(actor=lead, action=CityAction.REDISPATCH, reason="诉求人向市级反映问题仍未解决")
+    with pytest.raises(ActionFailed, match="登记市级重派"):  # not closed yet
+        await act(client, city_no, TicketWorkflow.city_reply, again)
+    await handle_to_answer(client, config, city_no, "cgj_sun")
+    await call_back(client, config, city_no, True, Satisfaction.SATISFIED)
+    await eventually(client, city_no, lambda _: len(city_messages(tmp_path)) == 1)  # the result, reported
+    result = await act(client, city_no, TicketWorkflow.city_reply, again)
+    assert result.status is TicketStatus.DISPATCHING
+    record = await eventually(client, city_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    assert record.dispatch_round == 2 and record.redo_count == 1 and record.closed_at is None
+    assert record.assignment is not None and record.assignment.department == "cgj"
+    assert any(a.action == "市级重派" and a.actor and a.actor.id == "zhangli" for a in record.actions)
+    # Done again: the city hears the new result as a message of its own.
+    await handle_to_answer(client, config, city_no, "cgj_sun")
+    await call_back(client, config, city_no, True, Satisfaction.SATISFIED)
+    await eventually(client, city_no, lambda _: len(city_messages(tmp_path)) == 2)
+    assert [m["kind"] for m in city_messages(tmp_path)] == ["办理结果反馈", "办理结果反馈"]
+    # A ticket of the hotline's own is never re-dispatched by the city.
+    own = sample_ticket()
+    await submit(client, config, own)
+    await eventually(client, own.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    with pytest.raises(ActionFailed, match="仅市级转办"):
+        await act(client, own.ticket_no, TicketWorkflow.city_reply, again)

@@ -495,7 +495,7 @@ async def test_the_shift_lead_records_the_citys_return_from_the_ticket_page(page
     await eventually(pages.client, number, lambda r: r.status is TicketStatus.TRANSFERRED)
     page = await lead.get(f"/tickets/{number}")
     assert "city-reply" in actions_offered(page.text)
-    form = {"csrf": token, "refused": "yes", "reason": "不属于市级受理范围"}
+    form = {"csrf": token, "action": "市级不予受理", "reason": "不属于市级受理范围"}
     await lead.post(f"/tickets/{number}/actions/city-reply", data=form)
     assert "已登记市级不予受理" in (await lead.get(f"/tickets/{number}")).text
     record = await eventually(pages.client, number, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)

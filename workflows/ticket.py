@@ -146,19 +146,20 @@ class TicketWorkflow:
             await self._call_back()
 
     async def _city_may_return(self) -> bool:
-        """上转市级 with a reply window fixed at intake: the city is told now and may return or refuse
-        the ticket (市级退回 / 不予受理) within it; True: it did, the district works it again.
-        Tickets without one (and every older history) end once sent up, as before."""
+        """With a reply window fixed at intake, the city is told now (a ticket sent up, or the result
+        of one it sent down) and may send the ticket back within it: return or refuse it (市级退回 /
+        不予受理), or have it done again (市级重派); True: it did, the district works it again.
+        Tickets without one (and every older history) end at once, as before."""
         record = self.record
         window = record.plan.city_reply_within
-        if window is None or record.status is not TicketStatus.TRANSFERRED:
+        ended = record.status
+        city_closed = record.ticket.source is TicketSource.CITY and ended is TicketStatus.CLOSED
+        if window is None or not (ended is TicketStatus.TRANSFERRED or city_closed):
             return False
         await self._tell_city()
         self._city_told = True
         try:
-            await workflow.wait_condition(
-                lambda: record.status is not TicketStatus.TRANSFERRED, timeout=natural(window)
-            )
+            await workflow.wait_condition(lambda: record.status is not ended, timeout=natural(window))
         except TimeoutError:
             return False
         self._city_told = False
@@ -422,8 +423,8 @@ class TicketWorkflow:
         else:
             return
         key = f"{record.ticket.ticket_no}.city"
-        if kind is NoticeKind.CITY_TRANSFER and record.plan.city_reply_within is not None:
-            key += f".{record.transfers}"  # returned and sent up again: a new message
+        if record.plan.city_reply_within is not None:  # sent back, then up or reported again: a new message
+            key += f".{record.transfers}" if kind is NoticeKind.CITY_TRANSFER else f".r{record.redo_count}"
         message = CityMessage(
             idempotency_key=key,
             kind=kind,
@@ -460,13 +461,13 @@ class TicketWorkflow:
 
     @workflow.update
     def city_reply(self, cmd: CityReply) -> ActionResult:
-        """市级退回 / 不予受理: the shift lead records the city's answer; the ticket waits to be dispatched."""
-        self.record.city_reply(cmd.actor, cmd.refused, cmd.reason, workflow.now())
-        return self._done("已登记市级不予受理" if cmd.refused else "已登记市级退回")
+        """市级退回 / 不予受理 / 市级重派: the shift lead records the city's word; the district works it again."""
+        self.record.city_reply(cmd.actor, cmd.action, cmd.reason, workflow.now())
+        return self._done(f"已登记{cmd.action.value}")
 
     @validates(city_reply)
     def _check_city_reply(self, cmd: CityReply) -> None:
-        self.record.check_city_reply(cmd.actor)
+        self.record.check_city_reply(cmd.actor, cmd.action)
 
     # ----- 并单 -----
 

@@ -55,6 +55,7 @@ from domain.models import (
     Answer,
     ApprovalKind,
     Callback,
+    CityAction,
     ClosureCategory,
     ExceptionApproval,
     ExemptionReason,
@@ -179,7 +180,9 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         # The shift lead's: 现场确权, 上转市级, 并单 into another open ticket, 解除并单.
         "determine": lambda: record.check_determine(actor),
         "transfer": lambda: record.check_transfer(actor),
-        "city-reply": lambda: record.check_city_reply(actor),
+        "city-reply": lambda: record.check_city_reply(
+            actor, CityAction.REDISPATCH if record.status is TicketStatus.CLOSED else CityAction.RETURN
+        ),
         "link": lambda: record.check_link(actor, "ticket-", f"ticket-{record.ticket.ticket_no}"),
         "unlink": lambda: record.check_unlink(actor),
     }
@@ -558,10 +561,8 @@ def command_for(
     if action == "transfer":
         return TicketWorkflow.transfer_to_city, TransferToCity(actor=actor, reason=_need(form, "reason", "上转理由"))
     if action == "city-reply":
-        refused = form.get("refused", "") == "yes"
-        return TicketWorkflow.city_reply, CityReply(
-            actor=actor, refused=refused, reason=_need(form, "reason", "市级理由")
-        )
+        said = _choice(CityAction, _need(form, "action", "市级答复"), "市级答复")
+        return TicketWorkflow.city_reply, CityReply(actor=actor, action=said, reason=_need(form, "reason", "市级理由"))
     if action == "link":
         main = _need(form, "main", "主单号").removeprefix("ticket-")
         return TicketWorkflow.link, LinkTicket(actor=actor, main_ticket=main)
