@@ -72,3 +72,9 @@ def test_usage_errors_are_one_chinese_line_naming_the_option(args: tuple[str, ..
     assert line.startswith("错误：") and named in line, line
     for english in ("No such", "Missing", "Invalid value", "requires", "Got unexpected", "Possible", "Usage"):
         assert english not in line, line
+
+
+def test_a_city_reply_names_the_actions_it_takes() -> None:
+    shown = hotline("ticket", "city-reply", "T1", "--as", "zhangli", "--action", "撤回", "--reason", "x")
+    assert shown.returncode == 2
+    assert shown.stderr.strip() == "错误：--action: 应为 退回、不予受理、重派 之一，而不是 '撤回'"
