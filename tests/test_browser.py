@@ -276,7 +276,8 @@ async def test_the_dashboard_shows_the_figures_the_monthly_report_computes(site:
     images = page.locator("figure img")
     assert await images.count() == len(after.charts)
     for i in range(await images.count()):
-        await expect(images.nth(i)).to_have_js_property("complete", True)
+        # Each chart is drawn on request (matplotlib): on a loaded machine that takes more than 5 s.
+        await expect(images.nth(i)).to_have_js_property("complete", True, timeout=30000)
         assert await images.nth(i).evaluate("img => img.naturalWidth") > 100
     await shot(page, "7-dashboard")
 
