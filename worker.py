@@ -31,12 +31,9 @@ from activities.runtime.home import home_dir, place_key_file, with_paths_under
 from activities.runtime.keys import KeyRingError, load_key_ring
 from activities.runtime.logging import configure_logging
 from activities.runtime.ops import (
-    WorkerStatus,
-    client_checks,
     free_local_port,
-    serving_ops,
+    serving_worker_ops,
     telemetry_runtime,
-    worker_app,
 )
 from activities.runtime.process import exit_now
 from activities.runtime.settings import ConfigError, actor_for, connect, load_config, load_department_site
@@ -245,10 +242,9 @@ async def serve(options: WorkerOptions) -> None:
     queues = [w.task_queue for w in workers.workers]
     async with contextlib.AsyncExitStack() as stack:
         if options.metrics_port is not None:
-            status = WorkerStatus(task_queues=queues)
-            app = worker_app(client_checks(client), f"http://127.0.0.1:{sdk_port}/metrics", status)
+            ops = serving_worker_ops(client, queues, sdk_port, options.metrics_host, options.metrics_port)
             try:
-                url = await stack.enter_async_context(serving_ops(app, options.metrics_host, options.metrics_port))
+                url = await stack.enter_async_context(ops)
             except OSError as err:
                 raise ConfigError(f"--metrics-port: {options.metrics_port}: {err.strerror}") from None
             log.info("metrics and health served", url=url)

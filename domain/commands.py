@@ -12,6 +12,7 @@ from domain.models import (
     Answer,
     Assignment,
     Callback,
+    CityAction,
     ClosureCategory,
     Day,
     ExemptionReason,
@@ -233,6 +234,16 @@ class TransferToCity(Frozen):
     """上转: the matter is outside the district's powers; the city centre takes it."""
 
     actor: Actor
+    reason: Reason
+
+
+class CityReply(Frozen):
+    """The city's word on a ticket, as the shift lead records it: a ticket sent up returned to the
+    district (市级退回) or refused (不予受理), or a ticket it sent down and the district closed sent
+    back to be done again (市级重派); each way the district works it again."""
+
+    actor: Actor
+    action: CityAction = CityAction.RETURN
     reason: Reason
 
 

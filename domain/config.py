@@ -145,6 +145,9 @@ class CityLink(Strict):
     """The city centre (市域社会治理中心): where tickets are sent up and results reported back."""
 
     adapter: AdapterSettings = FileInboxAdapter(type="file_inbox", folder="var/city")
+    # How long a ticket sent up waits for the city to return it or refuse it (市级退回 / 不予受理,
+    # recorded by the shift lead) before it ends there (None: it ends when the city has it).
+    reply_within: Duration | None = None
 
 
 class CenterNotifications(Strict):

@@ -75,6 +75,7 @@ class NoticeKind(StrEnum):
     DETERMINED = "确权通知"  # a ticket's lead and assisting departments were decided
     CITY_TRANSFER = "上转市级"  # to the city centre: a ticket outside the district's powers
     CITY_REPORT = "办理结果反馈"  # to the city centre: the result of a ticket it sent down
+    CITY_REPLY = "市级答复"  # to the shift lead: the city returned, refused or re-dispatched a ticket
     ENTERPRISE_ITEM = "企业服务事项"  # to a named official: an item of an enterprise's service list
     ITEM_FAILED = "事项派送失败"  # to the shift lead: a department's system refused an item
     DISPATCH_BLOCKED = "派遣受阻"  # to the shift lead: a delivery keeps failing (retried on)

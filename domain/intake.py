@@ -47,6 +47,9 @@ class IntakePlan(Frozen):
     assisting: list[Assignment] = Field(default_factory=list)  # 紧急诉求联动处置: dispatched at once, to assist
     # 派遣受阻: how long a delivery may keep failing before the shift lead is told (None: the default)
     delivery_alert_after: Duration | None = None
+    # Fixed at intake (older inputs lack it: the ticket ends once sent up): how long a ticket sent up
+    # to the city may still come back (市级退回 / 不予受理).
+    city_reply_within: Duration | None = None
     # Fixed at intake so that replay is deterministic (older inputs lack it: False, the old behaviour).
     # True: the dispatch step (派遣) is published once, when delivered, blocked or failed.
     publish_on_delivery: bool = False
@@ -190,6 +193,7 @@ def plan_intake(
             arbiter=config.center.arbiter,
         ),
         delivery_alert_after=config.center.delivery_alert_after,
+        city_reply_within=config.center.city.reply_within,
         publish_on_delivery=True,
         callback_by_operator=isinstance(config.center.callback, ManualSurvey),
         verification=VerificationPolicy(

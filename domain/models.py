@@ -12,7 +12,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
 
 from domain.uscc import EnterpriseId
 
@@ -248,6 +257,14 @@ class TicketSource(StrEnum):
     OPEN311 = "网上诉求"  # filed by another system through Open311 GeoReport v2 (starter/web/open311.py)
 
 
+class CityAction(StrEnum):
+    """What the city centre says of a ticket, as the shift lead records it."""
+
+    RETURN = "市级退回"  # a ticket sent up: returned to the district
+    REFUSE = "市级不予受理"  # a ticket sent up: refused
+    REDISPATCH = "市级重派"  # a ticket it sent down, closed by the district: to be done again
+
+
 class GeoPoint(Frozen):
     """Where the problem is (WGS 84), as an Open311 client gives it."""
 
@@ -270,6 +287,18 @@ class Ticket(Frozen):
     citizen: Citizen
     source: TicketSource = TicketSource.HOTLINE
     location: GeoPoint | None = None  # additive: histories from before it replay with None
+    # 市级转办: the city's own deadline for the district (办理时限); it governs the resolution clock
+    # of every round instead of the tier's. Additive: histories from before it replay with None.
+    city_due_at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _city_deadline(self) -> Ticket:
+        if self.city_due_at is not None:
+            if self.source is not TicketSource.CITY:
+                raise ValueError(f"city_due_at: 仅{TicketSource.CITY.value}的工单带有市级办理时限")
+            if self.city_due_at <= self.received_at:
+                raise ValueError("city_due_at: 市级办理时限应晚于受理时间")
+        return self
 
 
 class TicketStatus(StrEnum):

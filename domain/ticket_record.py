@@ -30,6 +30,7 @@ from domain.models import (
     ApprovalState,
     Assignment,
     Callback,
+    CityAction,
     ClosureCategory,
     Determination,
     ExceptionApproval,
@@ -37,6 +38,7 @@ from domain.models import (
     PauseReason,
     Role,
     Ticket,
+    TicketSource,
     TicketStatus,
     VerifyDecision,
 )
@@ -123,7 +125,10 @@ class TicketRecord(BaseModel):
     @classmethod
     def receive(cls, ticket: Ticket, plan: IntakePlan, at: datetime) -> TicketRecord:
         record = cls(ticket=ticket, plan=plan)
-        record._log(at, None, "受理", f"{ticket.category} · {ticket.street} · {ticket.urgency}")
+        detail = f"{ticket.category} · {ticket.street} · {ticket.urgency}"
+        if ticket.city_due_at is not None:
+            detail += f" · 市级办理时限 {_local(ticket.city_due_at)}"
+        record._log(at, None, "受理", detail)
         if plan.direct_answer is not None:
             record.status = TicketStatus.ANSWERED_DIRECTLY
             record.closed_at = at
@@ -289,6 +294,43 @@ class TicketRecord(BaseModel):
         self.closed_at = at
         self._log(at, actor, "上转市级", reason)
 
+    def check_city_reply(self, actor: Actor, action: CityAction) -> None:
+        what = f"登记{action.value}"
+        require_role(actor, what, Role.SHIFT_LEAD)
+        if self.plan.city_reply_within is None:
+            raise ActionRefused(f"拒绝{what}：本工单受理时未约定市级答复期限，市级的答复不在本区登记")
+        if action is CityAction.REDISPATCH:
+            if self.ticket.source is not TicketSource.CITY:
+                raise ActionRefused(f"拒绝{what}：仅{TicketSource.CITY.value}的工单可由市级重派")
+            self._require_status(what, TicketStatus.CLOSED)
+        else:
+            self._require_status(what, TicketStatus.TRANSFERRED)
+
+    def city_reply(self, actor: Actor, action: CityAction, reason: str, at: datetime) -> None:
+        """The ticket is the district's again: returned or refused, it waits for the shift lead to
+        dispatch it; re-dispatched, it goes back to its department for another round (a 重办)."""
+        self.closed_at = None
+        if action is CityAction.REDISPATCH:
+            self.closure = None
+            self.redo_count += 1
+            self.pending_dispatch = True
+            self.status = TicketStatus.DISPATCHING
+            unit = self.assignment.department_name if self.assignment else ""
+            self._log(at, actor, action.value, f"第 {self.redo_count} 次重办，发回 {unit}；{reason}")
+            text = f"市级工单 {self.ticket.ticket_no} 经{action.value}，已发回 {unit} 重新办理：{reason}"
+        else:
+            self.status = TicketStatus.AWAITING_DISPATCH
+            self._log(at, actor, action.value, reason)
+            text = f"工单 {self.ticket.ticket_no} 上转后{action.value}：{reason}；请重新派遣"
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.CITY_REPLY, text=text, audience=["shift_lead"])
+        )
+
+    @property
+    def transfers(self) -> int:
+        """How many times it was sent up to the city."""
+        return sum(a.action == "上转市级" for a in self.actions)
+
     # ----- 并单 (merged repeats) -----
 
     def link(self, workflow_id: str, at: datetime) -> None:
@@ -376,6 +418,8 @@ class TicketRecord(BaseModel):
             start_clock(kind, self.dispatch_round, at, deadlines, limit=decided if kind is ClockKind.RESOLVE else None)
             for kind in TICKET_CLOCKS
         ]
+        if self.ticket.city_due_at is not None:  # 市级转办 with the city's own deadline: it governs
+            self.clock(ClockKind.RESOLVE).due_at = self.ticket.city_due_at
         if self.backlog_until is not None:  # 挂账 with the same department: the plan date still governs
             resolve = self.clock(ClockKind.RESOLVE)
             resolve.due_at = max(resolve.due_at, _end_of(self.backlog_until))

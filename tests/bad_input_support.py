@@ -430,6 +430,7 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
         c.SignFor(actor=clerk),
         c.AssistReport(actor=clerk, text="协办部分已完成"),
         c.TransferToCity(actor=lead, reason="超出区级职权"),
+        c.CityReply(actor=lead, reason="属区级事权"),
         c.LinkTicket(actor=lead, main_ticket="T1"),
         c.Unlink(actor=lead, note="不同事项"),
         c.DetermineOwner(

@@ -60,6 +60,7 @@ from domain.campaign import CampaignKind, TicketFilter
 from domain.commands import (
     AssistReport,
     Attend,
+    CityReply,
     CloseCampaign,
     ContactCitizen,
     Decide,
@@ -158,7 +159,9 @@ def authz_config(folder: Path) -> DistrictConfig:
     people = [*raw["people"], {"id": CONTACT, "name": "赵企联", "role": "enterprise", "enterprise": ENTERPRISE}]
     config = make_config(folder, red_service=red_service, people=people)
     departments = [d.model_copy(update={"callback_secret": KEYS.get(d.code)}) for d in config.departments]
-    center = config.center.model_copy(update={"api_secret": KEYS["center"]})
+    # A ticket sent up may come back (市级退回) for an hour: its row below is played on the way back.
+    city = config.center.city.model_copy(update={"reply_within": Span(amount=1, unit=Unit.HOURS)})
+    center = config.center.model_copy(update={"api_secret": KEYS["center"], "city": city})
     return config.model_copy(update={"center": center, "departments": departments})
 
 
@@ -417,6 +420,13 @@ TABLE: list[Row] = [
         TicketWorkflow.transfer_to_city,
         "zhangli",
         lambda w, a: TransferToCity(actor=a, reason="涉及市级管网"),
+        unit="sw",
+    ),
+    Row(
+        "ticket B",
+        TicketWorkflow.city_reply,
+        "zhangli",
+        lambda w, a: CityReply(actor=a, reason="属区级事权，请区级办理"),
         unit="sw",
     ),
     # ----- ticket E: 暂停计时 (P1), 挂账 (B2), 免考核 (X3) and 核查 after an unsatisfied callback -----

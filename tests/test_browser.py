@@ -1,7 +1,8 @@
 """The workbench in a real browser: Playwright driving Debian's Chromium (installed by .ci/run with
 apt; nothing is downloaded) against the pages served by uvicorn in this process, a real dev server
 and real workers. A clerk signs for, contacts and answers a ticket; the shift lead approves a
-return with reassignment; another department is refused; the dashboard shows the report's figures.
+return with reassignment; another department is refused; the dashboard shows the report's figures
+and gives the monthly report's xlsx and docx; a citizen looks a ticket up without signing in.
 
 Set HOTLINE_SCREENSHOTS=DIR to keep a screenshot of each page visited."""
 
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
@@ -24,12 +26,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.reports.activity import compose
+from activities.reports.document import NEXT_STEPS, PROBLEMS
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, RequestExtension, SignFor
 from domain.config import DistrictConfig
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
-from domain.reports import BLACK_LIST, BY_DEPARTMENT, RATE_COLUMNS, RED_LIST, Rate, Report
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RATE_COLUMNS, RED_LIST, Rate, Report
 from starter.tickets import act, submit, view
 from starter.web.app import create_app, serving
 from starter.web.users import WebUser, hash_password, load_users, write_users
@@ -273,7 +276,8 @@ async def test_the_dashboard_shows_the_figures_the_monthly_report_computes(site:
     images = page.locator("figure img")
     assert await images.count() == len(after.charts)
     for i in range(await images.count()):
-        await expect(images.nth(i)).to_have_js_property("complete", True)
+        # Each chart is drawn on request (matplotlib): on a loaded machine that takes more than 5 s.
+        await expect(images.nth(i)).to_have_js_property("complete", True, timeout=30000)
         assert await images.nth(i).evaluate("img => img.naturalWidth") > 100
     await shot(page, "7-dashboard")
 
@@ -296,7 +300,8 @@ async def _fits(page: Page) -> None:
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_a_day_at_the_workbench(site: Site, width: int, tmp_path: Path) -> None:
     """Clerk: search, a new urgent ticket's notice, answer with a photo, export the queue. Shift lead:
-    batch approval. Leader: reads, no Temporal link. At desktop width and at 390 px."""
+    batch approval. Leader: reads, no Temporal link, opens the monthly report's xlsx and docx. At
+    desktop width and at 390 px."""
     words = f"步行街{width}号人行道"  # this run's own words: the other width's ticket says others
     ticket = sample_ticket(title="人行道砖块松动", content=f"{words}砖块松动，雨天溅水")
     await submit(site.client, site.config, ticket)
@@ -394,8 +399,76 @@ async def test_a_day_at_the_workbench(site: Site, width: int, tmp_path: Path) ->
     await expect(leader.locator("#ticket-status")).to_have_text("待回访")
     await expect(leader.get_by_text("Temporal Web UI")).to_have_count(0)
     await expect(leader.locator("#no-actions")).to_be_visible()
+    await _monthly_files(site, leader, tmp_path)
     for page in (clerk, lead, leader):
         await page.context.close()
+
+
+async def _download(page: Page, link: str, path: Path) -> Path:
+    async with page.expect_download() as download_info:
+        await page.locator(link).click()
+    await (await download_info.value).save_as(path)
+    return path
+
+
+async def _monthly_files(site: Site, leader: Page, tmp_path: Path) -> None:
+    """The leader opens this month's analysis from the dashboard as an office circulates it: the
+    workbook holds the dashboard's figures as numbers (rates as percentages), the Word document
+    has the usual sections and the same figures."""
+    await _closed_ticket(site)  # a rate with a figure, not a dash
+    await leader.goto(f"{site.url}/dashboard")
+    shown = await _table(leader, "by-department")
+    cgj = next(row for row in shown if row[0] == "区城市管理综合执法局")
+    received, first_rate = RATE_COLUMNS.index("受理") + 1, 1 + RATE_COLUMNS.index(next(iter(Rate)).value)
+
+    sheet = load_workbook(await _download(leader, "#report-xlsx", tmp_path / "monthly.xlsx"))[BY_DEPARTMENT]
+    header_row = next(r for r in range(1, 6) if sheet.cell(row=r, column=1).value == "单位")
+    row = next(r for r in sheet.iter_rows(min_row=header_row + 1) if r[0].value == "区城市管理综合执法局")
+    assert isinstance(row[received].value, int) and row[received].value == int(cgj[received])
+    rate = row[first_rate]
+    assert isinstance(rate.value, int | float) and rate.number_format == "0.00%"  # 100% reads back as 1
+    assert f"{rate.value:.2%}" == cgj[first_rate]
+
+    document = Document(str(await _download(leader, "#report-docx", tmp_path / "monthly.docx")))
+    paragraphs = [p.text for p in document.paragraphs]
+    for heading in (f"一、{OVERVIEW}", f"二、{BY_DEPARTMENT}", "三、红黑榜", PROBLEMS, NEXT_STEPS):
+        assert heading in paragraphs, paragraphs
+    rows = [[cell.text for cell in r.cells] for table in document.tables for r in table.rows]
+    assert ["区城市管理综合执法局", cgj[received], cgj[received + 1]] == next(
+        r[:3] for r in rows if r[0] == "区城市管理综合执法局"
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_citizen_looks_a_ticket_up(site: Site, width: int) -> None:
+    """No sign-in: the ticket number and the phone's last four digits give its progress, the
+    department by name, and nothing personal; a wrong digit gives the one refusal for every miss."""
+    ticket = sample_ticket(title="小区门口积水")
+    await submit(site.client, site.config, ticket)
+    record = await eventually(site.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    viewport = {"width": width, "height": 900 if width > 600 else 844}
+    context = await site.browser.new_context(locale="zh-CN", viewport=viewport)
+    page = await context.new_page()
+    await page.goto(f"{site.url}/status")
+    await page.get_by_label("工单号").fill(ticket.ticket_no)
+    await page.get_by_label("手机号后四位").fill(ticket.citizen.phone[-4:])
+    await page.get_by_role("button", name="查询").click()
+    result = page.locator(".status-result")
+    await expect(result.get_by_role("heading")).to_have_text(f"工单 {ticket.ticket_no}")
+    await expect(result).to_contain_text("小区门口积水")
+    assert record.assignment is not None
+    await expect(result).to_contain_text(record.assignment.department_name)
+    text = await page.locator("main").inner_text()
+    for private in (ticket.citizen.name, ticket.citizen.phone, ticket.citizen.address or "-", "cgj"):
+        assert private not in text
+    await _fits(page)
+    await shot(page, f"w{width}-citizen-status")
+    wrong = str((int(ticket.citizen.phone[-1]) + 1) % 10)
+    await page.get_by_label("手机号后四位").fill(ticket.citizen.phone[-4:-1] + wrong)
+    await page.get_by_role("button", name="查询").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await expect(page.locator(".status-result")).to_have_count(0)
+    await context.close()
 
 
 async def test_chinese_renders_with_a_cjk_font_not_boxes(site: Site) -> None:

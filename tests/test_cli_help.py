@@ -50,3 +50,31 @@ def test_flags_show_no_type_and_values_show_theirs_in_chinese() -> None:
 def test_version() -> None:
     shown = hotline("--version")
     assert shown.returncode == 0 and shown.stdout.strip() == f"hotline {version('hotline')}"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("ticket", "list", "--bogus"), "--bogus：没有这个选项"),
+        (("--bogus",), "--bogus：没有这个选项"),
+        (("ticket", "show"), "缺少参数 'ticket'"),
+        (("report", "monthly", "--month"), "'--month'：缺少取值"),
+        (("demo", "-n", "5"), "'--tickets' / '-n'：取值无效，应不小于 13"),
+        (("ticket", "list", "--limit", "x"), "'--limit'：取值无效，应为整数"),
+        (("ticket", "show", "a", "b"), "多余的参数：b"),
+        (("nosuch",), "没有命令 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_chinese_line_naming_the_option(args: tuple[str, ...], named: str) -> None:
+    shown = hotline(*args)
+    assert shown.returncode == 2, shown
+    [line] = shown.stderr.splitlines()  # one line, no usage panel
+    assert line.startswith("错误：") and named in line, line
+    for english in ("No such", "Missing", "Invalid value", "requires", "Got unexpected", "Possible", "Usage"):
+        assert english not in line, line
+
+
+def test_a_city_reply_names_the_actions_it_takes() -> None:
+    shown = hotline("ticket", "city-reply", "T1", "--as", "zhangli", "--action", "撤回", "--reason", "x")
+    assert shown.returncode == 2
+    assert shown.stderr.strip() == "错误：--action: 应为 退回、不予受理、重派 之一，而不是 '撤回'"

@@ -28,7 +28,7 @@ from domain.models import Citizen, TicketStatus
 from starter.tickets import submit
 from starter.tools.codec_server import start_codec_server
 from starter.web.app import create_app, serving
-from starter.web.users import UserDirectory
+from starter.web.users import UserDirectory, WebUser, hash_password, write_users
 from tests.conftest import make_config
 from tests.helpers import eventually, sample_ticket
 from tests.test_deploy import series_used
@@ -240,3 +240,60 @@ def test_the_log_pipeline_masks_numbers_and_drops_personal_fields(capsys: pytest
     assert PHONE not in err and NAME not in err
     assert mask_numbers(f"tel {PHONE}") == "tel 139********"
     assert all(json.loads(line) for line in err.splitlines())
+
+
+async def started_line(args: list[str], env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """A service started as a process, and the log line on its stderr that says it started."""
+    process = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    while True:
+        line = (await asyncio.wait_for(process.stderr.readline(), timeout=60)).decode()
+        assert line, f"{args[3]} ended without its start line"
+        if " started" in line:
+            return process, line
+
+
+async def stopped(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGINT)
+    return await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def test_web_and_codec_server_log_in_the_format_asked(client: Client, tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    write_users(users, [WebUser(username="clerk1", person="cgj_sun", password_hash=hash_password("pw-123456"))])
+    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host, "HOTLINE_CODEC_TOKEN": "t" * 20}
+    env.pop("HOTLINE_LOG_FORMAT", None)
+    cli = [sys.executable, "-m", "starter.cli.app"]
+    web_port = free_port()
+    web_args = [*cli, "web", "--port", str(web_port), "--users", str(users), "--data-dir", str(tmp_path)]
+    codec_args = [*cli, "codec-server", "--port", "0"]
+
+    web, web_line = await started_line([*web_args, "--log-format", "json"], env)
+    try:
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://127.0.0.1:{web_port}/healthz")).status_code == 200
+    finally:
+        assert await stopped(web) in (0, 130)  # uvicorn ends on Ctrl-C as a shell's 130 says
+    codec, codec_line = await started_line([*codec_args, "--log-format", "json"], env)
+    assert await stopped(codec) == 0
+    # The same JSON lines as a worker's (activities/runtime/logging.py), whatever the terminal.
+    assert json.loads(web_line) | {"event": "web started", "level": "info"} == json.loads(web_line)
+    assert json.loads(codec_line)["event"] == "codec server started"
+    codec, console_line = await started_line([*codec_args, "--log-format", "console"], env)
+    assert await stopped(codec) == 0
+    assert "codec server started" in console_line and not console_line.lstrip().startswith("{")
+    # A format it does not know: one line naming the option, exit 2, nothing started.
+    for args in (web_args, codec_args):
+        refused = await asyncio.create_subprocess_exec(
+            *args,
+            "--log-format",
+            "xml",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(refused.communicate(), timeout=60)
+        assert refused.returncode == 2 and "--log-format" in err.decode(), err.decode()

@@ -238,8 +238,13 @@ async def test_a_ticket_offers_each_viewer_only_what_they_may_do(pages: Pages) -
     assert actions_offered(page.text) == {"sign", "return", "exempt"}  # not contact, answer or extend yet
     assert "王小明" in page.text and "13812341234" in page.text  # the clerk must call the citizen
 
-    # The shift lead may merge it into another ticket or send it up to the city (上转), nothing else.
-    for username, offered in (("zhangli", {"link", "transfer"}), ("liumei", set()), ("leader_wang", set())):
+    # The shift lead may merge it into another ticket, determine its owner on site (现场确权) or send
+    # it up to the city (上转), nothing else.
+    for username, offered in (
+        ("zhangli", {"link", "determine", "transfer"}),
+        ("liumei", set()),
+        ("leader_wang", set()),
+    ):
         centre = await (await pages.as_(username)).get(f"/tickets/{number}")
         assert centre.status_code == 200, username
         assert actions_offered(centre.text) == offered, username
@@ -302,7 +307,7 @@ async def test_the_shift_lead_dispatches_and_decides_from_the_pages(pages: Pages
     await eventually(pages.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
     lead = await pages.as_("zhangli")
     page = await lead.get(f"/tickets/{ticket.ticket_no}")
-    assert actions_offered(page.text) == {"dispatch", "link", "transfer"}
+    assert actions_offered(page.text) == {"dispatch", "determine", "link", "transfer"}
     done = await lead.post(
         f"/tickets/{ticket.ticket_no}/actions/dispatch", data={"csrf": csrf(page.text), "to": "cgj", "note": "人工派遣"}
     )
@@ -352,7 +357,7 @@ async def test_the_shift_lead_verifies_an_unsatisfied_ticket_from_the_pages(page
     assert actions_offered((await operator.get(f"/tickets/{number}")).text) == set()
 
     page = await lead.get(f"/tickets/{number}")
-    assert actions_offered(page.text) == {"verify-redo", "verify-close"}
+    assert actions_offered(page.text) == {"verify-redo", "verify-close", "determine"}
     assert "待核查" in (await lead.get("/center")).text
     bad = await lead.post(
         f"/tickets/{number}/actions/verify-close", data={"csrf": token_of(page), "closure": "随便", "reason": "x"}

@@ -21,16 +21,18 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from activities.runtime.settings import CONFIG_ENV, load_config
+from domain.calendar import Span, Unit
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.attachments import AttachmentRefused, FileStore, attachments_in
 from starter.enterprises import record_visit, view_enterprise
-from starter.tickets import submit, view
+from starter.tickets import ActionFailed, submit, view
 from starter.web import pages_queue
 from starter.web.app import create_app
 from starter.web.pages_tickets import Ladder, timeline_rounds
 from tests.helpers import eventually, person, sample_ticket
+from tests.test_city_transfer import with_reply_window
 from tests.test_domain_ticket_record import delivered
 from tests.test_web_pages import Pages, actions_offered, csrf, pages, waiting_ticket  # noqa: F401
 
@@ -376,6 +378,47 @@ async def test_a_department_closes_an_enterprise_item_and_the_enterprise_confirm
     assert [p.text for p in done.progress] == ["已现场勘查"] and done.outcome is not None
 
 
+async def test_the_red_service_team_records_a_visit_and_adds_an_item_from_the_pages(pages: Pages) -> None:  # noqa: F811
+    team, clerk = await pages.as_("hft_li"), await pages.as_("cgj_sun")
+    page = (await team.get("/enterprises")).text
+    assert 'action="/enterprises/visits"' in page
+    assert 'action="/enterprises/visits"' not in (await clerk.get("/enterprises")).text
+    before = await _visits(pages, MINING)
+    token, run = csrf(page), uuid.uuid4().hex[:6]
+    visit = {"csrf": token, "enterprise": MINING, "summary": f"企业反映用电负荷不足{run}", "met": "张志远、李会计"}
+    item = {"category": "生产经营", "unit": "cgj", "person": "王科长", "within": "5wd"}
+    await team.post("/enterprises/visits", data={**visit, **item, "need": f"厂区增容{run}", "category": "不存在"})
+    assert "item.category" in (await team.get("/enterprises")).text  # the field named, nothing recorded
+    assert await _visits(pages, MINING) == before
+
+    await team.post("/enterprises/visits", data={**visit, **item, "need": f"厂区增容{run}"})
+    assert "事项" in (await team.get("/enterprises")).text
+    record = await view_enterprise(pages.client, MINING)
+    recorded = record.visits[-1]
+    assert len(record.visits) == before + 1 and recorded.met == ["张志远", "李会计"]
+    assert recorded.recorded_by.id == "hft_li" and [m.id for m in recorded.members] == ["hft_li"]
+    (first,) = recorded.item_nos
+    assert record.item(first).spec.need == f"厂区增容{run}" and record.item(first).spec.unit.code == "cgj"
+
+    page = (await team.get("/enterprises")).text
+    assert f'action="/enterprises/{MINING}/items"' in page
+    added = {**item, "csrf": token, "visit": recorded.visit_no, "need": f"办理电力接入{run}", "unit": "zjj"}
+    await team.post(f"/enterprises/{MINING}/items", data={**added, "person": "刘工"})
+    record = await view_enterprise(pages.client, MINING)
+    (second,) = [no for no in record.visits[-1].item_nos if no != first]
+    assert record.item(second).spec.need == f"办理电力接入{run}" and record.item(second).spec.unit.code == "zjj"
+    # Not the team: refused before anything reaches the workflow.
+    refused = await clerk.post(f"/enterprises/{MINING}/items", data={**added, "csrf": csrf(page)})
+    assert refused.status_code == 403
+
+
+async def _visits(web: Pages, enterprise_id: str) -> int:
+    try:
+        return len((await view_enterprise(web.client, enterprise_id)).visits)
+    except ActionFailed:  # no visit yet: no workflow for it
+        return 0
+
+
 async def test_a_departments_queue_lists_the_tickets_it_assists_on(pages: Pages) -> None:  # noqa: F811
     # 紧急诉求联动处置: the 水务公司 leads, the 城管局 (cgj) assists.
     ticket = sample_ticket("供水供电", urgency="紧急", title="小区停水", content="全楼停水半天")
@@ -415,6 +458,49 @@ async def test_the_shift_lead_merges_unlinks_and_transfers_from_the_ticket_page(
     await lead.post(f"/tickets/{up}/actions/transfer", data={"csrf": token, "reason": "涉及市级审批权限"})
     sent = await eventually(pages.client, up, lambda r: r.status is TicketStatus.TRANSFERRED)
     assert any(a.action == "上转市级" and a.actor.id == "zhangli" for a in sent.actions)
+
+
+async def test_the_shift_lead_determines_the_owner_on_site_from_the_ticket_page(pages: Pages) -> None:  # noqa: F811
+    number = await waiting_ticket(pages)  # the 城管局's (cgj)
+    clerk, lead = await pages.as_("cgj_sun"), await pages.as_("zhangli")
+    assert "determine" not in actions_offered((await clerk.get(f"/tickets/{number}")).text)
+    page = await lead.get(f"/tickets/{number}")
+    assert "determine" in actions_offered(page.text) and "现场确权" in page.text
+    token = csrf(page.text)
+    await lead.post(f"/tickets/{number}/actions/determine", data={"csrf": token, "lead": "zjj"})
+    assert "现场确权说明" in (await lead.get(f"/tickets/{number}")).text  # the missing note named; nothing sent
+    assert (await view(pages.client, number)).determination is None
+    form = {"csrf": token, "lead": "zjj", "assist": ["cgj", "bhjd"], "note": "现场查看，属建设工地管理"}
+    await lead.post(f"/tickets/{number}/actions/determine", data=form)
+    assert "已确权：主办 区住房和城乡建设局" in (await lead.get(f"/tickets/{number}")).text
+    record = await eventually(pages.client, number, lambda r: r.determination is not None)
+    assert record.determination is not None and record.determination.source == "现场确权"
+    assert record.determination.lead.department == "zjj"
+    assert [a.department for a in record.determination.assisting] == ["cgj", "bhjd"]
+    assert record.determination.decided_by.id == "zhangli"
+    assert any(a.action == "现场确权" and a.actor.id == "zhangli" for a in record.actions)
+
+
+async def test_the_shift_lead_records_the_citys_return_from_the_ticket_page(pages: Pages) -> None:  # noqa: F811
+    # Received with a reply window (fixed into its plan at intake): the city may send it back.
+    ticket = sample_ticket()
+    await submit(pages.client, with_reply_window(pages.config, Span(amount=1, unit=Unit.HOURS)), ticket)
+    number = ticket.ticket_no
+    await eventually(pages.client, number, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+    lead = await pages.as_("zhangli")
+    page = await lead.get(f"/tickets/{number}")
+    assert "city-reply" not in actions_offered(page.text)  # not sent up yet
+    token = csrf(page.text)
+    await lead.post(f"/tickets/{number}/actions/transfer", data={"csrf": token, "reason": "涉及市级审批权限"})
+    await eventually(pages.client, number, lambda r: r.status is TicketStatus.TRANSFERRED)
+    page = await lead.get(f"/tickets/{number}")
+    assert "city-reply" in actions_offered(page.text)
+    form = {"csrf": token, "action": "市级不予受理", "reason": "不属于市级受理范围"}
+    await lead.post(f"/tickets/{number}/actions/city-reply", data=form)
+    assert "已登记市级不予受理" in (await lead.get(f"/tickets/{number}")).text
+    record = await eventually(pages.client, number, lambda r: r.status is TicketStatus.AWAITING_DISPATCH)
+    assert any(a.action == "市级不予受理" and a.actor.id == "zhangli" for a in record.actions)
+    assert "dispatch" in actions_offered((await lead.get(f"/tickets/{number}")).text)
 
 
 def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:

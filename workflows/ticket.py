@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.commands import (
         ActionResult,
         AssistReport,
+        CityReply,
         ContactCitizen,
         Decide,
         DetermineOwner,
@@ -77,6 +78,7 @@ class TicketWorkflow:
     def __init__(self, input: TicketInput) -> None:
         self.record = TicketRecord.receive(input.ticket, input.plan, workflow.now())
         self._published = workflow.info().typed_search_attributes
+        self._city_told = False  # sent up and told, while the city may still return it
 
     @workflow.run
     async def run(self, input: TicketInput) -> TicketOutcome:
@@ -98,6 +100,33 @@ class TicketWorkflow:
         pause = asyncio.create_task(self._resume_at_limit()) if record.plan.pause_limit else None
         if record.merged_into:
             await self._join_main()
+        while True:
+            await self._work_until_final()
+            if not await self._city_may_return():
+                break
+        for task in (clocks, consultation, assisting, backlog, pause):
+            if task:
+                task.cancel()
+        # A 免考核 request still waiting is decided on the closed ticket (it concerns the assessment).
+        await workflow.wait_condition(lambda: record.pending_exemption is None)
+        if not self._city_told:
+            await self._tell_city()
+        # Repeats merged into this ticket get its answer before it ends.
+        await workflow.wait_condition(lambda: not record.answers_to_forward)
+        if forwarding:
+            forwarding.cancel()
+        await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
+        notices.cancel()
+        return TicketOutcome(
+            ticket_no=self.record.ticket.ticket_no,
+            status=self.record.status,
+            department=self.record.assignment.department if self.record.assignment else None,
+            redo_count=self.record.redo_count,
+            return_count=self.record.return_count,
+        )
+
+    async def _work_until_final(self) -> None:
+        record = self.record
         while not record.status.is_final:
             if record.status is TicketStatus.MERGED:
                 await workflow.wait_condition(lambda: record.status is not TicketStatus.MERGED)
@@ -116,25 +145,26 @@ class TicketWorkflow:
             if record.status is not TicketStatus.AWAITING_CALLBACK:
                 continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
-        for task in (clocks, consultation, assisting, backlog, pause):
-            if task:
-                task.cancel()
-        # A 免考核 request still waiting is decided on the closed ticket (it concerns the assessment).
-        await workflow.wait_condition(lambda: record.pending_exemption is None)
+
+    async def _city_may_return(self) -> bool:
+        """With a reply window fixed at intake, the city is told now (a ticket sent up, or the result
+        of one it sent down) and may send the ticket back within it: return or refuse it (市级退回 /
+        不予受理), or have it done again (市级重派); True: it did, the district works it again.
+        Tickets without one (and every older history) end at once, as before."""
+        record = self.record
+        window = record.plan.city_reply_within
+        ended = record.status
+        city_closed = record.ticket.source is TicketSource.CITY and ended is TicketStatus.CLOSED
+        if window is None or not (ended is TicketStatus.TRANSFERRED or city_closed):
+            return False
         await self._tell_city()
-        # Repeats merged into this ticket get its answer before it ends.
-        await workflow.wait_condition(lambda: not record.answers_to_forward)
-        if forwarding:
-            forwarding.cancel()
-        await workflow.wait_condition(lambda: not self.record.outbox and workflow.all_handlers_finished())
-        notices.cancel()
-        return TicketOutcome(
-            ticket_no=self.record.ticket.ticket_no,
-            status=self.record.status,
-            department=self.record.assignment.department if self.record.assignment else None,
-            redo_count=self.record.redo_count,
-            return_count=self.record.return_count,
-        )
+        self._city_told = True
+        try:
+            await workflow.wait_condition(lambda: record.status is not ended, timeout=natural(window))
+        except TimeoutError:
+            return False
+        self._city_told = False
+        return True
 
     # ----- the centre's steps -----
 
@@ -393,8 +423,11 @@ class TicketWorkflow:
             kind, text = NoticeKind.CITY_REPORT, "区级已办结"
         else:
             return
+        key = f"{record.ticket.ticket_no}.city"
+        if record.plan.city_reply_within is not None:  # sent back, then up or reported again: a new message
+            key += f".{record.transfers}" if kind is NoticeKind.CITY_TRANSFER else f".r{record.redo_count}"
         message = CityMessage(
-            idempotency_key=f"{record.ticket.ticket_no}.city",
+            idempotency_key=key,
             kind=kind,
             ticket=record.ticket,
             text=text,
@@ -426,6 +459,16 @@ class TicketWorkflow:
     @validates(transfer_to_city)
     def _check_transfer(self, cmd: TransferToCity) -> None:
         self.record.check_transfer(cmd.actor)
+
+    @workflow.update
+    def city_reply(self, cmd: CityReply) -> ActionResult:
+        """市级退回 / 不予受理 / 市级重派: the shift lead records the city's word; the district works it again."""
+        self.record.city_reply(cmd.actor, cmd.action, cmd.reason, workflow.now())
+        return self._done(f"已登记{cmd.action.value}")
+
+    @validates(city_reply)
+    def _check_city_reply(self, cmd: CityReply) -> None:
+        self.record.check_city_reply(cmd.actor, cmd.action)
 
     # ----- 并单 -----
 

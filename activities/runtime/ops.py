@@ -180,6 +180,22 @@ def worker_app(checks: dict[str, Check], sdk_metrics_url: str | None, status: Wo
     return app
 
 
+@contextlib.asynccontextmanager
+async def serving_worker_ops(
+    client: Client, task_queues: list[str], sdk_metrics_port: int | None, host: str, port: int
+) -> AsyncIterator[str]:
+    """A worker process's health, readiness and metrics port (`hotline worker --metrics-port`, and
+    the demo's workers on a free port) while the block runs; yields its URL (OSError if taken).
+    `sdk_metrics_port`: where the process's Temporal runtime (`telemetry_runtime`) exports."""
+    sdk_url = f"http://127.0.0.1:{sdk_metrics_port}/metrics" if sdk_metrics_port else None
+    app = worker_app(client_checks(client), sdk_url, WorkerStatus(task_queues=task_queues))
+    try:
+        async with serving_ops(app, host, port) as url:
+            yield url
+    finally:
+        await app.state.http.aclose()
+
+
 class _HostedServer(uvicorn.Server):
     """uvicorn inside a process that owns its signals."""
 

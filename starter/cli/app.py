@@ -80,7 +80,11 @@ def demo(
     tickets: int = typer.Option(
         50, "--tickets", "-n", min=13, max=2000, help="提交的样例工单数（至少 13 件：演示情节要用到其中几件）"
     ),
-    keep_server: bool = typer.Option(False, "--keep-server", help="结束后保留内置服务（便于在 Web UI 查看历史）"),
+    keep_server: bool = typer.Option(
+        False,
+        "--keep-server",
+        help="汇总后工作台与 worker（含其健康检查与指标端口）继续运行至 Ctrl-C，之后保留内置服务（便于在 Web UI 查看历史）",
+    ),
     data_dir: Path = typer.Option(Path(".hotline/demo"), help="内置服务的数据目录"),
     timeout: float = typer.Option(300, help="最长等待秒数"),
     stay: bool = typer.Option(

@@ -17,12 +17,14 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.runtime.keys import KeyRingError
+from activities.runtime.logging import LOG_FORMAT_ENV, configure_logging
 from activities.runtime.settings import ConfigError, address, connect, load_config
 from activities.runtime.startup import SetupError
 from domain.config import DistrictConfig, describe_validation_error
 from domain.intake import TicketRejected
 from domain.limits import PayloadRejected, one_line
 from domain.models import YEARS
+from starter.cli.help import usage_in_chinese
 from starter.render import console
 from starter.ticket_files import TicketFileError
 from starter.tickets import ActionFailed
@@ -35,6 +37,10 @@ except ImportError:  # pragma: no cover (older typer, on click itself)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+# The long-running services' (worker, web, codec server) one log pipeline: activities/runtime/logging.py.
+LogFormatOption = typer.Option(
+    None, "--log-format", envvar=LOG_FORMAT_ENV, help="日志格式：json 或 console（默认：终端为 console，否则 json）"
+)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -42,10 +48,33 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def log_as(log_format: str | None) -> None:
+    """A service's logs in the format asked (`--log-format`), at HOTLINE_LOG_LEVEL (INFO by default)."""
+    if log_format not in (None, "json", "console"):
+        fail(f"--log-format: json 或 console，而不是 '{log_format}'")
+    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+
+
+def _usage(err: UsageError) -> str:
+    """click's words in Chinese, naming the option and the command whose help shows its usage."""
+    possibilities = getattr(err, "possibilities", None)
+    message = err.message if possibilities else err.format_message()  # the suggestions said in Chinese
+    path = err.ctx.command_path if err.ctx is not None else None
+    return usage_in_chinese(message, path, list(possibilities or []))
+
+
 class OneLineErrors(typer.core.TyperGroup):
     """The root command: what click refuses (a missing option, a value of the wrong type or out of
     range, an unknown command) and a command model that refuses its options come out as one line
     naming the option or field, with exit code 2, instead of a usage panel or a traceback."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:  # the root's own options (`hotline --bogus`)
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":
+                raise
+            fail(_usage(err))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -53,7 +82,7 @@ class OneLineErrors(typer.core.TyperGroup):
         except UsageError as err:
             if type(err).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
                 raise
-            fail(err.format_message())
+            fail(_usage(err))
         except ValidationError as err:
             fail(describe_validation_error("输入", err))
         except (TicketRejected, PayloadRejected) as err:

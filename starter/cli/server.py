@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import structlog
 import typer
 
 from activities.runtime.keys import KeyRingError, load_key_ring
@@ -73,8 +74,10 @@ def codec_server_command(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
     origin: list[str] = typer.Option([], help="允许的 Web UI 来源（可多次给出；默认本机 8233 端口）"),
     ui_port: int = typer.Option(8233, help="默认来源所用的 Web UI 端口"),
+    log_format: str | None = common.LogFormatOption,
 ) -> None:
     """单独运行载荷编解码服务（供 temporal server start-dev --ui-codec-endpoint 与 temporal CLI 使用）。"""
+    common.log_as(log_format)
     try:
         keys = load_key_ring()
     except KeyRingError as err:
@@ -93,6 +96,7 @@ def codec_server_command(
         stop = stop_event()
         common.console.print(f"载荷编解码服务已启动：{codec.url}；允许来源：{', '.join(origins)}（Ctrl-C 停止）")
         common.console.print(f"令牌见 {codec.token_source}；持令牌者登录：{codec.login_hint}")
+        structlog.get_logger().info("codec server started", url=codec.url, origins=origins)
         try:
             await asyncio.wait([codec.task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -15,10 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from domain import search_attributes as sa
-from domain.commands import LinkTicket, TransferToCity, Unlink
+from domain.commands import CityReply, LinkTicket, TransferToCity, Unlink
 from domain.facts import status_marks
 from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
+from domain.models import CityAction
 from starter.cli import common
 from starter.cli.actions import AsOption, actor_from, send_action
 from starter.render import ticket_panel, when
@@ -265,3 +266,23 @@ def transfer_command(
     send_action(
         ticket, TicketWorkflow.transfer_to_city, TransferToCity(actor=actor_from(config, person), reason=reason)
     )
+
+
+CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, "重派": CityAction.REDISPATCH}
+
+
+@app.command("city-reply")
+def city_reply_command(
+    ticket: str = typer.Argument(..., help="工单号"),
+    person: str = AsOption,
+    action: str = typer.Option(
+        "退回", "--action", help="市级的答复：退回、不予受理（上转的工单）或 重派（已办结的市级转办工单）"
+    ),
+    reason: str = typer.Option(..., help="市级的理由"),
+    config: str | None = common.ConfigOption,
+) -> None:
+    """登记市级答复：上转的工单被市级退回或不予受理、已办结的市级转办工单被市级重派；工单回到本区办理（须在配置的答复期限内）。"""
+    if action not in CITY_ACTIONS:
+        common.fail(f"--action: 应为 {'、'.join(CITY_ACTIONS)} 之一，而不是 '{action}'")
+    command = CityReply(actor=actor_from(config, person), action=CITY_ACTIONS[action], reason=reason)
+    send_action(ticket, TicketWorkflow.city_reply, command)

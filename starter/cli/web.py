@@ -60,16 +60,19 @@ def web_command(
     data_dir: Path = typer.Option(
         Path(".hotline"), "--data-dir", envvar="HOTLINE_DATA_DIR", help="数据目录（答复附件存于其下 attachments/）"
     ),
+    log_format: str | None = common.LogFormatOption,
     config: str | None = common.ConfigOption,
 ) -> None:
     """启动工作台网页与 HTTP API（Ctrl-C 停止）。"""
     if ctx.invoked_subcommand is not None:
         return
+    import structlog
     import uvicorn
 
     from activities.runtime.settings import address
     from starter.web.app import create_app
 
+    common.log_as(log_format)
     settings = common.config_from(config)
     if not users.exists():
         common.fail(f"--users: {users} 不存在（先添加用户：hotline web users add NAME --person ID）")
@@ -90,6 +93,7 @@ def web_command(
         )
         server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", log_config=None))
         common.console.print(f"工作台：http://{host}:{port}/ （用户文件 {users}，{len(directory.users)} 个用户）")
+        structlog.get_logger().info("web started", url=f"http://{host}:{port}", users=len(directory.users))
         await server.serve()
 
     common.run(go())

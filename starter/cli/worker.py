@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from activities.runtime.logging import configure_logging
 from starter.cli import common
 
 
@@ -22,12 +21,7 @@ def worker_command(
         None, "--metrics-port", min=0, max=65535, help="在此端口提供 /metrics、/healthz、/readyz（默认不开）"
     ),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="指标端口的监听地址"),
-    log_format: str | None = typer.Option(
-        None,
-        "--log-format",
-        envvar="HOTLINE_LOG_FORMAT",
-        help="日志格式：json 或 console（默认：终端为 console，否则 json）",
-    ),
+    log_format: str | None = common.LogFormatOption,
     versioning: bool = typer.Option(
         False, "--versioning", help="中心 worker 按 Worker Deployment 版本运行（见 docs/upgrade.md）"
     ),
@@ -38,9 +32,7 @@ def worker_command(
 
     if sum([bool(department), center, all_, department_config is not None]) != 1:
         common.fail("--department / --department-config / --center / --all: give exactly one")
-    if log_format not in (None, "json", "console"):
-        common.fail(f"--log-format: json 或 console，而不是 '{log_format}'")
-    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+    common.log_as(log_format)
     options = WorkerOptions(
         departments=department,
         center=center,

@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.reports.activity import compose, make_report
+from activities.runtime.ops import free_local_port, serving_worker_ops, telemetry_runtime
 from activities.runtime.settings import actor_for, address, connect
 from activities.runtime.startup import SetupError, check_search_attributes, ensure_namespace, ensure_search_attributes
 from domain import search_attributes as sa
@@ -290,6 +291,10 @@ async def run_demo(
     codec: DemoCodec | None = None
     client: Client | None = None
     ui_url = f"http://{host}:{int(port_text) + 1000}"
+    # The workers' client exports the SDK's metrics, passed on by their ops port (as `hotline worker
+    # --metrics-port` does), so an operator can try /healthz, /readyz and /metrics on the demo.
+    sdk_port = free_local_port()
+    runtime = telemetry_runtime(sdk_port)
     try:
         if not port_open(host or "127.0.0.1", int(port_text)):
             ui_port = int(port_text) + 1000
@@ -309,15 +314,15 @@ async def run_demo(
             console.print(f"已启动内置 Temporal 服务 {embedded.address}（数据：{data_dir}）")
             for line in codec_lines(codec.url, codec.token_source) if codec else []:
                 console.print(line)
-            client = await connect()
+            client = await connect(runtime=runtime)
         elif into_existing:
-            client = await connect()
+            client = await connect(runtime=runtime)
             console.print(f"使用已在运行的 Temporal 服务 {target}，命名空间 {client.namespace}（--into-existing）")
         else:
             namespace = demo_namespace(now)
             try:
                 created_namespace = await ensure_namespace(await connect(), namespace)
-                client = await connect(namespace=namespace)
+                client = await connect(namespace=namespace, runtime=runtime)
                 await ensure_search_attributes(client)
             except RPCError as err:  # e.g. not allowed to register namespaces there
                 raise SetupError(
@@ -330,17 +335,21 @@ async def run_demo(
                 f"查看演示数据的命令请加 TEMPORAL_NAMESPACE={namespace}"
             )
         await check_search_attributes(client)
-        async with build_workers(
-            client, demo_config, departments=[d.code for d in demo_config.departments], center=True
-        ):
+        workers = build_workers(client, demo_config, departments=[d.code for d in demo_config.departments], center=True)
+        queues = [w.task_queue for w in workers.workers]
+        async with workers, serving_worker_ops(client, queues, sdk_port, "127.0.0.1", 0) as ops:
             console.print(f"中心 worker 与 {len(demo_config.departments)} 个模拟承办单位 worker 已启动")
+            console.print(f"worker 健康检查与指标：{ops_addresses(ops)}", soft_wrap=True)
             async with workbench(client, demo_config, data_dir, ui_url, web_port, unanswered) as page:
                 ok = await _run_batch(client, demo_config, prefix, tickets, timeout, ui_url, data_dir, stories)
-                if stay:
-                    console.print(f"工作台 {page} 与模拟承办单位继续运行；按 Ctrl-C 结束")
+                if stay or keep_server:
+                    # Kept so that the pages, the Web UI's histories and the ops ports can be tried.
+                    console.print(
+                        f"工作台 {page}/ 与模拟承办单位 worker 继续运行（worker 健康检查与指标：{ops_addresses(ops)}）；"
+                        "按 Ctrl-C 结束",
+                        soft_wrap=True,
+                    )
                     await stop_event().wait()
-                elif keep_server:
-                    console.print("（工作台随演示结束而停止；--stay 可让它与 worker 继续运行）")
         return ok
     finally:
         if client is not None:  # however the demo ends: nothing it started waits for its workers
@@ -539,10 +548,16 @@ async def workbench(
     app = create_app(client, config, users, temporal_ui_url=ui_url, data_dir=data_dir)
     async with serving(app, "127.0.0.1", port) as url:
         console.print(f"工作台（网页）：{url}/ ；演示账号的口令均为 {DEMO_PASSWORD}", soft_wrap=True)
+        console.print(f"工作台健康检查与指标：{ops_addresses(url)}", soft_wrap=True)
         for person, what in [*accounts, (DEMO_LEADER, "区领导：驾驶舱（本月各单位指标、红黑榜、图表）")]:
             console.print(f"  {person:<12} {what}", soft_wrap=True)
         yield url
     console.print("工作台已停止")
+
+
+def ops_addresses(url: str) -> str:
+    """A process's health, readiness and metrics addresses, as the demo prints them."""
+    return f"{url}/healthz（存活）、{url}/readyz（就绪）、{url}/metrics（Prometheus 指标）"
 
 
 async def end_started(client: Client, prefix: str) -> int:

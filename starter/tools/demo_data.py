@@ -83,7 +83,8 @@ def demo_tickets(config: DistrictConfig, count: int, prefix: str, now: datetime,
         tickets.append(
             Ticket(
                 ticket_no=f"{prefix}-{i + 1:04d}",
-                received_at=now + timedelta(seconds=i),
+                # A second apart, the last at `now`: none is received after the demo submits it.
+                received_at=now - timedelta(seconds=count - 1 - i),
                 kind=kind,
                 category=category,
                 street=street.name,

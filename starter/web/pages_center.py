@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from activities.reports.activity import compose
-from activities.reports.files import draw_chart
+from activities.reports.files import draw_chart, write_report
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
 from domain.facts import Fact
@@ -24,12 +24,16 @@ from domain.models import Role, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RED_LIST, UNREAD, Report
 from starter.web.pages import NotFound, client_of, config_of, render, require, signed_in
-from starter.web.pages_queue import batchable
+from starter.web.pages_queue import _attachment, batchable
 from starter.web.pages_tickets import queue_query, queue_rows
 from starter.web.users import LEADER
 
 router = APIRouter(include_in_schema=False)
 
+REPORT_FILES = {  # the monthly analysis as an office circulates it, from the dashboard
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 CACHE_S = 60.0  # the charts of a dashboard are drawn from its figures for this long
 _drawing = threading.Lock()  # matplotlib's rc settings are process-wide: one chart at a time
 
@@ -150,3 +154,23 @@ async def chart(request: Request, index: int, month: str | None = None) -> Respo
         raise NotFound(f"没有第 {index} 张图表")
     png = await asyncio.to_thread(_draw, report, index)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=30"})
+
+
+def _report_file(report: Report, suffix: str) -> bytes:
+    with _drawing, tempfile.TemporaryDirectory(prefix="hotline-report-") as folder:
+        [path] = write_report(report, Path(folder), [suffix])
+        return path.read_bytes()
+
+
+@router.get("/dashboard/report.{suffix}")
+async def report_file(request: Request, suffix: str, month: str | None = None) -> Response:
+    """月报分析 of the month shown, as the workbook (numbers as numbers, the charts inserted) or the
+    Word document `hotline report monthly` writes: the figures the dashboard shows."""
+    viewer = signed_in(request)
+    require(viewer, LEADER, Role.SHIFT_LEAD, what="领导驾驶舱")
+    if suffix not in REPORT_FILES:
+        raise NotFound(f"月报分析可下载 xlsx 或 docx，而不是 {suffix}")
+    chosen = _month(month)
+    report, _ = await monthly(request, chosen, fresh=False)
+    data = await asyncio.to_thread(_report_file, report, suffix)
+    return Response(data, media_type=REPORT_FILES[suffix], headers=_attachment(f"monthly-report-{chosen}.{suffix}"))

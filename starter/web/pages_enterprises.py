@@ -1,13 +1,15 @@
 """红色服务团: an enterprise's two lists (服务清单 and 成效清单) as `hotline enterprise lists` writes
 them (domain/enterprise_lists.py): the enterprise's contact sees its own, a department the items it
-is responsible for, the team, the centre and the leaders every enterprise with the summary."""
+is responsible for, the team, the centre and the leaders every enterprise with the summary. The
+team records its visits (走访, with the items agreed) and adds items to a visit here, as `hotline
+enterprise visit` and `hotline enterprise item add` do."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,13 +26,14 @@ from domain.enterprise import (
     OutcomeKind,
     ReopenItem,
     ServiceItem,
+    today_in_china,
 )
 from domain.enterprise_lists import lists_by_unit, results_list, service_list, summarize, summary_table
-from domain.enterprise_plan import plan_reopen
+from domain.enterprise_plan import enterprise_for, item_spec, plan_add_item, plan_reopen
 from domain.intake import TicketRejected
 from domain.models import Role, Satisfaction
 from domain.tables import Table
-from starter.enterprises import act_enterprise, all_enterprises, view_enterprise
+from starter.enterprises import act_enterprise, all_enterprises, record_visit, view_enterprise
 from starter.tickets import ActionFailed
 from starter.web.pages import (
     Forbidden,
@@ -58,7 +61,7 @@ async def enterprises(request: Request) -> Response:
     now = datetime.now(UTC)
     summary: Table | None = None
     items: list[ItemRow] = []
-    sections: list[tuple[str, list[Table], str | None]] = []  # (heading, tables, Web UI link)
+    sections: list[tuple[str, list[Table], str | None, EnterpriseRecord | None]] = []  # (…, Web UI link, record)
     if viewer.is_(Role.ENTERPRISE):
         title = "本企业两张清单"
         records: list[EnterpriseRecord] = []
@@ -70,7 +73,7 @@ async def enterprises(request: Request) -> Response:
         title = f"{unit} 负责的企业事项"
         every = await all_enterprises(client)
         service, results = lists_by_unit(every, now).get(unit, (None, None))
-        sections = [(unit, [t for t in (service, results) if t is not None], None)]
+        sections = [(unit, [t for t in (service, results) if t is not None], None, None)]
         records = []
         items = actionable_items(every, viewer, now)
     elif viewer.is_(Role.SERVICE_TEAM) or viewer.of_centre:
@@ -83,7 +86,8 @@ async def enterprises(request: Request) -> Response:
     for record in records:
         link = workflow_link(request, f"enterprise-{record.enterprise.id}")
         heading = f"{record.enterprise.name}（{record.enterprise.id}）· {record.status.value}"
-        sections.append((heading, [service_list(record, now), results_list(record)], link))
+        sections.append((heading, [service_list(record, now), results_list(record)], link, record))
+    config = config_of(request)
     return render(
         request,
         "enterprises.html",
@@ -95,7 +99,92 @@ async def enterprises(request: Request) -> Response:
         satisfactions=[s.value for s in Satisfaction],
         now=now,
         refresh=None,
+        # The team's own forms: 记录走访 and 新增事项 (the enterprise workflow checks the rest).
+        team=viewer.is_(Role.SERVICE_TEAM),
+        known=config.red_service.enterprises,
+        streets=[s.name for s in config.streets],
+        categories=config.red_service.categories,
+        units=[(d.code, d.name) for d in config.departments],
+        today=today_in_china(now).isoformat(),
     )
+
+
+def _team_actor(viewer: Viewer) -> Any:
+    if viewer.actor is None or not viewer.is_(Role.SERVICE_TEAM):
+        raise Forbidden(f"{viewer.name}（{viewer.role_label}）不是红色服务团成员，不能记录走访或新增事项")
+    return viewer.actor
+
+
+def _listed(text: str) -> list[str]:
+    """A form's list field: one entry per line, or separated by 、，, as people write them."""
+    return [
+        part.strip()
+        for part in text.replace("、", "\n").replace("，", "\n").replace(",", "\n").splitlines()
+        if part.strip()
+    ]
+
+
+def _item_from(form: dict[str, str], config: Any, where: str) -> Any:
+    raw = {
+        key: form.get(key, "").strip() or None for key in ("need", "category", "unit", "person", "measures", "within")
+    }
+    return item_spec(config, raw, where)
+
+
+@router.post("/enterprises/visits")
+async def visit_action(request: Request) -> Response:
+    """记录走访: a configured enterprise, or one described on the spot, and the item agreed (if any)."""
+    viewer = signed_in(request)
+    form = await form_of(request)
+    actor = _team_actor(viewer)
+    config = config_of(request)
+    try:
+        enterprise = enterprise_for(
+            config, form.get("enterprise", "").strip(), name=form.get("name") or None, street=form.get("street") or None
+        )
+        text = form.get("visited_on", "")
+        try:
+            visited_on = date.fromisoformat(text) if text else today_in_china(datetime.now(UTC))
+        except ValueError:
+            raise TicketRejected(f"visited_on: 走访日期应写作 YYYY-MM-DD，而不是 {text}") from None
+        items = [_item_from(form, config, "item")] if form.get("need", "").strip() else []
+        result = await record_visit(
+            client_of(request),
+            config,
+            actor=actor,
+            enterprise=enterprise,
+            visited_on=visited_on,
+            members=[],
+            met=_listed(form.get("met", "")),
+            policies=_listed(form.get("policies", "")),
+            summary=form.get("summary", ""),
+            items=items,
+        )
+    except TicketRejected as err:
+        return go(request, "/enterprises", f"走访未记录：{err}", ok=False)
+    except ActionFailed as refused:
+        return go(request, "/enterprises", f"走访未记录：{refused}", ok=False)
+    added = f"（事项 {'、'.join(result.item_nos)}）" if result.item_nos else ""
+    return go(request, "/enterprises", f"{enterprise.name}：{result.message}{added}")
+
+
+@router.post("/enterprises/{enterprise_id}/items")
+async def add_item_action(request: Request, enterprise_id: str) -> Response:
+    """新增事项 under one of the enterprise's visits."""
+    viewer = signed_in(request)
+    form = await form_of(request)
+    actor = _team_actor(viewer)
+    config = config_of(request)
+    try:
+        spec = _item_from(form, config, "item")
+        calendar = calendar_for(config.calendar, datetime.now(UTC))
+        command = plan_add_item(config, calendar, actor=actor, visit_no=form.get("visit", ""), item=spec)
+        result = await act_enterprise(client_of(request), enterprise_id, EnterpriseServiceWorkflow.add_item, command)
+    except TicketRejected as err:
+        return go(request, "/enterprises", f"事项未添加：{err}", ok=False)
+    except ActionFailed as refused:
+        return go(request, "/enterprises", f"事项未添加：{refused}", ok=False)
+    return go(request, "/enterprises", result.message)
 
 
 # ----- the items a viewer may act on: the responsible department's 进展 / 办结, the enterprise's 确认 -----

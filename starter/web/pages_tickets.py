@@ -27,8 +27,10 @@ from domain.audit import mask_address, mask_name
 from domain.calendar import Span, Unit
 from domain.commands import (
     AssistReport,
+    CityReply,
     ContactCitizen,
     Decide,
+    DetermineOwner,
     GiveAnswer,
     LinkTicket,
     ManualDispatch,
@@ -54,6 +56,7 @@ from domain.models import (
     Answer,
     ApprovalKind,
     Callback,
+    CityAction,
     ClosureCategory,
     ExceptionApproval,
     ExemptionReason,
@@ -175,12 +178,18 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "resume": lambda: record.check_resume(actor),
         "verify-close": lambda: record.check_verify(actor, VerifyDecision.CLOSE),
         "verify-redo": lambda: record.check_verify(actor, VerifyDecision.REDO),
-        # The shift lead's: 上转市级, 并单 into another open ticket, 解除并单.
+        # The shift lead's: 现场确权, 上转市级, 并单 into another open ticket, 解除并单.
+        "determine": lambda: record.check_determine(actor),
         "transfer": lambda: record.check_transfer(actor),
+        "city-reply": lambda: record.check_city_reply(
+            actor, CityAction.REDISPATCH if record.status is TicketStatus.CLOSED else CityAction.RETURN
+        ),
         "link": lambda: record.check_link(actor, "ticket-", f"ticket-{record.ticket.ticket_no}"),
         "unlink": lambda: record.check_unlink(actor),
     }
     allowed.actions = {name for name, check in checks.items() if passes(check)}
+    if record.merged_into is not None:  # a merged ticket's owner is its main ticket's
+        allowed.actions.discard("determine")
     allowed.decisions = [
         approval
         for approval in record.pending_approvals
@@ -544,8 +553,17 @@ def command_for(
         return TicketWorkflow.request_pause, RequestPause(actor=actor, category=category, note=form.get("note", ""))
     if action == "resume":
         return TicketWorkflow.resume_clock, ResumeClock(actor=actor, note=form.get("note", ""))
+    if action == "determine":
+        lead = _department(config, _need(form, "lead", "主办单位"), "主办单位")
+        codes = [code for code in form.get("assist", "").split(",") if code and code != lead.department]
+        assisting = [_department(config, code, "协办单位") for code in codes]
+        note = _need(form, "note", "现场确权说明")
+        return TicketWorkflow.determine, DetermineOwner(actor=actor, lead=lead, assisting=assisting, note=note)
     if action == "transfer":
         return TicketWorkflow.transfer_to_city, TransferToCity(actor=actor, reason=_need(form, "reason", "上转理由"))
+    if action == "city-reply":
+        said = _choice(CityAction, _need(form, "action", "市级答复"), "市级答复")
+        return TicketWorkflow.city_reply, CityReply(actor=actor, action=said, reason=_need(form, "reason", "市级理由"))
     if action == "link":
         main = _need(form, "main", "主单号").removeprefix("ticket-")
         return TicketWorkflow.link, LinkTicket(actor=actor, main_ticket=main)
