@@ -17,7 +17,6 @@ from domain.config import (
     SimulatedAdapter,
     WebhookAdapter,
 )
-from domain.models import Actor
 
 
 def build_sink(settings: AdapterSettings) -> MessageSink:
@@ -36,7 +35,5 @@ def build_adapter(department: Department, config: DistrictConfig | DepartmentSit
     if isinstance(settings, FileInboxAdapter):
         return FileInboxDepartmentAdapter(settings)
     if isinstance(settings, SimulatedAdapter):
-        person = config.person(settings.actor)
-        clerk = Actor(id=person.id, name=person.name, role=person.role, department=person.department)
-        return SimulatedDepartmentAdapter(settings, clerk, client)
+        return SimulatedDepartmentAdapter(settings, config.person(settings.actor).actor(), client)
     raise TypeError(f"no adapter for {settings!r}")

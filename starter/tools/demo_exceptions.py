@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from activities.runtime.settings import actor_for
 from domain.commands import (
     ContactCitizen,
     Decide,
@@ -108,7 +107,7 @@ class ByHand:
         assert record.assignment is not None
         code = record.assignment.department
         person = next(p for p in self.config.people if p.role is Role.CLERK and p.department == code)
-        return actor_for(self.config, person.id)
+        return person.actor()
 
     async def until(self, ticket_no: str, wanted: tuple[TicketStatus, ...]) -> TicketRecord:
         while True:
