@@ -7,9 +7,8 @@ import asyncio
 import structlog
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
-from activities.adapters.base import DepartmentAdapter, MessageSink, PermanentDeliveryError, TransientDeliveryError
+from activities.adapters.base import DeliveryError, DepartmentAdapter, MessageSink, activity_error
 from activities.adapters.simulated import fraction
 from domain import search_attributes as sa
 from domain.campaign import FindTickets, Snapshot
@@ -57,10 +56,8 @@ class CenterActivities:
         """上转 a ticket to the city centre, or report back the result of one it sent down."""
         try:
             await self.city.send("city", message.idempotency_key, message.model_dump(mode="json"))
-        except PermanentDeliveryError as err:
-            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
-        except TransientDeliveryError as err:
-            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        except DeliveryError as err:
+            raise activity_error(err) from err
         log.info("city notified", ticket=message.ticket.ticket_no, kind=message.kind.value)
 
     @activity.defn(name="notify_center")

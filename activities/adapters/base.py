@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from temporalio.exceptions import ApplicationError
+
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 
 
-class PermanentDeliveryError(Exception):
+class DeliveryError(Exception):
+    """An adapter could not hand something over: one of the two kinds below."""
+
+
+class PermanentDeliveryError(DeliveryError):
     """The department's system refused the delivery for good (e.g. HTTP 4xx): do not retry."""
 
 
-class TransientDeliveryError(Exception):
+class TransientDeliveryError(DeliveryError):
     """The department's system could not take it now (5xx, timeout, connection): retry later."""
+
+
+def activity_error(err: DeliveryError) -> ApplicationError:
+    """An adapter's error as the activity's: a permanent refusal is not retried (the workflows also
+    list its type in workflows/retry.py), a transient one is retried by the activity's policy.
+    Raise it `from err`."""
+    if isinstance(err, PermanentDeliveryError):
+        return ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True)
+    return ApplicationError(str(err), type="TransientDeliveryError")
 
 
 class DepartmentAdapter(Protocol):
