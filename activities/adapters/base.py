@@ -1,12 +1,16 @@
-"""The one small interface every department adapter implements."""
+"""The small interfaces the activities talk to: every department adapter, the city link and the
+callback survey channel; and how an adapter's error becomes the activity's."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+import structlog
 from temporalio.exceptions import ApplicationError
 
-from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
+from domain.delivery import CallbackRequest, Delivery, DeliveryReceipt, ItemDelivery, Notice
+
+log = structlog.get_logger()
 
 
 class DeliveryError(Exception):
@@ -54,3 +58,22 @@ class MessageSink(Protocol):
     async def send(self, kind: str, idempotency_key: str, payload: dict[str, Any]) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class CallbackSurvey(Protocol):
+    """The callback survey channel (回访), asked once per answered round of a ticket."""
+
+    async def request(self, request: CallbackRequest) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class OperatorCallbacks:
+    """Callbacks made by operators, who record them with `hotline center callback` (or on the
+    workbench): the request is only logged."""
+
+    async def request(self, request: CallbackRequest) -> None:
+        log.info("awaiting callback by an operator", ticket=request.ticket_no, workflow_id=request.workflow_id)
+
+    async def aclose(self) -> None:
+        return None

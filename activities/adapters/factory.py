@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from activities.adapters.base import DepartmentAdapter, MessageSink
+from activities.adapters.base import CallbackSurvey, DepartmentAdapter, MessageSink, OperatorCallbacks
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
-from activities.adapters.simulated import SimulatedDepartmentAdapter
+from activities.adapters.simulated import SimulatedCallbacks, SimulatedDepartmentAdapter
 from activities.adapters.webhook import WebhookDepartmentAdapter
 from domain.config import (
     AdapterSettings,
@@ -15,6 +15,7 @@ from domain.config import (
     DistrictConfig,
     FileInboxAdapter,
     SimulatedAdapter,
+    SimulatedSurvey,
     WebhookAdapter,
 )
 
@@ -26,6 +27,14 @@ def build_sink(settings: AdapterSettings) -> MessageSink:
     if isinstance(settings, FileInboxAdapter):
         return FileInboxDepartmentAdapter(settings)
     raise TypeError(f"the city link cannot be {settings.type}")
+
+
+def build_survey(config: DistrictConfig, client: Client) -> CallbackSurvey:
+    """The callback channel the centre's configuration names: operators, or a simulated survey."""
+    survey = config.center.callback
+    if isinstance(survey, SimulatedSurvey):
+        return SimulatedCallbacks(survey, config.person(survey.actor).actor(), client)
+    return OperatorCallbacks()
 
 
 def build_adapter(department: Department, config: DistrictConfig | DepartmentSite, client: Client) -> DepartmentAdapter:
