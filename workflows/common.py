@@ -199,7 +199,7 @@ def _drop(outbox: list[PendingNotice], pending: PendingNotice) -> None:
 
 
 async def keep_delivering(
-    activity: str | Callable[..., Awaitable[Any]],
+    activity: Any,  # a department's activity by name, or the centre's by its stub (workflows/interfaces.py)
     arg: Any,
     *,
     task_queue: str,
