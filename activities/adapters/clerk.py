@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import structlog
@@ -28,13 +29,15 @@ from domain.commands import (
     GiveAnswer,
     RecordCallback,
     ReportIn,
+    RequestBacklog,
+    RequestExemption,
     RequestExtension,
     RequestReturn,
     SignFor,
     WhistleAnswer,
 )
 from domain.enterprise import CloseItem, NoteProgress, Outcome
-from domain.models import Actor, Answer, Callback
+from domain.models import Actor, Answer, Callback, ExemptionReason
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
@@ -104,9 +107,9 @@ class SimulatedClerk:
         command = ContactCitizen(actor=self.actor, note=note)
         return await self.act(workflow_id, "contact", TicketWorkflow.contact_citizen, command)
 
-    async def answer(self, workflow_id: str, text: str, *, resolved: bool = True) -> Any:
-        command = GiveAnswer(actor=self.actor, answer=Answer(text=text, resolved=resolved))
-        return await self.act(workflow_id, "answer", TicketWorkflow.answer, command)
+    async def answer(self, workflow_id: str, text: str, *, resolved: bool = True, evidence: Sequence[str] = ()) -> Any:
+        answer = Answer(text=text, resolved=resolved, evidence=list(evidence))
+        return await self.act(workflow_id, "answer", TicketWorkflow.answer, GiveAnswer(actor=self.actor, answer=answer))
 
     async def request_return(self, workflow_id: str, reason: str) -> Any:
         command = RequestReturn(actor=self.actor, reason=reason)
@@ -115,6 +118,14 @@ class SimulatedClerk:
     async def request_extension(self, workflow_id: str, working_days: int, reason: str) -> Any:
         command = RequestExtension(actor=self.actor, working_days=working_days, reason=reason)
         return await self.act(workflow_id, "extend", TicketWorkflow.request_extension, command)
+
+    async def request_exemption(self, workflow_id: str, category: ExemptionReason, evidence: str) -> Any:
+        command = RequestExemption(actor=self.actor, category=category, evidence=evidence)
+        return await self.act(workflow_id, "exempt", TicketWorkflow.request_exemption, command)
+
+    async def request_backlog(self, workflow_id: str, plan_date: date, reason: str) -> Any:
+        command = RequestBacklog(actor=self.actor, plan_date=plan_date, reason=reason)
+        return await self.act(workflow_id, "backlog", TicketWorkflow.request_backlog, command)
 
     async def handle(self, workflow_id: str, *, note: str, answer: str) -> None:
         """The standard path: sign for the ticket, contact the citizen, answer it as resolved."""
