@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.adapters.base import DepartmentAdapter
-from activities.adapters.factory import build_adapter, build_sink
+from activities.adapters.factory import build_adapter, build_sink, build_survey
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.center import CenterActivities
 from activities.department import DepartmentActivities
@@ -36,10 +36,10 @@ from activities.runtime.ops import (
     telemetry_runtime,
 )
 from activities.runtime.process import exit_now
-from activities.runtime.settings import ConfigError, actor_for, connect, load_config, load_department_site
+from activities.runtime.settings import ConfigError, connect, load_config, load_department_site
 from activities.runtime.startup import SetupError, check_search_attributes
 from activities.runtime.versioning import center_deployment
-from domain.config import Department, DepartmentSite, DistrictConfig, FileInboxAdapter, SimulatedSurvey
+from domain.config import Department, DepartmentSite, DistrictConfig, FileInboxAdapter
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger()
@@ -98,13 +98,11 @@ def build_workers(
         result.workers.append(department_worker(client, department, adapter))
         result.closers.append(adapter.aclose)
     if center:
-        survey = config.center.callback
-        operator = actor_for(config, survey.actor) if isinstance(survey, SimulatedSurvey) else None
         sink = FileInboxDepartmentAdapter(
             FileInboxAdapter(type="file_inbox", folder=config.center.notifications.folder)
         )
         city = build_sink(config.center.city.adapter)
-        center_acts = CenterActivities(survey, operator, client, sink, city)
+        center_acts = CenterActivities(build_survey(config, client), client, sink, city)
         result.workers.append(
             Worker(
                 client,

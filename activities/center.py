@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 
-from activities.adapters.base import DepartmentAdapter, MessageSink, PermanentDeliveryError, TransientDeliveryError
-from activities.adapters.simulated import fraction
+from activities.adapters.base import CallbackSurvey, DeliveryError, DepartmentAdapter, MessageSink, activity_error
 from domain import search_attributes as sa
 from domain.campaign import FindTickets, Snapshot
-from domain.commands import RecordCallback
-from domain.config import ManualSurvey, SimulatedSurvey
 from domain.delivery import CallbackRequest, CityMessage, Notice
-from domain.models import Actor, Callback, Satisfaction
-from workflows.ticket import TicketWorkflow
 
 log = structlog.get_logger()
 
@@ -25,18 +17,15 @@ log = structlog.get_logger()
 class CenterActivities:
     def __init__(
         self,
-        survey: SimulatedSurvey | ManualSurvey,
-        operator: Actor | None,
+        callbacks: CallbackSurvey,
         client: Client,
         notices: DepartmentAdapter,
         city: MessageSink,
     ) -> None:
         self.city = city  # the city centre (市域社会治理中心)
-        self.survey = survey
-        self.operator = operator
+        self.callbacks = callbacks  # operators, or a simulated survey (activities/adapters/factory.py)
         self.client = client
         self.notices = notices  # where the shift lead's and leaders' notices are dropped
-        self._tasks: set[asyncio.Task[None]] = set()
 
     @activity.defn(name="find_campaign_tickets")
     async def find_campaign_tickets(self, request: FindTickets) -> Snapshot:
@@ -57,10 +46,8 @@ class CenterActivities:
         """上转 a ticket to the city centre, or report back the result of one it sent down."""
         try:
             await self.city.send("city", message.idempotency_key, message.model_dump(mode="json"))
-        except PermanentDeliveryError as err:
-            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
-        except TransientDeliveryError as err:
-            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        except DeliveryError as err:
+            raise activity_error(err) from err
         log.info("city notified", ticket=message.ticket.ticket_no, kind=message.kind.value)
 
     @activity.defn(name="notify_center")
@@ -73,36 +60,7 @@ class CenterActivities:
     async def request_callback(self, request: CallbackRequest) -> None:
         """Queue the callback. Operators record manual ones with `hotline center callback`; tickets
         received while operators make the callbacks do not ask (their plan says so, fixed at intake)."""
-        if isinstance(self.survey, ManualSurvey) or self.operator is None:
-            log.info("awaiting callback by an operator", ticket=request.ticket_no, workflow_id=request.workflow_id)
-            return
-        task = asyncio.create_task(self._simulate(self.survey, self.operator, request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.callbacks.request(request)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _simulate(self, survey: SimulatedSurvey, operator: Actor, request: CallbackRequest) -> None:
-        # The citizen is called once per round; only the first answer of a ticket may disappoint.
-        first = request.round == 1
-        disappoints = request.ticket_no in survey.always_unresolved
-        resolved = not (first and (disappoints or fraction(request.ticket_no, "callback") < survey.unresolved_rate))
-        unsatisfied = first and fraction(request.ticket_no, "satisfaction") < survey.unsatisfied_rate
-        if not resolved or unsatisfied:
-            satisfaction = Satisfaction.UNSATISFIED
-        elif fraction(request.ticket_no, "basic") < 0.2:
-            satisfaction = Satisfaction.BASICALLY_SATISFIED
-        else:
-            satisfaction = Satisfaction.SATISFIED
-        await asyncio.sleep(survey.delay_s)
-        handle = self.client.get_workflow_handle(request.workflow_id)
-        try:
-            await handle.execute_update(
-                TicketWorkflow.record_callback,
-                RecordCallback(actor=operator, callback=Callback(resolved=resolved, satisfaction=satisfaction)),
-            )
-        except WorkflowUpdateFailedError as err:
-            log.info("simulated callback refused", ticket=request.ticket_no, reason=str(err.cause or err))
+        await self.callbacks.aclose()

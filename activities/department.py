@@ -9,7 +9,13 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.base import DepartmentAdapter, PermanentDeliveryError, TransientDeliveryError
+from activities.adapters.base import (
+    DeliveryError,
+    DepartmentAdapter,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    activity_error,
+)
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 from domain.privacy import delivery_as_sent
 
@@ -41,10 +47,10 @@ class DepartmentActivities:
             receipt = await sending
         except PermanentDeliveryError as err:
             bound.warning("delivery refused", error=str(err))
-            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
+            raise activity_error(err) from err
         except TransientDeliveryError as err:
             bound.info("delivery will be retried", error=str(err))
-            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+            raise activity_error(err) from err
         bound.info("delivered", adapter=receipt.adapter, reference=receipt.reference, duplicate=receipt.duplicate)
         return receipt
 
@@ -53,10 +59,8 @@ class DepartmentActivities:
         self._own(notice.department)
         try:
             await self.adapter.notify(notice)
-        except PermanentDeliveryError as err:
-            raise ApplicationError(str(err), type="PermanentDeliveryError", non_retryable=True) from err
-        except TransientDeliveryError as err:
-            raise ApplicationError(str(err), type="TransientDeliveryError") from err
+        except DeliveryError as err:
+            raise activity_error(err) from err
         log.info("notified", ticket=notice.ticket_no, department=self.department, kind=notice.kind.value)
 
     def _own(self, department: str) -> None:

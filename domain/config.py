@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domain.calendar import Duration, Span, Unit
 from domain.deadlines import DeadlinePolicy, Tier
 from domain.metrics import MetricsPolicy
-from domain.models import Role, unit_misfit
+from domain.models import Actor, Role, unit_misfit
 from domain.uscc import EnterpriseId
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -189,6 +189,17 @@ class Person(Strict):
     department: str | None = None
     street: str | None = None
     enterprise: EnterpriseId | None = None  # for an enterprise's contact (企业联系人)
+
+    def actor(self) -> Actor:
+        """This person as the actor of an action (every command carries one)."""
+        return Actor(
+            id=self.id,
+            name=self.name,
+            role=self.role,
+            department=self.department,
+            street=self.street,
+            enterprise=self.enterprise,
+        )
 
 
 class CallbackPolicy(Strict):

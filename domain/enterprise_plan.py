@@ -110,7 +110,7 @@ def item_spec(config: DistrictConfig, raw: dict[str, Any], where: str = "item") 
 
 def team_member(config: DistrictConfig, person_id: str, where: str) -> Actor:
     person = _team_person(config, person_id, f"{where}: unknown person '{person_id}'", where)
-    return Actor(id=person.id, name=person.name, role=person.role)
+    return person.actor()
 
 
 def plan_visit(

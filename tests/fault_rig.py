@@ -2,7 +2,8 @@
 workers as real `python worker.py` processes (killed with SIGKILL, restarted), the desk that acts as
 the departments' clerks and the centre's callback operator, and the figures file.
 
-The desk acts through `starter.tickets.act` with one stable update id per action (`<ticket>:<step>`),
+The desk's clerks and operator are `SimulatedClerk`s (activities/adapters/clerk.py) sending through
+`starter.tickets.act` with one stable update id per action (`<workflow id>:<step>`),
 so a request sent again after a lost reply (a killed worker, a restarted server) is applied once;
 it retries what a fault makes transient and fails at once on anything else (a refusal by the
 workflow is a defect, not a fault).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import signal
 import sys
 import time
@@ -31,15 +31,17 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.runtime.settings import CONFIG_ENV, actor_for
-from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor, TicketOutcome
+from activities.adapters.clerk import Action, SimulatedClerk
+from activities.runtime.settings import CONFIG_ENV
+from domain.commands import TicketOutcome
 from domain.config import DistrictConfig
 from domain.intake import workflow_id_for
-from domain.models import Answer, Callback, Citizen, RequestKind, Role, Satisfaction, Ticket, TicketStatus
+from domain.models import Callback, Citizen, RequestKind, Role, Satisfaction, Ticket, TicketStatus
 from starter.tickets import ActionFailed, act, submit
+from starter.tools import bench_engine
+from starter.tools.bench_engine import live_cpu_seconds, own_cpu_seconds
 from tests.conftest import raw_config
 from tests.department_system import SECRET, SECRET_ENV
-from workflows.ticket import TicketWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_ENV = "HOTLINE_RELIABILITY_OUT"  # a file; or a folder for every reliability figure:
@@ -165,33 +167,16 @@ def dying_with_parent(command: Sequence[str]) -> list[str]:
     return [sys.executable, "-c", DIE_WITH_PARENT, *command]
 
 
-def process_cpu_s(pid: int | None) -> float:
-    """User + system CPU seconds of a live process, from /proc (0 if it is gone)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
+class CpuMeter(bench_engine.CpuMeter):
     """CPU seconds spent by a test: this process, the children it waited for (workers, and a
-    server it stopped), and the live server. Comparable across machines where wall time is not."""
+    server it stopped), and the live server."""
 
     def __init__(self, server_pid: Callable[[], int | None]) -> None:
-        self.server_pid = server_pid
-        self.begun = self._total()
-
-    def _total(self) -> float:
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        used = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-        return used + process_cpu_s(self.server_pid())
+        super().__init__({"rig": own_cpu_seconds, "server": lambda: live_cpu_seconds(server_pid())})
+        self.begun = self.start()
 
     def used(self) -> float:
-        return round(self._total() - self.begun, 1)
+        return round(self.total_since(self.begun), 1)
 
 
 class WorkerProcess:
@@ -305,10 +290,12 @@ class Desk:
         self.deadline = time.monotonic() + patience_s
         people = config.people
         self.clerks = {
-            code: actor_for(config, next(p.id for p in people if p.role is Role.CLERK and p.department == code))
+            code: SimulatedClerk(
+                next(p for p in people if p.role is Role.CLERK and p.department == code).actor(), self.send
+            )
             for code in DEPARTMENTS
         }
-        self.operator = actor_for(config, next(p.id for p in people if p.role is Role.OPERATOR))
+        self.operator = SimulatedClerk(next(p for p in people if p.role is Role.OPERATOR).actor(), self.send)
         self.submitted: set[str] = set()
         self.started: set[str] = set()  # the clerk has begun on it
         self.called_back: set[str] = set()  # the last action was applied: the ticket is 办结
@@ -382,45 +369,35 @@ class Desk:
     # --- acting
 
     async def handle(self, ticket_no: str, department: str) -> None:
-        clerk = self.clerks[department]
-        await self.act(ticket_no, "sign", TicketWorkflow.sign_for, SignFor(actor=clerk))
-        await self.act(
-            ticket_no, "contact", TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk, note="已电话联系")
-        )
-        answer = Answer(text="已处理完毕", resolved=True)
-        await self.act(ticket_no, "answer", TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=answer))
+        workflow_id = workflow_id_for(ticket_no)
+        await self.clerks[department].handle(workflow_id, note="已电话联系", answer="已处理完毕")
         callback = Callback(resolved=True, satisfaction=Satisfaction.SATISFIED)
-        await self.act(
-            ticket_no,
-            "callback",
-            TicketWorkflow.record_callback,
-            RecordCallback(actor=self.operator, callback=callback),
-        )
+        await self.operator.record_callback(workflow_id, callback)
         self.called_back.add(ticket_no)
 
-    async def act(self, ticket_no: str, step: str, update: Any, command: Any) -> None:
+    async def send(self, action: Action) -> Any:
         """One action under one update id, sent again for as long as a fault keeps it from an answer."""
-        update_id = f"{ticket_no}:{step}"
+        step, workflow_id = action.step, action.workflow_id
+        update_id = f"{workflow_id}:{step}"
         while True:
             try:
-                await act(self.client, ticket_no, update, command, update_id=update_id)
-                return
+                return await act(self.client, workflow_id, action.update, action.command, update_id=update_id)
             except WorkflowUpdateRPCTimeoutOrCancelledError as err:
                 await self._transient(step, err)
             except RPCError as err:
                 await self._transient(step, err)
             except ActionFailed as err:
                 if GONE not in str(err):
-                    raise AssertionError(f"{ticket_no}: {step} refused: {err}") from None
+                    raise AssertionError(f"{workflow_id}: {step} refused: {err}") from None
                 # The last action closes the ticket: if its reply was lost, the workflow has ended.
-                if step == "callback" and await self._closed(ticket_no):
+                if step == "callback" and await self._closed(workflow_id):
                     self.retries["callback_found_closed"] += 1
-                    return
+                    return None
                 await self._transient(step, err)
 
-    async def _closed(self, ticket_no: str) -> bool:
+    async def _closed(self, workflow_id: str) -> bool:
         try:
-            description = await self.client.get_workflow_handle(workflow_id_for(ticket_no)).describe()
+            description = await self.client.get_workflow_handle(workflow_id).describe()
         except RPCError:
             return False
         return description.close_time is not None

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -14,12 +15,14 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.adapters.base import OperatorCallbacks, PermanentDeliveryError, TransientDeliveryError
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
 from activities.adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from activities.center import CenterActivities
 from activities.department import DepartmentActivities
 from domain.commands import ManualDispatch, SignFor
 from domain.config import DistrictConfig, FileInboxAdapter
-from domain.delivery import Delivery, delivery_key
+from domain.delivery import CityMessage, Delivery, Notice, NoticeKind, delivery_key
 from domain.intake import assignment_for, workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import TicketRecord
@@ -222,3 +225,68 @@ async def test_department_activity_refuses_work_for_another_department(tmp_path:
     assert info.value.non_retryable
     assert "zjj" in info.value.message and "cgj" in info.value.message
     assert not (tmp_path / "zjj").exists()  # nothing reached zjj's system
+
+
+class BrokenSystem:
+    """A department's system (and the city's link) failing every hand-over with `error`."""
+
+    kind = "broken"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def fail(self, *args: object) -> Any:
+        raise self.error
+
+    deliver = deliver_item = notify = send = fail
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("error", "non_retryable"),
+    [
+        (PermanentDeliveryError("HTTP 400 from 部门系统"), True),
+        (TransientDeliveryError("HTTP 503 from 部门系统"), False),
+    ],
+)
+async def test_every_hand_over_reports_an_adapters_error_alike(
+    tmp_path: Path, error: Exception, non_retryable: bool
+) -> None:
+    """A refusal is not retried and a passing failure is, whichever activity met it."""
+    config = make_config(tmp_path)
+    ticket = sample_ticket()
+    delivery = Delivery(
+        idempotency_key=delivery_key(ticket.ticket_no, 1),
+        workflow_id=workflow_id_for(ticket.ticket_no),
+        round=1,
+        assignment=assignment_for(config, "cgj"),
+        ticket=ticket,
+        sign_for_due=ticket.received_at + timedelta(hours=2),
+        resolve_due=ticket.received_at + timedelta(hours=168),
+    )
+    notice = Notice(
+        idempotency_key=f"{ticket.ticket_no}#n1",
+        workflow_id=delivery.workflow_id,
+        ticket_no=ticket.ticket_no,
+        department="cgj",
+        kind=NoticeKind.ESCALATION,
+        text="催办",
+    )
+    message = CityMessage(
+        idempotency_key=f"{ticket.ticket_no}#city", kind=NoticeKind.CITY_TRANSFER, ticket=ticket, text="上转"
+    )
+    system = BrokenSystem(error)
+    department = DepartmentActivities("cgj", system)
+    center = CenterActivities(OperatorCallbacks(), cast(Client, None), system, system)
+    calls = [
+        (department.deliver_ticket, delivery),
+        (department.notify_department, notice),
+        (center.notify_city, message),
+    ]
+    for activity, argument in calls:
+        with pytest.raises(ApplicationError) as info:
+            await ActivityEnvironment().run(activity, argument)
+        failed = info.value
+        assert (failed.type, failed.non_retryable, failed.message) == (type(error).__name__, non_retryable, str(error))

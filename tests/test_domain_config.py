@@ -71,6 +71,14 @@ def test_bundled_config_people_and_urgencies() -> None:
         config.urgency("特急")
 
 
+def test_every_person_acts_as_themselves_with_their_unit() -> None:
+    """Person.actor() is the one way from a configured person to the actor on a command."""
+    for person in load_config().people:
+        actor = person.actor()
+        assert actor.model_dump() == person.model_dump()  # id, name, role and the unit they belong to
+        assert actor.misfit is None, person.id
+
+
 def test_bundled_config_deadline_policy() -> None:
     config = load_config()
     policy = config.deadlines

@@ -161,6 +161,30 @@ async def test_a_simulated_survey_still_gets_its_callback_request(client, tmp_pa
     assert len(markers) == 1  # request_callback, as before
 
 
+async def test_a_simulated_department_and_survey_close_a_ticket_alone(client, tmp_path):
+    """The demo's district: the simulated clerk signs for, contacts and answers through the
+    workflow's updates, and the simulated survey's operator calls back; nobody else acts."""
+    from tests.conftest import make_config
+
+    clerk = {"type": "simulated", "actor": "cgj_sun", "sign_delay_s": 0, "contact_delay_s": 0, "answer_delay_s": 0}
+    config = make_config(tmp_path, adapters={"cgj": clerk})
+    survey = SimulatedSurvey(type="simulated", actor="liumei", delay_s=0)
+    config = config.model_copy(update={"center": config.center.model_copy(update={"callback": survey})})
+    async with build_workers(client, config, departments=["cgj"], center=True):
+        ticket = sample_ticket()
+        await submit(client, config, ticket)
+        result = await outcome(client, ticket.ticket_no)
+        record = await client.get_workflow_handle(workflow_id_for(ticket.ticket_no)).query(TicketWorkflow.view)
+
+    assert result.status is TicketStatus.CLOSED
+    assert [(a.action, a.actor.id) for a in record.actions if a.actor.id != "system"] == [
+        ("签收", "cgj_sun"),
+        ("联系诉求人", "cgj_sun"),
+        ("答复", "cgj_sun"),
+        ("回访", "liumei"),
+    ]
+
+
 async def test_search_attributes_find_tickets_by_status_and_department(client, config, workers):
     ticket = sample_ticket()
     await submit(client, config, ticket)

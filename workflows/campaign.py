@@ -14,9 +14,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.calendar import natural
-    from domain.campaign import CampaignInput, CampaignRecord, CampaignStatus, CampaignSummary, FindTickets, Snapshot
+    from domain.campaign import CampaignInput, CampaignRecord, CampaignStatus, CampaignSummary, FindTickets
     from domain.commands import CloseCampaign, RecordMinutes
 
+from workflows import interfaces
 from workflows.common import publish, send_notices, validates
 
 
@@ -64,9 +65,8 @@ class CampaignWorkflow:
         """Who belongs to the campaign now, and how far each ticket is."""
         record = self.record
         snapshot = await workflow.execute_activity(
-            "find_campaign_tickets",
+            interfaces.find_campaign_tickets,
             FindTickets(filter=record.input.filter, members=[m.workflow_id for m in record.members]),
-            result_type=Snapshot,
             start_to_close_timeout=timedelta(minutes=1),
         )
         record.apply(snapshot, workflow.now())

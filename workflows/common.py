@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.limits import check_payload
     from domain.records import PendingNotice
 
+from workflows import interfaces
 from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT, outage_retry
 
 Validator = TypeVar("Validator", bound=Callable[[Any, Any], None])
@@ -182,8 +183,9 @@ async def _notify(
         clock=pending.clock.value if pending.clock else None,
         due_at=pending.due_at,
     )
+    # A department's notice by name, on its queue (workflows/interfaces.py says why); the centre's by method.
     await workflow.execute_activity(
-        "notify_department" if to else "notify_center",
+        "notify_department" if to else interfaces.notify_center,
         notice,
         task_queue=to.task_queue if to else workflow.info().task_queue,
         start_to_close_timeout=DELIVERY_TIMEOUT,
@@ -197,7 +199,7 @@ def _drop(outbox: list[PendingNotice], pending: PendingNotice) -> None:
 
 
 async def keep_delivering(
-    activity: str,
+    activity: Any,  # a department's activity by name, or the centre's by its stub (workflows/interfaces.py)
     arg: Any,
     *,
     task_queue: str,

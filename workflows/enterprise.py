@@ -173,7 +173,7 @@ class EnterpriseServiceWorkflow:
             delivery = record.deliveries[0]
             try:
                 receipt = await workflow.execute_activity(
-                    "deliver_item",
+                    "deliver_item",  # a department's activity, by name (workflows/interfaces.py says why)
                     delivery,
                     result_type=DeliveryReceipt,
                     task_queue=delivery.assignment.task_queue,

@@ -26,13 +26,15 @@ class ReferenceWorkflow:
 
     @workflow.run
     async def run(self, name: str) -> str:
-        await workflow.execute_activity("reference_receive", name, start_to_close_timeout=TIMEOUT)
-        await workflow.execute_activity(
-            "reference_deliver", workflow.info().workflow_id, start_to_close_timeout=TIMEOUT
+        await workflow.execute_activity_method(ReferenceActivities.receive, name, start_to_close_timeout=TIMEOUT)
+        await workflow.execute_activity_method(
+            ReferenceActivities.deliver, workflow.info().workflow_id, start_to_close_timeout=TIMEOUT
         )
         await workflow.wait_condition(lambda: self.answer is not None)
         assert self.answer is not None
-        return await workflow.execute_activity("reference_close", self.answer, start_to_close_timeout=TIMEOUT)
+        return await workflow.execute_activity_method(
+            ReferenceActivities.close, self.answer, start_to_close_timeout=TIMEOUT
+        )
 
     @workflow.update
     def answer_it(self, text: str) -> str:

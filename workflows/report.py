@@ -12,6 +12,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from domain.report_request import ReportReceipt, ReportRequest
 
+from workflows import interfaces
+
 # Set by the server on a workflow a Schedule starts: the instant it was due.
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
@@ -22,9 +24,8 @@ class ReportWorkflow:
     async def run(self, request: ReportRequest) -> ReportReceipt:
         as_of = request.as_of or workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
         return await workflow.execute_activity(
-            "make_report",
+            interfaces.make_report,
             request.model_copy(update={"as_of": as_of}),
-            result_type=ReportReceipt,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=10),
         )

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.records import ActionRefused, PendingNotice
     from domain.ticket_record import AssistStatus, TicketRecord, next_approval_id
 
+from workflows import interfaces
 from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices, validates
 from workflows.retry import ALERT_AFTER
 
@@ -189,7 +190,7 @@ class TicketWorkflow:
         try:
             # Retried until the system takes it; still failing after the threshold: 派遣受阻, and on.
             receipt = await keep_delivering(
-                "deliver_ticket",
+                "deliver_ticket",  # a department's activity, by name (workflows/interfaces.py says why)
                 delivery,
                 result_type=DeliveryReceipt,
                 task_queue=record.assignment.task_queue,
@@ -242,7 +243,7 @@ class TicketWorkflow:
             )
         else:
             await workflow.execute_local_activity(
-                "request_callback",
+                interfaces.request_callback,
                 CallbackRequest(
                     workflow_id=workflow.info().workflow_id,
                     ticket_no=record.ticket.ticket_no,
@@ -378,7 +379,7 @@ class TicketWorkflow:
             code = part.assignment.department
             try:
                 receipt = await keep_delivering(
-                    "deliver_ticket",
+                    "deliver_ticket",  # a department's activity, by name (workflows/interfaces.py says why)
                     delivery,
                     result_type=DeliveryReceipt,
                     task_queue=part.assignment.task_queue,
@@ -442,7 +443,7 @@ class TicketWorkflow:
             record.city_blocked(workflow.now(), kind.value, error, began)
 
         await keep_delivering(
-            "notify_city",
+            interfaces.notify_city,
             message,
             task_queue=workflow.info().task_queue,
             alert_after=self._alert_after,

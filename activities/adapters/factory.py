@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from activities.adapters.base import DepartmentAdapter, MessageSink
+from activities.adapters.base import CallbackSurvey, DepartmentAdapter, MessageSink, OperatorCallbacks
 from activities.adapters.file_inbox import FileInboxDepartmentAdapter
-from activities.adapters.simulated import SimulatedDepartmentAdapter
+from activities.adapters.simulated import SimulatedCallbacks, SimulatedDepartmentAdapter
 from activities.adapters.webhook import WebhookDepartmentAdapter
 from domain.config import (
     AdapterSettings,
@@ -15,9 +15,9 @@ from domain.config import (
     DistrictConfig,
     FileInboxAdapter,
     SimulatedAdapter,
+    SimulatedSurvey,
     WebhookAdapter,
 )
-from domain.models import Actor
 
 
 def build_sink(settings: AdapterSettings) -> MessageSink:
@@ -29,6 +29,14 @@ def build_sink(settings: AdapterSettings) -> MessageSink:
     raise TypeError(f"the city link cannot be {settings.type}")
 
 
+def build_survey(config: DistrictConfig, client: Client) -> CallbackSurvey:
+    """The callback channel the centre's configuration names: operators, or a simulated survey."""
+    survey = config.center.callback
+    if isinstance(survey, SimulatedSurvey):
+        return SimulatedCallbacks(survey, config.person(survey.actor).actor(), client)
+    return OperatorCallbacks()
+
+
 def build_adapter(department: Department, config: DistrictConfig | DepartmentSite, client: Client) -> DepartmentAdapter:
     settings = department.adapter
     if isinstance(settings, WebhookAdapter):
@@ -36,7 +44,5 @@ def build_adapter(department: Department, config: DistrictConfig | DepartmentSit
     if isinstance(settings, FileInboxAdapter):
         return FileInboxDepartmentAdapter(settings)
     if isinstance(settings, SimulatedAdapter):
-        person = config.person(settings.actor)
-        clerk = Actor(id=person.id, name=person.name, role=person.role, department=person.department)
-        return SimulatedDepartmentAdapter(settings, clerk, client)
+        return SimulatedDepartmentAdapter(settings, config.person(settings.actor).actor(), client)
     raise TypeError(f"no adapter for {settings!r}")

@@ -113,17 +113,9 @@ def _with_calendar_overrides(config: DistrictConfig, path: Path) -> DistrictConf
 def actor_for(config: DistrictConfig, person_id: str) -> Actor:
     """Bind a person of the configuration to an Actor; unknown people are refused here."""
     try:
-        person = config.person(person_id)
+        return config.person(person_id).actor()
     except KeyError:
         raise ConfigError(f"actor: unknown person '{person_id}'") from None
-    return Actor(
-        id=person.id,
-        name=person.name,
-        role=person.role,
-        department=person.department,
-        street=person.street,
-        enterprise=person.enterprise,
-    )
 
 
 def connect_options() -> dict[str, Any]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,17 +81,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class CpuMeter:
-    """CPU seconds the named processes (the server, this process, a worker process) spend in a part."""
+def live_cpu_seconds(pid: int | None) -> float:
+    """`cpu_seconds` of a process that may be gone (or not started): 0 then."""
+    if pid is None:
+        return 0.0
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
 
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process and of the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds spent in a part by each of its sources: a process by pid (the server, this
+    process, a worker process), or any count of CPU seconds so far (e.g. `own_cpu_seconds`, or the
+    live one of servers restarted meanwhile). Comparable across machines where wall time is not."""
+
+    def __init__(self, sources: Mapping[str, int | Callable[[], float]]) -> None:
+        self.sources = {name: _counter(source) for name, source in sources.items()}
 
     def start(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {name: count() for name, count in self.sources.items()}
 
     def since(self, begun: dict[str, float]) -> dict[str, float]:
-        return {name: round(cpu_seconds(pid) - begun[name], 2) for name, pid in self.pids.items()}
+        """By source, to the hundredth of a second."""
+        return {name: round(count() - begun[name], 2) for name, count in self.sources.items()}
+
+    def total_since(self, begun: dict[str, float]) -> float:
+        """All sources together (unrounded)."""
+        return sum(count() - begun[name] for name, count in self.sources.items())
+
+
+def _counter(source: int | Callable[[], float]) -> Callable[[], float]:
+    if callable(source):
+        return source
+    return lambda: cpu_seconds(source)
 
 
 def per_event(used: dict[str, float], events: int) -> dict[str, Any]:

@@ -23,12 +23,11 @@ import yaml
 from temporalio.client import Client
 
 from activities.runtime.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyRing
-from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
 from domain.intake import route
 from starter.tickets import open_repeat_of, outcome, submit
 from starter.tools.bench_engine import START_CONCURRENCY, CpuMeter, bounded
-from starter.tools.bench_tickets import Arrivals, Clerks, Unfinished, bench_ticket, clerk_of, project_config, within
+from starter.tools.bench_tickets import Arrivals, Clerks, Unfinished, bench_ticket, project_config, within
 
 ROOT = Path(__file__).resolve().parent.parent
 STICKY_CACHE = 1000  # worker.build_workers' default max_cached_workflows, which worker.py uses
@@ -218,11 +217,12 @@ async def close_some(
 ) -> dict[str, Any]:
     """Answer and close these tickets as their clerk and the callback operator would."""
     sample = bench_ticket("M0")
-    clerk = actor_for(config, clerk_of(config, route(config, sample.category, sample.street)))
+    department = route(config, sample.category, sample.street)
+    assert department is not None, "the standard ticket routes to a department"
     people = Clerks(client, config, Arrivals(), paced=set())
 
     async def one(no: str) -> None:
-        await people.handle(no, clerk)
+        await people.handle(no, department)
         await outcome(client, no)
 
     begun = time.perf_counter()

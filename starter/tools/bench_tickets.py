@@ -2,8 +2,9 @@
 
 Every department's system is the benchmark's own clerk, who notes when a ticket arrives (the
 latency figure) and acts on it at once: signs for it, contacts the citizen and answers, with no
-returns or extensions; then the centre's operator records a satisfied callback. They act through
-the same updates (`starter.tickets.act`) as people do. Workflows, activities, clerks and operator
+returns or extensions; then the centre's operator records a satisfied callback. Each is a
+`SimulatedClerk` (activities/adapters/clerk.py) sending its actions through `starter.tickets.act`,
+as people's are sent. Workflows, activities, clerks and operator
 run in this process, as the bare engine's do.
 
 An update that the server could not complete within its RPC deadline (which happens when a burst
@@ -25,8 +26,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from activities.adapters.base import DepartmentAdapter
-from activities.runtime.settings import actor_for
-from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
+from activities.adapters.clerk import Action, SimulatedClerk
 from domain.config import (
     CenterNotifications,
     CityLink,
@@ -37,7 +37,7 @@ from domain.config import (
 )
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice
 from domain.intake import workflow_id_for
-from domain.models import Actor, Answer, Callback, Citizen, RequestKind, Role, Satisfaction, Ticket, TicketStatus
+from domain.models import Callback, Citizen, RequestKind, Role, Satisfaction, Ticket, TicketStatus
 from domain.ticket_record import TicketRecord
 from starter.tickets import act, submit, view
 from starter.tools.bench_engine import (
@@ -145,37 +145,35 @@ class Clerks:
         self.client = client
         self.arrivals = arrivals
         self.paced = paced
-        self.clerks = {d.code: actor_for(config, clerk_of(config, d.code)) for d in config.departments}
-        self.operator = actor_for(config, operator_of(config))
+        self.clerks = {
+            d.code: SimulatedClerk(config.person(clerk_of(config, d.code)).actor(), self.send)
+            for d in config.departments
+        }
+        self.operator = SimulatedClerk(config.person(operator_of(config)).actor(), self.send)
         self.work = Spawner()
         self.retries = 0
 
     def adapter(self, department: str) -> DepartmentAdapter:
         return ClerkAdapter(self, department)
 
-    async def handle(self, ticket_no: str, clerk: Actor) -> None:
-        await self.act(ticket_no, TicketWorkflow.sign_for, SignFor(actor=clerk))
-        await self.act(ticket_no, TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk, note="已电话联系"))
-        answer = Answer(text="已安排清运完毕", resolved=True)
-        await self.act(ticket_no, TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=answer))
+    async def handle(self, ticket_no: str, department: str) -> None:
+        workflow_id = workflow_id_for(ticket_no)
+        await self.clerks[department].handle(workflow_id, note="已电话联系", answer="已安排清运完毕")
         await self.call_back(ticket_no)
 
     async def call_back(self, ticket_no: str) -> None:
         callback = Callback(resolved=True, satisfaction=Satisfaction.SATISFIED)
-        await self.act(
-            ticket_no, TicketWorkflow.record_callback, RecordCallback(actor=self.operator, callback=callback)
-        )
+        await self.operator.record_callback(workflow_id_for(ticket_no), callback)
 
-    async def act(self, ticket_no: str, update: Any, command: Any) -> None:
+    async def send(self, action: Action) -> Any:
         """The update, sent again under the same id while the server's RPC deadline passes first."""
         update_id = str(uuid.uuid4())
         for _ in range(UPDATE_ATTEMPTS):
             try:
-                await act(self.client, ticket_no, update, command, update_id=update_id)
-                return
+                return await act(self.client, action.workflow_id, action.update, action.command, update_id=update_id)
             except WorkflowUpdateRPCTimeoutOrCancelledError:
                 self.retries += 1
-        raise Unfinished(f"{ticket_no}: {update.__name__} not completed after {UPDATE_ATTEMPTS} attempts")
+        raise Unfinished(f"{action.workflow_id}: {action.name} not completed after {UPDATE_ATTEMPTS} attempts")
 
     def failure(self) -> BaseException | None:
         return self.work.failures[0] if self.work.failures else None
@@ -197,7 +195,7 @@ class ClerkAdapter:
         self.seen.add(key)
         self.clerks.arrivals.arrived(ticket_no)
         if not duplicate and delivery.role != "协办" and ticket_no not in self.clerks.paced:
-            self.clerks.work.spawn(self.clerks.handle(ticket_no, self.clerks.clerks[self.department]))
+            self.clerks.work.spawn(self.clerks.handle(ticket_no, self.department))
         return DeliveryReceipt(adapter=self.kind, reference=key, duplicate=duplicate)
 
     async def deliver_item(self, delivery: ItemDelivery) -> DeliveryReceipt:
@@ -301,7 +299,7 @@ async def standard_ticket(project: Project) -> dict[str, Any]:
     await project.submit(no)
     record = await until(project, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
     assert record.assignment is not None
-    await project.clerks.handle(no, project.clerks.clerks[record.assignment.department])
+    await project.clerks.handle(no, record.assignment.department)
     await project.within(60, "standard ticket", [asyncio.ensure_future(project.closed(no))], [no])
     events = await history_events(project.client, workflow_id_for(no))
     return {

@@ -14,23 +14,16 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.client import Client
 
-from activities.runtime.settings import actor_for
-from domain.commands import (
-    ContactCitizen,
-    Decide,
-    GiveAnswer,
-    RequestBacklog,
-    RequestExemption,
-    SignFor,
-    VerifyTicket,
-)
+from activities.adapters.clerk import Action, SimulatedClerk
+from domain.commands import Decide, VerifyTicket
 from domain.config import DistrictConfig
+from domain.intake import workflow_id_for
 from domain.models import (
     Actor,
-    Answer,
     ApprovalKind,
     ClosureCategory,
     ExceptionApproval,
@@ -96,7 +89,8 @@ async def verify(client: Client, lead: Actor, record: TicketRecord, stories: Exc
 
 
 class ByHand:
-    """The clerks of the exempted and the 挂账 tickets, acting as the workbench would."""
+    """The clerks of the exempted and the 挂账 tickets, acting as the workbench would (simulated
+    clerks sending through `starter.tickets.act`, as the workbench sends)."""
 
     def __init__(self, client: Client, config: DistrictConfig, stories: Exceptions) -> None:
         self.client = client
@@ -104,11 +98,14 @@ class ByHand:
         self.stories = stories
         self.done: set[str] = set()
 
-    def clerk(self, record: TicketRecord) -> Actor:
+    def clerk(self, record: TicketRecord) -> SimulatedClerk:
         assert record.assignment is not None
         code = record.assignment.department
         person = next(p for p in self.config.people if p.role is Role.CLERK and p.department == code)
-        return actor_for(self.config, person.id)
+        return SimulatedClerk(person.actor(), self.send)
+
+    async def send(self, action: Action) -> Any:
+        return await act(self.client, action.workflow_id, action.update, action.command)
 
     async def until(self, ticket_no: str, wanted: tuple[TicketStatus, ...]) -> TicketRecord:
         while True:
@@ -121,29 +118,22 @@ class ByHand:
     async def exempted(self) -> None:
         no = self.stories.exempted
         record = await self.until(no, (TicketStatus.AWAITING_SIGN_FOR,))
-        clerk = self.clerk(record)
-        await act(self.client, no, TicketWorkflow.sign_for, SignFor(actor=clerk))
-        ask = RequestExemption(
-            actor=clerk,
-            category=ExemptionReason.FORCE_MAJEURE,
-            evidence="暴雪致道路封闭，气象部门预警文件（附件：预警通知.pdf）",
-        )
-        await act(self.client, no, TicketWorkflow.request_exemption, ask)
-        await act(self.client, no, TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk, note="已电话说明"))
-        answer = Answer(text="道路恢复通行后已清理完毕", resolved=True, evidence=["现场照片.jpg"])
-        await act(self.client, no, TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=answer))
+        clerk, workflow_id = self.clerk(record), workflow_id_for(no)
+        await clerk.sign_for(workflow_id)
+        evidence = "暴雪致道路封闭，气象部门预警文件（附件：预警通知.pdf）"
+        await clerk.request_exemption(workflow_id, ExemptionReason.FORCE_MAJEURE, evidence)
+        await clerk.contact_citizen(workflow_id, "已电话说明")
+        await clerk.answer(workflow_id, "道路恢复通行后已清理完毕", evidence=["现场照片.jpg"])
         self.done.add(no)
 
     async def backlog(self) -> None:
         no = self.stories.backlog
         record = await self.until(no, (TicketStatus.AWAITING_SIGN_FOR,))
-        clerk = self.clerk(record)
-        await act(self.client, no, TicketWorkflow.sign_for, SignFor(actor=clerk))
-        note = "已上门说明：需列入明年改造计划"
-        await act(self.client, no, TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk, note=note))
+        clerk, workflow_id = self.clerk(record), workflow_id_for(no)
+        await clerk.sign_for(workflow_id)
+        await clerk.contact_citizen(workflow_id, "已上门说明：需列入明年改造计划")
         plan = (datetime.now(UTC) + timedelta(days=180)).date()
-        ask = RequestBacklog(actor=clerk, plan_date=plan, reason="需纳入明年老旧小区改造计划，资金到位后实施")
-        await act(self.client, no, TicketWorkflow.request_backlog, ask)
+        await clerk.request_backlog(workflow_id, plan, "需纳入明年老旧小区改造计划，资金到位后实施")
         await self.until(no, (TicketStatus.CONTACTED,))
         while not (await view(self.client, no)).on_backlog:
             await asyncio.sleep(0.3)

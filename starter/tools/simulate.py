@@ -321,7 +321,7 @@ class Player:
         person = next((p for p in self.config.people if p.role is Role.CLERK and p.department == department), None)
         if person is None:
             raise ScenarioError(f"承办单位 {department} 在配置中没有经办人（clerk），无法模拟其签收办理")
-        return actor_for(self.config, person.id)
+        return person.actor()
 
     async def play(self, line: ScenarioLine) -> None:
         """One ticket's script; a failure stops this ticket only, named with its step, and what the
