@@ -136,6 +136,9 @@ async def _run(
         reports.append(report)
     titles = "、".join(p.label for p in periods) if len(periods) <= 2 else f"{periods[0].label}等 {len(periods)} 期"
     common.console.print(f"{label}：{titles}报表，{len(run.facts)}/{len(lines)} 件工单；文件：{out}")
+    if run.replayed:
+        # The time-skipping server held some of them (docs/bench.md): played again on fresh servers.
+        common.console.print(f"其中 {len(run.replayed)} 件在新的推演服务器上重放")
     if run.refused:
         # What the policy did not allow (e.g. an extension asked after the due time) is a finding.
         refused = out / "未获准的脚本动作.txt"

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
@@ -90,6 +91,9 @@ MAX_SKIP = timedelta(hours=1)  # the longest stretch of simulated time one call 
 UPDATE_PATIENCE_S = 45.0  # real seconds before an unanswered scripted action is sent again
 UPDATE_ATTEMPTS = 3
 STALL_PATIENCE_S = 180.0  # real seconds without a step before a batch is given up as stalled
+NUDGE_AFTER_S = 20.0  # real seconds a skip or an action may take before the server is taken to be stuck
+GIVE_BACK_EVERY_S = 3.0  # real seconds between two holds given back while a skip crawls
+MAX_HOLDS_GIVEN = 8
 
 
 class Stalled(Exception):
@@ -109,6 +113,8 @@ class VirtualClock:
         self._running = 0
         self._changed = asyncio.Event()
         self._on_advance = on_advance
+        self.nudges = 0  # stuck time-skipping holds given back (see `_skip`)
+        self.holds_given = 0  # of those, the ones not taken again
 
     async def now(self) -> datetime:
         reading = asyncio.ensure_future(self.env.get_current_time())
@@ -155,12 +161,59 @@ class VirtualClock:
         by its deadline (`CANCELLED: Timeout expired`), failing its whole batch of 400."""
         while (now := await self.now()) < at:
             try:
-                await self._within_patience(self.env.sleep(min(at - now, MAX_SKIP)))
+                await self._skip(min(at - now, MAX_SKIP))
             except RPCError as err:
                 if err.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
                     raise
                 if await self.now() <= now:  # cut off without the clock moving at all: give up
                     raise
+
+    async def _skip(self, step: timedelta) -> None:
+        """Skip `step` of simulated time. Temporal's time-skipping test server can keep a
+        time-skipping hold for a workflow task that never ends (see docs/bench.md): its clock then
+        runs only at the wall clock's pace, so a skip crawls and the batch hangs. A skip still
+        crawling after `NUDGE_AFTER_S` gives one hold back (then another every few seconds while it
+        crawls); holds given back stay given back for the following skips. If the hold's owner
+        gives it back after all, the server refuses the next skip as unbalanced: one hold is
+        taken again and the skip retried."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        test = self.env.client.test_service
+        sleeping = asyncio.ensure_future(self.env.sleep(step))
+        wait = NUDGE_AFTER_S
+        try:
+            while True:
+                before, since = await self.env.get_current_time(), loop.time()
+                done, _ = await asyncio.wait({sleeping}, timeout=wait)
+                if done:
+                    try:
+                        sleeping.result()
+                        return
+                    except RPCError as err:
+                        if err.status is not RPCStatusCode.UNKNOWN or not self.holds_given:
+                            raise
+                        await test.lock_time_skipping(LockTimeSkippingRequest())
+                        self.holds_given -= 1
+                        sleeping = asyncio.ensure_future(self.env.sleep(step))
+                        continue
+                if loop.time() - began >= STALL_PATIENCE_S:
+                    raise self._stalled()
+                wait = GIVE_BACK_EVERY_S
+                moved = (await self.env.get_current_time() - before).total_seconds()
+                crawling = moved <= 1.5 * (loop.time() - since)  # a skipping clock runs far ahead of the wall clock
+                if crawling and self.holds_given < MAX_HOLDS_GIVEN:
+                    await test.unlock_time_skipping(UnlockTimeSkippingRequest())
+                    self.holds_given += 1
+                    self.nudges += 1
+        finally:
+            if not sleeping.done():
+                sleeping.cancel()
+
+    def _stalled(self) -> Stalled:
+        return Stalled(
+            f"推演停滞：{STALL_PATIENCE_S:.0f} 秒内时钟未前进（{self._running} 件工单未完成，"
+            f"其中 {len(self._waiting)} 件在等待推演时钟）"
+        )
 
     async def _within_patience(self, step: Awaitable[Any]) -> None:
         """Nothing moves for minutes (a script waits on the server while the server waits on time):
@@ -172,6 +225,14 @@ class VirtualClock:
                 f"推演停滞：{STALL_PATIENCE_S:.0f} 秒内时钟未前进（{self._running} 件工单未完成，"
                 f"其中 {len(self._waiting)} 件在等待推演时钟）"
             ) from None
+
+    def detach(self) -> None:
+        """A script waits on something other than the clock for long: the clock goes on without it."""
+        self._running -= 1
+        self._changed.set()
+
+    def attach(self) -> None:
+        self._running += 1
 
     async def _run(self, script: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -314,6 +375,9 @@ class Player:
         self.operator = actor_for(config, next(p.id for p in config.people if p.role is Role.OPERATOR))
         self.refused: list[str] = []  # scripted detours the policy did not allow
         self.failures: list[str] = []  # tickets whose script could not go on, each with the step and why
+        self.failed: set[str] = set()  # those tickets
+        self.disturbed: set[str] = set()  # tickets played late while the server held an action of theirs
+        self.finished: list[str] = []  # tickets whose script ran to its end, on time, and whose facts were read
         self.facts: dict[str, TicketFacts] = {}  # each ticket as last read, in the scenario's own time
         self._step: dict[str, str] = {}
 
@@ -329,10 +393,16 @@ class Player:
         try:
             await self.ticket(line)
         except Exception as err:  # any failure is reported by ticket and step
+            self.failed.add(line.no)
             self.failures.append(f"{line.no}：{self._step.get(line.no, '受理')}：{failure_text_of(err)}")
         if self.started(line.no):
             await self.read_facts(line.no)
+        if line.no in self.facts and line.no not in self.failed | self.disturbed:
+            self.finished.append(line.no)
         self.report(Closed(line.no, self.facts.get(line.no)))
+
+    def step_of(self, ticket_no: str) -> str:
+        return self._step.get(ticket_no, "受理")
 
     def started(self, ticket_no: str) -> bool:
         return ticket_no in self._step
@@ -449,16 +519,39 @@ class Player:
     async def _act(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult:
         """A scripted action. One the server leaves unanswered (seen under heavy load: the update's
         workflow task lost, the client's wait timing out) is sent again under the same update id,
-        which the workflow applies once."""
+        which the workflow applies once. One unanswered for `NUDGE_AFTER_S` no longer holds the
+        clock (the test server may be holding its workflow task until one of the ticket's timers
+        fires, which only a moving clock brings): the other tickets go on, and this one, played
+        late, is marked to be played again alone (see `simulate`)."""
         self._step[ticket_no] = step
         update_id = str(uuid.uuid4())
-        for attempt in range(1, UPDATE_ATTEMPTS + 1):
-            try:
-                send = act(self.client, ticket_no, update, command, update_id=update_id)
-                return await asyncio.wait_for(send, UPDATE_PATIENCE_S)
-            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-                if attempt == UPDATE_ATTEMPTS:
-                    raise ScenarioError(f"{UPDATE_ATTEMPTS} 次发送均未得到服务器答复") from None
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        detached = False
+        try:
+            for attempt in range(1, UPDATE_ATTEMPTS + 1):
+                send = asyncio.ensure_future(act(self.client, ticket_no, update, command, update_id=update_id))
+                deadline = loop.time() + UPDATE_PATIENCE_S
+                try:
+                    while not send.done():
+                        if loop.time() >= deadline:
+                            raise TimeoutError
+                        until = deadline if detached else min(deadline, began + NUDGE_AFTER_S)
+                        await asyncio.wait({send}, timeout=max(until - loop.time(), 0.0))
+                        if not send.done() and not detached and loop.time() - began >= NUDGE_AFTER_S:
+                            detached = True
+                            self.disturbed.add(ticket_no)
+                            self.clock.detach()
+                    return send.result()
+                except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                    if attempt == UPDATE_ATTEMPTS:
+                        raise ScenarioError(f"{UPDATE_ATTEMPTS} 次发送均未得到服务器答复") from None
+                finally:
+                    send.cancel()
+                    send.add_done_callback(_retrieved)
+        finally:
+            if detached:
+                self.clock.attach()
         raise AssertionError("unreachable")
 
     async def _try(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult | None:
@@ -487,6 +580,12 @@ class Player:
             return await asyncio.wait_for(asyncio.shield(arrival), DELIVERY_PATIENCE_S)
         except TimeoutError:
             raise ScenarioError(f"{DELIVERY_PATIENCE_S:.0f} 秒内未送达承办单位") from None
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """An action given up on may still end in an error: it is taken (and dropped) here."""
+    if not future.cancelled():
+        future.exception()
 
 
 def failure_text_of(err: BaseException) -> str:
@@ -530,6 +629,8 @@ class Simulation:
     facts: list[TicketFacts]  # each ticket at the end (or as far as it got), in the scenario's own time
     refused: list[str]  # scripted detours the policy refused (the ticket went on without them)
     failures: list[str] = field(default_factory=list)  # what could not be simulated, by ticket or batch
+    finished: list[str] = field(default_factory=list)  # tickets played to their end as scripted
+    replayed: list[str] = field(default_factory=list)  # tickets played again, in smaller batches or alone
 
     @property
     def complete(self) -> bool:
@@ -582,8 +683,16 @@ async def play_shard(
                     await player.read_facts(no)
     finally:
         await env.shutdown()
+    for no in sorted(player.disturbed - player.failed):
+        player.failures.append(f"{no}：{player.step_of(no)}：推演服务器扣住了这一步，工单未按脚本时间办理")
     facts = [player.facts[line.no] for line in lines if line.no in player.facts]
-    return Simulation(facts=facts, refused=player.refused, failures=player.failures)
+    return Simulation(facts=facts, refused=player.refused, failures=player.failures, finished=player.finished)
+
+
+# Tickets a batch could not play to their end as scripted (a failure, the batch stalled or died, an
+# action the server held so the ticket went on late) are played again: in batches this small, then
+# each alone on a fresh server. Tickets are independent in a scenario, so none plays differently.
+REPLAY_TICKETS = (50, 1)
 
 
 async def simulate(
@@ -596,10 +705,29 @@ async def simulate(
     report: Listener | None = None,
 ) -> Simulation:
     """Run every line through the real workflows: batches of tickets on their own servers, up to
-    `parallel` at a time in their own processes (default: one per CPU core)."""
+    `parallel` at a time in their own processes (default: one per CPU core); what a batch could not
+    finish is played again (`REPLAY_TICKETS`)."""
     check_routes(config, lines)
     config = simulated_config(config, folder)
-    shards = shards_of(lines, shard_size)
+    told = _once(report)
+    run = await _play_all(config, shards_of(lines, shard_size), folder, parallel, told)
+    for size in REPLAY_TICKETS:
+        done = set(run.finished)
+        again = [line for line in lines if line.no not in done]
+        if not again:
+            break
+        replay = await _play_all(config, shards_of(again, size), folder, parallel, _without_dates(told))
+        run = _replaced(run, replay, {line.no for line in again})
+    return run
+
+
+async def _play_all(
+    config: DistrictConfig,
+    shards: list[list[ScenarioLine]],
+    folder: Path,
+    parallel: int | None,
+    report: Listener | None,
+) -> Simulation:
     parallel = min(len(shards), parallel or os.cpu_count() or 1)
     if parallel > 1:
         return await _in_processes(config, shards, folder, parallel, report)
@@ -620,6 +748,48 @@ async def simulate(
     return merged(runs, streamed)
 
 
+def _replaced(run: Simulation, replay: Simulation, again: set[str]) -> Simulation:
+    """The run with the tickets played again as the replay played them. The failures of the batches
+    they were in go (each of their tickets was played again); the replay's own are kept."""
+
+    def other(text: str) -> bool:
+        return text.split("：", 1)[0] not in again and not text.startswith("工单 ")
+
+    facts = {f.ticket_no: f for f in run.facts} | {f.ticket_no: f for f in replay.facts}
+    return Simulation(
+        facts=list(facts.values()),
+        refused=[r for r in run.refused if r.split("：", 1)[0] not in again] + replay.refused,
+        failures=[f for f in run.failures if other(f)] + replay.failures,
+        finished=run.finished + replay.finished,
+        replayed=sorted(set(run.replayed) | again),
+    )
+
+
+def _once(report: Listener | None) -> Listener | None:
+    """Each ticket told started and closed once, however often it is played."""
+    if report is None:
+        return None
+    started: set[str] = set()
+    closed: set[str] = set()
+
+    def tell(event: Event) -> None:
+        if isinstance(event, Started | Closed):
+            seen = started if isinstance(event, Started) else closed
+            if event.ticket_no in seen:
+                return
+            seen.add(event.ticket_no)
+        report(event)
+
+    return tell
+
+
+def _without_dates(report: Listener | None) -> Listener | None:
+    """A replay's clock starts over: its dates would send the progress back."""
+    if report is None:
+        return None
+    return lambda event: None if isinstance(event, Reached) else report(event)
+
+
 def batch_name(shard: list[ScenarioLine]) -> str:
     return f"工单 {shard[0].no}–{shard[-1].no} 一批（{len(shard)} 件）"
 
@@ -632,6 +802,7 @@ def merged(runs: list[Simulation], streamed: dict[str, TicketFacts] | None = Non
         facts=list(facts.values()),
         refused=[r for run in runs for r in run.refused],
         failures=[f for run in runs for f in run.failures],
+        finished=[no for run in runs for no in run.finished],
     )
 
 
