@@ -52,26 +52,23 @@ def _run(request: ReportRequest, config: str | None) -> None:
     common.run(go())
 
 
-@app.command("daily")
-def daily(
-    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
-    out: str = OutOption,
-    deliver: bool = DeliverOption,
-    config: common.ConfigPath = None,
-) -> None:
-    """日报预警：24 小时内到期、新增超期、当日升级督办。"""
-    _run(ReportRequest(kind=ReportRun.DAILY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+def _dated(name: str, kind: ReportRun, doc: str) -> None:
+    """日报 and 周报: the same options, a report as of one morning."""
+
+    def command(
+        on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
+        out: str = OutOption,
+        deliver: bool = DeliverOption,
+        config: common.ConfigPath = None,
+    ) -> None:
+        _run(ReportRequest(kind=kind, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+
+    command.__doc__ = doc
+    app.command(name)(command)
 
 
-@app.command("weekly")
-def weekly(
-    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
-    out: str = OutOption,
-    deliver: bool = DeliverOption,
-    config: common.ConfigPath = None,
-) -> None:
-    """周报督办：各单位超期工单、超期天数与督办级别。"""
-    _run(ReportRequest(kind=ReportRun.WEEKLY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+_dated("daily", ReportRun.DAILY, "日报预警：24 小时内到期、新增超期、当日升级督办。")
+_dated("weekly", ReportRun.WEEKLY, "周报督办：各单位超期工单、超期天数与督办级别。")
 
 
 @app.command("monthly")
