@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
 from activities.runtime.settings import ConfigError, actor_for
 from domain.commands import (
@@ -59,6 +60,32 @@ def send_action(ticket: str, update: Any, command: Any) -> None:
     common.send_update(act, ticket, update, command)
 
 
+def field_action(
+    app: typer.Typer,
+    name: str,
+    update: Any,
+    command: type[BaseModel],
+    field: str,
+    option: Any,
+    doc: str,
+    *,
+    ticket_help: str = "工单号",
+) -> None:
+    """Declare a ticket action whose command is the actor and one field, given by `option`
+    (`hotline … NAME TICKET --as PERSON --FIELD …`)."""
+
+    def run(
+        ticket: str = typer.Argument(..., help=ticket_help),
+        person: Person = ...,
+        value: str = option,
+        config: common.ConfigPath = None,
+    ) -> None:
+        send_action(ticket, update, command(actor=actor_from(config, person), **{field: value}))
+
+    run.__doc__ = doc
+    app.command(name)(run)
+
+
 def assignment_from(config: str | None, code: str, option: str) -> Any:
     try:
         return assignment_for(common.config_from(config), code)
@@ -93,15 +120,15 @@ def sign(ticket: TicketNo = ..., person: Person = ..., config: common.ConfigPath
     send_action(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
 
 
-@dept_app.command("contact")
-def contact(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    note: str = typer.Option("", help="联系情况"),
-    config: common.ConfigPath = None,
-) -> None:
-    """联系诉求人（首次响应）。"""
-    send_action(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor_from(config, person), note=note))
+field_action(
+    dept_app,
+    "contact",
+    TicketWorkflow.contact_citizen,
+    ContactCitizen,
+    "note",
+    typer.Option("", "--note", help="联系情况"),
+    "联系诉求人（首次响应）。",
+)
 
 
 @dept_app.command("answer")
@@ -119,15 +146,15 @@ def answer(
     send_action(ticket, TicketWorkflow.answer, command)
 
 
-@dept_app.command("return")
-def return_ticket(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    reason: str = typer.Option(..., help="退单理由"),
-    config: common.ConfigPath = None,
-) -> None:
-    """申请退单（非本单位职责），由值班长审批。"""
-    send_action(ticket, TicketWorkflow.request_return, RequestReturn(actor=actor_from(config, person), reason=reason))
+field_action(
+    dept_app,
+    "return",
+    TicketWorkflow.request_return,
+    RequestReturn,
+    "reason",
+    typer.Option(..., "--reason", help="退单理由"),
+    "申请退单（非本单位职责），由值班长审批。",
+)
 
 
 @dept_app.command("extend")
@@ -186,15 +213,15 @@ def pause(
     send_action(ticket, TicketWorkflow.request_pause, command)
 
 
-@dept_app.command("resume")
-def resume(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    note: str = typer.Option("", help="说明"),
-    config: common.ConfigPath = None,
-) -> None:
-    """恢复计时：时限按暂停的工作时间顺延。"""
-    send_action(ticket, TicketWorkflow.resume_clock, ResumeClock(actor=actor_from(config, person), note=note))
+field_action(
+    dept_app,
+    "resume",
+    TicketWorkflow.resume_clock,
+    ResumeClock,
+    "note",
+    typer.Option("", "--note", help="说明"),
+    "恢复计时：时限按暂停的工作时间顺延。",
+)
 
 
 @center_app.command("verify")
@@ -293,12 +320,12 @@ def assist_sign(ticket: TicketNo = ..., person: Person = ..., config: common.Con
     send_action(ticket, TicketWorkflow.assist_sign_for, SignFor(actor=actor_from(config, person)))
 
 
-@dept_app.command("assist-report")
-def assist_report(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    text: str = typer.Option(..., help="协办情况"),
-    config: common.ConfigPath = None,
-) -> None:
-    """协办报告：向主办单位报告本单位办理情况。"""
-    send_action(ticket, TicketWorkflow.assist_report, AssistReport(actor=actor_from(config, person), text=text))
+field_action(
+    dept_app,
+    "assist-report",
+    TicketWorkflow.assist_report,
+    AssistReport,
+    "text",
+    typer.Option(..., "--text", help="协办情况"),
+    "协办报告：向主办单位报告本单位办理情况。",
+)

@@ -21,7 +21,7 @@ from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
 from domain.models import CityAction
 from starter.cli import common
-from starter.cli.actions import Person, actor_from, send_action
+from starter.cli.actions import Person, actor_from, field_action, send_action
 from starter.render import ticket_panel, when
 from starter.ticket_files import TicketFileError, read_many, read_ticket
 from starter.tickets import ActionFailed, list_query, status_named, submit, view
@@ -237,28 +237,27 @@ def link_command(
     send_action(ticket, TicketWorkflow.link, LinkTicket(actor=actor_from(config, person), main_ticket=main))
 
 
-@app.command("unlink")
-def unlink_command(
-    ticket: str = typer.Argument(..., help="已并单的工单号"),
-    person: Person = ...,
-    note: str = typer.Option("", help="说明"),
-    config: common.ConfigPath = None,
-) -> None:
-    """解除并单：该工单按派单目录单独派遣办理。"""
-    send_action(ticket, TicketWorkflow.unlink, Unlink(actor=actor_from(config, person), note=note))
+field_action(
+    app,
+    "unlink",
+    TicketWorkflow.unlink,
+    Unlink,
+    "note",
+    typer.Option("", "--note", help="说明"),
+    "解除并单：该工单按派单目录单独派遣办理。",
+    ticket_help="已并单的工单号",
+)
 
 
-@app.command("transfer")
-def transfer_command(
-    ticket: str = typer.Argument(..., help="工单号"),
-    person: Person = ...,
-    reason: str = typer.Option(..., help="上转理由（超出区级职权的情况）"),
-    config: common.ConfigPath = None,
-) -> None:
-    """上转市级：超出区级职权的工单转市域社会治理中心办理。"""
-    send_action(
-        ticket, TicketWorkflow.transfer_to_city, TransferToCity(actor=actor_from(config, person), reason=reason)
-    )
+field_action(
+    app,
+    "transfer",
+    TicketWorkflow.transfer_to_city,
+    TransferToCity,
+    "reason",
+    typer.Option(..., "--reason", help="上转理由（超出区级职权的情况）"),
+    "上转市级：超出区级职权的工单转市域社会治理中心办理。",
+)
 
 
 CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, "重派": CityAction.REDISPATCH}
