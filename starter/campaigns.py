@@ -24,7 +24,7 @@ from starter.numbered import Numbered
 from workflows.campaign import CampaignWorkflow, for_campaign
 
 CAMPAIGNS: Numbered[CampaignRecord, Any, CampaignSummary] = Numbered(
-    "campaign", "专项", CampaignWorkflow.run, CampaignWorkflow.view, workflow_id_for_campaign, for_campaign
+    "campaign", "专项", CampaignWorkflow.run, CampaignWorkflow.view, workflow_id_for_campaign, for_campaign, letter="C"
 )
 HOURLY = Span(amount=1, unit=Unit.HOURS)
 
@@ -56,7 +56,7 @@ async def start_campaign(
     calendar = calendar_for(config.calendar, now)
     deadline, _ = add(WorkCalendar(calendar), now, within)
     campaign = CampaignInput(
-        campaign_no=f"C{now:%Y%m%d%H%M%S%f}"[:-3] if campaign_no is None else campaign_no,
+        campaign_no=CAMPAIGNS.new_number(now) if campaign_no is None else campaign_no,
         kind=kind,
         title=title,
         started_by=started_by,

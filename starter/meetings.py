@@ -31,11 +31,8 @@ MEETINGS: Numbered[MeetingRecord, MeetingResult, MeetingOutcome] = Numbered(
     ConsultationMeetingWorkflow.view,
     workflow_id_for_meeting,
     for_meeting,
+    letter="M",
 )
-
-
-def new_meeting_no(now: datetime | None = None) -> str:
-    return f"M{(now or datetime.now(UTC)):%Y%m%d%H%M%S%f}"[:-3]
 
 
 async def convene(
@@ -52,7 +49,7 @@ async def convene(
     meeting = plan_meeting(
         config,
         calendar_for(config.calendar, now),
-        meeting_no=new_meeting_no(now) if meeting_no is None else meeting_no,
+        meeting_no=MEETINGS.new_number(now) if meeting_no is None else meeting_no,
         convened_by=convened_by,
         reason=reason,
         tickets=tickets,

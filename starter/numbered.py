@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
@@ -28,6 +29,11 @@ class Numbered(Generic[Record, Result, Outcome]):
     view_query: Any  # the workflow's view query
     workflow_id_for: Callable[[str], str]
     search_attributes: Callable[[Record], TypedSearchAttributes]
+    letter: str = ""  # a new number's first letter: "M" (→ M20261204093000123)
+
+    def new_number(self, now: datetime | None = None) -> str:
+        """A fresh number: the letter and the time to the millisecond."""
+        return f"{self.letter}{(now or datetime.now(UTC)):%Y%m%d%H%M%S%f}"[:-3]
 
     def handle(self, client: Client, number: str) -> WorkflowHandle[Any, Any]:
         return handle_by_number(client, number, self.prefix)

@@ -22,12 +22,8 @@ from starter.numbered import Numbered
 from workflows.whistle import WhistleWorkflow, for_whistle
 
 WHISTLES: Numbered[WhistleRecord, WhistleResult, WhistleOutcome] = Numbered(
-    "whistle", "吹哨", WhistleWorkflow.run, WhistleWorkflow.view, workflow_id_for_whistle, for_whistle
+    "whistle", "吹哨", WhistleWorkflow.run, WhistleWorkflow.view, workflow_id_for_whistle, for_whistle, letter="W"
 )
-
-
-def new_whistle_no(now: datetime | None = None) -> str:
-    return f"W{(now or datetime.now(UTC)):%Y%m%d%H%M%S%f}"[:-3]
 
 
 async def blow(
@@ -47,7 +43,7 @@ async def blow(
     whistle = plan_whistle(
         config,
         calendar_for(config.calendar, now),
-        whistle_no=new_whistle_no(now) if whistle_no is None else whistle_no,
+        whistle_no=WHISTLES.new_number(now) if whistle_no is None else whistle_no,
         raised_by=raised_by,
         kind=kind,
         title=title,
