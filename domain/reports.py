@@ -260,16 +260,30 @@ def daily_warning(
         )
     )
     period = Period.containing(now, "day")
+    return _charted(ReportKind.DAILY, "日报预警", period, now, tables, tables[0], "各单位24小时内到期工单", DUE_SOON)
+
+
+def _charted(
+    kind: ReportKind,
+    name: str,
+    period: Period,
+    now: datetime,
+    tables: list[Table],
+    summary: Table,
+    chart_title: str,
+    value_column: str,
+) -> Report:
+    """日报 and 周报: the tables and one bar chart of the summary table's units (the 合计 row left out)."""
     chart = ChartSpec(
-        title=f"各单位24小时内到期工单（{period.label}）",
-        table=DAILY_SUMMARY,
-        label_column=DAILY_SUMMARY_COLUMNS[0],
-        value_column=DUE_SOON,
+        title=f"{chart_title}（{period.label}）",
+        table=summary.title,
+        label_column=summary.columns[0],
+        value_column=value_column,
         omit=[TOTAL],
     )
     return Report(
-        kind=ReportKind.DAILY,
-        title=f"12345热线日报预警（{period.label}）",
+        kind=kind,
+        title=f"12345热线{name}（{period.label}）",
         period=period.label,
         generated_at=now,
         tables=tables,
@@ -364,20 +378,8 @@ def weekly_supervision(
         numeric=[*WEEKLY_SUMMARY_COLUMNS[1:], *levels],
     )
     period = Period.containing(now, "week")
-    chart = ChartSpec(
-        title=f"各单位超期工单（{period.label}）",
-        table=WEEKLY_SUMMARY,
-        label_column=WEEKLY_SUMMARY_COLUMNS[0],
-        value_column="超期",
-        omit=[TOTAL],
-    )
-    return Report(
-        kind=ReportKind.WEEKLY,
-        title=f"12345热线周报督办（{period.label}）",
-        period=period.label,
-        generated_at=now,
-        tables=[summary_table, *lists],
-        charts=[chart],
+    return _charted(
+        ReportKind.WEEKLY, "周报督办", period, now, [summary_table, *lists], summary_table, "各单位超期工单", "超期"
     )
 
 

@@ -154,12 +154,8 @@ class WhistleRecord(BaseModel):
         _require_part_status(part, "报到", PartStatus.AWAITING_REPORT)
 
     def report_in(self, actor: Actor, note: str, at: datetime) -> None:
-        part = self.part(actor.department or "")
-        part.status = PartStatus.REPORTED
-        part.reported_at = at
-        part.report_note = note
-        part.reported_on_time = self._stop(part, ClockKind.REPORT_IN, at)
-        self._log(at, actor, "报到", note, part.assignment.department)
+        part, on_time = self._advance(actor, PartStatus.REPORTED, ClockKind.REPORT_IN, "报到", note, at)
+        part.reported_at, part.report_note, part.reported_on_time = at, note, on_time
 
     def check_answer(self, actor: Actor) -> None:
         part = self._own_part(actor, "答卷")
@@ -168,12 +164,19 @@ class WhistleRecord(BaseModel):
         _require_part_status(part, "答卷", PartStatus.REPORTED)
 
     def give_answer(self, actor: Actor, text: str, at: datetime) -> None:
+        part, on_time = self._advance(actor, PartStatus.ANSWERED, ClockKind.ANSWER, "答卷", text, at)
+        part.answered_at, part.answer, part.answered_on_time = at, text, on_time
+
+    def _advance(
+        self, actor: Actor, status: PartStatus, kind: ClockKind, action: str, text: str, at: datetime
+    ) -> tuple[Part, bool | None]:
+        """A named department's step (报到, 答卷): its part moves on, the step's clock stops (on time or
+        not), and the step is on record."""
         part = self.part(actor.department or "")
-        part.status = PartStatus.ANSWERED
-        part.answered_at = at
-        part.answer = text
-        part.answered_on_time = self._stop(part, ClockKind.ANSWER, at)
-        self._log(at, actor, "答卷", text, part.assignment.department)
+        part.status = status
+        on_time = self._stop(part, kind, at)
+        self._log(at, actor, action, text, part.assignment.department)
+        return part, on_time
 
     # ----- the street: 评价、撤回 -----
 

@@ -8,7 +8,6 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.runtime.calendar_source import calendar_for
-from activities.runtime.workflow_client import handle_by_number, query_view, start_once
 from domain.calendar import Span, Unit, WorkCalendar, add
 from domain.campaign import (
     CampaignInput,
@@ -21,9 +20,12 @@ from domain.campaign import (
 from domain.config import DistrictConfig
 from domain.intake import TicketRejected
 from domain.models import Actor, Role
-from starter.tickets import act_on
+from starter.numbered import Numbered
 from workflows.campaign import CampaignWorkflow, for_campaign
 
+CAMPAIGNS: Numbered[CampaignRecord, Any, CampaignSummary] = Numbered(
+    "campaign", "专项", CampaignWorkflow.run, CampaignWorkflow.view, workflow_id_for_campaign, for_campaign, letter="C"
+)
 HOURLY = Span(amount=1, unit=Unit.HOURS)
 
 
@@ -54,7 +56,7 @@ async def start_campaign(
     calendar = calendar_for(config.calendar, now)
     deadline, _ = add(WorkCalendar(calendar), now, within)
     campaign = CampaignInput(
-        campaign_no=f"C{now:%Y%m%d%H%M%S%f}"[:-3] if campaign_no is None else campaign_no,
+        campaign_no=CAMPAIGNS.new_number(now) if campaign_no is None else campaign_no,
         kind=kind,
         title=title,
         started_by=started_by,
@@ -63,31 +65,14 @@ async def start_campaign(
         deadline=deadline,
         refresh=refresh,
     )
-    await start_once(
-        client,
-        CampaignWorkflow.run,
-        campaign,
-        workflow_id=workflow_id_for_campaign(campaign.campaign_no),
-        task_queue=config.center.task_queue,
-        search_attributes=for_campaign(CampaignRecord.start(campaign, now)),
-        summary=f"{kind.value}：{title}",
-        what=f"{kind.value} {campaign.campaign_no}",
+    record = CampaignRecord.start(campaign, now)
+    what = f"{kind.value} {campaign.campaign_no}"
+    await CAMPAIGNS.start(
+        client, config, campaign, campaign.campaign_no, record, summary=f"{kind.value}：{title}", what=what
     )
     return campaign
 
 
-def _handle(client: Client, campaign_no: str) -> Any:
-    return handle_by_number(client, campaign_no, "campaign")
-
-
-async def act_campaign(client: Client, campaign_no: str, update: Any, command: Any) -> Any:
-    return await act_on(_handle(client, campaign_no), update, command, f"专项 {campaign_no}")
-
-
-async def view_campaign(client: Client, campaign_no: str) -> CampaignRecord:
-    return await query_view(_handle(client, campaign_no), CampaignWorkflow.view, f"专项 {campaign_no}")
-
-
-async def campaign_summary(client: Client, campaign_no: str) -> CampaignSummary:
-    workflow_id = _handle(client, campaign_no).id
-    return await client.get_workflow_handle_for(CampaignWorkflow.run, workflow_id).result()
+act_campaign = CAMPAIGNS.act
+view_campaign = CAMPAIGNS.view
+campaign_summary = CAMPAIGNS.outcome

@@ -15,7 +15,7 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from activities.runtime.calendar_source import calendar_for
-from activities.runtime.workflow_client import handle_by_number, query_view
+from activities.runtime.workflow_client import query_view
 from domain.config import DistrictConfig
 from domain.enterprise import (
     EnterpriseInput,
@@ -29,10 +29,20 @@ from domain.enterprise_plan import item_deadlines, item_spec, plan_visit
 from domain.intake import TicketRejected
 from domain.limits import check_payload
 from domain.models import Actor, Enterprise
-from starter.tickets import ActionFailed, act_on, retry_not_ready
+from starter.numbered import Numbered
+from starter.tickets import ActionFailed, retry_not_ready
 from workflows.enterprise import EnterpriseServiceWorkflow, for_enterprise
 
 WORKFLOW_TYPE = "EnterpriseServiceWorkflow"
+# An enterprise's workflow starts with its first visit (update-with-start, below), never by itself.
+ENTERPRISES: Numbered[EnterpriseRecord, EnterpriseResult, None] = Numbered(
+    "enterprise",
+    "企业",
+    EnterpriseServiceWorkflow.run,
+    EnterpriseServiceWorkflow.view,
+    workflow_id_for_enterprise,
+    for_enterprise,
+)
 
 
 class ItemsFileError(ValueError):
@@ -130,16 +140,8 @@ async def record_visit(
         raise ActionFailed(getattr(cause, "message", None) or str(cause or err)) from None
 
 
-def _handle(client: Client, enterprise_id: str) -> Any:
-    return handle_by_number(client, enterprise_id, "enterprise")
-
-
-async def act_enterprise(client: Client, enterprise_id: str, update: Any, command: Any) -> EnterpriseResult:
-    return await act_on(_handle(client, enterprise_id), update, command, f"企业 {enterprise_id}")
-
-
-async def view_enterprise(client: Client, enterprise_id: str) -> EnterpriseRecord:
-    return await query_view(_handle(client, enterprise_id), EnterpriseServiceWorkflow.view, f"企业 {enterprise_id}")
+act_enterprise = ENTERPRISES.act
+view_enterprise = ENTERPRISES.view
 
 
 async def all_enterprises(client: Client, *, only_open: bool = False) -> list[EnterpriseRecord]:

@@ -8,7 +8,6 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.runtime.calendar_source import calendar_for
-from activities.runtime.workflow_client import handle_by_number, query_view, start_once
 from domain.commands import DetermineOwner
 from domain.config import DistrictConfig
 from domain.meeting import (
@@ -20,13 +19,20 @@ from domain.meeting import (
     workflow_id_for_meeting,
 )
 from domain.models import Actor
-from starter.tickets import act, act_on
+from starter.numbered import Numbered
+from starter.tickets import act
 from workflows.meeting import ConsultationMeetingWorkflow, for_meeting
 from workflows.ticket import TicketWorkflow
 
-
-def new_meeting_no(now: datetime | None = None) -> str:
-    return f"M{(now or datetime.now(UTC)):%Y%m%d%H%M%S%f}"[:-3]
+MEETINGS: Numbered[MeetingRecord, MeetingResult, MeetingOutcome] = Numbered(
+    "meeting",
+    "会商",
+    ConsultationMeetingWorkflow.run,
+    ConsultationMeetingWorkflow.view,
+    workflow_id_for_meeting,
+    for_meeting,
+    letter="M",
+)
 
 
 async def convene(
@@ -43,40 +49,20 @@ async def convene(
     meeting = plan_meeting(
         config,
         calendar_for(config.calendar, now),
-        meeting_no=new_meeting_no(now) if meeting_no is None else meeting_no,
+        meeting_no=MEETINGS.new_number(now) if meeting_no is None else meeting_no,
         convened_by=convened_by,
         reason=reason,
         tickets=tickets,
         departments=departments,
     )
-    await start_once(
-        client,
-        ConsultationMeetingWorkflow.run,
-        meeting,
-        workflow_id=workflow_id_for_meeting(meeting.meeting_no),
-        task_queue=config.center.task_queue,
-        search_attributes=for_meeting(MeetingRecord.convene(meeting, now)),
-        summary=f"疑难工单会商：{meeting.reason}",
-        what=f"会商 {meeting.meeting_no}",
-    )
+    record = MeetingRecord.convene(meeting, now)
+    await MEETINGS.start(client, config, meeting, meeting.meeting_no, record, summary=f"疑难工单会商：{meeting.reason}")
     return meeting
 
 
-def _handle(client: Client, meeting_no: str) -> Any:
-    return handle_by_number(client, meeting_no, "meeting")
-
-
-async def act_meeting(client: Client, meeting_no: str, update: Any, command: Any) -> MeetingResult:
-    return await act_on(_handle(client, meeting_no), update, command, f"会商 {meeting_no}")
-
-
-async def view_meeting(client: Client, meeting_no: str) -> MeetingRecord:
-    return await query_view(_handle(client, meeting_no), ConsultationMeetingWorkflow.view, f"会商 {meeting_no}")
-
-
-async def meeting_outcome(client: Client, meeting_no: str) -> MeetingOutcome:
-    workflow_id = _handle(client, meeting_no).id
-    return await client.get_workflow_handle_for(ConsultationMeetingWorkflow.run, workflow_id).result()
+act_meeting = MEETINGS.act
+view_meeting = MEETINGS.view
+meeting_outcome = MEETINGS.outcome
 
 
 async def determine_on_site(client: Client, ticket_no: str, command: DetermineOwner) -> Any:

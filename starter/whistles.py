@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from temporalio.client import Client
 
 from activities.runtime.calendar_source import calendar_for
-from activities.runtime.workflow_client import Unread, handle_by_number, query_each, query_view, start_once
+from activities.runtime.workflow_client import Unread, query_each
 from domain.config import DistrictConfig
 from domain.models import Actor
 from domain.whistle import (
@@ -19,12 +18,12 @@ from domain.whistle import (
     plan_whistle,
     workflow_id_for_whistle,
 )
-from starter.tickets import act_on
+from starter.numbered import Numbered
 from workflows.whistle import WhistleWorkflow, for_whistle
 
-
-def new_whistle_no(now: datetime | None = None) -> str:
-    return f"W{(now or datetime.now(UTC)):%Y%m%d%H%M%S%f}"[:-3]
+WHISTLES: Numbered[WhistleRecord, WhistleResult, WhistleOutcome] = Numbered(
+    "whistle", "吹哨", WhistleWorkflow.run, WhistleWorkflow.view, workflow_id_for_whistle, for_whistle, letter="W"
+)
 
 
 async def blow(
@@ -44,7 +43,7 @@ async def blow(
     whistle = plan_whistle(
         config,
         calendar_for(config.calendar, now),
-        whistle_no=new_whistle_no(now) if whistle_no is None else whistle_no,
+        whistle_no=WHISTLES.new_number(now) if whistle_no is None else whistle_no,
         raised_by=raised_by,
         kind=kind,
         title=title,
@@ -52,34 +51,14 @@ async def blow(
         departments=departments,
         tickets=tickets,
     )
-    await start_once(
-        client,
-        WhistleWorkflow.run,
-        whistle,
-        workflow_id=workflow_id_for_whistle(whistle.whistle_no),
-        task_queue=config.center.task_queue,
-        search_attributes=for_whistle(WhistleRecord.blow(whistle, now)),
-        summary=f"{whistle.street}吹哨（{whistle.kind}）：{whistle.title}",
-        what=f"吹哨 {whistle.whistle_no}",
-    )
+    summary = f"{whistle.street}吹哨（{whistle.kind}）：{whistle.title}"
+    await WHISTLES.start(client, config, whistle, whistle.whistle_no, WhistleRecord.blow(whistle, now), summary=summary)
     return whistle
 
 
-def _handle(client: Client, whistle_no: str) -> Any:
-    return handle_by_number(client, whistle_no, "whistle")
-
-
-async def act_whistle(client: Client, whistle_no: str, update: Any, command: Any) -> WhistleResult:
-    return await act_on(_handle(client, whistle_no), update, command, f"吹哨 {whistle_no}")
-
-
-async def view_whistle(client: Client, whistle_no: str) -> WhistleRecord:
-    return await query_view(_handle(client, whistle_no), WhistleWorkflow.view, f"吹哨 {whistle_no}")
-
-
-async def whistle_outcome(client: Client, whistle_no: str) -> WhistleOutcome:
-    workflow_id = _handle(client, whistle_no).id
-    return await client.get_workflow_handle_for(WhistleWorkflow.run, workflow_id).result()
+act_whistle = WHISTLES.act
+view_whistle = WHISTLES.view
+whistle_outcome = WHISTLES.outcome
 
 
 async def list_whistles(client: Client, query: str, limit: int) -> tuple[list[WhistleRecord], list[Unread]]:

@@ -20,7 +20,6 @@ import binascii
 import dataclasses
 import json
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from activities.runtime.keys import (
     KEY_BYTES,
     KeyRing,
     KeyRingError,
-    file_stamp,
+    WatchedFile,
     key_file_in_use,
     load_key_ring,
     read_key_file,
@@ -78,9 +77,7 @@ class EncryptionCodec(PayloadCodec):
     payloads and encrypts with it, without a restart. A file broken meanwhile keeps the ring in use."""
 
     def __init__(self, keys: KeyRing, watch: Path | None = None) -> None:
-        self._watch = watch
-        self._stamp = file_stamp(watch) if watch is not None else None
-        self._lock = threading.Lock()
+        self._file = WatchedFile(watch)
         self._use(keys)
 
     def _use(self, keys: KeyRing) -> None:
@@ -89,21 +86,17 @@ class EncryptionCodec(PayloadCodec):
 
     def refresh(self) -> None:
         """Read the watched key file again if it changed since it was last read."""
-        if self._watch is None or file_stamp(self._watch) == self._stamp:
-            return
-        with self._lock:
-            stamp = file_stamp(self._watch)
-            if stamp == self._stamp:
-                return
-            try:
-                ring = read_key_file(self._watch)
-            except KeyRingError as err:
-                log.warning("key file changed but cannot be used; keeping the keys in use", error=str(err))
-                self._stamp = stamp  # said once; read again on its next change
-                return
-            self._use(ring)
-            self._stamp = stamp
-            log.info("key file read again", source=ring.source, keys=list(ring.keys), current=ring.current)
+        self._file.if_changed(self._reread)
+
+    def _reread(self, path: Path) -> bool:
+        try:
+            ring = read_key_file(path)
+        except KeyRingError as err:
+            log.warning("key file changed but cannot be used; keeping the keys in use", error=str(err))
+            return True  # said once; read again on its next change
+        self._use(ring)
+        log.info("key file read again", source=ring.source, keys=list(ring.keys), current=ring.current)
+        return True
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         self.refresh()

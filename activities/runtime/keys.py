@@ -27,7 +27,8 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,33 @@ def file_stamp(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class WatchedFile:
+    """A file a long-running process reads again when it changes (the key file, the users file)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._stamp = file_stamp(path) if path is not None else None
+        self.lock = threading.Lock()  # held while the file is read, or written by this process
+
+    def if_changed(self, take: Callable[[Path], bool]) -> None:
+        """Call `take(path)` when the file changed since it was last taken (once, however many
+        threads ask). When `take` returns True this version counts as taken (read, or refused for
+        good); False leaves it to be tried again on the next call."""
+        if self.path is None or file_stamp(self.path) == self._stamp:
+            return
+        with self.lock:
+            stamp = file_stamp(self.path)
+            if stamp == self._stamp:
+                return
+            if take(self.path):
+                self._stamp = stamp
+
+    def taken(self) -> None:
+        """This process has just written the file (holding `lock`): its present version counts as taken."""
+        if self.path is not None:
+            self._stamp = file_stamp(self.path)
 
 
 def write_secret(path: Path, text: str, *, exclusive: bool) -> None:

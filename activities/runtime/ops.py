@@ -196,17 +196,16 @@ async def serving_worker_ops(
         await app.state.http.aclose()
 
 
-class _HostedServer(uvicorn.Server):
-    """uvicorn inside a process that owns its signals."""
+class HostedServer(uvicorn.Server):
+    """uvicorn inside a process that owns its signals (the worker, the web, the codec server, the demo, tests)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
 
-@contextlib.asynccontextmanager
-async def serving_ops(app: Starlette, host: str, port: int) -> AsyncIterator[str]:
-    """Serve `app` in this event loop while the block runs; yields its URL (OSError if the port is taken)."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `port` (0: any free one); OSError if the port is taken."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -214,17 +213,38 @@ async def serving_ops(app: Starlette, host: str, port: int) -> AsyncIterator[str
     except OSError:
         sock.close()
         raise
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off")
-    server = _HostedServer(config)
+    return sock
+
+
+async def start_serving(server: uvicorn.Server, sock: socket.socket, what: str) -> asyncio.Task[None]:
+    """Serve on `sock` in this event loop; returns once `server` is up. What stops it while starting
+    is raised, with the socket closed."""
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            sock.close()
+            task.result()  # raises what stopped it
+            raise RuntimeError(f"the {what} stopped while starting")
+        await asyncio.sleep(0.01)
+    return task
+
+
+@contextlib.asynccontextmanager
+async def hosting(server: uvicorn.Server, sock: socket.socket, host: str, what: str) -> AsyncIterator[str]:
+    """Serve while the block runs; yields the server's URL, and stops it (and closes `sock`) after."""
+    task = await start_serving(server, sock, what)
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the health server stopped while starting")
-            await asyncio.sleep(0.01)
         yield f"http://{host}:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serving_ops(app: Starlette, host: str, port: int) -> AsyncIterator[str]:
+    """Serve `app` in this event loop while the block runs; yields its URL (OSError if the port is taken)."""
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off")
+    async with hosting(HostedServer(config), sock, host, "health server") as url:
+        yield url

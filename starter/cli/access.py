@@ -61,7 +61,7 @@ def department_config_command(
     center_address: str = typer.Option(..., "--center-address", help="中心的地址（访问代理），HOST:PORT"),
     namespace: str = typer.Option("default", "--namespace", help="本区的命名空间"),
     out: Path = typer.Option(..., "--out", help="写出的单位配置文件（YAML）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """从全区配置中只取出一个承办单位自己的部分（代码、队列、对接方式、本单位人员、中心地址）。"""
     district = load_config(config)

@@ -3,9 +3,10 @@ of the configuration. The workflow's validators have the last word: a refusal pr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
 from activities.runtime.settings import ConfigError, actor_for
 from domain.commands import (
@@ -43,8 +44,8 @@ from workflows.ticket import TicketWorkflow
 dept_app = typer.Typer(help="承办单位操作：签收、联系、答复、退单、延期、免考核、挂账、暂停计时", no_args_is_help=True)
 center_app = typer.Typer(help="中心操作：人工派遣、审批、驳回、回访、核查", no_args_is_help=True)
 
-TicketArg = typer.Argument(..., help="工单号")
-AsOption = typer.Option(..., "--as", help="操作人（配置中的人员 ID）")
+TicketNo = Annotated[str, typer.Argument(help="工单号")]
+Person = Annotated[str, typer.Option("--as", help="操作人（配置中的人员 ID）")]
 
 
 def actor_from(config: str | None, person: str) -> Actor:
@@ -57,6 +58,32 @@ def actor_from(config: str | None, person: str) -> Actor:
 
 def send_action(ticket: str, update: Any, command: Any) -> None:
     common.send_update(act, ticket, update, command)
+
+
+def field_action(
+    app: typer.Typer,
+    name: str,
+    update: Any,
+    command: type[BaseModel],
+    field: str,
+    option: Any,
+    doc: str,
+    *,
+    ticket_help: str = "工单号",
+) -> None:
+    """Declare a ticket action whose command is the actor and one field, given by `option`
+    (`hotline … NAME TICKET --as PERSON --FIELD …`)."""
+
+    def run(
+        ticket: str = typer.Argument(..., help=ticket_help),
+        person: Person = ...,
+        value: str = option,
+        config: common.ConfigPath = None,
+    ) -> None:
+        send_action(ticket, update, command(actor=actor_from(config, person), **{field: value}))
+
+    run.__doc__ = doc
+    app.command(name)(run)
 
 
 def assignment_from(config: str | None, code: str, option: str) -> Any:
@@ -88,30 +115,30 @@ def owner_from(
 
 
 @dept_app.command("sign")
-def sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
+def sign(ticket: TicketNo = ..., person: Person = ..., config: common.ConfigPath = None) -> None:
     """签收。"""
     send_action(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
 
 
-@dept_app.command("contact")
-def contact(
-    ticket: str = TicketArg,
-    person: str = AsOption,
-    note: str = typer.Option("", help="联系情况"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """联系诉求人（首次响应）。"""
-    send_action(ticket, TicketWorkflow.contact_citizen, ContactCitizen(actor=actor_from(config, person), note=note))
+field_action(
+    dept_app,
+    "contact",
+    TicketWorkflow.contact_citizen,
+    ContactCitizen,
+    "note",
+    typer.Option("", "--note", help="联系情况"),
+    "联系诉求人（首次响应）。",
+)
 
 
 @dept_app.command("answer")
 def answer(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     text: str = typer.Option(..., help="答复内容"),
     resolved: bool = typer.Option(True, "--resolved/--unresolved", help="是否已解决"),
     evidence: list[str] = typer.Option([], help="佐证材料引用，可多次给出"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """答复（答卷）。"""
     actor = actor_from(config, person)
@@ -119,25 +146,25 @@ def answer(
     send_action(ticket, TicketWorkflow.answer, command)
 
 
-@dept_app.command("return")
-def return_ticket(
-    ticket: str = TicketArg,
-    person: str = AsOption,
-    reason: str = typer.Option(..., help="退单理由"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """申请退单（非本单位职责），由值班长审批。"""
-    send_action(ticket, TicketWorkflow.request_return, RequestReturn(actor=actor_from(config, person), reason=reason))
+field_action(
+    dept_app,
+    "return",
+    TicketWorkflow.request_return,
+    RequestReturn,
+    "reason",
+    typer.Option(..., "--reason", help="退单理由"),
+    "申请退单（非本单位职责），由值班长审批。",
+)
 
 
 @dept_app.command("extend")
 def extend(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     hours: int | None = typer.Option(None, min=1, help="延期小时数"),
     days: int | None = typer.Option(None, min=1, help="延期工作日数"),
     reason: str = typer.Option(..., help="延期理由"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """申请延期（--days 个工作日或 --hours 小时），由值班长审批。"""
     if (hours is None) == (days is None):
@@ -148,11 +175,11 @@ def extend(
 
 @dept_app.command("exempt")
 def exempt(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     category: ExemptionReason = typer.Option(..., help="免考核理由：不合理诉求 / 不可抗力 / 非本单位职责 / 其他"),
     evidence: str = typer.Option(..., help="证明材料（说明或材料引用）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """申请免考核（异常审批，编号如 X3），由值班长审批；获批后不计入本单位考核，仍计入全区总量。"""
     command = RequestExemption(actor=actor_from(config, person), category=category, evidence=evidence)
@@ -161,11 +188,11 @@ def exempt(
 
 @dept_app.command("backlog")
 def backlog(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     until: str = typer.Option(..., "--until", help="计划完成日期 YYYY-MM-DD"),
     reason: str = typer.Option(..., help="挂账理由（如需列入明年改造计划）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """申请挂账（长期未能办结，异常审批，编号如 B4），由值班长审批；获批后办理时限改为计划完成日期。"""
     plan = common.parse_date(until, "--until")
@@ -175,38 +202,38 @@ def backlog(
 
 @dept_app.command("pause")
 def pause(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     category: PauseReason = typer.Option(..., help="暂停理由：补充材料 / 不在家 / 其他"),
     note: str = typer.Option("", help="说明"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """申请暂停计时（等待诉求人，异常审批，编号如 P5），由值班长审批。"""
     command = RequestPause(actor=actor_from(config, person), category=category, note=note)
     send_action(ticket, TicketWorkflow.request_pause, command)
 
 
-@dept_app.command("resume")
-def resume(
-    ticket: str = TicketArg,
-    person: str = AsOption,
-    note: str = typer.Option("", help="说明"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """恢复计时：时限按暂停的工作时间顺延。"""
-    send_action(ticket, TicketWorkflow.resume_clock, ResumeClock(actor=actor_from(config, person), note=note))
+field_action(
+    dept_app,
+    "resume",
+    TicketWorkflow.resume_clock,
+    ResumeClock,
+    "note",
+    typer.Option("", "--note", help="说明"),
+    "恢复计时：时限按暂停的工作时间顺延。",
+)
 
 
 @center_app.command("verify")
 def verify(
-    ticket: str = TicketArg,
+    ticket: TicketNo = ...,
     reason: str = typer.Argument(..., help="核查意见（理由）"),
-    person: str = AsOption,
+    person: Person = ...,
     close: ClosureCategory | None = typer.Option(
         None, "--close", help="核查结案的类别：已解释说明 / 诉求不合理 / 超出职权范围 / 历史遗留问题 / 重复诉求"
     ),
     redo: bool = typer.Option(False, "--redo", help="发回原承办单位重办"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """核查（回访未解决或不满意后）：--redo 发回重办，或 --close 类别 核查结案（保留回访结论）。"""
     if redo == (close is not None):
@@ -218,11 +245,11 @@ def verify(
 
 @center_app.command("dispatch")
 def dispatch(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     to: str = typer.Option(..., "--to", help="承办单位代码"),
     note: str = typer.Option("", help="派遣说明"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """人工派遣（派单目录无匹配或派遣失败时）。"""
     command = ManualDispatch(actor=actor_from(config, person), to=assignment_from(config, to, "--to"), note=note)
@@ -231,12 +258,12 @@ def dispatch(
 
 @center_app.command("approve")
 def approve(
-    ticket: str = TicketArg,
+    ticket: TicketNo = ...,
     approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
-    person: str = AsOption,
+    person: Person = ...,
     reassign: str | None = typer.Option(None, help="批准退单时改派的承办单位代码"),
     note: str = typer.Option("", help="审批意见"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """批准退单（须改派）、延期、免考核、挂账或暂停计时。"""
     to = assignment_from(config, reassign, "--reassign") if reassign else None
@@ -246,11 +273,11 @@ def approve(
 
 @center_app.command("reject")
 def reject(
-    ticket: str = TicketArg,
+    ticket: TicketNo = ...,
     approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
-    person: str = AsOption,
+    person: Person = ...,
     note: str = typer.Option(..., help="驳回理由"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """驳回退单（承办单位须继续办理）、延期、免考核、挂账或暂停计时。"""
     send_action(
@@ -260,12 +287,12 @@ def reject(
 
 @center_app.command("callback")
 def callback(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     resolved: bool = typer.Option(..., "--resolved/--unresolved", help="诉求人认为是否解决"),
     satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
     note: str | None = typer.Option(None, help="回访记录"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """记录回访结果：未解决或不满意则待核查（或按配置直接重办），否则办结。"""
     result = Callback(resolved=resolved, satisfaction=satisfaction, note=note)
@@ -276,29 +303,29 @@ def callback(
 
 @center_app.command("determine")
 def determine(
-    ticket: str = TicketArg,
-    person: str = AsOption,
+    ticket: TicketNo = ...,
+    person: Person = ...,
     lead: str = typer.Option(..., "--lead", help="主办单位代码"),
     assist: list[str] = typer.Option([], "--assist", help="协办单位代码，可多次给出"),
     note: str = typer.Option("", help="现场确权说明"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """现场确权督办：不经会商，直接确定主办与协办单位（工单随即改派主办单位）。"""
     send_action(ticket, TicketWorkflow.determine, owner_from(config, person, lead, assist, note=note))
 
 
 @dept_app.command("assist-sign")
-def assist_sign(ticket: str = TicketArg, person: str = AsOption, config: str | None = common.ConfigOption) -> None:
+def assist_sign(ticket: TicketNo = ..., person: Person = ..., config: common.ConfigPath = None) -> None:
     """协办签收（本单位为该工单的协办单位时）。"""
     send_action(ticket, TicketWorkflow.assist_sign_for, SignFor(actor=actor_from(config, person)))
 
 
-@dept_app.command("assist-report")
-def assist_report(
-    ticket: str = TicketArg,
-    person: str = AsOption,
-    text: str = typer.Option(..., help="协办情况"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """协办报告：向主办单位报告本单位办理情况。"""
-    send_action(ticket, TicketWorkflow.assist_report, AssistReport(actor=actor_from(config, person), text=text))
+field_action(
+    dept_app,
+    "assist-report",
+    TicketWorkflow.assist_report,
+    AssistReport,
+    "text",
+    typer.Option(..., "--text", help="协办情况"),
+    "协办报告：向主办单位报告本单位办理情况。",
+)

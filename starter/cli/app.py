@@ -99,7 +99,7 @@ def demo(
         "--into-existing",
         help="在已运行服务的当前命名空间中演示（默认在演示专用命名空间 hotline-demo-<日期> 中运行）",
     ),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """演示：启动（或连接）服务与模拟承办单位，提交一批样例工单并实时显示进度，最后汇总；结束时终止本次演示仍在运行的流程。"""
     from starter.tools.demo import run_demo

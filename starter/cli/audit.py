@@ -52,7 +52,7 @@ def show(
     item: str | None = typer.Option(None, "--item", help="只看企业服务清单中的一项（如 S1）"),
     reveal: bool = RevealOption,
     links: bool = typer.Option(True, "--links/--no-links", help="同时显示子流程与关联流程"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """时间线：每一步的时间、执行人、动作、详情与结果，包括触发的计时与督办。"""
 

@@ -13,7 +13,7 @@ def bench_command(
     quick: bool = typer.Option(False, "--quick", help="较小的规模，2 核约三分钟"),
     out: Path = typer.Option(Path("bench-results.json"), "--out", help="结果 JSON 文件"),
     markdown: bool = typer.Option(False, "--markdown", help="另以 Markdown 打印结果表（供 docs/bench.md）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """性能基准：同一台内置服务上测裸引擎与本项目（吞吐、每件工单的历史事件、延迟、突发、worker 内存、月报、情景推演）。"""
     from starter.tools.bench import bench_main, markdown_table

@@ -47,7 +47,7 @@ def _calendar(config: str | None, start: date, end: date) -> CalendarData:
 def check(
     day: str = typer.Argument(..., metavar="DATE", help="日期，如 2026-10-01"),
     days: int = typer.Option(1, "--days", min=1, max=366, help="连续查询的天数"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """某天是工作日、周末、法定节假日还是调休上班。"""
     first = _date(day, "DATE")
@@ -84,7 +84,7 @@ def check(
 def add_days(
     day: str = typer.Argument(..., metavar="DATE", help="起算时间，如 2026-09-30 或 2026-09-30T10:00（北京时间）"),
     count: int = typer.Argument(..., metavar="N", min=0, max=250, help="工作日数"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """起算时间之后第 N 个工作日的同一时刻（起算日休息则从下一个工作日 0 点起算）。"""
     start = _instant(day)

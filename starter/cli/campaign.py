@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from pydantic import ValidationError
 from rich.console import Group
@@ -14,13 +16,13 @@ from domain.commands import CloseCampaign, RecordMinutes
 from domain.config import describe_validation_error
 from starter.campaigns import HOURLY, act_campaign, start_campaign, view_campaign
 from starter.cli import common
-from starter.cli.actions import AsOption, actor_from
+from starter.cli.actions import Person, actor_from
 from starter.render import when
 from workflows.campaign import CampaignWorkflow
 
 app = typer.Typer(help="专项行动与专项推进：启动、协调会、查看、结束", no_args_is_help=True)
 
-CampaignArg = typer.Argument(..., help="专项编号")
+CampaignNo = Annotated[str, typer.Argument(help="专项编号")]
 
 
 def _span(value: str, option: str) -> Span:
@@ -34,7 +36,7 @@ def _span(value: str, option: str) -> Span:
 
 @app.command("start")
 def start(
-    person: str = AsOption,
+    person: Person = ...,
     kind: CampaignKind = typer.Option(CampaignKind.SPECIAL_ACTION, help="专项行动 / 专项推进"),
     title: str = typer.Option(..., help="名称"),
     category: str | None = typer.Option(None, help="类别"),
@@ -44,16 +46,15 @@ def start(
     within: str = typer.Option(..., help="期限，如 30d、10wd"),
     target: int = typer.Option(100, min=1, max=100, help="目标办结比例（%）"),
     refresh: str = typer.Option(str(HOURLY), help="刷新间隔，如 1h"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """启动专项：按条件纳入工单（之后新到的符合条件的工单也纳入）。打印专项编号。"""
     settings = common.config_from(config)
     actor = actor_from(config, person)
     deadline, every = _span(within, "--within"), _span(refresh, "--refresh")
 
-    async def go() -> None:
-        client = await common.client()
-        campaign = await start_campaign(
+    campaign = common.with_client(
+        lambda client: start_campaign(
             client,
             settings,
             started_by=actor,
@@ -64,58 +65,44 @@ def start(
             target_percent=target,
             refresh=every,
         )
-        common.console.print(campaign.campaign_no)
-
-    common.run(go())
+    )
+    common.console.print(campaign.campaign_no)
 
 
 @app.command("record")
 def record(
-    campaign_no: str = CampaignArg,
-    person: str = AsOption,
+    campaign_no: CampaignNo = ...,
+    person: Person = ...,
     minutes: str = typer.Option(..., help="协调会纪要"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """记录专项协调会。"""
     command = RecordMinutes(actor=actor_from(config, person), minutes=minutes)
-
-    async def go() -> None:
-        client = await common.client()
-        common.console.print(await act_campaign(client, campaign_no, CampaignWorkflow.record_meeting, command))
-
-    common.run(go())
+    common.console.print(
+        common.with_client(lambda c: act_campaign(c, campaign_no, CampaignWorkflow.record_meeting, command))
+    )
 
 
 @app.command("close")
 def close(
-    campaign_no: str = CampaignArg,
-    person: str = AsOption,
+    campaign_no: CampaignNo = ...,
+    person: Person = ...,
     note: str = typer.Option("", help="结束说明"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """结束专项并给出小结（专项推进未清的工单报领导督办）。"""
     command = CloseCampaign(actor=actor_from(config, person), note=note)
-
-    async def go() -> None:
-        client = await common.client()
-        summary = await act_campaign(client, campaign_no, CampaignWorkflow.close, command)
-        common.console.print(
-            f"{campaign_no}：共 {summary.total} 件，办结 {summary.closed} 件（{summary.percent}%），"
-            f"{'达成目标' if summary.target_reached else '未达成目标'}"
-        )
-
-    common.run(go())
+    summary = common.with_client(lambda c: act_campaign(c, campaign_no, CampaignWorkflow.close, command))
+    common.console.print(
+        f"{campaign_no}：共 {summary.total} 件，办结 {summary.closed} 件（{summary.percent}%），"
+        f"{'达成目标' if summary.target_reached else '未达成目标'}"
+    )
 
 
 @app.command("show")
-def show(campaign_no: str = CampaignArg) -> None:
+def show(campaign_no: CampaignNo = ...) -> None:
     """显示专项：范围、目标、进度和纳入的每件工单。"""
-
-    async def go() -> None:
-        client = await common.client()
-        common.console.print(campaign_panel(await view_campaign(client, campaign_no)))
-
-    common.run(go())
+    common.show(view_campaign, campaign_no, campaign_panel)
 
 
 def campaign_panel(record: CampaignRecord) -> Panel:

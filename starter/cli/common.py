@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -34,9 +34,13 @@ try:  # typer ≥ 0.25 carries its own copy of click
 except ImportError:  # pragma: no cover (older typer, on click itself)
     from click.exceptions import UsageError
 
+T = TypeVar("T")
+
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConfigOption = typer.Option(None, "--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+ConfigPath = Annotated[
+    str | None, typer.Option("--config", envvar="HOTLINE_CONFIG", help="配置文件（默认内置海勃湾区样例）")
+]
 # The long-running services' (worker, web, codec server) one log pipeline: activities/runtime/logging.py.
 LogFormatOption = typer.Option(
     None, "--log-format", envvar=LOG_FORMAT_ENV, help="日志格式：json 或 console（默认：终端为 console，否则 json）"
@@ -150,6 +154,21 @@ async def client() -> Client:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def with_client(work: Callable[[Client], Awaitable[T]]) -> T:
+    """Run `work` on a connected client; known failures become one line on stderr (as run does)."""
+
+    async def go() -> T:
+        return await work(await client())
+
+    result: T = run(go())
+    return result
+
+
+def show(view: Callable[[Client, str], Awaitable[Any]], number: str, panel: Callable[[Any], Any]) -> None:
+    """A `show` command: read one record through `view` and print it as `panel` draws it."""
+    console.print(panel(with_client(lambda c: view(c, number))))
 
 
 def send_update(act: Callable[..., Awaitable[Any]], number: str, update: Any, command: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from domain.enterprise_plan import enterprise_for, item_spec, plan_add_item, pla
 from domain.intake import TicketRejected
 from domain.models import Satisfaction
 from starter.cli import common
-from starter.cli.actions import AsOption, actor_from
+from starter.cli.actions import Person, actor_from
 from starter.enterprises import (
     ItemsFileError,
     act_enterprise,
@@ -43,8 +43,8 @@ app = typer.Typer(help="红色服务团：企业走访、服务清单与成效�
 item_app = typer.Typer(help="服务清单事项：新增、进展、办结、企业确认、重新办理", no_args_is_help=True)
 app.add_typer(item_app, name="item")
 
-EnterpriseArg = typer.Argument(..., help="企业 ID（统一社会信用代码或配置的 ID）")
-ItemArg = typer.Argument(..., help="事项编号，如 S3")
+EnterpriseId = Annotated[str, typer.Argument(help="企业 ID（统一社会信用代码或配置的 ID）")]
+ItemNo = Annotated[str, typer.Argument(help="事项编号，如 S3")]
 T = TypeVar("T")
 
 
@@ -66,16 +66,13 @@ def given(value: str | None, option: str) -> str | None:
 
 
 def send(enterprise_id: str, update: Any, command: Any) -> None:
-    async def go() -> None:
-        result: EnterpriseResult = await act_enterprise(await common.client(), enterprise_id, update, command)
-        common.console.print(f"{enterprise_id}：{result.message}")
-
-    common.run(go())
+    result: EnterpriseResult = common.with_client(lambda c: act_enterprise(c, enterprise_id, update, command))
+    common.console.print(f"{enterprise_id}：{result.message}")
 
 
 @app.command("visit")
 def visit(
-    person: str = AsOption,
+    person: Person = ...,
     enterprise_id: str = typer.Option(..., "--enterprise", help="企业 ID（统一社会信用代码或配置的 ID）"),
     name: str | None = typer.Option(None, help="企业名称（未在配置中登记的企业必填）"),
     street: str | None = typer.Option(None, help="企业所在镇街（未登记的企业）"),
@@ -87,7 +84,7 @@ def visit(
     items: Path | None = typer.Option(
         None, help="议定事项 YAML 文件（need, category, unit, person, measures, within|due_on）"
     ),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """记录一次走访，并把议定事项列入服务清单（企业首次走访时建立其工作流）。"""
     settings = common.config_from(config)
@@ -123,8 +120,8 @@ def visit(
 
 @item_app.command("add")
 def item_add(
-    enterprise_id: str = EnterpriseArg,
-    person: str = AsOption,
+    enterprise_id: EnterpriseId = ...,
+    person: Person = ...,
     visit_no: str = typer.Option(..., "--visit", help="所属走访，如 V1"),
     need: str = typer.Option(..., help="事项"),
     category: str = typer.Option(..., help="类别"),
@@ -133,7 +130,7 @@ def item_add(
     measures: str = typer.Option("", help="措施"),
     within: str | None = typer.Option(None, help="完成时限，如 10wd、30d"),
     due: str | None = typer.Option(None, help="完成时限（日期 YYYY-MM-DD）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """在某次走访下新增服务清单事项。"""
     settings = common.config_from(config)
@@ -155,11 +152,11 @@ def item_add(
 
 @item_app.command("progress")
 def item_progress(
-    enterprise_id: str = EnterpriseArg,
-    item_no: str = ItemArg,
-    person: str = AsOption,
+    enterprise_id: EnterpriseId = ...,
+    item_no: ItemNo = ...,
+    person: Person = ...,
     text: str = typer.Option(..., help="进展情况"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """责任单位记录办理进展。"""
     actor = actor_from(config, person)
@@ -169,14 +166,14 @@ def item_progress(
 
 @item_app.command("close")
 def item_close(
-    enterprise_id: str = EnterpriseArg,
-    item_no: str = ItemArg,
-    person: str = AsOption,
+    enterprise_id: EnterpriseId = ...,
+    item_no: ItemNo = ...,
+    person: Person = ...,
     result: OutcomeKind = typer.Option(..., help="办理结果：已办结 / 部分办结 / 无法办理"),
     outcome: str = typer.Option(..., help="成效：做了什么"),
     reason: str = typer.Option("", help="原因（部分办结、无法办理时必填）"),
     evidence: list[str] = typer.Option([], help="佐证材料，可多次给出（已办结、部分办结时必填）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """责任单位办结事项（须写明成效），列入成效清单，待企业确认。"""
     actor = actor_from(config, person)
@@ -193,12 +190,12 @@ def item_close(
 
 @item_app.command("confirm")
 def item_confirm(
-    enterprise_id: str = EnterpriseArg,
-    item_no: str = ItemArg,
-    person: str = AsOption,
+    enterprise_id: EnterpriseId = ...,
+    item_no: ItemNo = ...,
+    person: Person = ...,
     satisfaction: Satisfaction = typer.Option(..., help="企业评价：满意 / 基本满意 / 不满意"),
     comment: str = typer.Option("", help="意见"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """企业确认办理结果（企业联系人，或服务团成员代为记录）。"""
     actor = actor_from(config, person)
@@ -210,12 +207,12 @@ def item_confirm(
 
 @item_app.command("reopen")
 def item_reopen(
-    enterprise_id: str = EnterpriseArg,
-    item_no: str = ItemArg,
-    person: str = AsOption,
+    enterprise_id: EnterpriseId = ...,
+    item_no: ItemNo = ...,
+    person: Person = ...,
     reason: str = typer.Option(..., help="重新办理的理由"),
     within: str | None = typer.Option(None, help="新的完成时限，如 5wd（默认沿用原时限长度）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """企业不认可办理结果，要求重新办理（新一轮，重新计时、重新派送）。"""
     settings = common.config_from(config)
@@ -231,20 +228,13 @@ def item_reopen(
 
 
 @app.command("show")
-def show(enterprise_id: str = EnterpriseArg) -> None:
+def show(enterprise_id: EnterpriseId = ...) -> None:
     """显示一家企业：走访、服务清单、成效清单、汇总与全部记录。"""
-
-    async def go() -> None:
-        record = await view_enterprise(await common.client(), enterprise_id)
-        common.console.print(enterprise_panel(record, datetime.now(UTC)))
-
-    common.run(go())
+    common.show(view_enterprise, enterprise_id, lambda record: enterprise_panel(record, datetime.now(UTC)))
 
 
 @app.command("list")
-def list_enterprises(
-    show_all: bool = typer.Option(False, "--all", help="包括事项均已确认的企业"),
-) -> None:
+def list_enterprises(show_all: bool = typer.Option(False, "--all", help="包括事项均已确认的企业")) -> None:
     """有未办结或超期事项的企业（--all：全部企业）。"""
 
     async def go() -> None:

@@ -52,26 +52,23 @@ def _run(request: ReportRequest, config: str | None) -> None:
     common.run(go())
 
 
-@app.command("daily")
-def daily(
-    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
-    out: str = OutOption,
-    deliver: bool = DeliverOption,
-    config: str | None = common.ConfigOption,
-) -> None:
-    """日报预警：24 小时内到期、新增超期、当日升级督办。"""
-    _run(ReportRequest(kind=ReportRun.DAILY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+def _dated(name: str, kind: ReportRun, doc: str) -> None:
+    """日报 and 周报: the same options, a report as of one morning."""
+
+    def command(
+        on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
+        out: str = OutOption,
+        deliver: bool = DeliverOption,
+        config: common.ConfigPath = None,
+    ) -> None:
+        _run(ReportRequest(kind=kind, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+
+    command.__doc__ = doc
+    app.command(name)(command)
 
 
-@app.command("weekly")
-def weekly(
-    on: str | None = typer.Option(None, "--date", help="报表日期 YYYY-MM-DD（当日 08:00；默认现在）"),
-    out: str = OutOption,
-    deliver: bool = DeliverOption,
-    config: str | None = common.ConfigOption,
-) -> None:
-    """周报督办：各单位超期工单、超期天数与督办级别。"""
-    _run(ReportRequest(kind=ReportRun.WEEKLY, as_of=_day(on, "--date"), out=out, deliver=deliver), config)
+_dated("daily", ReportRun.DAILY, "日报预警：24 小时内到期、新增超期、当日升级督办。")
+_dated("weekly", ReportRun.WEEKLY, "周报督办：各单位超期工单、超期天数与督办级别。")
 
 
 @app.command("monthly")
@@ -79,7 +76,7 @@ def monthly(
     month: str | None = typer.Option(None, "--month", help="月份 YYYY-MM（默认上月）"),
     out: str = OutOption,
     deliver: bool = DeliverOption,
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """月报分析：三率、环比、类别排行、考核得分、红黑榜、吹哨评价、企业事项。"""
     if month is not None:
@@ -94,7 +91,7 @@ def cumulative(
     ),
     out: str | None = typer.Option(None, "--out", help="输出目录（默认配置 reports.folder）"),
     deliver: bool = DeliverOption,
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """累计情况（截至目前）：受理、办结、在办（其中挂账）、响应率、解决率、满意率，及各单位累计。"""
     now = datetime.now(UTC)
@@ -106,7 +103,7 @@ def cumulative(
 
 
 @app.command("schedule")
-def schedule(config: str | None = common.ConfigOption) -> None:
+def schedule(config: common.ConfigPath = None) -> None:
     """创建或更新三个报表的 Temporal Schedule（可重复执行）。"""
     settings = common.config_from(config)
 

@@ -22,7 +22,7 @@ def simulate_command(
     policy: Path | None = typer.Option(None, help="政策文件（YAML：deadlines / catalogue / metrics）"),
     compare: Path | None = typer.Option(None, help="另一政策文件：两种政策下的月报并列对比"),
     month: str | None = typer.Option(None, help="报表月份 YYYY-MM（默认情景首件工单所在月）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """情景推演：以真实工作流在时间跳跃服务器上运行情景，生成月报（可对比两种政策）。"""
     # The simulator brings the workers, charts and workbooks: imported when it runs, not by every command.
@@ -77,7 +77,7 @@ def sample_command(
     long_running: float = typer.Option(
         0.0, "--long-running", min=0.0, max=1.0, help="长期在办的比例：这些工单在联系后 40 天才答复"
     ),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """生成样本情景（一个月或全年）：多数按时办理，少量超时、退单、延期、重办。"""
     district = common.config_from(config)

@@ -21,7 +21,7 @@ from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
 from domain.models import CityAction
 from starter.cli import common
-from starter.cli.actions import AsOption, actor_from, send_action
+from starter.cli.actions import Person, actor_from, field_action, send_action
 from starter.render import ticket_panel, when
 from starter.ticket_files import TicketFileError, read_many, read_ticket
 from starter.tickets import ActionFailed, list_query, status_named, submit, view
@@ -32,8 +32,7 @@ app = typer.Typer(help="工单：受理、导入、查看、查询", no_args_is_
 
 @app.command("submit")
 def submit_command(
-    file: Path = typer.Option(..., "--file", "-f", help="一个工单的 JSON 文件"),
-    config: str | None = common.ConfigOption,
+    file: Path = typer.Option(..., "--file", "-f", help="一个工单的 JSON 文件"), config: common.ConfigPath = None
 ) -> None:
     """受理一个工单；同一工单号重复提交不会产生第二个工作流。"""
     settings = common.config_from(config)
@@ -60,7 +59,7 @@ def import_command(
     encoding: str | None = typer.Option(
         None, "--encoding", help="文件编码，如 gbk；默认自动识别 UTF-8、带 BOM 的 UTF-16 与 GBK/GB18030"
     ),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """批量导入工单：每一行或导入，或报告行号与原因后跳过；重复运行不会重复受理。"""
     settings = common.config_from(config)
@@ -106,13 +105,7 @@ def import_command(
 @app.command("show")
 def show_command(ticket: str = typer.Argument(..., help="工单号或工作流 ID")) -> None:
     """显示工单的全部信息：状态、时限、审批和每一步办理记录。"""
-
-    async def go() -> None:
-        client = await common.client()
-        record = await view(client, ticket)
-        common.console.print(ticket_panel(record))
-
-    common.run(go())
+    common.show(view, ticket, ticket_panel)
 
 
 def parse_within(value: str) -> timedelta:
@@ -137,7 +130,7 @@ def list_command(
     limit: int = typer.Option(50, min=1, max=10000, help="最多显示多少条"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON（每条一个对象），供程序读取"),
     as_csv: bool = typer.Option(False, "--csv", help="输出 CSV（首行为列名），可存为文件用 Excel 打开"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """按状态、承办单位、镇街、类别、超期与到期时间查询工单（基于搜索属性）。"""
     if as_json and as_csv:
@@ -237,35 +230,34 @@ def ticket_line(wf: Any, names: dict[str, str]) -> TicketLine:
 def link_command(
     ticket: str = typer.Argument(..., help="重复的工单号"),
     main: str = typer.Option(..., "--to", help="主单工单号"),
-    person: str = AsOption,
-    config: str | None = common.ConfigOption,
+    person: Person = ...,
+    config: common.ConfigPath = None,
 ) -> None:
     """并单：把重复来电的工单并入主单，随主单办理、由主单答复，各自回访。"""
     send_action(ticket, TicketWorkflow.link, LinkTicket(actor=actor_from(config, person), main_ticket=main))
 
 
-@app.command("unlink")
-def unlink_command(
-    ticket: str = typer.Argument(..., help="已并单的工单号"),
-    person: str = AsOption,
-    note: str = typer.Option("", help="说明"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """解除并单：该工单按派单目录单独派遣办理。"""
-    send_action(ticket, TicketWorkflow.unlink, Unlink(actor=actor_from(config, person), note=note))
+field_action(
+    app,
+    "unlink",
+    TicketWorkflow.unlink,
+    Unlink,
+    "note",
+    typer.Option("", "--note", help="说明"),
+    "解除并单：该工单按派单目录单独派遣办理。",
+    ticket_help="已并单的工单号",
+)
 
 
-@app.command("transfer")
-def transfer_command(
-    ticket: str = typer.Argument(..., help="工单号"),
-    person: str = AsOption,
-    reason: str = typer.Option(..., help="上转理由（超出区级职权的情况）"),
-    config: str | None = common.ConfigOption,
-) -> None:
-    """上转市级：超出区级职权的工单转市域社会治理中心办理。"""
-    send_action(
-        ticket, TicketWorkflow.transfer_to_city, TransferToCity(actor=actor_from(config, person), reason=reason)
-    )
+field_action(
+    app,
+    "transfer",
+    TicketWorkflow.transfer_to_city,
+    TransferToCity,
+    "reason",
+    typer.Option(..., "--reason", help="上转理由（超出区级职权的情况）"),
+    "上转市级：超出区级职权的工单转市域社会治理中心办理。",
+)
 
 
 CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, "重派": CityAction.REDISPATCH}
@@ -274,12 +266,12 @@ CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, 
 @app.command("city-reply")
 def city_reply_command(
     ticket: str = typer.Argument(..., help="工单号"),
-    person: str = AsOption,
+    person: Person = ...,
     action: str = typer.Option(
         "退回", "--action", help="市级的答复：退回、不予受理（上转的工单）或 重派（已办结的市级转办工单）"
     ),
     reason: str = typer.Option(..., help="市级的理由"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """登记市级答复：上转的工单被市级退回或不予受理、已办结的市级转办工单被市级重派；工单回到本区办理（须在配置的答复期限内）。"""
     if action not in CITY_ACTIONS:

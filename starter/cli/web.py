@@ -61,7 +61,7 @@ def web_command(
         Path(".hotline"), "--data-dir", envvar="HOTLINE_DATA_DIR", help="数据目录（答复附件存于其下 attachments/）"
     ),
     log_format: str | None = common.LogFormatOption,
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """启动工作台网页与 HTTP API（Ctrl-C 停止）。"""
     if ctx.invoked_subcommand is not None:
@@ -120,7 +120,7 @@ def add_command(
     password: str | None = typer.Option(None, "--password", help="口令（不给则提示输入；脚本可用 --password-stdin）"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读一行作为口令"),
     users: Path = UsersOption,
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """添加（或重设）一个用户：与配置中的人员绑定，或为区领导只读账号。"""
     if (person is None) == (not leader):
@@ -148,7 +148,7 @@ def add_command(
 
 
 @users_app.command("list")
-def list_command(users: Path = UsersOption, config: str | None = common.ConfigOption) -> None:
+def list_command(users: Path = UsersOption, config: common.ConfigPath = None) -> None:
     """列出用户及其角色、所属单位。"""
     try:
         directory = load_users(users, common.config_from(config))

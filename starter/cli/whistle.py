@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -11,34 +13,33 @@ from domain.commands import EvaluateDepartment, ReportIn, WhistleAnswer, Withdra
 from domain.models import Satisfaction
 from domain.whistle import WhistleRecord
 from starter.cli import common
-from starter.cli.actions import AsOption, actor_from
+from starter.cli.actions import Person, actor_from
 from starter.render import when, whistle_panel
 from starter.whistles import act_whistle, blow, list_whistles, view_whistle
 from workflows.whistle import WhistleWorkflow
 
 app = typer.Typer(help="镇街吹哨、部门答卷：吹哨、报到、答卷、评价、撤回、查看", no_args_is_help=True)
 
-WhistleArg = typer.Argument(..., help="吹哨编号")
+WhistleNo = Annotated[str, typer.Argument(help="吹哨编号")]
 
 
 @app.command("blow")
 def blow_command(
-    person: str = AsOption,
+    person: Person = ...,
     kind: str = typer.Option(..., help="吹哨类型：紧急 / 推进 / 难题"),
     department: list[str] = typer.Option(..., "--dept", help="点名的部门代码，可多次给出"),
     title: str = typer.Option(..., help="事项"),
     content: str = typer.Option(..., help="情况说明"),
     ticket: list[str] = typer.Option([], help="关联工单号，可多次给出"),
     whistle_no: str | None = typer.Option(None, "--no", help="吹哨编号（默认自动生成）"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """镇街吹哨：点名部门报到并答卷。打印吹哨编号。"""
     settings = common.config_from(config)
     actor = actor_from(config, person)
 
-    async def go() -> None:
-        client = await common.client()
-        whistle = await blow(
+    whistle = common.with_client(
+        lambda client: blow(
             client,
             settings,
             raised_by=actor,
@@ -49,17 +50,16 @@ def blow_command(
             tickets=ticket,
             whistle_no=whistle_no,
         )
-        common.console.print(whistle.whistle_no)
-
-    common.run(go())
+    )
+    common.console.print(whistle.whistle_no)
 
 
 @app.command("report-in")
 def report_in(
-    whistle_no: str = WhistleArg,
-    person: str = AsOption,
+    whistle_no: WhistleNo = ...,
+    person: Person = ...,
     note: str = typer.Option("", help="报到情况"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """部门报到（紧急哨须到场报到）。"""
     common.send_update(
@@ -69,10 +69,10 @@ def report_in(
 
 @app.command("answer")
 def answer(
-    whistle_no: str = WhistleArg,
-    person: str = AsOption,
+    whistle_no: WhistleNo = ...,
+    person: Person = ...,
     text: str = typer.Option(..., help="答卷内容"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """部门答卷。"""
     common.send_update(
@@ -82,12 +82,12 @@ def answer(
 
 @app.command("evaluate")
 def evaluate(
-    whistle_no: str = WhistleArg,
-    person: str = AsOption,
+    whistle_no: WhistleNo = ...,
+    person: Person = ...,
     department: str = typer.Option(..., "--dept", help="被评价的部门代码"),
     satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
     comment: str = typer.Option("", help="评价意见"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """镇街评价部门（一哨一考核）。"""
     command = EvaluateDepartment(
@@ -98,10 +98,10 @@ def evaluate(
 
 @app.command("withdraw")
 def withdraw(
-    whistle_no: str = WhistleArg,
-    person: str = AsOption,
+    whistle_no: WhistleNo = ...,
+    person: Person = ...,
     reason: str = typer.Option(..., help="撤回理由"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """镇街撤回吹哨。"""
     common.send_update(
@@ -115,7 +115,7 @@ def list_command(
     department: str | None = typer.Option(None, "--department", help="只看点名这个单位的吹哨（单位代码，如 cgj）"),
     open_only: bool = typer.Option(False, "--open", help="只看尚未结束的"),
     limit: int = typer.Option(50, min=1, max=1000, help="最多显示多少条"),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """列出吹哨（最新的在前）：编号、镇街、类型、标题、状态、点名单位及其办理情况。"""
     settings = common.config_from(config)
@@ -153,11 +153,6 @@ def list_command(
 
 
 @app.command("show")
-def show(whistle_no: str = WhistleArg) -> None:
+def show(whistle_no: WhistleNo = ...) -> None:
     """显示吹哨：各部门的报到、答卷、时限、督办与评价，以及全部记录。"""
-
-    async def go() -> None:
-        client = await common.client()
-        common.console.print(whistle_panel(await view_whistle(client, whistle_no)))
-
-    common.run(go())
+    common.show(view_whistle, whistle_no, whistle_panel)

@@ -25,7 +25,7 @@ def worker_command(
     versioning: bool = typer.Option(
         False, "--versioning", help="中心 worker 按 Worker Deployment 版本运行（见 docs/upgrade.md）"
     ),
-    config: str | None = common.ConfigOption,
+    config: common.ConfigPath = None,
 ) -> None:
     """运行 worker：承办单位的派遣活动（--department）、中心的工作流（--center），或全部（--all）。"""
     from worker import WorkerOptions, run

@@ -23,10 +23,9 @@ import hmac
 import json
 import os
 import secrets
-import socket
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +51,7 @@ from activities.runtime.keys import (
     keys_file_path,
     write_secret,
 )
-from activities.runtime.ops import RequestMetrics, health_routes
+from activities.runtime.ops import HostedServer, RequestMetrics, health_routes, listening_socket, start_serving
 
 TOKEN_ENV = "HOTLINE_CODEC_TOKEN"
 TOKEN_FILE = "codec-token"
@@ -224,14 +223,6 @@ async def _ring_in_use(codec: EncryptionCodec) -> str:
     return f"{len(codec.keys.keys)} keys, current {codec.keys.current}"
 
 
-class _HostedUvicorn(uvicorn.Server):
-    """uvicorn inside a process that owns its signals (the embedded server, the demo, tests)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @dataclass
 class CodecServer:
     url: str
@@ -260,13 +251,7 @@ async def start_codec_server(
     port 0 picks a free one)."""
     token_value, source = token or codec_token()
     app = create_app(EncryptionCodec(keys), token_value, origins)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
+    sock = listening_socket(host, port)
     bound = sock.getsockname()[1]
     # log_config=None: the process's own logging stays as configured; no access log (it would hold
     # /login's token).
@@ -279,14 +264,8 @@ async def start_codec_server(
         timeout_graceful_shutdown=3,
         server_header=False,
     )
-    server = _HostedUvicorn(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            sock.close()
-            task.result()  # raises what stopped it
-            raise RuntimeError("the codec server stopped while starting")
-        await asyncio.sleep(0.01)
+    server = HostedServer(config)
+    task = await start_serving(server, sock, "codec server")
     return CodecServer(url=f"http://{host}:{bound}", token_source=source, server=server, task=task)
 
 

@@ -409,141 +409,138 @@ async def _act(
 _CALLBACK_ERRORS = _errors(403, 404, 409)
 
 
-@router.post(
-    "/tickets/{ticket_no}/sign-for",
-    response_model=ActionResult,
-    operation_id="sign_for",
+def _callback(
+    path: str,
+    body_type: type[BaseModel],
+    update: Any,
+    command: type[Frozen],
+    action: str,
+    *,
+    summary: str,
+    description: str,
+) -> None:
+    """Declare one department callback: POST /tickets/{ticket_no}/`path` with a `body_type` body runs
+    the workflow's `update` as `command` (see _act); its operation id is the update's name."""
+
+    async def endpoint(
+        request: Request, ticket_no: TicketNoPath, body: BaseModel, key: IdempotencyKey, caller: DepartmentCaller
+    ) -> ActionResult:
+        return await _act(request, caller, ticket_no, key, body, update, command, action)
+
+    endpoint.__annotations__["body"] = body_type  # FastAPI reads the body's model from its annotation
+    endpoint.__name__ = endpoint.__qualname__ = update.__name__
+    router.post(
+        f"/tickets/{{ticket_no}}/{path}",
+        response_model=ActionResult,
+        operation_id=update.__name__,
+        summary=summary,
+        description=description,
+        responses=_CALLBACK_ERRORS,
+    )(endpoint)
+
+
+_callback(
+    "sign-for",
+    SignForBody,
+    TicketWorkflow.sign_for,
+    SignFor,
+    "签收",
     summary="签收 (sign for)",
     description="承办单位签收工单，等同 `hotline dept sign`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def sign_for(
-    request: Request, ticket_no: TicketNoPath, body: SignForBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.sign_for, SignFor, "签收")
 
 
-@router.post(
-    "/tickets/{ticket_no}/contact",
-    response_model=ActionResult,
-    operation_id="contact_citizen",
+_callback(
+    "contact",
+    ContactBody,
+    TicketWorkflow.contact_citizen,
+    ContactCitizen,
+    "联系诉求人",
     summary="联系诉求人 (contact)",
     description="首次响应：已联系诉求人，等同 `hotline dept contact`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def contact_citizen(
-    request: Request, ticket_no: TicketNoPath, body: ContactBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(
-        request, caller, ticket_no, key, body, TicketWorkflow.contact_citizen, ContactCitizen, "联系诉求人"
-    )
 
 
-@router.post(
-    "/tickets/{ticket_no}/answer",
-    response_model=ActionResult,
-    operation_id="answer",
+_callback(
+    "answer",
+    AnswerBody,
+    TicketWorkflow.answer,
+    GiveAnswer,
+    "答复",
     summary="答复 (answer)",
     description="答复（答卷）：answer.text、answer.resolved（是否已解决）、answer.evidence（佐证材料引用），"
     "等同 `hotline dept answer`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def answer(
-    request: Request, ticket_no: TicketNoPath, body: AnswerBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.answer, GiveAnswer, "答复")
 
 
-@router.post(
-    "/tickets/{ticket_no}/return",
-    response_model=ActionResult,
-    operation_id="request_return",
+_callback(
+    "return",
+    ReturnBody,
+    TicketWorkflow.request_return,
+    RequestReturn,
+    "退单",
     summary="申请退单 (return)",
     description="非本单位职责，申请退单，由值班长审批（返回申请编号 R…），等同 `hotline dept return`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def request_return(
-    request: Request, ticket_no: TicketNoPath, body: ReturnBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.request_return, RequestReturn, "退单")
 
 
-@router.post(
-    "/tickets/{ticket_no}/extension",
-    response_model=ActionResult,
-    operation_id="request_extension",
+_callback(
+    "extension",
+    ExtensionBody,
+    TicketWorkflow.request_extension,
+    RequestExtension,
+    "申请延期",
     summary="申请延期 (extension)",
     description="申请延期：working_days（工作日）或 hours（小时）二者给一，由值班长审批（返回申请编号 E…），"
     "等同 `hotline dept extend`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def request_extension(
-    request: Request, ticket_no: TicketNoPath, body: ExtensionBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(
-        request, caller, ticket_no, key, body, TicketWorkflow.request_extension, RequestExtension, "申请延期"
-    )
 
 
-@router.post(
-    "/tickets/{ticket_no}/exemption",
-    response_model=ActionResult,
-    operation_id="request_exemption",
+_callback(
+    "exemption",
+    ExemptionBody,
+    TicketWorkflow.request_exemption,
+    RequestExemption,
+    "申请免考核",
     summary="申请免考核 (exemption)",
     description="申请免考核：category（不合理诉求 / 不可抗力 / 非本单位职责 / 其他）与 evidence（证明材料），"
     "由值班长审批（返回申请编号 X…），等同 `hotline dept exempt`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def request_exemption(
-    request: Request, ticket_no: TicketNoPath, body: ExemptionBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(
-        request, caller, ticket_no, key, body, TicketWorkflow.request_exemption, RequestExemption, "申请免考核"
-    )
 
 
-@router.post(
-    "/tickets/{ticket_no}/backlog",
-    response_model=ActionResult,
-    operation_id="request_backlog",
+_callback(
+    "backlog",
+    BacklogBody,
+    TicketWorkflow.request_backlog,
+    RequestBacklog,
+    "申请挂账",
     summary="申请挂账 (backlog)",
     description="申请挂账：plan_date（计划完成日期 YYYY-MM-DD）与 reason，由值班长审批（返回申请编号 B…）；"
     "获批后办理时限改为计划完成日期，每月提醒，办结前保持在办。等同 `hotline dept backlog`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def request_backlog(
-    request: Request, ticket_no: TicketNoPath, body: BacklogBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.request_backlog, RequestBacklog, "申请挂账")
 
 
-@router.post(
-    "/tickets/{ticket_no}/pause",
-    response_model=ActionResult,
-    operation_id="request_pause",
+_callback(
+    "pause",
+    PauseBody,
+    TicketWorkflow.request_pause,
+    RequestPause,
+    "申请暂停计时",
     summary="申请暂停计时 (pause)",
     description="申请暂停计时：category（补充材料 / 不在家 / 其他）与 note，由值班长审批（返回申请编号 P…），"
     "等同 `hotline dept pause`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def request_pause(
-    request: Request, ticket_no: TicketNoPath, body: PauseBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.request_pause, RequestPause, "申请暂停计时")
 
 
-@router.post(
-    "/tickets/{ticket_no}/resume",
-    response_model=ActionResult,
-    operation_id="resume_clock",
+_callback(
+    "resume",
+    ResumeBody,
+    TicketWorkflow.resume_clock,
+    ResumeClock,
+    "恢复计时",
     summary="恢复计时 (resume)",
     description="恢复计时：时限按暂停的工作时间顺延，等同 `hotline dept resume`。",
-    responses=_CALLBACK_ERRORS,
 )
-async def resume_clock(
-    request: Request, ticket_no: TicketNoPath, body: ResumeBody, key: IdempotencyKey, caller: DepartmentCaller
-) -> ActionResult:
-    return await _act(request, caller, ticket_no, key, body, TicketWorkflow.resume_clock, ResumeClock, "恢复计时")
 
 
 # ----- reading (查询) -----

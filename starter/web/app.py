@@ -7,10 +7,9 @@ so the workflow's validators decide, and a refusal is shown with the workflow's 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.runtime.codec import PayloadDecryptionError, undecryptable
+from activities.runtime.ops import HostedServer, hosting
 from domain.config import DistrictConfig
 from starter.attachments import FileStore
 from starter.web import (
@@ -121,14 +121,6 @@ def create_app(
     return app
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn inside a process that has its own signal handling (the demo, the tests)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on `port`, or on any free port if that one is taken (port 0: any)."""
     for candidate in dict.fromkeys((port, 0)):
@@ -149,16 +141,6 @@ def bind(host: str, port: int) -> socket.socket:
 async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `app` with uvicorn in this event loop while the block runs; yields its address."""
     sock = bind(host, port)
-    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped it
-                raise RuntimeError("the web server stopped before it started")
-            await asyncio.sleep(0.02)
-        yield f"http://{host}:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    server = HostedServer(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
+    async with hosting(server, sock, host, "web server") as url:
+        yield url

@@ -106,10 +106,15 @@ def services(config: DistrictConfig) -> list[Open311Service]:
     ]
 
 
-def _check_jurisdiction(config: DistrictConfig, given: str | None) -> None:
-    assert config.open311 is not None
-    if given is not None and given != config.open311.jurisdiction_id:
-        raise Open311Error(404, f"jurisdiction_id: unknown '{given}'")
+def _admitted(
+    request: Request, jurisdiction_id: str | None, api_key: str | None
+) -> tuple[DistrictConfig, Open311Client]:
+    """What every Open311 call checks first: Open311 is on, the jurisdiction (if given) is ours, and
+    the api_key is a client's. The configuration and that client."""
+    config, open311 = settings(request)
+    if jurisdiction_id is not None and jurisdiction_id != open311.jurisdiction_id:
+        raise Open311Error(404, f"jurisdiction_id: unknown '{jurisdiction_id}'")
+    return config, client_for(request, api_key)
 
 
 def client_for(request: Request, api_key: str | None) -> Open311Client:
@@ -160,9 +165,7 @@ def _service_json(service: Open311Service, config: DistrictConfig) -> dict[str, 
 
 @router.get("/services.json", summary="Open311 服务列表 (services)")
 async def list_services(request: Request, jurisdiction_id: str | None = None, api_key: str | None = None) -> Response:
-    config, _ = settings(request)
-    _check_jurisdiction(config, jurisdiction_id)
-    client_for(request, api_key)
+    config, _ = _admitted(request, jurisdiction_id, api_key)
     return JSONResponse([_service_json(s, config) for s in services(config)])
 
 
@@ -170,9 +173,7 @@ async def list_services(request: Request, jurisdiction_id: str | None = None, ap
 async def service_definition(
     request: Request, service_code: str, jurisdiction_id: str | None = None, api_key: str | None = None
 ) -> Response:
-    config, _ = settings(request)
-    _check_jurisdiction(config, jurisdiction_id)
-    client_for(request, api_key)
+    config, _ = _admitted(request, jurisdiction_id, api_key)
     service = _service(config, service_code, missing=404)
     streets = [{"key": s.name, "name": s.name} for s in config.streets]
     attribute = {
@@ -264,10 +265,8 @@ _OPEN311_FIELD = {"citizen.phone": "phone", "citizen.name": "first_name", "citiz
 
 @router.post("/requests.json", status_code=201, summary="Open311 提交诉求 (POST service request)")
 async def post_request(request: Request) -> Response:
-    config, _ = settings(request)
     form = await request.form()
-    _check_jurisdiction(config, _form_value(form, "jurisdiction_id"))
-    client = client_for(request, _form_value(form, "api_key"))
+    config, client = _admitted(request, _form_value(form, "jurisdiction_id"), _form_value(form, "api_key"))
     ticket = ticket_from(config, form, datetime.now(UTC))
     try:
         await submit(request.app.state.client, config, ticket)
@@ -331,9 +330,7 @@ async def _open311_record(request: Request, ticket_no: str) -> TicketRecord | No
 async def get_request(
     request: Request, service_request_id: str, jurisdiction_id: str | None = None, api_key: str | None = None
 ) -> Response:
-    config, _ = settings(request)
-    _check_jurisdiction(config, jurisdiction_id)
-    client_for(request, api_key)
+    config, _ = _admitted(request, jurisdiction_id, api_key)
     record = await _open311_record(request, service_request_id)
     if record is None:
         raise Open311Error(404, f"service_request_id: no request '{service_request_id}'")
@@ -361,9 +358,7 @@ async def list_requests(
     end_date: str | None = None,
     status: str | None = None,
 ) -> Response:
-    config, _ = settings(request)
-    _check_jurisdiction(config, jurisdiction_id)
-    client_for(request, api_key)
+    config, _ = _admitted(request, jurisdiction_id, api_key)
     wanted = {s.strip() for s in (status or "").split(",") if s.strip()}
     if wanted - {"open", "closed"}:
         raise Open311Error(400, f"status: open or closed, not '{status}'")

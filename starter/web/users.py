@@ -24,7 +24,6 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -40,7 +39,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from activities.runtime.keys import file_stamp
+from activities.runtime.keys import WatchedFile
 from activities.runtime.settings import ConfigError, actor_for
 from domain.config import DistrictConfig, describe_validation_error
 from domain.models import ROLE_LABELS, Actor, Role
@@ -132,8 +131,7 @@ class UserDirectory:
     def __init__(self, users: list[WebUser], config: DistrictConfig, path: Path | None = None) -> None:
         self.config = config
         self.path = path
-        self._lock = threading.Lock()
-        self._stamp = file_stamp(path) if path is not None else None
+        self._file = WatchedFile(path)
         self._take(users)
 
     def _take(self, users: list[WebUser]) -> None:
@@ -148,18 +146,15 @@ class UserDirectory:
 
     def refresh(self) -> None:
         """Read the file again if it changed since; a file broken meanwhile keeps the accounts read before."""
-        if self.path is None or file_stamp(self.path) == self._stamp:
-            return
-        with self._lock:
-            stamp = file_stamp(self.path)
-            if stamp == self._stamp:
-                return
-            try:
-                fresh = load_users(self.path, self.config)
-            except UsersFileError:
-                return
-            self._take(list(fresh.users.values()))
-            self._stamp = stamp
+        self._file.if_changed(self._reread)
+
+    def _reread(self, path: Path) -> bool:
+        try:
+            fresh = load_users(path, self.config)
+        except UsersFileError:
+            return False  # tried again on the next call
+        self._take(list(fresh.users.values()))
+        return True
 
     def viewer(self, username: str) -> Viewer | None:
         self.refresh()
@@ -182,7 +177,7 @@ class UserDirectory:
         """Sign-out: every session of the account ends (its generation is raised, in the file too,
         so the sessions stay ended after a restart)."""
         self.refresh()
-        with self._lock:
+        with self._file.lock:
             users = list(self.users.values())
             if username not in self.users:
                 return
@@ -193,7 +188,7 @@ class UserDirectory:
             if self.path is not None:
                 try:
                     write_users(self.path, users)
-                    self._stamp = file_stamp(self.path)
+                    self._file.taken()
                 except OSError as err:  # a read-only users file: the sessions still end in this process
                     log.warning(
                         "users file not writable; sign-out kept in memory only", path=str(self.path), error=str(err)
