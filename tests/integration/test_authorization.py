@@ -811,7 +811,7 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
 async def test_a_callback_signed_by_another_department_is_refused_and_changes_nothing(world: World) -> None:
     """Every callback endpoint, signed with zjj's key on cgj's ticket (naming zjj's clerk or cgj's),
     or with the centre's key: 403, no update reaches the workflow; then cgj's own call succeeds.
-    (tests/test_web_api.py covers authentication itself and sign-for's variants.)"""
+    (tests/integration/test_web_api.py covers authentication itself and sign-for's variants.)"""
     await asyncio.gather(
         world.ticket("api 1", TicketStatus.AWAITING_SIGN_FOR), world.ticket("api 2", TicketStatus.AWAITING_SIGN_FOR)
     )

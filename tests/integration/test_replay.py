@@ -1,5 +1,5 @@
 """Recorded ticket histories must replay against today's TicketWorkflow: a change that breaks them would
-break every running ticket. Re-record with `python -m tests.record_histories` after an intended change."""
+break every running ticket. Re-record with `python -m tests.support.record_histories` after an intended change."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def replayer() -> Replayer:
 def test_histories_are_recorded() -> None:
     files = history_files()
 
-    assert files, f"no recorded histories in {HISTORIES}: run `python -m tests.record_histories`"
+    assert files, f"no recorded histories in {HISTORIES}: run `python -m tests.support.record_histories`"
     for release, names in EXPECTED.items():
         assert {p.stem for p in files if p.parent.name == release} >= names, release
 
@@ -130,7 +130,7 @@ class ChangingWorkflow:
 async def test_the_suite_end_replay_names_a_history_that_no_longer_replays(
     env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What every test server's teardown does (tests/replay_all.py) fails when code changed under a history."""
+    """What every test server's teardown does (tests/support/replay_all.py) fails when code changed under a history."""
     monkeypatch.setattr(replay_all, "REGISTERED", {*replay_all.REGISTERED, ChangingWorkflow})
     queue = f"changing-{uuid.uuid4().hex[:6]}"
     async with Worker(env.client, task_queue=queue, workflows=[ChangingWorkflow]):

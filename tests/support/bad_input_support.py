@@ -1,4 +1,4 @@
-"""What the bad-input catalogue (tests/test_bad_input*.py) shares: hypothesis settings, strategies of
+"""What the bad-input catalogue (tests/unit/test_bad_input.py, tests/integration/test_bad_input_*.py) shares: hypothesis settings, strategies of
 bad values derived from the models' own JSON schemas, running the session's event loop from
 hypothesis's synchronous tests, and the tally of bad inputs tried per category, written to
 `reliability-bad-input.json` (under HOTLINE_RELIABILITY_OUT_DIR, else .pytest-results/) for the README.
@@ -350,7 +350,7 @@ def record(tally: Tally) -> None:
             totals[category] += sum(by_kind.values())
             kinds.setdefault(category, Counter()).update(by_kind)
     result = {
-        "description": "Bad inputs tried by the catalogue (tests/test_bad_input*.py), per category; each one "
+        "description": "Bad inputs tried by the catalogue (tests/unit/test_bad_input.py, tests/integration/test_bad_input_*.py), per category; each one "
         "refused with one line naming the field or line, nothing started, nothing changed.",
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "max_payload_bytes": MAX_PAYLOAD_BYTES,

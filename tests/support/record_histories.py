@@ -1,10 +1,10 @@
-"""Record the histories that tests/test_replay.py replays: `python -m tests.record_histories`.
+"""Record the histories that tests/integration/test_replay.py replays: `python -m tests.support.record_histories`.
 
 Runs tickets on a fresh local dev server (standard; 退单→改派; 重办 with a 延期; an urgent ticket left
 to climb the escalation ladder; 核查结案; 核查→重办; 免考核; 挂账; 暂停计时) and writes each workflow's history as JSON to
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
-change of TicketWorkflow's commands. `python -m tests.record_histories NAME…` records the named
+change of TicketWorkflow's commands. `python -m tests.support.record_histories NAME…` records the named
 scenarios alone (ticket scenarios of SCENARIOS, and `outage` for 派遣受阻) into the current release
 folder, leaving the other files as they are.
 """
@@ -321,7 +321,7 @@ async def ticket_scenario(client: Client, config: DistrictConfig, name: str) -> 
 
 
 async def record_named(names: list[str], folder: Path = HISTORIES / RELEASE) -> list[Path]:
-    """The named scenarios alone (`python -m tests.record_histories standard outage`): the other
+    """The named scenarios alone (`python -m tests.support.record_histories standard outage`): the other
     files stay. Names: those of SCENARIOS, and `outage`."""
     unknown = [n for n in names if n not in SCENARIOS and n != "outage"]
     if unknown:

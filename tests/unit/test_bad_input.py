@@ -4,10 +4,10 @@ model reads it. Each bad input is refused with an error naming the field or line
 goes wrong (no other exception). And the limits: every free-text and list field of every input
 model is bounded, every update validator checks the payload limit, and so do the clients.
 
-The server side is in tests/test_bad_input_live.py (raw update payloads to running workflows, the
-payload limit, the HTTP API) and tests/test_bad_input_cli.py (every `hotline` command that changes
+The server side is in tests/integration/test_bad_input_live.py (raw update payloads to running workflows, the
+payload limit, the HTTP API) and tests/integration/test_bad_input_cli.py (every `hotline` command that changes
 something): nothing starts, nothing changes, one line. All three count what they try in
-reliability-bad-input.json (tests/bad_input_support.py)."""
+reliability-bad-input.json (tests/support/bad_input_support.py)."""
 
 from __future__ import annotations
 

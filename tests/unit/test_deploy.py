@@ -1,7 +1,7 @@
 """deploy/: what this machine can check of the Prometheus configuration, the alert rules, the Grafana
 dashboard, the systemd units and the compose files. `promtool` is not installed here: the YAML and
 JSON are parsed, and every `hotline_*` series they read must be one the code exports (the SDK's
-`temporal_*` series are checked against a real worker's scrape in tests/test_ops.py)."""
+`temporal_*` series are checked against a real worker's scrape in tests/integration/test_ops.py)."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ class Desk:
         self.record.check_confirm(cmd)
         # The records here are kept under the first releases' rule, where 不满意 confirmed the item
         # (S4): carried records of such enterprises still exist, and the lists show them as they are.
-        # The rule of today (不满意 sends the item back) is tested in tests/test_domain_enterprise.py.
+        # The rule of today (不满意 sends the item back) is tested in tests/unit/test_domain_enterprise.py.
         self.record.confirm(cmd, when, unsatisfied_sends_back=False)
 
     def reopen(self, item_no: str, reason: str, within: str, when: datetime) -> None:

@@ -1,5 +1,5 @@
 """The three reports as tables: 日报预警, 周报督办 and 月报分析 (on the hand-made tickets of
-tests/test_metrics.py, with whistles evaluated through the domain API), every cell checked."""
+tests/unit/test_metrics.py, with whistles evaluated through the domain API), every cell checked."""
 
 from __future__ import annotations
 
