@@ -21,6 +21,7 @@ from activities.runtime.binaries import find_binary, start_dev_server
 from activities.runtime.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
 from activities.runtime.settings import converter
 from domain import search_attributes as sa
+from tests.support import bad_input_support
 from tests.support.fake_department import FakeDepartment, serve
 from tests.support.replay_all import Recorder, replay_everything, write_tally
 
@@ -102,6 +103,12 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         await replay_everything(env.client, recorder.ids)
     finally:
         await env.shutdown()
+
+
+# The bad-input catalogue's (tests/unit/test_bad_input.py, tests/integration/test_bad_input_*.py):
+# hypothesis's folder for the module (`pytest.mark.usefixtures("hypothesis_home")`) and the tally.
+hypothesis_home = pytest.fixture(scope="module")(bad_input_support.hypothesis_home)
+tally = pytest.fixture(bad_input_support.tally)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -21,7 +21,6 @@ import contextlib
 import copy
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -50,15 +49,10 @@ from tests.support.fault_rig import (
     results_path,
     write_config,
 )
+from tests.support.processes import free_port
 from tests.support.replay_all import replay_everything
 
 ROUTES = {category: code for code, category in CATEGORIES.items()}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,6 @@ from domain.limits import one_line
 from starter.cli import common as cli_common
 from starter.cli.app import app
 from starter.ticket_files import CSV_COLUMNS
-from tests.support import bad_input_support as support
 from tests.support.bad_input_support import (
     BAD_DATES,
     BAD_DURATIONS,
@@ -55,18 +54,11 @@ from tests.support.bad_input_support import (
     with_invisible,
 )
 from tests.support.bad_tickets import BAD_LINES, bad_scenario_lines, ticket_file_bytes, valid_ticket
+from tests.support.cli import Result
 from tests.support.district import make_config
 from worker import build_workers
 
-hypothesis_home = pytest.fixture(scope="module", autouse=True)(support.hypothesis_home)
-tally = pytest.fixture(support.tally)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+pytestmark = pytest.mark.usefixtures("hypothesis_home")
 
 
 @dataclass

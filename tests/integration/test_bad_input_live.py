@@ -44,7 +44,6 @@ from starter.web.api import (
     api_app,
 )
 from starter.web.gateway_auth import signed_headers
-from tests.support import bad_input_support as support
 from tests.support.bad_input_support import (
     CONFIGURED,
     TEXT,
@@ -66,8 +65,7 @@ from tests.support.helpers import sample_ticket
 from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
-hypothesis_home = pytest.fixture(scope="module", autouse=True)(support.hypothesis_home)
-tally = pytest.fixture(support.tally)
+pytestmark = pytest.mark.usefixtures("hypothesis_home")
 
 CENTER_KEY = "bad-input-centre-key"
 CGJ_KEY = "bad-input-cgj-key"

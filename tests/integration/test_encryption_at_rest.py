@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from starter.tools.codec_server import start_codec_server
 from starter.tools.server import EmbeddedServer
 from tests.support.district import make_config
 from tests.support.helpers import eventually, person, sample_ticket
+from tests.support.processes import free_port
 from worker import build_workers
 from workflows.ticket import TicketWorkflow
 
@@ -33,12 +33,6 @@ PHONE = "13912345678"
 NAME = "赵春燕"
 ADDRESS = "滨河街道镇北社区幸福里7号楼"
 TOKEN = "at-rest-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def secrets_of_the_citizen() -> list[bytes]:

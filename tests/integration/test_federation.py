@@ -47,6 +47,7 @@ from starter.tickets import ActionFailed, act, submit, view
 from starter.tools.access_proxy import RunningProxy, add_principal, read_credentials, start_access_proxy
 from tests.support.district import make_config
 from tests.support.helpers import eventually, person, sample_ticket
+from tests.support.processes import start_worker
 from tests.support.replay_all import REGISTERED
 from tests.support.ticket_steps import call_back, handle_to_answer, inbox
 from workflows.ticket import TicketWorkflow
@@ -71,24 +72,6 @@ class Federation:
         ring = self.centre_ring if who == "center" else self.rings[who]
         key = api_key if api_key is not None else self.api_keys[who]
         return await Client.connect(self.proxy.address, api_key=key, tls=False, data_converter=data_converter(ring))
-
-
-async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "worker.py",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-    if "worker 已启动" not in line.decode():
-        process.kill()
-        raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])  # type: ignore[union-attr]
-    return process
 
 
 def machine_env(key_file: Path, api_key: str, address: str) -> dict[str, str]:

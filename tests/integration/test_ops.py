@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from starter.web.users import UserDirectory, WebUser, hash_password, write_users
 from tests.support.deploy import series_used
 from tests.support.district import make_config
 from tests.support.helpers import eventually, sample_ticket
+from tests.support.processes import free_port
 from tests.support.prometheus import samples, value
 from worker import build_workers
 
@@ -38,12 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PHONE = "13987650123"
 NAME = "欧阳测试娜"
 ADDRESS = "滨河街道镇北社区甲九号楼"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ a damaged file is listed again; the daily report keeps the days the monthly repo
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -52,22 +51,15 @@ def test_runs_of_days_are_listed_together() -> None:
 
 
 @pytest.fixture(scope="module")
-async def server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> DistrictConfig:
     return make_config(tmp_path_factory.mktemp("ledger"))
 
 
 @pytest.fixture(scope="module")
-async def client(server: WorkflowEnvironment, config: DistrictConfig) -> Client:
+async def client(own_dev_env: WorkflowEnvironment, config: DistrictConfig) -> Client:
     """Tickets over this month and last, as their search attributes publish them; no worker."""
-    await seed(server.client, config, TICKETS, this_month(), prefix="LEDGER")
-    return server.client
+    await seed(own_dev_env.client, config, TICKETS, this_month(), prefix="LEDGER")
+    return own_dev_env.client
 
 
 def this_month() -> Period:

@@ -20,7 +20,6 @@ from activities.adapters.webhook import verify
 from activities.reports.activity import compose, make_report
 from activities.reports.files import NO_PDF_CONVERTER, pdf_converter
 from activities.reports.source import ticket_facts
-from activities.runtime.binaries import start_dev_server
 from domain.calendar import CHINA_TZ
 from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
 from domain.config import DistrictConfig, ReportRecipient
@@ -38,21 +37,14 @@ from workflows.ticket import TicketWorkflow
 
 
 @pytest.fixture(scope="module")
-async def own_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> DistrictConfig:
     return make_config(tmp_path_factory.mktemp("reports"))
 
 
 @pytest.fixture(scope="module")
-async def tickets(own_server: WorkflowEnvironment, config: DistrictConfig) -> AsyncIterator[Client]:
+async def tickets(own_dev_env: WorkflowEnvironment, config: DistrictConfig) -> AsyncIterator[Client]:
     """Three tickets this month: closed 满意, closed 基本满意, and one still waiting to be signed for."""
-    client = own_server.client
+    client = own_dev_env.client
     async with build_workers(client, config, departments=["cgj"], center=True):
         batch = [sample_ticket() for _ in range(3)]
         for ticket in batch:

@@ -19,14 +19,9 @@ from temporalio.client import Client
 from activities.runtime.keys import KEYS_ENV, KEYS_FILE_ENV
 from domain import search_attributes as sa
 from starter.tools.codec_server import TOKEN_ENV
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_server_starts_with_search_attributes_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -17,24 +17,9 @@ from domain.models import TicketStatus
 from starter.tickets import submit
 from tests.support.district import make_config
 from tests.support.helpers import eventually, sample_ticket
+from tests.support.processes import start_worker
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "worker.py",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
-    assert "worker 已启动" in line.decode(), line
-    return process
 
 
 async def test_centre_and_department_workers_in_their_own_processes(client: Client, tmp_path: Path) -> None:

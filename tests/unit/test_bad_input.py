@@ -27,7 +27,6 @@ from domain.limits import MAX_PAYLOAD_BYTES, PayloadRejected, check_payload, one
 from domain.models import Ticket
 from domain.scenario import ScenarioError, ScenarioLine, parse_scenario
 from starter.ticket_files import CSV_COLUMNS, TicketFileError, read_many, read_ticket
-from tests.support import bad_input_support as support
 from tests.support.bad_input_support import (
     CONFIGURED,
     Bad,
@@ -47,8 +46,7 @@ from tests.support.bad_tickets import (
     valid_ticket,
 )
 
-hypothesis_home = pytest.fixture(scope="module", autouse=True)(support.hypothesis_home)
-tally = pytest.fixture(support.tally)
+pytestmark = pytest.mark.usefixtures("hypothesis_home")
 
 
 def refusal_of_ticket(config: DistrictConfig, data: Any, now: datetime) -> str:
