@@ -4,7 +4,6 @@ shift lead within minutes); the lead's answer carries the reports and names thos
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,12 +17,8 @@ from domain.models import Answer, TicketStatus
 from domain.ticket_record import AssistStatus
 from starter.tickets import ActionFailed, act, submit, view
 from tests.support.helpers import eventually, person, sample_ticket
+from tests.support.ticket_steps import deliveries
 from workflows.ticket import TicketWorkflow
-
-
-def deliveries(tmp_path: Path, department: str) -> list[dict]:
-    folder = tmp_path / department / "tickets"
-    return [json.loads(p.read_text(encoding="utf-8"))["delivery"] for p in sorted(folder.glob("*.json"))]
 
 
 async def test_an_urgent_joint_response_reaches_every_department_at_once(

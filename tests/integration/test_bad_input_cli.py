@@ -44,6 +44,7 @@ from tests.support.bad_input_support import (
     Running,
     Tally,
     each_site,
+    encodable,
     exists,
     history_length,
     on_loop,
@@ -570,12 +571,3 @@ async def test_the_hotline_process_prints_the_same_one_line_and_exit_code(cli: C
         tally("cli_actions", "process")
         one_error_line(result, expect)
     assert await settled(cli.client, list(cli.running.ids.values()), quiet=0.5) == cli.lengths
-
-
-def encodable(data: Any) -> bool:
-    """What can be written to a UTF-8 file at all (a lone surrogate cannot)."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True

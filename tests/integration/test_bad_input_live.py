@@ -52,6 +52,7 @@ from tests.support.bad_input_support import (
     Tally,
     bad_fields,
     each_site,
+    encodable,
     exists,
     history_length,
     on_loop,
@@ -107,15 +108,6 @@ async def live(dev_env: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
         transport = httpx.ASGITransport(app=api_app(client, config))
         async with httpx.AsyncClient(transport=transport, base_url="http://hotline.test") as http:
             yield Live(client, config, running, http, lengths)
-
-
-def encodable(data: Any) -> bool:
-    """A payload a client can serialize at all (a lone surrogate cannot be written as UTF-8)."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def assert_one_line(message: str) -> None:

@@ -47,7 +47,7 @@ from starter.tickets import ActionFailed, act, submit, view
 from starter.tools.access_proxy import RunningProxy, add_principal, read_credentials, start_access_proxy
 from tests.support.district import make_config
 from tests.support.helpers import eventually, person, sample_ticket
-from tests.support.processes import start_worker
+from tests.support.processes import finished, start_worker
 from tests.support.replay_all import REGISTERED
 from tests.support.ticket_steps import call_back, handle_to_answer, inbox
 from workflows.ticket import TicketWorkflow
@@ -264,18 +264,10 @@ async def test_a_departments_credentials_reach_nothing_but_its_own_queue(federat
 
 async def test_a_department_worker_refuses_the_centres_key_ring(federation: Federation) -> None:
     env = machine_env(federation.folder / "centre" / "keys.json", federation.api_keys["cgj"], federation.proxy.address)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "worker.py",
-        "--department-config",
-        str(federation.folder / "cgj" / "department.yaml"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, err = await finished(
+        sys.executable, "worker.py", "--department-config", str(federation.folder / "cgj" / "department.yaml"), env=env
     )
-    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 2 and "只使用本单位的密钥文件" in err.decode(), err.decode()
+    assert code == 2 and "只使用本单位的密钥文件" in err, err
 
 
 async def test_every_history_made_here_replays_with_the_centres_ring(federation: Federation) -> None:

@@ -4,7 +4,6 @@ decision or arbitration, the decision reaching the ticket; automatic consultatio
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,13 +20,9 @@ from domain.models import TicketStatus
 from starter.meetings import act_meeting, convene, determine_on_site, meeting_outcome, view_meeting
 from starter.tickets import ActionFailed, act, submit, view
 from tests.support.helpers import eventually, person, sample_ticket
+from tests.support.ticket_steps import notices
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
-
-
-def notices(tmp_path: Path, folder: str) -> list[dict]:
-    path = tmp_path / folder / "notices"
-    return [json.loads(p.read_text(encoding="utf-8"))["notice"] for p in sorted(path.glob("*.json"))]
 
 
 async def ticket_at_cgj(client: Client, config: DistrictConfig) -> str:

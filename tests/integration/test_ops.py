@@ -30,7 +30,7 @@ from starter.web.users import UserDirectory, WebUser, hash_password, write_users
 from tests.support.deploy import series_used
 from tests.support.district import make_config
 from tests.support.helpers import eventually, sample_ticket
-from tests.support.processes import free_port
+from tests.support.processes import finished, free_port
 from tests.support.prometheus import samples, value
 from worker import build_workers
 
@@ -266,14 +266,5 @@ async def test_web_and_codec_server_log_in_the_format_asked(client: Client, tmp_
     assert "codec server started" in console_line and not console_line.lstrip().startswith("{")
     # A format it does not know: one line naming the option, exit 2, nothing started.
     for args in (web_args, codec_args):
-        refused = await asyncio.create_subprocess_exec(
-            *args,
-            "--log-format",
-            "xml",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, err = await asyncio.wait_for(refused.communicate(), timeout=60)
-        assert refused.returncode == 2 and "--log-format" in err.decode(), err.decode()
+        code, err = await finished(*args, "--log-format", "xml", env=env)
+        assert code == 2 and "--log-format" in err, err

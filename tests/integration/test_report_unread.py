@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,15 +23,14 @@ from activities.runtime.settings import actor_for
 from domain.calendar import CHINA_TZ, Span, Unit
 from domain.campaign import CampaignKind, TicketFilter
 from domain.config import DistrictConfig
-from domain.enterprise_plan import enterprise_for, item_spec
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import UNREAD
 from starter.campaigns import start_campaign
-from starter.enterprises import record_visit
 from starter.web.app import create_app
 from starter.web.users import WebUser, hash_password, load_users, write_users
 from starter.whistles import blow, list_whistles
 from tests.support.district import make_config
+from tests.support.enterprise import visited_yesterday
 from worker import build_workers
 
 PASSWORD = "unread-口令-2026"
@@ -65,17 +64,7 @@ async def silent_workflows(client: Client, config: DistrictConfig) -> list[str]:
             departments=["zjj", "cgj"],
             whistle_no=f"WSIL{run}",
         )
-        enterprise = enterprise_for(silent, f"qy-sil-{run}", name="某某矿业有限公司", street="滨河街道")
-        item = item_spec(silent, {"need": "用电增容", "category": "生产经营", "unit": "cgj", "person": "王科长"})
-        await record_visit(
-            client,
-            silent,
-            actor=actor_for(silent, "hft_li"),
-            enterprise=enterprise,
-            visited_on=(datetime.now(UTC) - timedelta(days=1)).date(),
-            members=["hft_li"],
-            items=[item],
-        )
+        enterprise = await visited_yesterday(client, silent, f"qy-sil-{run}", "某某矿业有限公司")
         campaign = await start_campaign(
             client,
             silent,

@@ -3,7 +3,6 @@ answering on its own clocks, the ladder for the one that does not, the street's 
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from domain.whistle import PartStatus, WhistleStatus, workflow_id_for_whistle
 from starter.tickets import ActionFailed
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.support.helpers import person
+from tests.support.ticket_steps import notices
 from workflows.whistle import WhistleWorkflow
 
 pytestmark = pytest.mark.workers(departments=["zjj", "cgj", "sthj"])
@@ -38,11 +38,6 @@ async def blow_work_advance(env: WorkflowEnvironment, config: DistrictConfig) ->
         tickets=["T-LINKED-1"],
     )
     return whistle.whistle_no
-
-
-def notices(tmp_path: Path, department: str) -> list[dict]:
-    folder = tmp_path / department / "notices"
-    return [json.loads(p.read_text(encoding="utf-8"))["notice"] for p in sorted(folder.glob("*.json"))]
 
 
 async def test_departments_report_in_answer_and_are_evaluated(

@@ -539,18 +539,16 @@ async def start_running(client: Any, config: Any) -> Running:
     """A ticket waiting to be signed for at cgj; a whistle on zjj and cgj; a meeting on the ticket;
     a campaign; an enterprise (not configured: its own id) with one item at cgj."""
     import uuid
-    from datetime import timedelta
 
     from activities.runtime.settings import actor_for
     from domain.calendar import Span, Unit
     from domain.campaign import CampaignKind, TicketFilter
-    from domain.enterprise_plan import enterprise_for, item_spec
     from domain.models import TicketStatus
     from starter.campaigns import start_campaign
-    from starter.enterprises import record_visit
     from starter.meetings import convene
     from starter.tickets import submit
     from starter.whistles import blow
+    from tests.support.enterprise import visited_yesterday
     from tests.support.helpers import eventually, sample_ticket
 
     run = uuid.uuid4().hex[:8]
@@ -586,17 +584,7 @@ async def start_running(client: Any, config: Any) -> Running:
         within=Span(amount=30, unit=Unit.DAYS),
         campaign_no=f"CBAD{run}",
     )
-    enterprise = enterprise_for(config, f"qy-bad-{run}", name="某某有限公司", street="滨河街道")
-    item = item_spec(config, {"need": "用电增容", "category": "生产经营", "unit": "cgj", "person": "王科长"})
-    await record_visit(
-        client,
-        config,
-        actor=actor_for(config, "hft_li"),
-        enterprise=enterprise,
-        visited_on=(datetime.now(UTC) - timedelta(days=1)).date(),
-        members=["hft_li"],
-        items=[item],
-    )
+    enterprise = await visited_yesterday(client, config, f"qy-bad-{run}", "某某有限公司")
     running = Running(ticket.ticket_no, whistle.whistle_no, meeting.meeting_no, campaign.campaign_no, enterprise.id)
     await settled(client, list(running.ids.values()))
     return running
@@ -610,3 +598,12 @@ def payload_for(valid: BaseModel, workflow: str, running: Running) -> dict[str, 
     if workflow == "TicketWorkflow" and "main_ticket" in data:
         data["main_ticket"] = running.ticket_no
     return data
+
+
+def encodable(data: Any) -> bool:
+    """What can be written as UTF-8 at all, to a file or a payload (a lone surrogate cannot)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True

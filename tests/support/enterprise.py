@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
-from domain.enterprise import (
-    Outcome,
-    OutcomeKind,
-)
+from domain.enterprise import Enterprise, Outcome, OutcomeKind
 from domain.enterprise_plan import enterprise_for, item_spec
 from starter.enterprises import record_visit
 from tests.support.helpers import person
@@ -41,3 +40,20 @@ async def visit(env: WorkflowEnvironment, config: DistrictConfig, *specs: object
 
 def done(text: str = "已协调解决") -> Outcome:
     return Outcome(kind=OutcomeKind.DONE, text=text, evidence=["现场照片", "办结回执"])
+
+
+async def visited_yesterday(client: Client, config: DistrictConfig, enterprise_no: str, name: str) -> Enterprise:
+    """An enterprise of 滨河街道 (not configured: its own number) visited yesterday by hft_li, with
+    one item for cgj (用电增容)."""
+    enterprise = enterprise_for(config, enterprise_no, name=name, street="滨河街道")
+    item = item_spec(config, {"need": "用电增容", "category": "生产经营", "unit": "cgj", "person": "王科长"})
+    await record_visit(
+        client,
+        config,
+        actor=actor_for(config, "hft_li"),
+        enterprise=enterprise,
+        visited_on=(datetime.now(UTC) - timedelta(days=1)).date(),
+        members=["hft_li"],
+        items=[item],
+    )
+    return enterprise

@@ -33,3 +33,12 @@ async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Pr
         process.kill()
         raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])  # type: ignore[union-attr]
     return process
+
+
+async def finished(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int | None, str]:
+    """A command run in the repository to its end: its exit code and its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=timeout)
+    return process.returncode, err.decode()

@@ -1,4 +1,5 @@
-"""Steps of a ticket the server tests share: the department's clerk handles it to an answer, the centre calls back, the file inboxes hold what was delivered."""
+"""Steps of a ticket the server tests share: the department's clerk handles it to an answer, the
+centre calls back; and what the file inboxes under a test's tmp_path hold."""
 
 from __future__ import annotations
 
@@ -41,3 +42,18 @@ async def call_back(client: Client, config: DistrictConfig, ticket_no: str, reso
         TicketWorkflow.record_callback,
         RecordCallback(actor=person(config, "liumei"), callback=callback),
     )
+
+
+def filed(folder: Path, key: str) -> list[dict]:
+    """Each file's `key` in a file inbox's folder, in file-name order."""
+    return [json.loads(p.read_text(encoding="utf-8"))[key] for p in sorted(folder.glob("*.json"))]
+
+
+def notices(tmp_path: Path, department: str) -> list[dict]:
+    """The notices a department (or "center") received."""
+    return filed(tmp_path / department / "notices", "notice")
+
+
+def deliveries(tmp_path: Path, department: str) -> list[dict]:
+    """The tickets delivered to a department."""
+    return filed(tmp_path / department / "tickets", "delivery")
