@@ -20,15 +20,16 @@ from temporalio.testing import WorkflowEnvironment
 from activities.reports.activity import compose, make_report
 from activities.runtime.binaries import start_dev_server
 from activities.runtime.settings import actor_for
-from domain.calendar import CHINA_TZ, Span, Unit
+from domain.calendar import CHINA_TZ
 from domain.campaign import CampaignKind, TicketFilter
 from domain.config import DistrictConfig
 from domain.report_request import ReportRequest, ReportRun
 from domain.reports import UNREAD
-from starter.campaigns import start_campaign
 from starter.web.app import create_app
 from starter.web.users import WebUser, hash_password, load_users, write_users
 from starter.whistles import blow, list_whistles
+from tests.support.centre_work import campaign as centre_campaign
+from tests.support.centre_work import work_advance
 from tests.support.district import make_config
 from tests.support.enterprise import visited_yesterday
 from worker import build_workers
@@ -54,26 +55,10 @@ async def silent_workflows(client: Client, config: DistrictConfig) -> list[str]:
     silent = config.model_copy(update={"center": config.center.model_copy(update={"task_queue": queue})})
     run = uuid.uuid4().hex[:6]
     async with build_workers(client, silent, departments=[], center=True):
-        whistle = await blow(
-            client,
-            silent,
-            raised_by=actor_for(silent, "bhjd_street"),
-            kind="推进",
-            title="管网改造受阻",
-            content="需住建、城管现场协调",
-            departments=["zjj", "cgj"],
-            whistle_no=f"WSIL{run}",
-        )
+        whistle = await work_advance(client, silent, whistle_no=f"WSIL{run}")
         enterprise = await visited_yesterday(client, silent, f"qy-sil-{run}", "某某矿业有限公司")
-        campaign = await start_campaign(
-            client,
-            silent,
-            started_by=actor_for(silent, "zhangli"),
-            kind=CampaignKind.BACKLOG_PUSH,
-            title="积案专项推进",
-            filter=TicketFilter(department="cgj"),
-            within=Span(amount=30, unit=Unit.DAYS),
-            campaign_no=f"CSIL{run}",
+        campaign = await centre_campaign(
+            client, silent, CampaignKind.BACKLOG_PUSH, "积案专项推进", TicketFilter(department="cgj"), f"CSIL{run}"
         )
         await client.get_workflow_handle(f"campaign-{campaign.campaign_no}").query("view")  # it has run once
         await client.get_workflow_handle(f"whistle-{whistle.whistle_no}").query("view")

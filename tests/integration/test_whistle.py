@@ -18,6 +18,7 @@ from domain.models import Satisfaction
 from domain.whistle import PartStatus, WhistleStatus, workflow_id_for_whistle
 from starter.tickets import ActionFailed
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
+from tests.support.centre_work import work_advance
 from tests.support.helpers import person
 from tests.support.ticket_steps import notices
 from workflows.whistle import WhistleWorkflow
@@ -27,14 +28,11 @@ pytestmark = pytest.mark.workers(departments=["zjj", "cgj", "sthj"])
 
 async def blow_work_advance(env: WorkflowEnvironment, config: DistrictConfig) -> str:
     """滨河街道 blows a work-advance whistle (报到 in 1 hour, 答卷 in 3 working days) on zjj and cgj."""
-    whistle = await blow(
+    whistle = await work_advance(
         env.client,
         config,
-        raised_by=person(config, "bhjd_street"),
-        kind="推进",
         title="老旧小区雨污管网改造推进受阻",
         content="镇北社区管网改造涉及住建、城管两部门，需现场协调占道与施工许可。",
-        departments=["zjj", "cgj"],
         tickets=["T-LINKED-1"],
     )
     return whistle.whistle_no

@@ -541,13 +541,12 @@ async def start_running(client: Any, config: Any) -> Running:
     import uuid
 
     from activities.runtime.settings import actor_for
-    from domain.calendar import Span, Unit
     from domain.campaign import CampaignKind, TicketFilter
     from domain.models import TicketStatus
-    from starter.campaigns import start_campaign
     from starter.meetings import convene
     from starter.tickets import submit
-    from starter.whistles import blow
+    from tests.support.centre_work import campaign as centre_campaign
+    from tests.support.centre_work import work_advance
     from tests.support.enterprise import visited_yesterday
     from tests.support.helpers import eventually, sample_ticket
 
@@ -555,16 +554,7 @@ async def start_running(client: Any, config: Any) -> Running:
     ticket = sample_ticket(ticket_no=f"BAD{run}")
     await submit(client, config, ticket)
     await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
-    whistle = await blow(
-        client,
-        config,
-        raised_by=actor_for(config, "bhjd_street"),
-        kind="推进",
-        title="管网改造受阻",
-        content="需住建、城管现场协调",
-        departments=["zjj", "cgj"],
-        whistle_no=f"WBAD{run}",
-    )
+    whistle = await work_advance(client, config, whistle_no=f"WBAD{run}")
     meeting = await convene(
         client,
         config,
@@ -574,15 +564,13 @@ async def start_running(client: Any, config: Any) -> Running:
         departments=["cgj", "zjj"],
         meeting_no=f"MBAD{run}",
     )
-    campaign = await start_campaign(
+    campaign = await centre_campaign(
         client,
         config,
-        started_by=actor_for(config, "zhangli"),
-        kind=CampaignKind.SPECIAL_ACTION,
-        title="噪音专项整治",
-        filter=TicketFilter(category="噪音污染", street="新华街道"),
-        within=Span(amount=30, unit=Unit.DAYS),
-        campaign_no=f"CBAD{run}",
+        CampaignKind.SPECIAL_ACTION,
+        "噪音专项整治",
+        TicketFilter(category="噪音污染", street="新华街道"),
+        f"CBAD{run}",
     )
     enterprise = await visited_yesterday(client, config, f"qy-bad-{run}", "某某有限公司")
     running = Running(ticket.ticket_no, whistle.whistle_no, meeting.meeting_no, campaign.campaign_no, enterprise.id)
