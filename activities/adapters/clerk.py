@@ -4,7 +4,7 @@ people use (a department's clerk, or the centre's callback operator), one action
 Every simulated person acts through it: the simulated department (activities/adapters/simulated.py,
 the demo's departments and any configured `type: simulated`) and the simulated callback survey
 beside it, the benchmark's clerks (starter/tools/bench_tickets.py) and the fault suite's desk
-(tests/fault_rig.py). They differ in when they act and how an action is sent: how patient it is,
+(tests/support/fault_rig.py). They differ in when they act and how an action is sent: how patient it is,
 what it sends again and under which update id. Each passes its way of sending as a `Send`;
 `patient(client)` is the simulated department's.
 """

@@ -60,7 +60,7 @@ async def open_histories(client: Client, query: str) -> list[tuple[str, Workflow
 
 def recorded_histories(folder: Path) -> Iterator[tuple[str, WorkflowHistory, str]]:
     """(workflow type, history, file) of every *.json under `folder`, as `temporal workflow show
-    --output json` or tests/record_histories.py writes them."""
+    --output json` or `python -m tests.support.record_histories` writes them."""
     for path in sorted(folder.rglob("*.json")):
         raw = json.loads(path.read_text(encoding="utf-8"))
         started = raw["events"][0]["workflowExecutionStartedEventAttributes"]
