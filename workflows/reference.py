@@ -32,7 +32,8 @@ class ReferenceWorkflow:
         )
         await workflow.wait_condition(lambda: self.answer is not None)
         assert self.answer is not None
-        return await workflow.execute_activity("reference_close", self.answer, start_to_close_timeout=TIMEOUT)
+        closed: str = await workflow.execute_activity("reference_close", self.answer, start_to_close_timeout=TIMEOUT)
+        return closed
 
     @workflow.update
     def answer_it(self, text: str) -> str:

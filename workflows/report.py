@@ -21,10 +21,11 @@ class ReportWorkflow:
     @workflow.run
     async def run(self, request: ReportRequest) -> ReportReceipt:
         as_of = request.as_of or workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
-        return await workflow.execute_activity(
+        receipt: ReportReceipt = await workflow.execute_activity(
             "make_report",
             request.model_copy(update={"as_of": as_of}),
             result_type=ReportReceipt,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=10),
         )
+        return receipt
