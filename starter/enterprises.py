@@ -135,7 +135,8 @@ def _handle(client: Client, enterprise_id: str) -> Any:
 
 
 async def act_enterprise(client: Client, enterprise_id: str, update: Any, command: Any) -> EnterpriseResult:
-    return await act_on(_handle(client, enterprise_id), update, command, f"企业 {enterprise_id}")
+    result: EnterpriseResult = await act_on(_handle(client, enterprise_id), update, command, f"企业 {enterprise_id}")
+    return result
 
 
 async def view_enterprise(client: Client, enterprise_id: str) -> EnterpriseRecord:

@@ -67,7 +67,8 @@ def _handle(client: Client, meeting_no: str) -> Any:
 
 
 async def act_meeting(client: Client, meeting_no: str, update: Any, command: Any) -> MeetingResult:
-    return await act_on(_handle(client, meeting_no), update, command, f"会商 {meeting_no}")
+    result: MeetingResult = await act_on(_handle(client, meeting_no), update, command, f"会商 {meeting_no}")
+    return result
 
 
 async def view_meeting(client: Client, meeting_no: str) -> MeetingRecord:

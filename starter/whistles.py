@@ -70,7 +70,8 @@ def _handle(client: Client, whistle_no: str) -> Any:
 
 
 async def act_whistle(client: Client, whistle_no: str, update: Any, command: Any) -> WhistleResult:
-    return await act_on(_handle(client, whistle_no), update, command, f"吹哨 {whistle_no}")
+    result: WhistleResult = await act_on(_handle(client, whistle_no), update, command, f"吹哨 {whistle_no}")
+    return result
 
 
 async def view_whistle(client: Client, whistle_no: str) -> WhistleRecord:

@@ -25,7 +25,7 @@ from domain.intake import TicketRejected
 from domain.limits import PayloadRejected, one_line
 from domain.models import YEARS
 from starter.cli.help import usage_in_chinese
-from starter.render import console
+from starter.render import console as console  # the CLI's console, for every command
 from starter.ticket_files import TicketFileError
 from starter.tickets import ActionFailed
 

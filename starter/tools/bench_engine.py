@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,7 +60,7 @@ def event_types(events: list[HistoryEvent]) -> dict[str, int]:
 async def count_histories(client: Client, workflow_ids: Iterable[str]) -> HistoryCount:
     """Every listed workflow's history fetched and counted (no sampling)."""
     ids = list(workflow_ids)
-    counts = await bounded(HISTORY_CONCURRENCY, [lambda wid=wid: history_events(client, wid) for wid in ids])
+    counts = await bounded(HISTORY_CONCURRENCY, [partial(history_events, client, wid) for wid in ids])
     return HistoryCount(len(ids), sum(len(c) for c in counts), sum(history_bytes(c) for c in counts))
 
 

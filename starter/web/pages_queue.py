@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -422,7 +423,7 @@ def batchable(record: TicketRecord, viewer: Viewer) -> list[str]:
     return [
         a.id
         for a in record.pending_approvals
-        if passes(lambda a=a: record.check_decision(actor, a.id, None, approve=True))
+        if passes(partial(record.check_decision, actor, a.id, None, approve=True))
     ]
 
 

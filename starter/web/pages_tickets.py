@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -193,7 +194,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
     allowed.decisions = [
         approval
         for approval in record.pending_approvals
-        if passes(lambda a=approval: record.check_decision(actor, a.id, None, approve=False))
+        if passes(partial(record.check_decision, actor, approval.id, None, approve=False))
     ]
     return allowed
 
