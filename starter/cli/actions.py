@@ -82,8 +82,8 @@ def owner_from(
         lead=assignment_from(config, lead, "--lead"),
         assisting=[assignment_from(config, code, "--assist") for code in assist],
         note=note,
-        lead_within=lead_within,  # type: ignore[arg-type]  (validated as a duration)
-        assist_within=assist_within,  # type: ignore[arg-type]
+        lead_within=lead_within,  # a duration as written ("3wd"): pydantic parses it
+        assist_within=assist_within,
     )
 
 

@@ -32,7 +32,7 @@ from starter.tickets import ActionFailed
 try:  # typer ≥ 0.25 carries its own copy of click
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover (older typer, on click itself)
-    from click.exceptions import UsageError
+    from click.exceptions import UsageError  # type: ignore[assignment]  # click's own class of the same name
 
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -48,7 +48,7 @@ def synthetic_attributes(config: DistrictConfig, n: int, period: Period, seed: i
     for _ in range(n):
         received = start + timedelta(seconds=rng.random() * span * 0.95)
         closed = rng.random() < 0.85
-        values = [
+        values: list[SearchAttributePair[Any]] = [
             SearchAttributePair(sa.STATUS, TicketStatus.CLOSED.value if closed else TicketStatus.SIGNED.value),
             SearchAttributePair(sa.DEPARTMENT, rng.choice(config.departments).code),
             SearchAttributePair(sa.STREET, rng.choice(config.streets).name),
@@ -70,7 +70,8 @@ def synthetic_attributes(config: DistrictConfig, n: int, period: Period, seed: i
                 SearchAttributePair(sa.REDO_COUNT, int(rng.random() < 0.04)),
             ]
             on_time = [rng.random() < p for p in (0.97, 0.93, 0.9)]
-            found = tags(*on_time, resolved=satisfaction is not Satisfaction.UNSATISFIED)
+            signed, contacted, answered = on_time
+            found = tags(signed, contacted, answered, resolved=satisfaction is not Satisfaction.UNSATISFIED)
         else:
             found = tags(rng.random() < 0.95, None, None, None)
         values.append(SearchAttributePair(sa.FACTS, found))

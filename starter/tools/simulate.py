@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -286,7 +287,7 @@ async def _time_skipping_server() -> WorkflowEnvironment:
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL},
         )
     )
     return env
@@ -426,8 +427,8 @@ class Player:
                 self.refused.append(f"{line.no}：回访后已自动重办（center.callback.auto_redo），未能核查结案")
             if called.status is TicketStatus.AWAITING_VERIFICATION:
                 # 核查: the scenario's redo (past the configured cap, the centre closes it as it is).
-                redo = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
-                if await self._try(line.no, "核查重办", TicketWorkflow.verify, redo) is None:
+                send_back = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
+                if await self._try(line.no, "核查重办", TicketWorkflow.verify, send_back) is None:
                     close = VerifyTicket(
                         actor=self.lead,
                         decision=VerifyDecision.CLOSE,

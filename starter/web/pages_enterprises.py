@@ -249,10 +249,8 @@ def _item_command(action: str, actor: Any, item_no: str, form: dict[str, str], c
         return EnterpriseServiceWorkflow.confirm_item, command
     if action == "reopen":
         calendar = calendar_for(config.calendar, datetime.now(UTC))
-        command = plan_reopen(
-            config, calendar, actor=actor, item_no=item_no, reason=form.get("reason", ""), within=None
-        )
-        return EnterpriseServiceWorkflow.reopen_item, command
+        reopen = plan_reopen(config, calendar, actor=actor, item_no=item_no, reason=form.get("reason", ""), within=None)
+        return EnterpriseServiceWorkflow.reopen_item, reopen
     raise NotFound(f"没有名为 {action} 的事项操作")
 
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
@@ -332,6 +333,7 @@ async def export(request: Request, suffix: str) -> Response:
         )
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = "工单队列"
     sheet.append(COLUMNS)
     for row in table:

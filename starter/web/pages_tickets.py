@@ -539,8 +539,8 @@ def command_for(
         return TicketWorkflow.verify, command
     if action == "exempt":
         category = _choice(ExemptionReason, _need(form, "category", "免考核理由"), "免考核理由")
-        evidence = _need(form, "evidence", "证明材料")
-        return TicketWorkflow.request_exemption, RequestExemption(actor=actor, category=category, evidence=evidence)
+        proof = _need(form, "evidence", "证明材料")
+        return TicketWorkflow.request_exemption, RequestExemption(actor=actor, category=category, evidence=proof)
     if action == "backlog":
         text = _need(form, "until", "计划完成日期")
         try:
