@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -37,7 +37,7 @@ def remaining(due: datetime | None, now: datetime, done_at: datetime | None = No
     return f"剩余 {_span(delta)}" if delta.total_seconds() >= 0 else f"已超期 {_span(-delta)}"
 
 
-def _span(delta) -> str:  # type: ignore[no-untyped-def]
+def _span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)

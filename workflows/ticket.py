@@ -142,8 +142,7 @@ class TicketWorkflow:
             if not await self._dispatch():
                 continue  # 派遣失败: waits for the shift lead to dispatch by hand
             await self._await_answer()
-            # _await_answer moves the status; mypy keeps the narrowing from the loop's top across the await.
-            if record.status is not TicketStatus.AWAITING_CALLBACK:  # type: ignore[comparison-overlap]
+            if record.status is not TicketStatus.AWAITING_CALLBACK:  # type: ignore[comparison-overlap]  # the await moved it
                 continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import structlog
@@ -188,12 +189,12 @@ class SimulatedDepartmentAdapter:
                 log.warning("simulated action unanswered, sending again", workflow_id=handle.id, attempt=attempt)
         raise TimeoutError(f"{handle.id}: no answer to {getattr(update, '__name__', update)}")
 
-    def _spawn(self, work: object) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(self._guard(work))  # type: ignore[arg-type]
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(self._guard(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guard(self, work: asyncio.Future[None]) -> None:
+    async def _guard(self, work: Awaitable[None]) -> None:
         try:
             await work
         except WorkflowUpdateFailedError as err:

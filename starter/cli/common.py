@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.runtime.keys import KeyRingError
-from activities.runtime.logging import LOG_FORMAT_ENV, configure_logging
+from activities.runtime.logging import LOG_FORMAT_ENV, LogFormat, configure_logging
 from activities.runtime.settings import ConfigError, address, connect, load_config
 from activities.runtime.startup import SetupError
 from domain.config import DistrictConfig, describe_validation_error
@@ -50,9 +50,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def log_as(log_format: str | None) -> None:
     """A service's logs in the format asked (`--log-format`), at HOTLINE_LOG_LEVEL (INFO by default)."""
-    if log_format not in (None, "json", "console"):
+    formats: dict[str | None, LogFormat | None] = {None: None, "json": "json", "console": "console"}
+    if log_format not in formats:
         fail(f"--log-format: json 或 console，而不是 '{log_format}'")
-    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+    configure_logging(log_format=formats[log_format])
 
 
 def _usage(err: UsageError) -> str:

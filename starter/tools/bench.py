@@ -30,6 +30,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,7 @@ async def run_bench(
         await bench.part(
             f"simulate_{size}",
             f"情景推演：{size} 件工单的一年（五分之一长期在办；自带的时间跳跃服务）",
-            lambda size=size: simulate_year(config, size, folder / f"simulate-{size}"),  # type: ignore[misc]
+            partial(simulate_year, config, size, folder / f"simulate-{size}"),
         )
     if work_dir is None:
         shutil.rmtree(folder, ignore_errors=True)

@@ -144,8 +144,8 @@ class Spawner:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.failures.append(task.exception())  # type: ignore[arg-type]
+        if not task.cancelled() and (err := task.exception()) is not None:
+            self.failures.append(err)
 
     async def aclose(self) -> None:
         for task in list(self.tasks):

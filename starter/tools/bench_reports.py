@@ -106,12 +106,13 @@ async def seed(client: Client, config: DistrictConfig, n: int, period: Period, p
 async def measure(n: int, out: Path, client: Client | None = None) -> dict[str, Any]:
     """Seed `n` tickets' attributes and time a monthly report over them: on `client`'s server (the
     benchmark's own), or on a dev server of its own."""
-    env = None if client is not None else await start_dev_server(data_converter(KeyRing.generate()))
+    if client is not None:
+        return await _measure(n, out, client)
+    env = await start_dev_server(data_converter(KeyRing.generate()))
     try:
-        return await _measure(n, out, client or env.client)  # type: ignore[union-attr]
+        return await _measure(n, out, env.client)
     finally:
-        if env is not None:
-            await env.shutdown()
+        await env.shutdown()
 
 
 async def _measure(n: int, out: Path, client: Client) -> dict[str, Any]:

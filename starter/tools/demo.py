@@ -466,8 +466,8 @@ async def _run_batch(
                     and by_hand.finished
                 )
                 for running in (story_task, hand_task):
-                    if running.done() and running.exception() is not None:
-                        raise running.exception()  # type: ignore[misc]
+                    if running.done() and (err := running.exception()) is not None:
+                        raise err
                 # The 挂账 ticket stays 在办, as the unanswered urgent one does.
                 done = closed >= count - (1 if unanswered else 0) - 1 and ladder_done and others_done
                 if done or time.monotonic() > deadline:

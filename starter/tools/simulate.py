@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -575,7 +576,7 @@ async def play_shard(
         adapters = dict.fromkeys(codes, systems)
         async with build_workers(env.client, config, departments=codes, center=True, adapters=adapters):
             try:
-                await clock.play([lambda line=line: player.play(line) for line in lines])  # type: ignore[misc]
+                await clock.play([partial(player.play, line) for line in lines])
             except Stalled as stalled:
                 player.failures.append(f"{batch_name(lines)}：{stalled}")
                 # The tickets it had started are read as far as they got.

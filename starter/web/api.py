@@ -299,7 +299,7 @@ async def _record(request: Request, ticket_no: str) -> TicketRecord:
 class TicketIn(Ticket):
     """受理信息, as `hotline ticket submit` reads it from a file (received_at may be left out: now)."""
 
-    received_at: AwareDatetime | None = None  # type: ignore[assignment]
+    received_at: AwareDatetime | None = None  # type: ignore[assignment]  # optional here: intake takes now
 
 
 class Submitted(BaseModel):

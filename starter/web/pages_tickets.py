@@ -171,7 +171,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "extend": lambda: record.check_request_extension(actor, one, "—", now),
         "assist-sign": lambda: record.check_assist_sign_for(actor),
         "assist-report": lambda: record.check_assist_report(actor),
-        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]
+        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]  # the check reads no `to`
         "callback": lambda: record.check_callback(actor),
         "exempt": lambda: record.check_request_exemption(actor),
         "backlog": lambda: record.check_request_backlog(actor, date(2099, 12, 31), now),
@@ -589,7 +589,8 @@ async def _attach(request: Request, viewer: Viewer, ticket_no: str) -> list[Atta
         record = await view(client_of(request), ticket_no)
     except ActionFailed:
         raise NotFound(f"工单 {ticket_no} 不存在") from None
-    if viewer.actor is None or not passes(lambda: record.check_answer(viewer.actor)):  # type: ignore[arg-type]
+    actor = viewer.actor
+    if actor is None or not passes(lambda: record.check_answer(actor)):
         return []  # the workflow refuses the answer itself, with its reason
     store: FileStore = request.app.state.attachments
     found = []
