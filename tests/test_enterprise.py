@@ -73,7 +73,7 @@ async def visit(env: WorkflowEnvironment, config: DistrictConfig, *specs: object
         met=["张志远（总经理）"],
         policies=["中小企业技改贴息政策"],
         summary="企业反映转型升级中的用电、用工与审批问题",
-        items=list(specs),  # type: ignore[arg-type]
+        items=list(specs),  # type: ignore[arg-type]  # spec() types its item specs object
     )
     return result.item_nos
 
@@ -170,7 +170,7 @@ async def test_actions_outside_the_responsible_unit_or_state_are_refused(
         "镇街": (
             EnterpriseServiceWorkflow.add_item,
             AddItem(actor=person(config, "bhjd_street"), visit_no="V1", item=spec(config, "x", "zjj")),
-        ),  # type: ignore[arg-type]
+        ),
     }
     for label, (update, command) in refusals.items():
         with pytest.raises(ActionFailed, match="拒绝") as refused:
@@ -293,7 +293,7 @@ async def test_continue_as_new_keeps_every_item_and_its_history(client: Client, 
             enterprise=enterprise,
             visited_on=datetime.now(UTC).date() - timedelta(days=10),
             members=["hft_li"],
-            items=[spec(config, f"事项{n}", "hft_wang", person=None) for n in range(1, 7)],  # type: ignore[misc]
+            items=[spec(config, f"事项{n}", "hft_wang", person=None) for n in range(1, 7)],  # type: ignore[misc]  # spec() types its item specs object
             history_limit=40,
         )
         second = await record_visit(
@@ -303,7 +303,7 @@ async def test_continue_as_new_keeps_every_item_and_its_history(client: Client, 
             enterprise=enterprise,
             visited_on=datetime.now(UTC).date() - timedelta(days=1),
             members=["hft_li", "hft_ma"],
-            items=[spec(config, f"第二次走访事项{n}", "zjj") for n in range(1, 7)],  # type: ignore[misc]
+            items=[spec(config, f"第二次走访事项{n}", "zjj") for n in range(1, 7)],  # type: ignore[misc]  # spec() types its item specs object
         )
         assert first.item_nos + second.item_nos == [f"S{n}" for n in range(1, 13)]
         for n in range(1, 7):
@@ -357,7 +357,7 @@ async def test_unsatisfied_sends_the_item_back_to_its_department(
     await act(env, EnterpriseServiceWorkflow.close_item, CloseItem(actor=rsj, item_no="S1", outcome=done("已发布")))
     verdict = ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.UNSATISFIED, comment="未覆盖技术岗位")
     result = await act(env, EnterpriseServiceWorkflow.confirm_item, verdict)
-    assert result.message == "S1：企业不满意，已退回区人力资源和社会保障局重新办理（第 2 轮）"  # type: ignore[attr-defined]
+    assert result.message == "S1：企业不满意，已退回区人力资源和社会保障局重新办理（第 2 轮）"  # type: ignore[attr-defined]  # act() types the update's result object
 
     record = await view_enterprise(env.client, MINING)
     item = record.items[0]

@@ -88,7 +88,7 @@ async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Pr
     line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
     if "worker 已启动" not in line.decode():
         process.kill()
-        raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])  # type: ignore[union-attr]
+        raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])
     return process
 
 
@@ -152,7 +152,7 @@ async def federation(
             process.send_signal(signal.SIGTERM)
         codes = [await asyncio.wait_for(p.wait(), timeout=30) for p in processes]
         await proxy.stop()
-        errors = [(await p.stderr.read()).decode()[-2000:] for p in processes]  # type: ignore[union-attr]
+        errors = [(await p.stderr.read()).decode()[-2000:] for p in processes]
         assert codes == [0] * len(processes), errors
 
 
