@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from activities.adapters.base import DepartmentAdapter
 from activities.runtime.settings import actor_for
-from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor
+from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, SignFor, TicketOutcome
 from domain.config import (
     CenterNotifications,
     CityLink,
@@ -242,7 +242,7 @@ class Project:
         return begun
 
     async def closed(self, ticket_no: str) -> None:
-        handle = self.client.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_no))
+        handle = self.client.get_workflow_handle(workflow_id_for(ticket_no), result_type=TicketOutcome)
         outcome = await handle.result()
         if outcome.status is not TicketStatus.CLOSED:
             raise RuntimeError(f"{ticket_no} ended as {outcome.status.value}, not 办结")
