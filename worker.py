@@ -29,7 +29,7 @@ from activities.department import DepartmentActivities
 from activities.reports.activity import ReportActivities
 from activities.runtime.home import home_dir, place_key_file, with_paths_under
 from activities.runtime.keys import KeyRingError, load_key_ring
-from activities.runtime.logging import configure_logging
+from activities.runtime.logging import LogFormat, configure_logging
 from activities.runtime.ops import (
     free_local_port,
     serving_worker_ops,
@@ -66,8 +66,8 @@ class WorkerSet:
         done, _ = await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)
         await self.shutdown()
         for task in done:
-            if task is not stopped and task.exception():
-                raise task.exception()  # type: ignore[misc]
+            if task is not stopped and (err := task.exception()) is not None:
+                raise err
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
@@ -118,7 +118,7 @@ def build_workers(
                 max_cached_workflows=max_cached_workflows,
                 workflow_failure_exception_types=list(workflow_failure_exception_types),
                 identity="hotline-center",
-                **({"deployment_config": deployment} if deployment else {}),
+                deployment_config=deployment,
             )
         )
         result.closers += [center_acts.aclose, city.aclose]
@@ -169,7 +169,7 @@ class WorkerOptions:
     department_config: Path | None = None  # a department's own configuration file (no district file)
 
 
-def parse_args(argv: Sequence[str]) -> tuple[WorkerOptions, str | None]:
+def parse_args(argv: Sequence[str]) -> tuple[WorkerOptions, LogFormat | None]:
     parser = argparse.ArgumentParser(description="运行 12345 热线工作流的 worker")
     parser.add_argument("--config", help="配置文件（默认：HOTLINE_CONFIG 或内置海勃湾区样例）")
     who = parser.add_mutually_exclusive_group(required=True)
@@ -269,7 +269,7 @@ def run(options: WorkerOptions) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options, log_format = parse_args(sys.argv[1:] if argv is None else argv)
-    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+    configure_logging(log_format=log_format)
     return run(options)
 
 

@@ -49,7 +49,8 @@ def checked(name: str, data: bytes) -> str:
     kind = filetype.guess(data)
     if kind is None or kind.mime not in ALLOWED:
         raise AttachmentRefused(f"附件 {name}：只接受照片（JPEG、PNG、WebP）或 PDF")
-    return kind.mime
+    mime: str = kind.mime  # filetype has no types
+    return mime
 
 
 def safe_name(name: str) -> str:

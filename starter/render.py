@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -37,7 +37,7 @@ def remaining(due: datetime | None, now: datetime, done_at: datetime | None = No
     return f"剩余 {_span(delta)}" if delta.total_seconds() >= 0 else f"已超期 {_span(-delta)}"
 
 
-def _span(delta) -> str:  # type: ignore[no-untyped-def]
+def _span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
@@ -102,7 +102,7 @@ def ticket_panel(record: TicketRecord, now: datetime | None = None) -> Panel:
     if record.exempted:
         info.add_row("免考核", "、".join(record.exempted))
 
-    parts: list[Panel | Table] = [info]  # type: ignore[list-item]
+    parts: list[Panel | Table] = [info]
     clocks = [c for c in record.clocks if c.round == record.dispatch_round]
     if clocks:
         table = Table(title=f"时限（第 {record.dispatch_round} 轮）", title_justify="left")
@@ -241,7 +241,7 @@ def enterprise_panel(record: EnterpriseRecord, now: datetime) -> Panel:
         f"状态：{record.status.value}；镇街：{e.street or '—'}；行业：{e.industry or '—'}；"
         f"运行 {len(record.runs)} 段（历史超长时续接新运行，事项全部带入）"
     )
-    parts = [
+    parts: list[RenderableType] = [
         header,
         visits,
         rich_table(service_list(record, now)),

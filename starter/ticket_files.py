@@ -9,7 +9,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -299,7 +299,7 @@ def _table_lines(path: Path, text: str) -> Iterator[Line]:
         csv.field_size_limit(previous_limit)
 
 
-def _records(lines: list[str], start: int, columns: list[str], delimiter: str) -> Iterator[Line]:
+def _records(lines: list[str], start: int, columns: list[str], delimiter: str) -> Generator[Line, None, int]:
     """Records from line index `start` until the end (returns len(lines)) or until one cannot be
     read (returns the index to go on from: the line after the one it began on)."""
     feed = _Lines(lines, start)

@@ -15,7 +15,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.runtime.calendar_source import calendar_for
-from activities.runtime.workflow_client import ActionFailed, checked_number, retry_not_ready
+from activities.runtime.workflow_client import ActionFailed as ActionFailed  # re-exported: the client operations' error
+from activities.runtime.workflow_client import checked_number
+from activities.runtime.workflow_client import retry_not_ready as retry_not_ready  # re-exported
 from domain import search_attributes as sa
 from domain.calendar import natural
 from domain.commands import ActionResult, TicketOutcome
@@ -111,7 +113,8 @@ async def view(client: Client, ticket: str) -> TicketRecord:
 async def act(client: Client, ticket: str, update: Any, command: Any, update_id: str | None = None) -> ActionResult:
     """Send a human action; a refusal comes back as ActionFailed with the workflow's reason.
     An `update_id` (e.g. from an API client's idempotency key) makes a repeated request apply once."""
-    return await act_on(handle_for(client, ticket), update, command, f"工单 {ticket}", update_id)
+    result: ActionResult = await act_on(handle_for(client, ticket), update, command, f"工单 {ticket}", update_id)
+    return result
 
 
 async def act_on(

@@ -96,7 +96,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=env.client.namespace,
-                search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+                search_attributes={key.name: key.indexed_value_type for key in sa.ALL},  # type: ignore[misc]  # the SDK's enum is the proto's int at run time
             )
         )
         yield env

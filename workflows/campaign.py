@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -90,7 +91,7 @@ class CampaignWorkflow:
 
 def for_campaign(record: CampaignRecord) -> TypedSearchAttributes:
     f = record.input.filter
-    values = [
+    values: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.STATUS, record.status.value),
         SearchAttributePair(sa.CATEGORY, record.input.kind.value),
         SearchAttributePair(sa.RECEIVED_AT, record.started_at),

@@ -42,9 +42,9 @@ def validates(update: Any) -> Callable[[Validator], Validator]:
             check_payload(cmd, model)
             rules(self, cmd)
 
-        check.payload_model = model  # type: ignore[attr-defined]
+        check.payload_model = model  # type: ignore[attr-defined]  # read back by tests/test_bad_input.py
         update.validator(check)
-        return check  # type: ignore[return-value]
+        return check  # type: ignore[return-value]  # wraps() keeps the rules' signature; mypy sees the wrapper's
 
     return register
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -206,7 +207,7 @@ def for_enterprise(record: EnterpriseRecord) -> TypedSearchAttributes:
     """Visible to lists and reports: status, street, when first served, overdue, the nearest limit.
     The enterprise's name stays out (search attributes are not encrypted); the id is the workflow id."""
     open_items = [i for i in record.items if i.status is ItemStatus.OPEN]
-    values = [
+    values: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.STATUS, record.status.value),
         SearchAttributePair(sa.CATEGORY, SERVICE_CATEGORY),
         SearchAttributePair(sa.RECEIVED_AT, record.opened_at),

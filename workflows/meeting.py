@@ -9,6 +9,7 @@ is re-dispatched to its lead department; until then the tickets keep their curre
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -115,7 +116,7 @@ class ConsultationMeetingWorkflow:
 
 
 def for_meeting(record: MeetingRecord) -> TypedSearchAttributes:
-    values = [
+    values: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.STATUS, record.status.value),
         SearchAttributePair(sa.CATEGORY, "疑难工单会商"),
         SearchAttributePair(sa.RECEIVED_AT, record.convened_at),

@@ -143,7 +143,7 @@ class TicketWorkflow:
             if not await self._dispatch():
                 continue  # 派遣失败: waits for the shift lead to dispatch by hand
             await self._await_answer()
-            if record.status is not TicketStatus.AWAITING_CALLBACK:
+            if record.status is not TicketStatus.AWAITING_CALLBACK:  # type: ignore[comparison-overlap]  # the await moved it
                 continue  # 退单 approved (改派), 确权 to another lead, merged, or sent up to the city
             await self._call_back()
 

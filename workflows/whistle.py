@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -107,7 +108,7 @@ class WhistleWorkflow:
 
 
 def for_whistle(record: WhistleRecord) -> TypedSearchAttributes:
-    values = [
+    values: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.STATUS, record.status.value),
         SearchAttributePair(sa.STREET, record.input.street),
         SearchAttributePair(sa.CATEGORY, f"吹哨·{record.input.kind}"),

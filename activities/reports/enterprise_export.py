@@ -25,7 +25,6 @@ from domain.enterprise_lists import (
     SERVICE_LIST,
     SUMMARY,
     Summary,
-    Table,
     lists_by_unit,
     local_time,
     results_list,
@@ -34,7 +33,7 @@ from domain.enterprise_lists import (
     summary_details,
     summary_table,
 )
-from domain.tables import cell_number
+from domain.tables import Table, cell_number
 from domain.uscc import looks_like_credit_code
 
 Format = Literal["xlsx", "md"]
@@ -172,7 +171,9 @@ def print_setup(sheet: Worksheet) -> None:
     sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    page_setup = sheet.sheet_properties.pageSetUpPr
+    assert page_setup is not None  # openpyxl gives every sheet one; its stubs allow None
+    page_setup.fitToPage = True
 
 
 def display_width(text: str) -> int:

@@ -384,11 +384,12 @@ def chart_png(chart: ChartSpec, table: Table) -> bytes:
     family = chart_font()
     bars = by_value([bar for bar in chart_values(chart, table) if bar[0] not in chart.omit])
     percent = any(cell.endswith("%") for _, _, cell in bars)
-    rc = {"font.family": [family, FALLBACK_FAMILY], "axes.unicode_minus": False, "font.size": 10}
     with warnings.catch_warnings():
         if family == FALLBACK_FAMILY:  # said once in the log; don't repeat it for every glyph
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
-        with matplotlib.rc_context(rc):
+        with matplotlib.rc_context(
+            {"font.family": [family, FALLBACK_FAMILY], "axes.unicode_minus": False, "font.size": 10}
+        ):
             figure = _bar_figure(chart, bars, percent)
             FigureCanvasAgg(figure)
             buffer = io.BytesIO()

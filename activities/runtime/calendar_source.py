@@ -100,7 +100,11 @@ def calendar_window(settings: CalendarSettings, start: date, end: date) -> Calen
     return _window(_key(settings), start, end)
 
 
-def _key(settings: CalendarSettings) -> tuple:
+# The settings as a hashable key for the cache: holidays, workdays, complete years, names.
+_Key = tuple[tuple[date, ...], tuple[date, ...], tuple[int, ...], tuple[tuple[str, str], ...]]
+
+
+def _key(settings: CalendarSettings) -> _Key:
     return (
         tuple(settings.holidays),
         tuple(settings.workdays),
@@ -110,7 +114,7 @@ def _key(settings: CalendarSettings) -> tuple:
 
 
 @lru_cache(maxsize=64)
-def _window(key: tuple, start: date, end: date) -> CalendarData:
+def _window(key: _Key, start: date, end: date) -> CalendarData:
     holidays_extra, workdays_extra, complete_years, names_extra = key
     known = package_years() | set(complete_years)
     holidays: set[date] = set()
@@ -146,6 +150,7 @@ def _window(key: tuple, start: date, end: date) -> CalendarData:
 def statutory_is_workday(day: date) -> bool | None:
     """The package's own answer, or None for a year it does not know (for cross-checks)."""
     try:
-        return chinese_calendar.is_workday(day)
+        workday: bool = chinese_calendar.is_workday(day)
+        return workday
     except NotImplementedError:
         return None

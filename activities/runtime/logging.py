@@ -85,7 +85,7 @@ def _from_record_extras(_: WrappedLogger, __: str, event: EventDict) -> EventDic
 def default_format() -> LogFormat:
     chosen = os.environ.get(LOG_FORMAT_ENV, "").lower()
     if chosen in ("json", "console"):
-        return chosen  # type: ignore[return-value]
+        return "json" if chosen == "json" else "console"
     return "console" if sys.stderr.isatty() else "json"
 
 

@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -116,7 +116,7 @@ class RequestMetrics:
             started = time.perf_counter()
             status = {"code": 500}
 
-            async def sending(message: dict) -> None:  # type: ignore[type-arg]
+            async def sending(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status["code"] = message["status"]
                 await send(message)

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsRequest,
@@ -41,7 +42,11 @@ async def ensure_search_attributes(client: Client) -> None:
     response = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
-    missing = {key.name: key.indexed_value_type for key in sa.ALL if key.name not in response.custom_attributes}
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in sa.ALL
+        if key.name not in response.custom_attributes
+    }
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
@@ -64,8 +69,8 @@ async def ensure_namespace(client: Client, namespace: str, retention: timedelta 
     )
     try:
         await client.workflow_service.register_namespace(request)
-    except RPCError as err:
-        if err.status is not RPCStatusCode.ALREADY_EXISTS:  # registered meanwhile by another demo
+    except RPCError as exc:  # not `err`: mypy would keep the narrowing of the `except` above
+        if exc.status is not RPCStatusCode.ALREADY_EXISTS:  # registered meanwhile by another demo
             raise
     deadline = time.monotonic() + 60
     while True:

@@ -77,7 +77,7 @@ async def start_once(
         raise ActionFailed(f"{what} 已存在") from None
 
 
-async def query_view(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
+async def query_view(handle: WorkflowHandle[Any, Any], query: Callable[[Any], T], what: str) -> T:
     try:
         return await handle.query(query)
     except RPCError as err:

@@ -19,7 +19,6 @@ from activities.runtime.keys import DEPARTMENT_CODE, KeyRingError, write_secret
 from activities.runtime.settings import load_config
 from domain.config import CenterAddress, department_site, describe_validation_error
 from starter.cli import common
-from starter.cli.server import stop_event
 from starter.tools.access_proxy import (
     AccessError,
     add_principal,
@@ -27,6 +26,7 @@ from starter.tools.access_proxy import (
     read_credentials,
     start_access_proxy,
 )
+from starter.tools.server import stop_event
 
 app = typer.Typer(help="承办单位的凭据与访问代理：单位只持本单位的凭据和配置", no_args_is_help=True)
 

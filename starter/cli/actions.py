@@ -74,13 +74,11 @@ def field_action(
     """Declare a ticket action whose command is the actor and one field, given by `option`
     (`hotline … NAME TICKET --as PERSON --FIELD …`)."""
 
-    def run(
-        ticket: str = typer.Argument(..., help=ticket_help),
-        person: Person = ...,
-        value: str = option,
-        config: common.ConfigPath = None,
-    ) -> None:
+    def run(ticket: str, person: Person, value: str = option, config: common.ConfigPath = None) -> None:
         send_action(ticket, update, command(actor=actor_from(config, person), **{field: value}))
+
+    # Set after the fact: under postponed annotations typer could not see `ticket_help` in a string.
+    run.__annotations__["ticket"] = Annotated[str, typer.Argument(help=ticket_help)]
 
     run.__doc__ = doc
     app.command(name)(run)
@@ -109,13 +107,13 @@ def owner_from(
         lead=assignment_from(config, lead, "--lead"),
         assisting=[assignment_from(config, code, "--assist") for code in assist],
         note=note,
-        lead_within=lead_within,  # type: ignore[arg-type]  (validated as a duration)
-        assist_within=assist_within,  # type: ignore[arg-type]
+        lead_within=lead_within,  # a duration as written ("3wd"): pydantic parses it
+        assist_within=assist_within,
     )
 
 
 @dept_app.command("sign")
-def sign(ticket: TicketNo = ..., person: Person = ..., config: common.ConfigPath = None) -> None:
+def sign(ticket: TicketNo, person: Person, config: common.ConfigPath = None) -> None:
     """签收。"""
     send_action(ticket, TicketWorkflow.sign_for, SignFor(actor=actor_from(config, person)))
 
@@ -133,9 +131,9 @@ field_action(
 
 @dept_app.command("answer")
 def answer(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    text: str = typer.Option(..., help="答复内容"),
+    ticket: TicketNo,
+    person: Person,
+    text: Annotated[str, typer.Option(help="答复内容")],
     resolved: bool = typer.Option(True, "--resolved/--unresolved", help="是否已解决"),
     evidence: list[str] = typer.Option([], help="佐证材料引用，可多次给出"),
     config: common.ConfigPath = None,
@@ -159,8 +157,8 @@ field_action(
 
 @dept_app.command("extend")
 def extend(
-    ticket: TicketNo = ...,
-    person: Person = ...,
+    ticket: TicketNo,
+    person: Person,
     hours: int | None = typer.Option(None, min=1, help="延期小时数"),
     days: int | None = typer.Option(None, min=1, help="延期工作日数"),
     reason: str = typer.Option(..., help="延期理由"),
@@ -175,10 +173,10 @@ def extend(
 
 @dept_app.command("exempt")
 def exempt(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    category: ExemptionReason = typer.Option(..., help="免考核理由：不合理诉求 / 不可抗力 / 非本单位职责 / 其他"),
-    evidence: str = typer.Option(..., help="证明材料（说明或材料引用）"),
+    ticket: TicketNo,
+    person: Person,
+    category: Annotated[ExemptionReason, typer.Option(help="免考核理由：不合理诉求 / 不可抗力 / 非本单位职责 / 其他")],
+    evidence: Annotated[str, typer.Option(help="证明材料（说明或材料引用）")],
     config: common.ConfigPath = None,
 ) -> None:
     """申请免考核（异常审批，编号如 X3），由值班长审批；获批后不计入本单位考核，仍计入全区总量。"""
@@ -188,10 +186,10 @@ def exempt(
 
 @dept_app.command("backlog")
 def backlog(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    until: str = typer.Option(..., "--until", help="计划完成日期 YYYY-MM-DD"),
-    reason: str = typer.Option(..., help="挂账理由（如需列入明年改造计划）"),
+    ticket: TicketNo,
+    person: Person,
+    until: Annotated[str, typer.Option("--until", help="计划完成日期 YYYY-MM-DD")],
+    reason: Annotated[str, typer.Option(help="挂账理由（如需列入明年改造计划）")],
     config: common.ConfigPath = None,
 ) -> None:
     """申请挂账（长期未能办结，异常审批，编号如 B4），由值班长审批；获批后办理时限改为计划完成日期。"""
@@ -202,9 +200,9 @@ def backlog(
 
 @dept_app.command("pause")
 def pause(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    category: PauseReason = typer.Option(..., help="暂停理由：补充材料 / 不在家 / 其他"),
+    ticket: TicketNo,
+    person: Person,
+    category: Annotated[PauseReason, typer.Option(help="暂停理由：补充材料 / 不在家 / 其他")],
     note: str = typer.Option("", help="说明"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -226,9 +224,9 @@ field_action(
 
 @center_app.command("verify")
 def verify(
-    ticket: TicketNo = ...,
-    reason: str = typer.Argument(..., help="核查意见（理由）"),
-    person: Person = ...,
+    ticket: TicketNo,
+    reason: Annotated[str, typer.Argument(help="核查意见（理由）")],
+    person: Person,
     close: ClosureCategory | None = typer.Option(
         None, "--close", help="核查结案的类别：已解释说明 / 诉求不合理 / 超出职权范围 / 历史遗留问题 / 重复诉求"
     ),
@@ -245,9 +243,9 @@ def verify(
 
 @center_app.command("dispatch")
 def dispatch(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    to: str = typer.Option(..., "--to", help="承办单位代码"),
+    ticket: TicketNo,
+    person: Person,
+    to: Annotated[str, typer.Option("--to", help="承办单位代码")],
     note: str = typer.Option("", help="派遣说明"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -258,9 +256,9 @@ def dispatch(
 
 @center_app.command("approve")
 def approve(
-    ticket: TicketNo = ...,
-    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
-    person: Person = ...,
+    ticket: TicketNo,
+    approval_id: Annotated[str, typer.Argument(help="申请编号，如 R1、E2、X3、B4、P5")],
+    person: Person,
     reassign: str | None = typer.Option(None, help="批准退单时改派的承办单位代码"),
     note: str = typer.Option("", help="审批意见"),
     config: common.ConfigPath = None,
@@ -273,10 +271,10 @@ def approve(
 
 @center_app.command("reject")
 def reject(
-    ticket: TicketNo = ...,
-    approval_id: str = typer.Argument(..., help="申请编号，如 R1、E2、X3、B4、P5"),
-    person: Person = ...,
-    note: str = typer.Option(..., help="驳回理由"),
+    ticket: TicketNo,
+    approval_id: Annotated[str, typer.Argument(help="申请编号，如 R1、E2、X3、B4、P5")],
+    person: Person,
+    note: Annotated[str, typer.Option(help="驳回理由")],
     config: common.ConfigPath = None,
 ) -> None:
     """驳回退单（承办单位须继续办理）、延期、免考核、挂账或暂停计时。"""
@@ -287,10 +285,10 @@ def reject(
 
 @center_app.command("callback")
 def callback(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    resolved: bool = typer.Option(..., "--resolved/--unresolved", help="诉求人认为是否解决"),
-    satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
+    ticket: TicketNo,
+    person: Person,
+    resolved: Annotated[bool, typer.Option("--resolved/--unresolved", help="诉求人认为是否解决")],
+    satisfaction: Annotated[Satisfaction, typer.Option(help="满意 / 基本满意 / 不满意")],
     note: str | None = typer.Option(None, help="回访记录"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -303,9 +301,9 @@ def callback(
 
 @center_app.command("determine")
 def determine(
-    ticket: TicketNo = ...,
-    person: Person = ...,
-    lead: str = typer.Option(..., "--lead", help="主办单位代码"),
+    ticket: TicketNo,
+    person: Person,
+    lead: Annotated[str, typer.Option("--lead", help="主办单位代码")],
     assist: list[str] = typer.Option([], "--assist", help="协办单位代码，可多次给出"),
     note: str = typer.Option("", help="现场确权说明"),
     config: common.ConfigPath = None,
@@ -315,7 +313,7 @@ def determine(
 
 
 @dept_app.command("assist-sign")
-def assist_sign(ticket: TicketNo = ..., person: Person = ..., config: common.ConfigPath = None) -> None:
+def assist_sign(ticket: TicketNo, person: Person, config: common.ConfigPath = None) -> None:
     """协办签收（本单位为该工单的协办单位时）。"""
     send_action(ticket, TicketWorkflow.assist_sign_for, SignFor(actor=actor_from(config, person)))
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -153,8 +155,12 @@ def replay_command(
     raise typer.Exit(0 if ok else 1)
 
 
-def _run(work: object) -> object:
+T = TypeVar("T")
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
     try:
-        return common.run(work)  # type: ignore[arg-type]
+        result: T = common.run(work)
+        return result
     except AuditError as err:
         common.fail(str(err), code=err.code)

@@ -36,7 +36,7 @@ def _span(value: str, option: str) -> Span:
 
 @app.command("start")
 def start(
-    person: Person = ...,
+    person: Person,
     kind: CampaignKind = typer.Option(CampaignKind.SPECIAL_ACTION, help="专项行动 / 专项推进"),
     title: str = typer.Option(..., help="名称"),
     category: str | None = typer.Option(None, help="类别"),
@@ -71,8 +71,8 @@ def start(
 
 @app.command("record")
 def record(
-    campaign_no: CampaignNo = ...,
-    person: Person = ...,
+    campaign_no: CampaignNo,
+    person: Person,
     minutes: str = typer.Option(..., help="协调会纪要"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -85,8 +85,8 @@ def record(
 
 @app.command("close")
 def close(
-    campaign_no: CampaignNo = ...,
-    person: Person = ...,
+    campaign_no: CampaignNo,
+    person: Person,
     note: str = typer.Option("", help="结束说明"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -100,7 +100,7 @@ def close(
 
 
 @app.command("show")
-def show(campaign_no: CampaignNo = ...) -> None:
+def show(campaign_no: CampaignNo) -> None:
     """显示专项：范围、目标、进度和纳入的每件工单。"""
     common.show(view_campaign, campaign_no, campaign_panel)
 

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.runtime.keys import KeyRingError
-from activities.runtime.logging import LOG_FORMAT_ENV, configure_logging
+from activities.runtime.logging import LOG_FORMAT_ENV, LogFormat, configure_logging
 from activities.runtime.settings import ConfigError, address, connect, load_config
 from activities.runtime.startup import SetupError
 from domain.config import DistrictConfig, describe_validation_error
@@ -25,14 +25,14 @@ from domain.intake import TicketRejected
 from domain.limits import PayloadRejected, one_line
 from domain.models import YEARS
 from starter.cli.help import usage_in_chinese
-from starter.render import console
+from starter.render import console as console  # the CLI's console, for every command
 from starter.ticket_files import TicketFileError
 from starter.tickets import ActionFailed
 
 try:  # typer ≥ 0.25 carries its own copy of click
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover (older typer, on click itself)
-    from click.exceptions import UsageError
+    from click.exceptions import UsageError  # type: ignore[assignment]  # click's own class of the same name
 
 T = TypeVar("T")
 
@@ -54,9 +54,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def log_as(log_format: str | None) -> None:
     """A service's logs in the format asked (`--log-format`), at HOTLINE_LOG_LEVEL (INFO by default)."""
-    if log_format not in (None, "json", "console"):
+    formats: dict[str | None, LogFormat | None] = {None: None, "json": "json", "console": "console"}
+    if log_format not in formats:
         fail(f"--log-format: json 或 console，而不是 '{log_format}'")
-    configure_logging(log_format=log_format)  # type: ignore[arg-type]
+    configure_logging(log_format=formats[log_format])
 
 
 def _usage(err: UsageError) -> str:

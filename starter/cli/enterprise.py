@@ -72,7 +72,7 @@ def send(enterprise_id: str, update: Any, command: Any) -> None:
 
 @app.command("visit")
 def visit(
-    person: Person = ...,
+    person: Person,
     enterprise_id: str = typer.Option(..., "--enterprise", help="企业 ID（统一社会信用代码或配置的 ID）"),
     name: str | None = typer.Option(None, help="企业名称（未在配置中登记的企业必填）"),
     street: str | None = typer.Option(None, help="企业所在镇街（未登记的企业）"),
@@ -120,8 +120,8 @@ def visit(
 
 @item_app.command("add")
 def item_add(
-    enterprise_id: EnterpriseId = ...,
-    person: Person = ...,
+    enterprise_id: EnterpriseId,
+    person: Person,
     visit_no: str = typer.Option(..., "--visit", help="所属走访，如 V1"),
     need: str = typer.Option(..., help="事项"),
     category: str = typer.Option(..., help="类别"),
@@ -152,9 +152,9 @@ def item_add(
 
 @item_app.command("progress")
 def item_progress(
-    enterprise_id: EnterpriseId = ...,
-    item_no: ItemNo = ...,
-    person: Person = ...,
+    enterprise_id: EnterpriseId,
+    item_no: ItemNo,
+    person: Person,
     text: str = typer.Option(..., help="进展情况"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -166,9 +166,9 @@ def item_progress(
 
 @item_app.command("close")
 def item_close(
-    enterprise_id: EnterpriseId = ...,
-    item_no: ItemNo = ...,
-    person: Person = ...,
+    enterprise_id: EnterpriseId,
+    item_no: ItemNo,
+    person: Person,
     result: OutcomeKind = typer.Option(..., help="办理结果：已办结 / 部分办结 / 无法办理"),
     outcome: str = typer.Option(..., help="成效：做了什么"),
     reason: str = typer.Option("", help="原因（部分办结、无法办理时必填）"),
@@ -190,9 +190,9 @@ def item_close(
 
 @item_app.command("confirm")
 def item_confirm(
-    enterprise_id: EnterpriseId = ...,
-    item_no: ItemNo = ...,
-    person: Person = ...,
+    enterprise_id: EnterpriseId,
+    item_no: ItemNo,
+    person: Person,
     satisfaction: Satisfaction = typer.Option(..., help="企业评价：满意 / 基本满意 / 不满意"),
     comment: str = typer.Option("", help="意见"),
     config: common.ConfigPath = None,
@@ -207,9 +207,9 @@ def item_confirm(
 
 @item_app.command("reopen")
 def item_reopen(
-    enterprise_id: EnterpriseId = ...,
-    item_no: ItemNo = ...,
-    person: Person = ...,
+    enterprise_id: EnterpriseId,
+    item_no: ItemNo,
+    person: Person,
     reason: str = typer.Option(..., help="重新办理的理由"),
     within: str | None = typer.Option(None, help="新的完成时限，如 5wd（默认沿用原时限长度）"),
     config: common.ConfigPath = None,
@@ -228,7 +228,7 @@ def item_reopen(
 
 
 @app.command("show")
-def show(enterprise_id: EnterpriseId = ...) -> None:
+def show(enterprise_id: EnterpriseId) -> None:
     """显示一家企业：走访、服务清单、成效清单、汇总与全部记录。"""
     common.show(view_enterprise, enterprise_id, lambda record: enterprise_panel(record, datetime.now(UTC)))
 

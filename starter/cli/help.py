@@ -71,18 +71,18 @@ def _typed(original: Callable[[Any, click.Context], str | None]) -> Callable[[An
             return None  # a switch takes no value
         return chinese_type(original(self, ctx))
 
-    display_type_rich.__wrapped__ = original  # type: ignore[attr-defined]
+    display_type_rich.__wrapped__ = original  # type: ignore[attr-defined]  # marks the patch as made
     return display_type_rich
 
 
-def _help_option(original: Callable[[click.Command, click.Context], click.Option | None]) -> Any:
-    def get_help_option(self: click.Command, ctx: click.Context) -> click.Option | None:
+def _help_option(original: Callable[[click.Command, click.Context], typer.core.TyperOption | None]) -> Any:
+    def get_help_option(self: click.Command, ctx: click.Context) -> typer.core.TyperOption | None:
         option = original(self, ctx)
         if option is not None:
             option.help = HELP_OPTION_TEXT
         return option
 
-    get_help_option.__wrapped__ = original  # type: ignore[attr-defined]
+    get_help_option.__wrapped__ = original  # type: ignore[attr-defined]  # marks the patch as made
     return get_help_option
 
 
@@ -93,9 +93,9 @@ def chinese_help() -> None:
     click.Context.formatter_class = ChineseHelpFormatter
     for cls in (typer.core.TyperOption, typer.core.TyperArgument):
         if not hasattr(cls.display_type_rich, "__wrapped__"):
-            cls.display_type_rich = _typed(cls.display_type_rich)  # type: ignore[method-assign]
+            cls.display_type_rich = _typed(cls.display_type_rich)  # type: ignore[method-assign, assignment]  # patched in place
     if not hasattr(click.Command.get_help_option, "__wrapped__"):
-        click.Command.get_help_option = _help_option(click.Command.get_help_option)  # type: ignore[method-assign]
+        click.Command.get_help_option = _help_option(click.Command.get_help_option)  # type: ignore[method-assign]  # patched in place
 
 
 # ----- usage errors: click's and typer's English sentences, in Chinese (the option named as given) -----

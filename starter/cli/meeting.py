@@ -26,7 +26,7 @@ AssistWithinOption = Annotated[str | None, typer.Option("--assist-within", help=
 
 @app.command("convene")
 def convene_command(
-    person: Person = ...,
+    person: Person,
     reason: str = typer.Option(..., help="会商事由"),
     ticket: list[str] = typer.Option(..., "--ticket", help="涉及的工单号，可多次给出"),
     department: list[str] = typer.Option(..., "--dept", help="邀请的部门代码，可多次给出"),
@@ -52,7 +52,7 @@ def convene_command(
 
 
 @app.command("attend")
-def attend(meeting_no: MeetingNo = ..., person: Person = ..., config: common.ConfigPath = None) -> None:
+def attend(meeting_no: MeetingNo, person: Person, config: common.ConfigPath = None) -> None:
     """受邀部门确认出席。"""
     common.send_update(
         act_meeting, meeting_no, ConsultationMeetingWorkflow.attend, Attend(actor=actor_from(config, person))
@@ -61,8 +61,8 @@ def attend(meeting_no: MeetingNo = ..., person: Person = ..., config: common.Con
 
 @app.command("record")
 def record(
-    meeting_no: MeetingNo = ...,
-    person: Person = ...,
+    meeting_no: MeetingNo,
+    person: Person,
     minutes: str = typer.Option(..., help="会议纪要"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -75,9 +75,9 @@ def _owner_command(name: str, update: Any, doc: str) -> None:
     """`decide` (会商确权) and `rule` (裁定) take the same 确权 and differ only in the update they send."""
 
     def command(
-        meeting_no: MeetingNo = ...,
-        person: Person = ...,
-        lead: Lead = ...,
+        meeting_no: MeetingNo,
+        person: Person,
+        lead: Lead,
         assist: Assist = [],  # noqa: B006 (typer copies its default)
         lead_within: LeadWithinOption = None,
         assist_within: AssistWithinOption = None,
@@ -97,8 +97,8 @@ _owner_command(
 
 @app.command("refer")
 def refer(
-    meeting_no: MeetingNo = ...,
-    person: Person = ...,
+    meeting_no: MeetingNo,
+    person: Person,
     reason: str = typer.Option(..., help="未能达成一致的情况"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -115,6 +115,6 @@ _owner_command("rule", ConsultationMeetingWorkflow.rule, "裁定机关裁定（�
 
 
 @app.command("show")
-def show(meeting_no: MeetingNo = ...) -> None:
+def show(meeting_no: MeetingNo) -> None:
     """显示会商：邀请与出席、纪要、确权或裁定，以及全部记录。"""
     common.show(view_meeting, meeting_no, meeting_panel)

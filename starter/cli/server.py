@@ -58,7 +58,9 @@ def server_command(
             else:
                 for line in codec_lines(codec.url, codec.token_source):
                     common.console.print(line)
-            exited = asyncio.create_task(asyncio.to_thread(embedded.process.wait))  # type: ignore[union-attr]
+            process = embedded.process
+            assert process is not None  # started above
+            exited = asyncio.create_task(asyncio.to_thread(process.wait))
             await asyncio.wait([exited, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
         finally:
             embedded.stop()

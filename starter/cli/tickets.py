@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -21,7 +21,7 @@ from domain.intake import TicketRejected, check_ticket
 from domain.limits import one_line
 from domain.models import CityAction
 from starter.cli import common
-from starter.cli.actions import Person, actor_from, field_action, send_action
+from starter.cli.actions import Person, TicketNo, actor_from, field_action, send_action
 from starter.render import ticket_panel, when
 from starter.ticket_files import TicketFileError, read_many, read_ticket
 from starter.tickets import ActionFailed, list_query, status_named, submit, view
@@ -228,9 +228,9 @@ def ticket_line(wf: Any, names: dict[str, str]) -> TicketLine:
 
 @app.command("link")
 def link_command(
-    ticket: str = typer.Argument(..., help="重复的工单号"),
-    main: str = typer.Option(..., "--to", help="主单工单号"),
-    person: Person = ...,
+    ticket: Annotated[str, typer.Argument(help="重复的工单号")],
+    main: Annotated[str, typer.Option("--to", help="主单工单号")],
+    person: Person,
     config: common.ConfigPath = None,
 ) -> None:
     """并单：把重复来电的工单并入主单，随主单办理、由主单答复，各自回访。"""
@@ -265,8 +265,8 @@ CITY_ACTIONS = {"退回": CityAction.RETURN, "不予受理": CityAction.REFUSE, 
 
 @app.command("city-reply")
 def city_reply_command(
-    ticket: str = typer.Argument(..., help="工单号"),
-    person: Person = ...,
+    ticket: TicketNo,
+    person: Person,
     action: str = typer.Option(
         "退回", "--action", help="市级的答复：退回、不予受理（上转的工单）或 重派（已办结的市级转办工单）"
     ),

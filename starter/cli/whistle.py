@@ -25,7 +25,7 @@ WhistleNo = Annotated[str, typer.Argument(help="吹哨编号")]
 
 @app.command("blow")
 def blow_command(
-    person: Person = ...,
+    person: Person,
     kind: str = typer.Option(..., help="吹哨类型：紧急 / 推进 / 难题"),
     department: list[str] = typer.Option(..., "--dept", help="点名的部门代码，可多次给出"),
     title: str = typer.Option(..., help="事项"),
@@ -56,8 +56,8 @@ def blow_command(
 
 @app.command("report-in")
 def report_in(
-    whistle_no: WhistleNo = ...,
-    person: Person = ...,
+    whistle_no: WhistleNo,
+    person: Person,
     note: str = typer.Option("", help="报到情况"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -69,8 +69,8 @@ def report_in(
 
 @app.command("answer")
 def answer(
-    whistle_no: WhistleNo = ...,
-    person: Person = ...,
+    whistle_no: WhistleNo,
+    person: Person,
     text: str = typer.Option(..., help="答卷内容"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -82,8 +82,8 @@ def answer(
 
 @app.command("evaluate")
 def evaluate(
-    whistle_no: WhistleNo = ...,
-    person: Person = ...,
+    whistle_no: WhistleNo,
+    person: Person,
     department: str = typer.Option(..., "--dept", help="被评价的部门代码"),
     satisfaction: Satisfaction = typer.Option(..., help="满意 / 基本满意 / 不满意"),
     comment: str = typer.Option("", help="评价意见"),
@@ -98,8 +98,8 @@ def evaluate(
 
 @app.command("withdraw")
 def withdraw(
-    whistle_no: WhistleNo = ...,
-    person: Person = ...,
+    whistle_no: WhistleNo,
+    person: Person,
     reason: str = typer.Option(..., help="撤回理由"),
     config: common.ConfigPath = None,
 ) -> None:
@@ -153,6 +153,6 @@ def list_command(
 
 
 @app.command("show")
-def show(whistle_no: WhistleNo = ...) -> None:
+def show(whistle_no: WhistleNo) -> None:
     """显示吹哨：各部门的报到、答卷、时限、督办与评价，以及全部记录。"""
     common.show(view_whistle, whistle_no, whistle_panel)

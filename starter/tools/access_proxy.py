@@ -161,10 +161,10 @@ class AccessProxy(grpc.GenericRpcHandler):
         self.channel = grpc.aio.insecure_channel(upstream)
         self.issued: OrderedDict[bytes, str] = OrderedDict()  # task token → the principal it went to
 
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[bytes, bytes]:
         method = handler_call_details.method
 
-        async def call(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        async def call(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
             return await self.forward(method, request, context)
 
         return grpc.unary_unary_rpc_method_handler(call)
@@ -200,7 +200,7 @@ class AccessProxy(grpc.GenericRpcHandler):
             f"拒绝：{where} 无权调用 {method.rsplit('/', 1)[-1]} / not allowed for a department's credentials",
         )
 
-    async def forward(self, method: str, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def forward(self, method: str, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         headers = [(k, v) for k, v in context.invocation_metadata() or () if not k.startswith(_OWN_HEADERS)]
         offered = next((str(v) for k, v in headers if k == "authorization"), "")
         principal = self.credentials.who(offered[7:].strip()) if offered[:7].lower() == "bearer " else None
@@ -212,7 +212,9 @@ class AccessProxy(grpc.GenericRpcHandler):
             log.warning("access refused", method=method, principal=principal.name if principal else None)
             await context.abort(refused.code, str(refused))
         assert principal is not None
-        upstream = self.channel.unary_unary(method)  # bytes in, bytes out
+        upstream: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self.channel.unary_unary(
+            method
+        )  # bytes in, bytes out
         remaining = context.time_remaining()
         # The frontend never sees the caller's key; it trusts this proxy's network position.
         sent = tuple((k, v) for k, v in headers if k != "authorization")

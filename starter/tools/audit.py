@@ -168,17 +168,17 @@ async def _event(
     converter: DataConverter, e: PbEvent, kind: str, base: dict[str, Any], timers: dict[str, str]
 ) -> HistoryEvent | None:
     if e.HasField("workflow_execution_started_event_attributes"):
-        a = e.workflow_execution_started_event_attributes
+        started = e.workflow_execution_started_event_attributes
         return HistoryEvent(
             **base,
-            name=a.workflow_type.name,
-            input=await _decode(converter, a.input.payloads),
-            identity=a.identity,
-            attributes=_attributes(a.search_attributes.indexed_fields),
+            name=started.workflow_type.name,
+            input=await _decode(converter, started.input.payloads),
+            identity=started.identity,
+            attributes=_attributes(started.search_attributes.indexed_fields),
         )
     if e.HasField("workflow_execution_update_accepted_event_attributes"):
-        a = e.workflow_execution_update_accepted_event_attributes
-        request = a.accepted_request
+        accepted = e.workflow_execution_update_accepted_event_attributes
+        request = accepted.accepted_request
         return HistoryEvent(
             **base,
             name=request.input.name,
@@ -187,47 +187,65 @@ async def _event(
             identity=request.meta.identity,
         )
     if e.HasField("workflow_execution_update_completed_event_attributes"):
-        a = e.workflow_execution_update_completed_event_attributes
-        outcome = a.outcome
+        completed = e.workflow_execution_update_completed_event_attributes
+        outcome = completed.outcome
         failure = await _failure(converter, outcome.failure) if outcome.HasField("failure") else None
         result = await _decode(converter, outcome.success.payloads) if outcome.HasField("success") else None
-        return HistoryEvent(**base, ref=a.meta.update_id, result=_single(result), failure=failure)
+        return HistoryEvent(**base, ref=completed.meta.update_id, result=_single(result), failure=failure)
     if e.HasField("workflow_execution_signaled_event_attributes"):
-        a = e.workflow_execution_signaled_event_attributes
-        sender = a.external_workflow_execution.workflow_id if a.HasField("external_workflow_execution") else None
+        signaled = e.workflow_execution_signaled_event_attributes
+        sender = (
+            signaled.external_workflow_execution.workflow_id
+            if signaled.HasField("external_workflow_execution")
+            else None
+        )
         return HistoryEvent(
             **base,
-            name=a.signal_name,
-            input=await _decode(converter, a.input.payloads),
+            name=signaled.signal_name,
+            input=await _decode(converter, signaled.input.payloads),
             ref=sender,
-            identity=a.identity,
+            identity=signaled.identity,
         )
     if e.HasField("activity_task_scheduled_event_attributes"):
-        a = e.activity_task_scheduled_event_attributes
+        scheduled = e.activity_task_scheduled_event_attributes
         return HistoryEvent(
-            **base, name=a.activity_type.name, input=await _decode(converter, a.input.payloads), ref=str(e.event_id)
+            **base,
+            name=scheduled.activity_type.name,
+            input=await _decode(converter, scheduled.input.payloads),
+            ref=str(e.event_id),
         )
     if e.HasField("activity_task_started_event_attributes"):
-        a = e.activity_task_started_event_attributes
-        return HistoryEvent(**base, ref=str(a.scheduled_event_id), attempt=a.attempt, identity=a.identity)
+        task_started = e.activity_task_started_event_attributes
+        return HistoryEvent(
+            **base,
+            ref=str(task_started.scheduled_event_id),
+            attempt=task_started.attempt,
+            identity=task_started.identity,
+        )
     if e.HasField("activity_task_completed_event_attributes"):
-        a = e.activity_task_completed_event_attributes
-        result = await _decode(converter, a.result.payloads)
-        return HistoryEvent(**base, ref=str(a.scheduled_event_id), result=_single(result), identity=a.identity)
+        task_completed = e.activity_task_completed_event_attributes
+        result = await _decode(converter, task_completed.result.payloads)
+        return HistoryEvent(
+            **base, ref=str(task_completed.scheduled_event_id), result=_single(result), identity=task_completed.identity
+        )
     if e.HasField("activity_task_failed_event_attributes"):
-        a = e.activity_task_failed_event_attributes
-        return HistoryEvent(**base, ref=str(a.scheduled_event_id), failure=await _failure(converter, a.failure))
+        task_failed = e.activity_task_failed_event_attributes
+        return HistoryEvent(
+            **base, ref=str(task_failed.scheduled_event_id), failure=await _failure(converter, task_failed.failure)
+        )
     if e.HasField("activity_task_timed_out_event_attributes"):
-        a = e.activity_task_timed_out_event_attributes
-        return HistoryEvent(**base, ref=str(a.scheduled_event_id), failure=await _failure(converter, a.failure))
+        timed_out = e.activity_task_timed_out_event_attributes
+        return HistoryEvent(
+            **base, ref=str(timed_out.scheduled_event_id), failure=await _failure(converter, timed_out.failure)
+        )
     if e.HasField("marker_recorded_event_attributes"):
         return await _local_activity(converter, e, base)
     if e.HasField("timer_started_event_attributes"):
-        a = e.timer_started_event_attributes
+        timer = e.timer_started_event_attributes
         # A timer's summary says what it is for (挂账月度提醒, 暂停计时上限, 派遣受阻 …).
         summary = await _decode(converter, [e.user_metadata.summary]) if e.HasField("user_metadata") else None
         what = summary[0] if isinstance(summary, list) and summary and isinstance(summary[0], str) else None
-        timers[a.timer_id] = f"{what + '，' if what else ''}计时 {a.start_to_fire_timeout.ToTimedelta()}"
+        timers[timer.timer_id] = f"{what + '，' if what else ''}计时 {timer.start_to_fire_timeout.ToTimedelta()}"
         return None
     if e.HasField("timer_fired_event_attributes"):
         return HistoryEvent(**base, name=timers.get(e.timer_fired_event_attributes.timer_id))
@@ -235,14 +253,14 @@ async def _event(
         fields = e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
         return HistoryEvent(**base, attributes=_attributes(fields))
     if e.HasField("start_child_workflow_execution_initiated_event_attributes"):
-        a = e.start_child_workflow_execution_initiated_event_attributes
-        return HistoryEvent(**base, name=a.workflow_type.name, ref=a.workflow_id)
+        child = e.start_child_workflow_execution_initiated_event_attributes
+        return HistoryEvent(**base, name=child.workflow_type.name, ref=child.workflow_id)
     if e.HasField("signal_external_workflow_execution_initiated_event_attributes"):
-        a = e.signal_external_workflow_execution_initiated_event_attributes
-        return HistoryEvent(**base, name=a.signal_name, ref=a.workflow_execution.workflow_id)
+        signal = e.signal_external_workflow_execution_initiated_event_attributes
+        return HistoryEvent(**base, name=signal.signal_name, ref=signal.workflow_execution.workflow_id)
     if e.HasField("workflow_task_failed_event_attributes"):
-        a = e.workflow_task_failed_event_attributes
-        return HistoryEvent(**base, failure=await _failure(converter, a.failure))
+        wft_failed = e.workflow_task_failed_event_attributes
+        return HistoryEvent(**base, failure=await _failure(converter, wft_failed.failure))
     if e.HasField("workflow_execution_completed_event_attributes"):
         result = await _decode(converter, e.workflow_execution_completed_event_attributes.result.payloads)
         return HistoryEvent(**base, result=_single(result))
@@ -250,11 +268,11 @@ async def _event(
         failure = await _failure(converter, e.workflow_execution_failed_event_attributes.failure)
         return HistoryEvent(**base, failure=failure)
     if e.HasField("workflow_execution_continued_as_new_event_attributes"):
-        a = e.workflow_execution_continued_as_new_event_attributes
-        return HistoryEvent(**base, result=f"新一轮运行 {a.new_execution_run_id}")
+        continued = e.workflow_execution_continued_as_new_event_attributes
+        return HistoryEvent(**base, result=f"新一轮运行 {continued.new_execution_run_id}")
     if e.HasField("workflow_execution_terminated_event_attributes"):
-        a = e.workflow_execution_terminated_event_attributes
-        return HistoryEvent(**base, failure=f"{a.reason}（{a.identity}）")
+        terminated = e.workflow_execution_terminated_event_attributes
+        return HistoryEvent(**base, failure=f"{terminated.reason}（{terminated.identity}）")
     if kind in ("WORKFLOW_EXECUTION_CANCELED", "WORKFLOW_EXECUTION_TIMED_OUT"):
         return HistoryEvent(**base)
     return None

@@ -30,6 +30,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,8 @@ async def run_bench(
         bench.say(f"内置 Temporal 服务 {server.address}（SQLite：{server.data_dir / 'temporal.db'}）")
         client = await Client.connect(server.address, data_converter=data_converter(keys))
         assert server.process is not None
-        meter = CpuMeter({"server": server.process.pid, "driver": os.getpid()})
+        server_pid = server.process.pid
+        meter = CpuMeter({"server": server_pid, "driver": os.getpid()})
         # ABBA: the server's CPU per event grows as its database fills, so the engine runs half
         # before and half after the project's tickets, and both see it in the same state on average.
         project = Project(client, config, folder / "project")
@@ -240,7 +242,7 @@ async def run_bench(
                 open_tickets=counts.open_tickets,
                 checkpoints=_checkpoints(counts.open_tickets),
                 close=counts.closed_tickets,
-                server_pid=server.process.pid,
+                server_pid=server_pid,
                 say=bench.say,
             ),
         )
@@ -255,7 +257,7 @@ async def run_bench(
         await bench.part(
             f"simulate_{size}",
             f"情景推演：{size} 件工单的一年（五分之一长期在办；自带的时间跳跃服务）",
-            lambda size=size: simulate_year(config, size, folder / f"simulate-{size}"),  # type: ignore[misc]
+            partial(simulate_year, config, size, folder / f"simulate-{size}"),
         )
     if work_dir is None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -341,7 +343,7 @@ def simulate_figures(p: dict[str, Any], sizes: tuple[int, int]) -> dict[str, Any
     }
 
 
-def _get(parts: dict[str, Any], *path: str) -> Any:
+def _get(parts: dict[str, Any] | None, *path: str) -> Any:
     value: Any = parts
     for key in path:
         if not isinstance(value, dict) or key not in value:
@@ -420,7 +422,8 @@ def cpu_ratio(parts: dict[str, Any]) -> float | None:
     tickets = _get(parts, "project", "throughput", "cpu_ms_per_event")
     if not bare or not tickets:
         return None
-    return round(sum(bare.values()) / sum(tickets.values()), 3)
+    ratio: float = round(sum(bare.values()) / sum(tickets.values()), 3)
+    return ratio
 
 
 def targets(r: dict[str, Any], memory: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,7 +61,7 @@ def event_types(events: list[HistoryEvent]) -> dict[str, int]:
 async def count_histories(client: Client, workflow_ids: Iterable[str]) -> HistoryCount:
     """Every listed workflow's history fetched and counted (no sampling)."""
     ids = list(workflow_ids)
-    counts = await bounded(HISTORY_CONCURRENCY, [lambda wid=wid: history_events(client, wid) for wid in ids])
+    counts = await bounded(HISTORY_CONCURRENCY, [partial(history_events, client, wid) for wid in ids])
     return HistoryCount(len(ids), sum(len(c) for c in counts), sum(history_bytes(c) for c in counts))
 
 
@@ -174,8 +175,8 @@ class Spawner:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.failures.append(task.exception())  # type: ignore[arg-type]
+        if not task.cancelled() and (err := task.exception()) is not None:
+            self.failures.append(err)
 
     async def aclose(self) -> None:
         for task in list(self.tasks):

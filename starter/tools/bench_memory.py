@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,7 @@ async def close_some(
         await outcome(client, no)
 
     begun = time.perf_counter()
-    await bounded(START_CONCURRENCY, [lambda no=no: one(no) for no in numbers])
+    await bounded(START_CONCURRENCY, [partial(one, no) for no in numbers])
     closed_s = time.perf_counter() - begun
     await asyncio.sleep(settle_s)
     return {"tickets": len(numbers), "closed_s": round(closed_s, 1), "memory": memory_mb(pid)}

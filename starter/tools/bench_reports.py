@@ -48,7 +48,7 @@ def synthetic_attributes(config: DistrictConfig, n: int, period: Period, seed: i
     for _ in range(n):
         received = start + timedelta(seconds=rng.random() * span * 0.95)
         closed = rng.random() < 0.85
-        values = [
+        values: list[SearchAttributePair[Any]] = [
             SearchAttributePair(sa.STATUS, TicketStatus.CLOSED.value if closed else TicketStatus.SIGNED.value),
             SearchAttributePair(sa.DEPARTMENT, rng.choice(config.departments).code),
             SearchAttributePair(sa.STREET, rng.choice(config.streets).name),
@@ -70,7 +70,8 @@ def synthetic_attributes(config: DistrictConfig, n: int, period: Period, seed: i
                 SearchAttributePair(sa.REDO_COUNT, int(rng.random() < 0.04)),
             ]
             on_time = [rng.random() < p for p in (0.97, 0.93, 0.9)]
-            found = tags(*on_time, resolved=satisfaction is not Satisfaction.UNSATISFIED)
+            signed, contacted, answered = on_time
+            found = tags(signed, contacted, answered, resolved=satisfaction is not Satisfaction.UNSATISFIED)
         else:
             found = tags(rng.random() < 0.95, None, None, None)
         values.append(SearchAttributePair(sa.FACTS, found))
@@ -105,12 +106,13 @@ async def seed(client: Client, config: DistrictConfig, n: int, period: Period, p
 async def measure(n: int, out: Path, client: Client | None = None) -> dict[str, Any]:
     """Seed `n` tickets' attributes and time a monthly report over them: on `client`'s server (the
     benchmark's own), or on a dev server of its own."""
-    env = None if client is not None else await start_dev_server(data_converter(KeyRing.generate()))
+    if client is not None:
+        return await _measure(n, out, client)
+    env = await start_dev_server(data_converter(KeyRing.generate()))
     try:
-        return await _measure(n, out, client or env.client)  # type: ignore[union-attr]
+        return await _measure(n, out, env.client)
     finally:
-        if env is not None:
-            await env.shutdown()
+        await env.shutdown()
 
 
 async def _measure(n: int, out: Path, client: Client) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from activities.adapters.base import DepartmentAdapter
 from activities.adapters.clerk import Action, SimulatedClerk
+from domain.commands import TicketOutcome
 from domain.config import (
     CenterNotifications,
     CityLink,
@@ -53,7 +54,6 @@ from starter.tools.bench_engine import (
     this_process,
 )
 from worker import WorkerSet, build_workers
-from workflows.ticket import TicketWorkflow
 
 UPDATE_ATTEMPTS = 20
 
@@ -240,7 +240,8 @@ class Project:
         return begun
 
     async def closed(self, ticket_no: str) -> None:
-        handle = self.client.get_workflow_handle_for(TicketWorkflow.run, workflow_id_for(ticket_no))
+        # By result type: mypy infers nothing from run()'s handle (get_workflow_handle_for does this inside).
+        handle = self.client.get_workflow_handle(workflow_id_for(ticket_no), result_type=TicketOutcome)
         outcome = await handle.result()
         if outcome.status is not TicketStatus.CLOSED:
             raise RuntimeError(f"{ticket_no} ended as {outcome.status.value}, not 办结")

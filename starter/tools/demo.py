@@ -466,8 +466,8 @@ async def _run_batch(
                     and by_hand.finished
                 )
                 for running in (story_task, hand_task):
-                    if running.done() and running.exception() is not None:
-                        raise running.exception()  # type: ignore[misc]
+                    if running.done() and (err := running.exception()) is not None:
+                        raise err
                 # The 挂账 ticket stays 在办, as the unanswered urgent one does.
                 done = closed >= count - (1 if unanswered else 0) - 1 and ladder_done and others_done
                 if done or time.monotonic() > deadline:
@@ -484,10 +484,10 @@ async def _run_batch(
                 f"{'、'.join(unfinished[:10])}；吹哨、会商、专项推进、企业服务是否完成：{others_done}[/red]"
             )
     finally:
-        for task in (lead_task, story_task, hand_task):
-            task.cancel()
+        for running_task in (lead_task, story_task, hand_task):
+            running_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await running_task
     if unanswered:
         console.print(f"无人答复的紧急工单 {unanswered}：预警与督办逐级升级（hotline ticket show {unanswered}）")
         console.print(ticket_panel(await view(client, unanswered)))

@@ -39,7 +39,8 @@ def _free_port(preferred: int) -> int:
             sock.bind(("127.0.0.1", preferred))
         except OSError:
             sock.bind(("127.0.0.1", 0))  # the usual port is taken: any free one will do for the demo
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def start_demo_codec(

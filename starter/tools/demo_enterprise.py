@@ -102,7 +102,7 @@ class EnterpriseStory:
         reopen = ReopenItem(actor=self.contact, item_no="S2", reason="高峰时段电压仍不稳定", within="5wd")
         await self._act(Enterprise.reopen_item, reopen)
         await self._until(lambda r: r.item("S2").status is ItemStatus.AWAITING_CONFIRMATION)
-        await self._until(lambda r: r.next_clock_event() is None or r.next_clock_event()[0].item_no != "S4")
+        await self._until(lambda r: (event := r.next_clock_event()) is None or event[0].item_no != "S4")
         self.finished = True
 
     async def state(self) -> str:

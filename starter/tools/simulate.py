@@ -21,11 +21,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -347,7 +349,7 @@ async def _time_skipping_server() -> WorkflowEnvironment:
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL},
         )
     )
     return env
@@ -496,8 +498,8 @@ class Player:
                 self.refused.append(f"{line.no}：回访后已自动重办（center.callback.auto_redo），未能核查结案")
             if called.status is TicketStatus.AWAITING_VERIFICATION:
                 # 核查: the scenario's redo (past the configured cap, the centre closes it as it is).
-                redo = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
-                if await self._try(line.no, "核查重办", TicketWorkflow.verify, redo) is None:
+                send_back = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
+                if await self._try(line.no, "核查重办", TicketWorkflow.verify, send_back) is None:
                     close = VerifyTicket(
                         actor=self.lead,
                         decision=VerifyDecision.CLOSE,
@@ -675,7 +677,7 @@ async def play_shard(
         adapters = dict.fromkeys(codes, systems)
         async with build_workers(env.client, config, departments=codes, center=True, adapters=adapters):
             try:
-                await clock.play([lambda line=line: player.play(line) for line in lines])  # type: ignore[misc]
+                await clock.play([partial(player.play, line) for line in lines])
             except Stalled as stalled:
                 player.failures.append(f"{batch_name(lines)}：{stalled}")
                 # The tickets it had started are read as far as they got.

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
@@ -40,6 +40,7 @@ from starter.web import (
 from starter.web.pages import Forbidden, NotFound, NotSignedIn, render
 from starter.web.users import SignInThrottle, UserDirectory, process_secret
 
+api_router: APIRouter | None
 try:
     from starter.web.api import router as api_router
     from starter.web.api import serve_docs

@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -197,8 +198,8 @@ def install(app: FastAPI, client: Client, config: DistrictConfig) -> None:
 class _Measured:
     """The request metrics as Starlette middleware (add_middleware wants a class)."""
 
-    def __init__(self, app: object, metrics: RequestMetrics) -> None:
-        self.wrapped = metrics.middleware(app)  # type: ignore[arg-type]
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.wrapped = metrics.middleware(app)
 
-    async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
-        await self.wrapped(scope, receive, send)  # type: ignore[arg-type]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.wrapped(scope, receive, send)

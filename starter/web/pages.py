@@ -113,15 +113,18 @@ class NotFound(Exception):
 
 
 def client_of(request: Request) -> Client:
-    return request.app.state.client
+    client: Client = request.app.state.client
+    return client
 
 
 def config_of(request: Request) -> DistrictConfig:
-    return request.app.state.config
+    config: DistrictConfig = request.app.state.config
+    return config
 
 
 def _secret(request: Request) -> bytes:
-    return request.app.state.secret
+    secret: bytes = request.app.state.secret
+    return secret
 
 
 def viewer_of(request: Request) -> Viewer | None:

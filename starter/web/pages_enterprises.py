@@ -31,7 +31,7 @@ from domain.enterprise import (
 from domain.enterprise_lists import lists_by_unit, results_list, service_list, summarize, summary_table
 from domain.enterprise_plan import enterprise_for, item_spec, plan_add_item, plan_reopen
 from domain.intake import TicketRejected
-from domain.models import Role, Satisfaction
+from domain.models import Actor, Role, Satisfaction
 from domain.tables import Table
 from starter.enterprises import act_enterprise, all_enterprises, record_visit, view_enterprise
 from starter.tickets import ActionFailed
@@ -207,21 +207,7 @@ def actionable_items(records: list[EnterpriseRecord], viewer: Viewer, now: datet
     rows = []
     for record in records:
         for item in record.items:
-            no = item.item_no
-            checks: dict[str, Callable[[], None]] = {
-                "progress": lambda no=no, record=record: record.check_progress(
-                    NoteProgress(actor=actor, item_no=no, text="—")
-                ),
-                "close": lambda no=no, record=record: record.check_close(
-                    CloseItem(actor=actor, item_no=no, outcome=Outcome(kind=OutcomeKind.CANNOT, text="—", reason="—"))
-                ),
-                "confirm": lambda no=no, record=record: record.check_confirm(
-                    ConfirmItem(actor=actor, item_no=no, satisfaction=Satisfaction.SATISFIED)
-                ),
-                "reopen": lambda no=no, record=record: record.check_reopen(
-                    ReopenItem(actor=actor, item_no=no, reason="—")
-                ),
-            }
+            checks = _item_checks(record, actor, item.item_no)
             # The red service team may confirm for an enterprise, but does so from the CLI with the
             # enterprise on the line; the pages offer 确认 to the enterprise's own contact.
             if viewer.is_(Role.SERVICE_TEAM):
@@ -230,6 +216,20 @@ def actionable_items(records: list[EnterpriseRecord], viewer: Viewer, now: datet
             if allowed:
                 rows.append(ItemRow(record.enterprise.id, record.enterprise.name, item, item.overdue(now), allowed))
     return sorted(rows, key=lambda r: (not r.overdue, r.item.due_at))
+
+
+def _item_checks(record: EnterpriseRecord, actor: Actor, no: str) -> dict[str, Callable[[], None]]:
+    """The workflow's check for each item action, run on a sample command (what the page offers)."""
+    return {
+        "progress": lambda: record.check_progress(NoteProgress(actor=actor, item_no=no, text="—")),
+        "close": lambda: record.check_close(
+            CloseItem(actor=actor, item_no=no, outcome=Outcome(kind=OutcomeKind.CANNOT, text="—", reason="—"))
+        ),
+        "confirm": lambda: record.check_confirm(
+            ConfirmItem(actor=actor, item_no=no, satisfaction=Satisfaction.SATISFIED)
+        ),
+        "reopen": lambda: record.check_reopen(ReopenItem(actor=actor, item_no=no, reason="—")),
+    }
 
 
 def _item_command(action: str, actor: Any, item_no: str, form: dict[str, str], config: Any) -> tuple[Any, Any]:
@@ -249,10 +249,8 @@ def _item_command(action: str, actor: Any, item_no: str, form: dict[str, str], c
         return EnterpriseServiceWorkflow.confirm_item, command
     if action == "reopen":
         calendar = calendar_for(config.calendar, datetime.now(UTC))
-        command = plan_reopen(
-            config, calendar, actor=actor, item_no=item_no, reason=form.get("reason", ""), within=None
-        )
-        return EnterpriseServiceWorkflow.reopen_item, command
+        reopen = plan_reopen(config, calendar, actor=actor, item_no=item_no, reason=form.get("reason", ""), within=None)
+        return EnterpriseServiceWorkflow.reopen_item, reopen
     raise NotFound(f"没有名为 {action} 的事项操作")
 
 

@@ -136,8 +136,8 @@ def _determination(viewer: Viewer, form: dict[str, str], config: Any) -> Determi
         actor=viewer.actor,
         lead=lead,
         assisting=assisting,
-        lead_within=form.get("lead_within") or None,  # type: ignore[arg-type]  (validated as a duration)
-        assist_within=form.get("assist_within") or None,  # type: ignore[arg-type]
+        lead_within=form.get("lead_within") or None,  # a duration as written ("3wd"): pydantic parses it
+        assist_within=form.get("assist_within") or None,
     )
 
 

@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ
@@ -331,6 +333,7 @@ async def export(request: Request, suffix: str) -> Response:
         )
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = "工单队列"
     sheet.append(COLUMNS)
     for row in table:
@@ -422,7 +425,7 @@ def batchable(record: TicketRecord, viewer: Viewer) -> list[str]:
     return [
         a.id
         for a in record.pending_approvals
-        if passes(lambda a=a: record.check_decision(actor, a.id, None, approve=True))
+        if passes(partial(record.check_decision, actor, a.id, None, approve=True))
     ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -58,7 +59,7 @@ def allowed_on(record: WhistleRecord, viewer: Viewer) -> WhistleAllowed:
         evaluate=tuple(
             p.assignment.department
             for p in record.parts
-            if passes(lambda p=p: record.check_evaluate(actor, p.assignment.department))
+            if passes(partial(record.check_evaluate, actor, p.assignment.department))
         ),
     )
 

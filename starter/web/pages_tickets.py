@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -170,7 +171,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "extend": lambda: record.check_request_extension(actor, one, "—", now),
         "assist-sign": lambda: record.check_assist_sign_for(actor),
         "assist-report": lambda: record.check_assist_report(actor),
-        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]
+        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]  # the check reads no `to`
         "callback": lambda: record.check_callback(actor),
         "exempt": lambda: record.check_request_exemption(actor),
         "backlog": lambda: record.check_request_backlog(actor, date(2099, 12, 31), now),
@@ -193,7 +194,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
     allowed.decisions = [
         approval
         for approval in record.pending_approvals
-        if passes(lambda a=approval: record.check_decision(actor, a.id, None, approve=False))
+        if passes(partial(record.check_decision, actor, approval.id, None, approve=False))
     ]
     return allowed
 
@@ -538,8 +539,8 @@ def command_for(
         return TicketWorkflow.verify, command
     if action == "exempt":
         category = _choice(ExemptionReason, _need(form, "category", "免考核理由"), "免考核理由")
-        evidence = _need(form, "evidence", "证明材料")
-        return TicketWorkflow.request_exemption, RequestExemption(actor=actor, category=category, evidence=evidence)
+        proof = _need(form, "evidence", "证明材料")
+        return TicketWorkflow.request_exemption, RequestExemption(actor=actor, category=category, evidence=proof)
     if action == "backlog":
         text = _need(form, "until", "计划完成日期")
         try:
@@ -588,7 +589,8 @@ async def _attach(request: Request, viewer: Viewer, ticket_no: str) -> list[Atta
         record = await view(client_of(request), ticket_no)
     except ActionFailed:
         raise NotFound(f"工单 {ticket_no} 不存在") from None
-    if viewer.actor is None or not passes(lambda: record.check_answer(viewer.actor)):  # type: ignore[arg-type]
+    actor = viewer.actor
+    if actor is None or not passes(lambda: record.check_answer(actor)):
         return []  # the workflow refuses the answer itself, with its reason
     store: FileStore = request.app.state.attachments
     found = []

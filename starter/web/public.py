@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Form, Query, Request
@@ -115,7 +115,7 @@ def _json(outcome: Outcome) -> Response:
     return JSONResponse({"detail": outcome.detail}, status_code=outcome.status_code, headers=headers)
 
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": PublicStatus},
     404: {"model": Refusal, "description": REFUSED},
     422: {"model": Refusal},

@@ -607,7 +607,7 @@ async def play(world: World, rows: list[Row]) -> None:
         handle = world.handles[row.target]
         if row.before:
             await row.before(world)
-        view = CLASSES[row.workflow].view  # type: ignore[attr-defined]
+        view = CLASSES[row.workflow].view  # type: ignore[attr-defined]  # each workflow class has its view query
         before = (await handle.query(view)).actions
         wrong = wrong_actors(world, row)
         causes = await asyncio.gather(*(attempt(world, row, kind, actor) for kind, actor in wrong.items()))
@@ -661,7 +661,7 @@ def test_the_table_covers_every_update() -> None:
         definition = workflow._Definition.from_class(workflow_class)
         assert definition is not None
         for name, update in definition.updates.items():
-            declared.add((workflow_class.__name__, name))
+            declared.add((workflow_class.__name__, name))  # type: ignore[arg-type]  # no workflow of ours has a dynamic (nameless) update
             assert update.validator is not None, f"{workflow_class.__name__}.{name} has no validator"
         assert set(definition.signals) == INTERNAL_SIGNALS.get(workflow_class.__name__, set()), (
             f"{workflow_class.__name__}: a new signal — who may send it? (docs/security.md, INTERNAL_SIGNALS)"
@@ -677,7 +677,7 @@ def test_the_table_covers_every_update() -> None:
 
 def test_the_table_counts_its_cases(tmp_path: Path) -> None:
     """Every row has at least six wrong actors; the count is printed (pytest -s)."""
-    world = World(client=None, config=authz_config(tmp_path))  # type: ignore[arg-type]  (no server needed)
+    world = World(client=None, config=authz_config(tmp_path))  # type: ignore[arg-type]  # no server needed
     counts = {row.key: len(wrong_actors(world, row)) for row in TABLE}
     assert min(counts.values()) >= 6, counts
     print(f"authorization: {len(TABLE)} rows, {sum(counts.values())} (action × wrong actor) cases on the workflows")
@@ -830,13 +830,13 @@ async def test_a_callback_signed_by_another_department_is_refused_and_changes_no
             ticket_no, handle = world.numbers[target], world.handles[target]
             before = (await handle.query(TicketWorkflow.view)).actions, await accepted_updates(handle)
             for caller, actor in wrong:
-                response = await gateway.post(caller, ticket_no, action, {"actor": actor, **body})
+                response = await gateway.post(caller, ticket_no, action, {"actor": actor, **body})  # type: ignore[dict-item]  # the steps' bodies are dicts, typed object
                 assert response.status_code == 403, (action, caller, actor, response.text)
                 assert response.json()["detail"], response.text
                 world.cases.append((f"api/{action}", f"{caller} as {actor}", response.json()["detail"]))
             after = (await handle.query(TicketWorkflow.view)).actions, await accepted_updates(handle)
             assert after == before, f"{action}: a refused call changed the workflow"
-            right = await gateway.post("cgj", ticket_no, action, {"actor": "cgj_sun", **body})
+            right = await gateway.post("cgj", ticket_no, action, {"actor": "cgj_sun", **body})  # type: ignore[dict-item]  # the steps' bodies are dicts, typed object
             assert right.status_code == 200, (action, right.text)
     print(f"gateway: {len(steps) * len(wrong)} callbacks signed by the wrong caller refused")
 
@@ -871,7 +871,7 @@ async def test_the_edges_refuse_unknown_people_and_wrong_starters(tmp_path: Path
             )  # fmt: skip
         with pytest.raises(TicketRejected, match="不是值班长"):
             await start_campaign(
-                None,  # type: ignore[arg-type]  (refused before any call)
+                None,  # type: ignore[arg-type]  # refused before any call
                 config, started_by=person(who), kind=CampaignKind.SPECIAL_ACTION, title="t", filter=TicketFilter(),
                 within=Span(amount=1, unit=Unit.DAYS),
             )  # fmt: skip

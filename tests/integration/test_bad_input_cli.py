@@ -96,7 +96,7 @@ async def cli(dev_env: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         patch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
         patch.setenv("COLUMNS", "200")
         # The configuration is read afresh by every command (a YAML parse, 0.2 s here): once is enough.
-        patch.setattr(cli_common, "load_config", functools.lru_cache(maxsize=4)(cli_common.load_config))
+        patch.setattr(cli_common, "load_config", functools.lru_cache(maxsize=4)(cli_common.load_config))  # type: ignore[attr-defined]  # patched where the CLI looks it up
         async with build_workers(client, config, departments=["cgj", "zjj"], center=True):
             running = await start_running(client, config)
             lengths = await settled(client, list(running.ids.values()))
@@ -172,7 +172,7 @@ class Command:
         for where, (kinds, expect) in self.bad.items():
             for kind, values in kinds:
                 found[f"{name} {where}: {kind}"] = values.map(
-                    lambda value, where=where, kind=kind, expect=expect: self.case(where, value, kind, expect)
+                    lambda value, where=where, kind=kind, expect=expect: self.case(where, value, kind, expect)  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
                 )
         return found
 
@@ -214,7 +214,7 @@ def commands(cli: Cli) -> dict[str, Command]:
     evidence21 = [("too many items", st.just([f"p{i}.jpg" for i in range(21)]))]
     return {
         # 工单: a department's and the centre's actions on a running ticket
-        "dept sign": Command(("dept", "sign"), clerk, (T,), "TicketWorkflow", bad={"--as": person, "#0": (ids(), ("工单号",))}),
+        "dept sign": Command(("dept", "sign"), clerk, (T,), "TicketWorkflow", bad={"--as": person, "#0": (ids(), ("工单号",))}),  # type: ignore[arg-type]  # dict is invariant: a str is one of the values allowed
         "dept contact": Command(("dept", "contact"), {**clerk, "--note": "已联系"}, (T,), "TicketWorkflow", bad={"--note": (text(1000, False), ("note",))}),
         "dept answer": Command(
             ("dept", "answer"), {**clerk, "--text": "已清运", "--evidence": ["p.jpg"]}, (T,), "TicketWorkflow",
@@ -451,7 +451,7 @@ async def test_an_import_reports_every_bad_line_in_one_line_each_and_starts_noth
         for number, line in zip(bad, reported, strict=True):
             assert line.startswith(f"{path}: line {number}: ") and line.endswith("，已跳过"), line
         assert f"新受理 0，重复 0，错误行 {len(bad)}" in result.out
-        for number in numbers:
+        for number in numbers:  # type: ignore[assignment]  # `number`: a line number above, a ticket number here
             assert not run(exists(cli.client, f"ticket-{number}"))
 
     await asyncio.to_thread(each_site, {"jsonl": all_bad_jsonl()}, 12, check)

@@ -129,7 +129,7 @@ async def test_a_bad_update_payload_is_refused_naming_the_field_and_changes_noth
     run = on_loop(asyncio.get_running_loop())
     valid = valid_payloads(live.config)
     sites = {
-        f"{workflow}.{name} {site}": strategy.map(lambda case, key=(workflow, name): (key, *case))
+        f"{workflow}.{name} {site}": strategy.map(lambda case, key=(workflow, name): (key, *case))  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
         for (workflow, name), update in workflow_updates().items()
         for site, strategy in bad_fields(
             update.arg_types[0], valid[update.arg_types[0]].model_dump(mode="json"), CONFIGURED
@@ -154,7 +154,7 @@ async def test_oversized_payloads_never_reach_a_history(live: Live, tally: Tally
     and by the workflow's validator when sent raw; a first visit that big starts nothing."""
     config, client, running = live.config, live.client, live.running
     visit = valid_payloads(config)[RecordVisit]
-    item = ItemSpec.model_validate({**visit.items[0].model_dump(), "measures": "措" * 2000})
+    item = ItemSpec.model_validate({**visit.items[0].model_dump(), "measures": "措" * 2000})  # type: ignore[attr-defined]  # valid_payloads() types its samples BaseModel; this one is a RecordVisit
     big = visit.model_copy(update={"items": [item] * 50})
 
     tally("update_payloads", "oversized payload")
@@ -169,7 +169,7 @@ async def test_oversized_payloads_never_reach_a_history(live: Live, tally: Tally
             config,
             actor=actor_for(config, "hft_li"),
             enterprise=fresh,
-            visited_on=visit.visited_on,
+            visited_on=visit.visited_on,  # type: ignore[attr-defined]  # valid_payloads() types its samples BaseModel; this one is a RecordVisit
             members=["hft_li"],
             items=[item] * 50,
         )
@@ -269,13 +269,13 @@ async def test_the_api_refuses_a_bad_callback_naming_the_field_and_changes_nothi
     run = on_loop(asyncio.get_running_loop())
     path = f"/api/tickets/{live.running.ticket_no}"
     sites = {
-        f"{action} {name}": strategy.map(lambda case, action=action: (action, *case))
+        f"{action} {name}": strategy.map(lambda case, action=action: (action, *case))  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
         for action, (model, valid) in CALLBACKS.items()
-        for name, strategy in bad_fields(model, valid).items()
+        for name, strategy in bad_fields(model, valid).items()  # type: ignore[arg-type]  # the table's payloads are dicts, typed object
     }
     sites["(unknown person)"] = st.sampled_from(sorted(CALLBACKS)).flatmap(
         lambda action: st.sampled_from(["nobody", "zhang li", "cgj-sun"]).map(
-            lambda who: (action, {**CALLBACKS[action][1], "actor": who}, Bad("unknown code", who, ("actor",)))
+            lambda who: (action, {**CALLBACKS[action][1], "actor": who}, Bad("unknown code", who, ("actor",)))  # type: ignore[dict-item]  # the table's payloads are dicts, typed object
         )
     )
 

@@ -32,7 +32,7 @@ from domain.commands import ContactCitizen, GiveAnswer, RecordCallback, RequestE
 from domain.config import DistrictConfig
 from domain.models import Answer, Callback, Satisfaction, TicketStatus
 from domain.report_request import ReportRequest, ReportRun
-from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RATE_COLUMNS, RED_LIST, Rate, Report
+from domain.reports import BLACK_LIST, BY_DEPARTMENT, OVERVIEW, RATE_COLUMNS, RED_LIST, Rate, Report  # type: ignore[attr-defined]  # Rate is domain.metrics', used by domain.reports
 from starter.tickets import act, submit, view
 from starter.web.app import create_app, serving
 from starter.web.users import WebUser, hash_password, load_users, write_users
@@ -67,7 +67,7 @@ class Site:
 
     async def signed_in(self, username: str, width: int = 1280) -> Page:
         viewport = {"width": width, "height": 900 if width > 600 else 844}
-        context = await self.browser.new_context(locale="zh-CN", viewport=viewport, accept_downloads=True)
+        context = await self.browser.new_context(locale="zh-CN", viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]  # a plain dict for Playwright's ViewportSize TypedDict
         await context.add_init_script("window.HOTLINE_LIVE_MS = 1000;")  # the live poll, faster for tests
         page = await context.new_page()
         await page.goto(f"{self.url}/login")
@@ -344,7 +344,7 @@ async def test_a_day_at_the_workbench(site: Site, width: int, tmp_path: Path) ->
     await clerk.get_by_label("答复内容").fill("已更换松动砖块")
     picture = _photo()
     await clerk.locator("#answer-files").set_input_files(
-        files=[{"name": "现场照片.jpg", "mimeType": "image/jpeg", "buffer": picture}]
+        files=[{"name": "现场照片.jpg", "mimeType": "image/jpeg", "buffer": picture}]  # type: ignore[arg-type]  # a plain dict for Playwright's FilePayload TypedDict
     )
     await clerk.get_by_role("button", name="提交答复").click()
     await expect(clerk.locator("#ticket-status")).to_have_text("待回访")
@@ -445,7 +445,7 @@ async def test_a_citizen_looks_a_ticket_up(site: Site, width: int) -> None:
     await submit(site.client, site.config, ticket)
     record = await eventually(site.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
     viewport = {"width": width, "height": 900 if width > 600 else 844}
-    context = await site.browser.new_context(locale="zh-CN", viewport=viewport)
+    context = await site.browser.new_context(locale="zh-CN", viewport=viewport)  # type: ignore[arg-type]  # a plain dict for Playwright's ViewportSize TypedDict
     page = await context.new_page()
     await page.goto(f"{site.url}/status")
     await page.get_by_label("工单号").fill(ticket.ticket_no)

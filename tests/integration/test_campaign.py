@@ -35,12 +35,12 @@ def config(tmp_path: Path) -> DistrictConfig:
     )
 
 
-def property_ticket(urgency: str = "一般"):  # type: ignore[no-untyped-def]
+def property_ticket(urgency: str = "一般"):
     """物业服务 in 新华街道 → 新华街道办事处 (xhjd): no other test files tickets there."""
     return sample_ticket("物业服务", "新华街道", urgency=urgency, title="物业不作为", content="电梯常坏无人修。")
 
 
-async def until_members(client: Client, campaign_no: str, count: int):  # type: ignore[no-untyped-def]
+async def until_members(client: Client, campaign_no: str, count: int):
     import asyncio
 
     for _ in range(100):

@@ -132,7 +132,7 @@ async def test_actions_outside_the_responsible_unit_or_state_are_refused(
         "镇街": (
             EnterpriseServiceWorkflow.add_item,
             AddItem(actor=person(config, "bhjd_street"), visit_no="V1", item=spec(config, "x", "zjj")),
-        ),  # type: ignore[arg-type]
+        ),
     }
     for label, (update, command) in refusals.items():
         with pytest.raises(ActionFailed, match="拒绝") as refused:

@@ -134,7 +134,7 @@ async def federation(
             process.send_signal(signal.SIGTERM)
         codes = [await asyncio.wait_for(p.wait(), timeout=30) for p in processes]
         await proxy.stop()
-        errors = [(await p.stderr.read()).decode()[-2000:] for p in processes]  # type: ignore[union-attr]
+        errors = [(await p.stderr.read()).decode()[-2000:] for p in processes]
         assert codes == [0] * len(processes), errors
 
 

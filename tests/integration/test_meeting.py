@@ -109,7 +109,9 @@ async def test_the_third_return_sends_a_problem_ticket_to_consultation(
     hops = [("cgj_sun", "bhjd"), ("bhjd_yang", "zjj"), ("zjj_li", "cgj")]
     for round_, (clerk, to) in enumerate(hops, start=1):
         await eventually(
-            client, no, lambda r, n=round_: r.dispatch_round == n and r.status is TicketStatus.AWAITING_SIGN_FOR
+            client,
+            no,
+            lambda r, n=round_: r.dispatch_round == n and r.status is TicketStatus.AWAITING_SIGN_FOR,  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
         )
         requested = await act(
             client, no, TicketWorkflow.request_return, RequestReturn(actor=person(config, clerk), reason="非本单位职责")
@@ -152,8 +154,8 @@ async def test_a_decision_sets_each_departments_time_limit(
         actor=lead,
         lead=assignment_for(config, "zjj"),
         assisting=[assignment_for(config, "cgj")],
-        lead_within="2h",  # type: ignore[arg-type]
-        assist_within="30m",  # type: ignore[arg-type]
+        lead_within="2h",
+        assist_within="30m",
     )
     await act_meeting(client, m, ConsultationMeetingWorkflow.decide, decision)
     ticket = await eventually(

@@ -52,9 +52,9 @@ async def web(own_dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator
 async def test_web_health_readiness_and_metrics(web: tuple[str, Client, object]) -> None:
     url, client, config = web
     # Only the centre's worker: the delivery to cgj is never taken, as when its worker is down.
-    async with build_workers(client, config, center=True, max_cached_workflows=0):  # type: ignore[arg-type]
+    async with build_workers(client, config, center=True, max_cached_workflows=0):  # type: ignore[arg-type]  # the fixture types its config object
         ticket = sample_ticket().model_copy(update={"received_at": datetime.now(UTC) - timedelta(minutes=20)})
-        await submit(client, config, ticket)  # type: ignore[arg-type]
+        await submit(client, config, ticket)  # type: ignore[arg-type]  # the fixture types its config object
         await eventually(client, ticket.ticket_no, lambda r: r.status is TicketStatus.DISPATCHING)
         async with httpx.AsyncClient(base_url=url) as http:
             assert (await http.get("/healthz")).json() == {"status": "ok"}
@@ -180,7 +180,7 @@ async def test_workers_as_installed_serve_metrics_and_log_no_personal_data(clien
         for process in (center, department):
             process.send_signal(signal.SIGTERM)
         codes = [await asyncio.wait_for(p.wait(), timeout=30) for p in (center, department)]
-    logs = [(await p.stderr.read()).decode() for p in (center, department)]  # type: ignore[union-attr]
+    logs = [(await p.stderr.read()).decode() for p in (center, department)]
     assert codes == [0, 0], logs
     # The SDK's own series (its Prometheus exporter, passed on) and ours, on one port per worker.
     assert value(center_metrics["hotline_worker_up"], task_queue=config.center.task_queue) == 1

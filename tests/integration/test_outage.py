@@ -193,7 +193,7 @@ async def test_hours_of_503_alert_the_shift_lead_once_and_the_ticket_is_delivere
     client = env.client
     with department_system(503) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         ticket = sample_ticket()  # 市容环卫 in 滨河街道 → cgj; 一般: sign for within 2 hours
         no = ticket.ticket_no
         async with workers(client, config, attempts):
@@ -295,7 +295,7 @@ async def test_a_short_blip_is_retried_within_the_one_activity_and_alerts_nobody
     client = env.client
     with department_system(503) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         ticket = sample_ticket()
         async with workers(client, config, attempts):
             await submit(client, config, ticket)
@@ -326,7 +326,7 @@ async def test_a_refusal_still_fails_at_once(env: WorkflowEnvironment, tmp_path:
     client = env.client
     with department_system(422) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         ticket = sample_ticket()
         async with workers(client, config, attempts):
             await submit(client, config, ticket)
@@ -351,7 +351,7 @@ async def test_a_refusal_after_an_outage_fails_for_good(env: WorkflowEnvironment
     client = env.client
     with department_system(503) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         ticket = sample_ticket()
         async with workers(client, config, attempts):
             await submit(client, config, ticket)
@@ -385,7 +385,7 @@ async def test_an_assisting_department_down_is_reported_once_and_served_once_whe
     client = env.client
     with department_system(503) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         # 紧急 供水供电: the lead is sw; gdgs and cgj assist (joint response), cgj's system is down.
         ticket = sample_ticket("供水供电", urgency="紧急", title="小区突发停水", content="整栋楼停水。")
         no = ticket.ticket_no
@@ -419,7 +419,7 @@ async def test_a_department_down_after_delivery_gets_its_notices_once_and_in_ord
     client = env.client
     with department_system(200) as system:
         config = outage_config(tmp_path, system)
-        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
         ticket = sample_ticket()  # 一般: warnings at 1 h and 1.5 h, 催办 at 2 h
         no = ticket.ticket_no
         async with workers(client, config, attempts):

@@ -55,7 +55,7 @@ def attributes(
         values.append(SearchAttributePair(sa.SATISFACTION, satisfaction.value))
     if resolve_due is not None:
         values.append(SearchAttributePair(sa.RESOLVE_DUE, resolve_due))
-    return TypedSearchAttributes(values)
+    return TypedSearchAttributes(values)  # type: ignore[arg-type]  # a list of pairs of several value types
 
 
 # Counted from 2026-06-01 (--since):

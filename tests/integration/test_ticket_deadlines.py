@@ -243,8 +243,8 @@ async def test_a_policy_change_leaves_running_tickets_on_their_own_policy(
         await env.sleep(timedelta(hours=3))
         before = await view(env.client, before.ticket.ticket_no)
         after = await view(env.client, after.ticket.ticket_no)
-    assert before.resolve_due == before.dispatched_at + timedelta(hours=2)
-    assert after.resolve_due == after.dispatched_at + timedelta(hours=4)
+    assert before.resolve_due == before.dispatched_at + timedelta(hours=2)  # type: ignore[operator]  # a dispatched ticket has dispatched_at
+    assert after.resolve_due == after.dispatched_at + timedelta(hours=4)  # type: ignore[operator]  # a dispatched ticket has dispatched_at
     assert "催办" in [a.detail.split("：")[-1] for a in before.actions if "办结超期" in a.detail]
     assert not any("办结超期" in a.detail for a in after.actions)
     # Both histories replay against the current code.

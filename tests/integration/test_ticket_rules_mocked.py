@@ -104,7 +104,10 @@ async def test_an_unsigned_ticket_is_warned_then_pressed_at_its_sign_for_instant
     due = start + timedelta(minutes=30)
     steps = asked.steps(ClockKind.SIGN_FOR)
     assert [(kind, level) for kind, level, _ in steps if kind == "预警提醒"] == [("预警提醒", None)] * 2
-    assert sorted(level for kind, level, _ in steps if kind == "超期督办") == ["催办", "催办"]  # department, centre
+    assert sorted(level or "" for kind, level, _ in steps if kind == "超期督办") == [
+        "催办",
+        "催办",
+    ]  # department, centre
     assert {at for _, _, at in steps} == {due}
     assert (await view(env.client, no)).overdue
 

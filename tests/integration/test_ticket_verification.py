@@ -111,7 +111,7 @@ async def test_an_unsatisfied_callback_waits_for_verification_and_closes_unresol
     ending = await outcome(env.client, no)
     assert ending.status is TicketStatus.CLOSED and ending.redo_count == 0
     facts = (await published(env.client, no))["facts"]
-    assert "核查结案:已解释说明" in facts and "未解决" in facts
+    assert "核查结案:已解释说明" in facts and "未解决" in facts  # type: ignore[operator]  # facts is a list; published() types its values object
     record = await view(env.client, no)
     assert record.callback is not None and record.callback.satisfaction is Satisfaction.UNSATISFIED
     assert record.actions[-1].action == "核查结案" and record.actions[-1].actor.name == "张丽"
@@ -129,8 +129,8 @@ async def test_verification_redoes_until_the_cap_then_only_closes(env: WorkflowE
         assert result.message == "核查：已发回重办"
         await eventually(env.client, no, lambda r: r.dispatch_round == 2 and r.status is TicketStatus.AWAITING_SIGN_FOR)
         facts = (await published(env.client, no))["facts"]
-        assert "#1@cgj:未解决" in facts and "#1@cgj:签收及时" in facts
-        assert "未解决" not in facts  # the first round's verdict moved to its round tag
+        assert "#1@cgj:未解决" in facts and "#1@cgj:签收及时" in facts  # type: ignore[operator]  # facts is a list; published() types its values object
+        assert "未解决" not in facts  # type: ignore[operator]  # facts is a list; published() types its values object; the first round's verdict moved to its round tag
         await answer(env.client, config, no)
         await call_back(env.client, config, no, Satisfaction.UNSATISFIED)
         with pytest.raises(ActionFailed, match="达到上限（1 次），仅可核查结案或提请会商"):
@@ -179,7 +179,7 @@ async def test_an_exemption_decided_after_closure_still_reaches_the_facts(
 
     assert (await outcome(env.client, no)).status is TicketStatus.CLOSED
     after = await published(env.client, no)
-    assert "免考核@cgj" in after["facts"] and after["awaiting_approval"] is False
+    assert "免考核@cgj" in after["facts"] and after["awaiting_approval"] is False  # type: ignore[operator]  # facts is a list; published() types its values object
 
 
 async def test_backlog_moves_the_due_time_to_the_plan_date_and_reminds_monthly(
@@ -200,7 +200,7 @@ async def test_backlog_moves_the_due_time_to_the_plan_date_and_reminds_monthly(
     assert record.on_backlog and record.resolve_due is not None
     assert record.resolve_due.astimezone(CHINA_TZ).date() == plan + timedelta(days=1)
     shown = await published(env.client, no)
-    assert "挂账" in shown["facts"] and shown["resolve_due"] == record.resolve_due and shown["status"] == "已联系"
+    assert "挂账" in shown["facts"] and shown["resolve_due"] == record.resolve_due and shown["status"] == "已联系"  # type: ignore[operator]  # facts is a list; published() types its values object
 
     await env.sleep(timedelta(days=32))  # past the first month: one reminder, no 催办 (the plan date governs)
     record = await eventually(env.client, no, lambda r: r.backlog_reminders == 1 and not r.outbox)
@@ -211,7 +211,7 @@ async def test_backlog_moves_the_due_time_to_the_plan_date_and_reminds_monthly(
     await act(env.client, no, TicketWorkflow.answer, reply)
     await call_back(env.client, config, no, Satisfaction.SATISFIED)
     assert (await outcome(env.client, no)).status is TicketStatus.CLOSED
-    assert "挂账" not in (await published(env.client, no))["facts"]
+    assert "挂账" not in (await published(env.client, no))["facts"]  # type: ignore[operator]  # facts is a list; published() types its values object
 
 
 async def test_a_pause_moves_the_due_times_and_resumes_by_itself_at_the_limit(
@@ -225,7 +225,7 @@ async def test_a_pause_moves_the_due_times_and_resumes_by_itself_at_the_limit(
     assert (await act(env.client, no, TicketWorkflow.request_pause, ask)).approval_id == "P1"
     await act(env.client, no, TicketWorkflow.approve, Decide(actor=lead, approval_id="P1"))
     record = await view(env.client, no)
-    assert record.paused_since is not None and "暂停计时" in (await published(env.client, no))["facts"]
+    assert record.paused_since is not None and "暂停计时" in (await published(env.client, no))["facts"]  # type: ignore[operator]  # facts is a list; published() types its values object
     paused_at, limit_at = record.paused_since, record.pause_ends_at
     assert limit_at is not None
 
@@ -237,7 +237,7 @@ async def test_a_pause_moves_the_due_times_and_resumes_by_itself_at_the_limit(
     assert record.resolve_due is not None and before is not None
     assert record.resolve_due - before >= timedelta(days=10)  # 10 working days of pause, at least 10 days
     assert record.escalation_level is None and not record.overdue  # no step fired while paused
-    assert "暂停计时" not in (await published(env.client, no))["facts"]
+    assert "暂停计时" not in (await published(env.client, no))["facts"]  # type: ignore[operator]  # facts is a list; published() types its values object
     # The audit timeline names the timer: the system resumed the clocks at the limit.
     story = await story_of(env.client, workflow_id_for(no))
     assert any(s.action == "时限计时到点" and "暂停计时上限" in s.detail for s in story.steps)
@@ -259,9 +259,9 @@ async def test_an_open_ticket_past_its_sign_for_time_publishes_it_late(
     env: WorkflowEnvironment, config: DistrictConfig, workers: None
 ) -> None:
     no = await delivered(env.client, config, urgency="紧急")
-    assert "签收超时" not in (await published(env.client, no))["facts"]
+    assert "签收超时" not in (await published(env.client, no))["facts"]  # type: ignore[operator]  # facts is a list; published() types its values object
 
     await env.sleep(timedelta(minutes=40))  # the 30-minute sign-for clock ran out: 催办
 
     await eventually(env.client, no, lambda r: r.overdue)
-    assert "签收超时" in (await published(env.client, no))["facts"]
+    assert "签收超时" in (await published(env.client, no))["facts"]  # type: ignore[operator]  # facts is a list; published() types its values object

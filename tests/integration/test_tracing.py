@@ -27,7 +27,7 @@ async def test_one_trace_from_the_api_to_the_departments_delivery(client: Client
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    traced = Client(**{**client.config(), "interceptors": tracing.client_interceptors(provider.get_tracer("test"))})
+    traced = Client(**{**client.config(), "interceptors": tracing.client_interceptors(provider.get_tracer("test"))})  # type: ignore[arg-type]  # the client's own config, given back with interceptors
     config = make_config(tmp_path)
     config = config.model_copy(update={"center": config.center.model_copy(update={"api_secret": CENTER_KEY})})
     app = api_app(traced, config)
@@ -46,7 +46,7 @@ async def test_one_trace_from_the_api_to_the_departments_delivery(client: Client
     assert {"StartWorkflow:TicketWorkflow", "RunWorkflow:TicketWorkflow"} <= in_trace, sorted(in_trace)
     assert "RunActivity:deliver_ticket" in in_trace, sorted(in_trace)
     [delivery] = [s for s in spans if s.name == "RunActivity:deliver_ticket"]
-    assert delivery.attributes["temporalWorkflowID"].endswith(ticket.ticket_no)
+    assert delivery.attributes["temporalWorkflowID"].endswith(ticket.ticket_no)  # type: ignore[index]  # the delivery span has attributes
 
 
 def test_tracing_is_off_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:

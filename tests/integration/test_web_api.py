@@ -169,7 +169,7 @@ async def test_openapi_documents_every_endpoint_with_its_refusals(gateway):
 
 
 async def test_the_api_docs_load_nothing_from_another_site(tmp_path):
-    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    app = api_app(None, with_keys(make_config(tmp_path)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
         page = await http.get("/api/docs")
         assert page.status_code == 200 and "swagger" in page.text.lower()
@@ -335,7 +335,7 @@ class Flood:
 
 async def test_a_chunked_body_is_refused_before_or_at_the_limit_never_read_whole(tmp_path):
     # No Temporal behind it: every request here is refused before a handler would ask it.
-    app = api_app(None, with_keys(make_config(tmp_path)))  # type: ignore[arg-type]
+    app = api_app(None, with_keys(make_config(tmp_path)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hotline.test") as http:
         unsigned = Flood(16 * 1024 * 1024)
         response = await http.post("/api/tickets", content=unsigned.chunks())

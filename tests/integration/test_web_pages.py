@@ -144,7 +144,7 @@ async def test_an_assisting_department_sees_the_phone_masked(pages: Pages) -> No
 async def test_the_delivery_line_shows_no_server_path(pages: Pages) -> None:
     number = await waiting_ticket(pages)
     page = await (await pages.as_("cgj_sun")).get(f"/tickets/{number}")
-    inbox = os.path.abspath(pages.config.department("cgj").adapter.folder)  # type: ignore[union-attr]
+    inbox = os.path.abspath(pages.config.department("cgj").adapter.folder)
     record = await view(pages.client, number)
     assert any(inbox in a.detail for a in record.actions)  # the receipt names the file written …
     assert f"（{number}_round1.json）" in page.text  # … the page its name alone

@@ -147,13 +147,13 @@ async def test_a_whistle_is_checked_before_anything_starts(env: WorkflowEnvironm
     street = person(config, "bhjd_street")
     common = {"title": "t", "content": "c", "departments": ["zjj"], "whistle_no": "W-BAD-1"}
     with pytest.raises(TicketRejected, match="kind: unknown '随便'"):
-        await blow(env.client, config, raised_by=street, kind="随便", **common)
+        await blow(env.client, config, raised_by=street, kind="随便", **common)  # type: ignore[arg-type]  # common holds the remaining arguments, each of its type
     with pytest.raises(TicketRejected, match="department: unknown 'nope'"):
-        await blow(env.client, config, raised_by=street, kind="推进", **{**common, "departments": ["nope"]})
+        await blow(env.client, config, raised_by=street, kind="推进", **{**common, "departments": ["nope"]})  # type: ignore[arg-type]  # common holds the remaining arguments, each of its type
     with pytest.raises(TicketRejected, match="不是镇街工作人员"):
-        await blow(env.client, config, raised_by=person(config, "zjj_li"), kind="推进", **common)
+        await blow(env.client, config, raised_by=person(config, "zjj_li"), kind="推进", **common)  # type: ignore[arg-type]  # common holds the remaining arguments, each of its type
     with pytest.raises(TicketRejected, match="named twice"):
-        await blow(env.client, config, raised_by=street, kind="推进", **{**common, "departments": ["zjj", "zjj"]})
+        await blow(env.client, config, raised_by=street, kind="推进", **{**common, "departments": ["zjj", "zjj"]})  # type: ignore[arg-type]  # common holds the remaining arguments, each of its type
     with pytest.raises(RPCError) as missing:  # nothing was started
         await env.client.get_workflow_handle(workflow_id_for_whistle("W-BAD-1")).describe()
     assert missing.value.status is RPCStatusCode.NOT_FOUND

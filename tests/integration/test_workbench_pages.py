@@ -53,7 +53,7 @@ def numbers_in(html: str, candidates: list[str]) -> list[str]:
 
 async def signed_ticket(web: Pages, **fields: object) -> str:
     """A ticket of the 城管局 (cgj), signed for by its clerk."""
-    ticket = sample_ticket(**fields)  # type: ignore[arg-type]
+    ticket = sample_ticket(**fields)  # type: ignore[arg-type]  # the fields are sample_ticket's own keywords
     await submit(web.client, web.config, ticket)
     await eventually(web.client, ticket.ticket_no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
     clerk = await web.as_("cgj_sun")
@@ -84,7 +84,7 @@ async def test_the_queue_sorts_by_due_time_pages_and_searches(
     # The urgent ticket, received later, is due first: the queue shows it first (and so does the
     # newest-first order).
     records = {n: await view(pages.client, n) for n in (plain.ticket_no, urgent.ticket_no)}
-    assert records[urgent.ticket_no].resolve_due < records[plain.ticket_no].resolve_due  # type: ignore[operator]
+    assert records[urgent.ticket_no].resolve_due < records[plain.ticket_no].resolve_due  # type: ignore[operator]  # both are dispatched: each has its due time
     assert numbers_in(queue.text, [plain.ticket_no, urgent.ticket_no]) == [urgent.ticket_no, plain.ticket_no]
     by_received = await lead.get("/queue?sort=received")
     assert numbers_in(by_received.text, [plain.ticket_no, urgent.ticket_no]) == [urgent.ticket_no, plain.ticket_no]
@@ -129,8 +129,8 @@ async def test_the_filtered_queue_exports_as_csv_and_xlsx(pages: Pages) -> None:
     response = await clerk.get("/queue/export.xlsx", params=params)
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
-    header = [c.value for c in sheet[1]]
-    row = {name: cell.value for name, cell in zip(header, sheet[2], strict=True)}
+    header = [c.value for c in sheet[1]]  # type: ignore[index]  # a loaded workbook's active sheet
+    row = {name: cell.value for name, cell in zip(header, sheet[2], strict=True)}  # type: ignore[index]  # a loaded workbook's active sheet
     assert sheet.max_row == 2 and row["工单号"] == number
     assert isinstance(row["受理时间"], datetime) and isinstance(row["办结时限"], datetime)  # dates, not text
     assert row["重办次数"] == 0 and isinstance(row["重办次数"], int)
@@ -511,7 +511,7 @@ def test_an_overdue_enterprise_item_is_marked_red_in_the_lists() -> None:
     table = Table(
         title="服务清单", columns=["事项", "状态"], rows=[["照明", f"办理中{OVERDUE_MARK}"], ["道路", "办理中"]]
     )
-    html = str(templates.env.get_template("_macros.html").module.table(table))  # type: ignore[attr-defined]
+    html = str(templates.env.get_template("_macros.html").module.table(table))  # type: ignore[attr-defined]  # a template's macro, as Jinja gives it
     late, on_time = html.split("<tr")[2:4]
     assert 'class="overdue"' in late and 'class="item-late"' in late
     assert "overdue" not in on_time and "item-late" not in on_time

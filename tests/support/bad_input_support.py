@@ -76,7 +76,7 @@ def on_loop(loop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[T]], T]:
     session's loop, where the dev server's client and the workers live."""
 
     def run(work: Awaitable[T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, loop).result(timeout=120)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(work, loop).result(timeout=120)  # type: ignore[arg-type]  # the callers pass coroutines
 
     return run
 
@@ -386,7 +386,7 @@ def workflow_updates() -> dict[tuple[str, str], Any]:
         definition = workflow._Definition.must_from_class(cls)
         for name, update in definition.updates.items():
             found[(definition.name, name)] = update
-    return found
+    return found  # type: ignore[return-value]  # the SDK's definitions carry Optional names; ours all have one
 
 
 # Fields of a payload that the client fills in from the configuration, not from what a person types:
@@ -435,7 +435,7 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
         c.Unlink(actor=lead, note="不同事项"),
         c.DetermineOwner(
             actor=lead, lead=zjj, assisting=[cgj], note="现场确权", lead_within="5wd", assist_within="2wd"
-        ),  # type: ignore[arg-type]
+        ),
         c.ManualDispatch(actor=lead, to=cgj, note="人工派遣"),
         c.ContactCitizen(actor=clerk, note="已电话联系"),
         c.GiveAnswer(actor=clerk, answer=Answer(text="已清运完毕", resolved=True, evidence=["回执.pdf"])),
@@ -474,7 +474,7 @@ def valid_payloads(config: Any) -> dict[type[BaseModel], BaseModel]:
             actor=clerk, item_no="S1", outcome=e.Outcome(kind=e.OutcomeKind.DONE, text="已办结", evidence=["回执.pdf"])
         ),
         e.ConfirmItem(actor=team, item_no="S1", satisfaction=Satisfaction.SATISFIED, comment="满意"),
-        e.ReopenItem(actor=team, item_no="S1", reason="未解决", within="5wd", deadlines=deadlines),  # type: ignore[arg-type]
+        e.ReopenItem(actor=team, item_no="S1", reason="未解决", within="5wd", deadlines=deadlines),
     ]
     return {type(p): p for p in payloads}
 

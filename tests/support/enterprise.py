@@ -9,8 +9,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
-from domain.enterprise import Enterprise, Outcome, OutcomeKind
+from domain.enterprise import Outcome, OutcomeKind
 from domain.enterprise_plan import enterprise_for, item_spec
+from domain.models import Enterprise
 from starter.enterprises import record_visit
 from tests.support.helpers import person
 

@@ -321,7 +321,7 @@ class Desk:
         def done(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
             if not task.cancelled() and task.exception() is not None:
-                self.failures.append(task.exception())  # type: ignore[arg-type]
+                self.failures.append(task.exception())  # type: ignore[arg-type]  # checked not None just above
 
         task.add_done_callback(done)
         return task

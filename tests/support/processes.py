@@ -31,7 +31,7 @@ async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Pr
     line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
     if "worker 已启动" not in line.decode():
         process.kill()
-        raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])  # type: ignore[union-attr]
+        raise AssertionError(line.decode() + (await process.stderr.read()).decode()[-3000:])
     return process
 
 

@@ -127,7 +127,7 @@ async def replay_everything(client: Client, started: Iterable[str] | None = None
     """Replays the server's histories (listed, or followed from `started` on a server that cannot
     list) against today's workflows; raises naming every one that fails. Returns how many replayed."""
     histories = await (_histories_listed(client) if started is None else _histories_followed(client, started))
-    names = {w.__temporal_workflow_definition.name: w for w in REGISTERED}  # type: ignore[attr-defined]
+    names = {w.__temporal_workflow_definition.name: w for w in REGISTERED}  # type: ignore[attr-defined]  # set by @workflow.defn
     ours: list[WorkflowHistory] = []
     for history in histories:
         if not history.events:

@@ -390,7 +390,7 @@ def test_every_update_payload_of_every_workflow_is_refused_naming_the_field(conf
     updates = workflow_updates()
     valid = valid_payloads(config)
     sites = {
-        f"{workflow}.{name} {site}": strategy.map(lambda case, key=(workflow, name): (key, *case))
+        f"{workflow}.{name} {site}": strategy.map(lambda case, key=(workflow, name): (key, *case))  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
         for (workflow, name), update in updates.items()
         for site, strategy in bad_fields(
             update.arg_types[0], valid[update.arg_types[0]].model_dump(mode="json"), CONFIGURED
@@ -485,7 +485,7 @@ def test_the_payload_limit(config: DistrictConfig, tally: Tally):
     valid = valid_payloads(config)
     visit = valid[RecordVisit]
     # Every field within its own bound, the whole far over: 50 items of 2,000 characters of measures.
-    item = ItemSpec.model_validate({**visit.items[0].model_dump(), "measures": "措" * 2000})
+    item = ItemSpec.model_validate({**visit.items[0].model_dump(), "measures": "措" * 2000})  # type: ignore[attr-defined]  # valid_payloads() types its samples BaseModel; this one is a RecordVisit
     big = visit.model_copy(update={"items": [item] * 50})
     assert RecordVisit.model_validate(big.model_dump()) == big
     tally("update_payloads", "oversized payload")

@@ -121,7 +121,7 @@ async def test_unencrypted_payloads_pass_through() -> None:
     """Histories written before encryption was turned on stay readable (and replay)."""
     old = plain(ticket())
     converter = data_converter(KeyRing.generate())
-    assert await converter.payload_codec.decode([old]) == [old]  # type: ignore[union-attr]
+    assert await converter.payload_codec.decode([old]) == [old]
     assert await converter.decode([old], [Ticket]) == [ticket()]
 
 
@@ -157,15 +157,15 @@ def test_encryption_off_only_when_asked(no_keys: Path, monkeypatch: pytest.Monke
 def test_keys_from_the_environment_the_file_and_the_default_file(no_keys: Path, monkeypatch) -> None:
     inline = KeyRing.generate("k5")
     monkeypatch.setenv(KEYS_ENV, inline.to_json())
-    assert load_key_ring().keys == inline.keys  # type: ignore[union-attr]
+    assert load_key_ring().keys == inline.keys
 
     default = create_key_file(no_keys / ".hotline" / "keys.json")
     monkeypatch.delenv(KEYS_ENV)
-    assert load_key_ring().keys == default.keys  # type: ignore[union-attr]
+    assert load_key_ring().keys == default.keys
 
     chosen = create_key_file(no_keys / "elsewhere.json")
     monkeypatch.setenv(KEYS_FILE_ENV, str(no_keys / "elsewhere.json"))
-    assert load_key_ring().keys == chosen.keys  # type: ignore[union-attr]
+    assert load_key_ring().keys == chosen.keys
 
 
 @pytest.mark.parametrize(

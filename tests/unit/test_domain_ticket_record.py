@@ -61,7 +61,7 @@ def signed(config: DistrictConfig, urgency: str = "一般") -> TicketRecord:
 def refused(check: object, *args: object) -> str:
     """Call a check_* method, expect a refusal and return its reason."""
     with pytest.raises(ActionRefused) as info:
-        check(*args)  # type: ignore[operator]
+        check(*args)  # type: ignore[operator]  # a record's check_* method, typed object
     return str(info.value)
 
 
@@ -604,12 +604,14 @@ def test_past_max_redo_only_closure_is_offered(config: DistrictConfig) -> None:
     assert record.redo_allowed
     record.verify(lead, VerifyDecision.REDO, None, "再办一次", SIGNED + timedelta(hours=3))
     at = record.start_delivery(SIGNED + timedelta(hours=4)) and SIGNED + timedelta(hours=4)
-    record.delivered(at, "ref")
-    record.sign_for(clerk, at)
-    record.contact(clerk, "", at)
-    record.give_answer(clerk, Answer(text="已再次清运", resolved=True), at + timedelta(hours=1))
+    record.delivered(at, "ref")  # type: ignore[arg-type]  # `start_delivery(...) and at`: never 0 (the round)
+    record.sign_for(clerk, at)  # type: ignore[arg-type]  # `start_delivery(...) and at`: never 0 (the round)
+    record.contact(clerk, "", at)  # type: ignore[arg-type]  # `start_delivery(...) and at`: never 0 (the round)
+    record.give_answer(clerk, Answer(text="已再次清运", resolved=True), at + timedelta(hours=1))  # type: ignore[operator]  # `start_delivery(...) and at`: never 0 (the round)
     record.record_callback(
-        who(config, "liumei"), Callback(resolved=True, satisfaction=Satisfaction.UNSATISFIED), at + timedelta(hours=2)
+        who(config, "liumei"),
+        Callback(resolved=True, satisfaction=Satisfaction.UNSATISFIED),
+        at + timedelta(hours=2),  # type: ignore[operator]  # `start_delivery(...) and at`: never 0 (the round)
     )
 
     assert record.status is TicketStatus.AWAITING_VERIFICATION and not record.redo_allowed

@@ -29,7 +29,7 @@ from domain.enterprise import (
     RecordVisit,
     ReopenItem,
 )
-from domain.enterprise_lists import (
+from domain.enterprise_lists import (  # type: ignore[attr-defined]  # Table is domain.tables', the lists' return type
     RESULTS_COLUMNS,
     SERVICE_COLUMNS,
     SUMMARY_COLUMNS,
@@ -395,9 +395,9 @@ def test_a_table_keeps_one_cell_per_column() -> None:
         Table(title="t", columns=["a", "b"], rows=[["1", "2"], ["3"]])
     table = Table(title="t", columns=["a"], rows=[])
     with pytest.raises(ValidationError, match="frozen"):
-        table.title = "u"  # type: ignore[misc]
+        table.title = "u"  # type: ignore[misc]  # frozen: the test expects the refusal
     with pytest.raises(ValidationError, match="frozen"):
-        Summary().items = 1  # type: ignore[misc]
+        Summary().items = 1  # type: ignore[misc]  # frozen: the test expects the refusal
 
 
 # ----- the files -----
@@ -513,5 +513,5 @@ def test_file_names_and_cells_are_made_safe(tmp_path: Path) -> None:
     table = Table(title="t", columns=["a|b", "c"], rows=[["x\r\ny", "p|q"]])
     assert markdown_table(table).splitlines() == ["| a\\|b | c |", "| --- | --- |", "| x<br>y | p\\|q |"]
     with pytest.raises(ValueError, match="fmt"):
-        write_lists([], tmp_path, "csv", NOW)  # type: ignore[arg-type]
+        write_lists([], tmp_path, "csv", NOW)  # type: ignore[arg-type]  # a format it refuses, on purpose
     assert write_lists([], tmp_path / "none", "md", NOW) == [tmp_path / "none" / "汇总.md"]

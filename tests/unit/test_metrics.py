@@ -349,7 +349,7 @@ def test_assessment_weights_and_whistle_deductions() -> None:
 def test_assessment_with_other_weights_and_no_basic_satisfaction() -> None:
     policy = MetricsPolicy(
         basic_counts_as_satisfied=False,
-        weights={"response": 20, "resolution": 40, "satisfaction": 40},  # type: ignore[arg-type]
+        weights={"response": 20, "resolution": 40, "satisfaction": 40},
         whistle_deduction={U: 5.0},
     )
     scores, _ = scores_of_november(policy)
@@ -387,8 +387,8 @@ def test_red_and_black_lists_by_the_default_rules() -> None:
 
 def test_red_and_black_lists() -> None:
     policy = MetricsPolicy(
-        red_list={"min_closed": 2, "min_score": 90, "size": 3},  # type: ignore[arg-type]
-        black_list={"min_closed": 2, "max_score": 85, "size": 3},  # type: ignore[arg-type]
+        red_list={"min_closed": 2, "min_score": 90, "size": 3},
+        black_list={"min_closed": 2, "max_score": 85, "size": 3},
     )
     scores, departments = scores_of_november(policy)
     red, black = red_and_black(scores, departments, policy)
@@ -549,7 +549,7 @@ def test_an_exempted_ticket_counts_for_the_district_not_the_department() -> None
     scores = assessment({"zjj": zjj}, {}, POLICY)
     assert scores[0].total == 100.0 and scores[0].rated == 5
     # 红黑榜 counts the department's rated tickets: 5 closed less the exempted one is below 6.
-    strict = MetricsPolicy(red_list={"min_closed": 6, "min_score": 90, "size": 3})  # type: ignore[arg-type]
+    strict = MetricsPolicy(red_list={"min_closed": 6, "min_score": 90, "size": 3})
     assert red_and_black(scores, {"zjj": zjj}, strict) == ([], [])
     assert red_and_black(scores, {"zjj": zjj}, POLICY)[0] == scores  # min_closed 5: on the red list
 

@@ -165,7 +165,7 @@ def test_workbook_has_one_sheet_per_table(written: tuple[Report, Path, list[Path
             width = sheet.column_dimensions[chr(ord("A") + col)].width
             assert width >= display_width(title) + 2  # a header is never cut off
     charts = workbook["图表"]
-    assert len(charts._images) == len(report.charts)  # the charts are in the workbook itself
+    assert len(charts._images) == len(report.charts)  # type: ignore[attr-defined]  # openpyxl's own list of a sheet's images; the charts are in the workbook itself
     captions = [c.value for c in charts["A"] if isinstance(c.value, str) and c.value.startswith("图")]
     assert captions == [f"图{n} {c.title}" for n, c in enumerate(report.charts, start=1)]
 
@@ -471,7 +471,7 @@ def test_a_month_not_over_says_so_and_is_never_dated_ahead(tmp_path: Path) -> No
     assert any(p.text.startswith("本月截至目前共受理") for p in document.paragraphs)
 
 
-def _figure_of(chart: ChartSpec, table: Table):  # type: ignore[no-untyped-def]
+def _figure_of(chart: ChartSpec, table: Table):
     bars = report_files.by_value([b for b in chart_values(chart, table) if b[0] not in chart.omit])
     percent = any(cell.endswith("%") for _, _, cell in bars)
     return report_files._bar_figure(chart, bars, percent)

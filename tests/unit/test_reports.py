@@ -630,8 +630,8 @@ def test_monthly_assessment_lists_and_whistles(monthly: Report) -> None:
 
 def test_monthly_red_and_black_lists(whistles: list[WhistleRecord]) -> None:
     policy = MetricsPolicy(
-        red_list={"min_closed": 2, "min_score": 90},  # type: ignore[arg-type]
-        black_list={"min_closed": 2, "max_score": 85},  # type: ignore[arg-type]
+        red_list={"min_closed": 2, "min_score": 90},
+        black_list={"min_closed": 2, "max_score": 85},
         top_categories=2,
     )
     report = monthly_analysis(sample_facts(), NOVEMBER, policy, whistles, None, names=NAMES, now=NOW)
