@@ -89,8 +89,16 @@ class TicketInput(Frozen):
     plan: IntakePlan
 
 
+TICKET_PREFIX = "ticket-"
+
+
 def workflow_id_for(ticket_no: str) -> str:
-    return f"ticket-{ticket_no}"
+    return f"{TICKET_PREFIX}{ticket_no}"
+
+
+def ticket_no_of(workflow_id: str) -> str:
+    """The ticket's number from its workflow id (the inverse of `workflow_id_for`)."""
+    return workflow_id.removeprefix(TICKET_PREFIX)
 
 
 # A ticket's receipt may run ahead of this machine's clock by this much (another system's clock).

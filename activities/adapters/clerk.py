@@ -1,9 +1,11 @@
 """The simulated clerk: a person of the district acting on our workflows through the same updates
-people use (a department's clerk, or the centre's callback operator), one action at a time.
+people use (a department's clerk, the centre's callback operator or its shift lead), one action at
+a time.
 
 Every simulated person acts through it: the simulated department (activities/adapters/simulated.py,
 the demo's departments and any configured `type: simulated`) and the simulated callback survey
-beside it, the benchmark's clerks (starter/tools/bench_tickets.py) and the fault suite's desk
+beside it, the simulator's clerks, operator and shift lead (starter/tools/simulate.py), the
+benchmark's clerks (starter/tools/bench_tickets.py) and the fault suite's desk
 (tests/support/fault_rig.py). They differ in when they act and how an action is sent: how patient it is,
 what it sends again and under which update id. Each passes its way of sending as a `Send`;
 `patient(client)` is the simulated department's.
@@ -26,6 +28,7 @@ from domain.commands import (
     AssistReport,
     Attend,
     ContactCitizen,
+    Decide,
     GiveAnswer,
     RecordCallback,
     ReportIn,
@@ -34,10 +37,19 @@ from domain.commands import (
     RequestExtension,
     RequestReturn,
     SignFor,
+    VerifyTicket,
     WhistleAnswer,
 )
 from domain.enterprise import CloseItem, NoteProgress, Outcome
-from domain.models import Actor, Answer, Callback, ExemptionReason
+from domain.models import (
+    Actor,
+    Answer,
+    Assignment,
+    Callback,
+    ClosureCategory,
+    ExemptionReason,
+    VerifyDecision,
+)
 from workflows.enterprise import EnterpriseServiceWorkflow
 from workflows.meeting import ConsultationMeetingWorkflow
 from workflows.ticket import TicketWorkflow
@@ -103,7 +115,7 @@ class SimulatedClerk:
     async def sign_for(self, workflow_id: str) -> Any:
         return await self.act(workflow_id, "sign", TicketWorkflow.sign_for, SignFor(actor=self.actor))
 
-    async def contact_citizen(self, workflow_id: str, note: str) -> Any:
+    async def contact_citizen(self, workflow_id: str, note: str = "") -> Any:
         command = ContactCitizen(actor=self.actor, note=note)
         return await self.act(workflow_id, "contact", TicketWorkflow.contact_citizen, command)
 
@@ -147,6 +159,18 @@ class SimulatedClerk:
     async def record_callback(self, workflow_id: str, callback: Callback) -> Any:
         command = RecordCallback(actor=self.actor, callback=callback)
         return await self.act(workflow_id, "callback", TicketWorkflow.record_callback, command)
+
+    # ----- a ticket, as the centre's shift lead (值班长) -----
+
+    async def approve(self, workflow_id: str, approval_id: str, *, reassign_to: Assignment | None = None) -> Any:
+        command = Decide(actor=self.actor, approval_id=approval_id, reassign_to=reassign_to)
+        return await self.act(workflow_id, "approve", TicketWorkflow.approve, command)
+
+    async def verify(
+        self, workflow_id: str, decision: VerifyDecision, reason: str, *, closure: ClosureCategory | None = None
+    ) -> Any:
+        command = VerifyTicket(actor=self.actor, decision=decision, closure=closure, reason=reason)
+        return await self.act(workflow_id, "verify", TicketWorkflow.verify, command)
 
     # ----- a whistle (吹哨) naming the department -----
 

@@ -35,6 +35,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.clerk import Action, SimulatedClerk
 from activities.runtime.binaries import find_binary
 from activities.runtime.calendar_source import calendar_for
 from activities.runtime.codec import data_converter
@@ -45,16 +46,6 @@ from domain import search_attributes as sa
 from domain.calendar import CHINA_TZ, CalendarData, natural
 from domain.commands import (
     ActionResult,
-    ContactCitizen,
-    Decide,
-    GiveAnswer,
-    RecordCallback,
-    RequestBacklog,
-    RequestExemption,
-    RequestExtension,
-    RequestReturn,
-    SignFor,
-    VerifyTicket,
 )
 from domain.config import (
     CenterNotifications,
@@ -66,10 +57,9 @@ from domain.config import (
 )
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, delivery_key
 from domain.facts import TicketFacts
-from domain.intake import TicketRejected, assignment_for, plan_intake, workflow_id_for
+from domain.intake import TicketRejected, assignment_for, plan_intake, ticket_no_of, workflow_id_for
 from domain.models import (
     Actor,
-    Answer,
     Callback,
     Citizen,
     ClosureCategory,
@@ -93,6 +83,19 @@ MAX_SKIP = timedelta(hours=1)  # the longest stretch of simulated time one call 
 UPDATE_PATIENCE_S = 45.0  # real seconds before an unanswered scripted action is sent again
 UPDATE_ATTEMPTS = 3
 STALL_PATIENCE_S = 180.0  # real seconds without a step before a batch is given up as stalled
+# What the failures name a scripted action by (SimulatedClerk's step names).
+STEP_NAMES = {
+    "sign": "签收",
+    "contact": "联系诉求人",
+    "return": "退单",
+    "extend": "延期",
+    "backlog": "挂账",
+    "answer": "答复",
+    "exempt": "免考核",
+    "callback": "回访",
+    "approve": "审批",
+    "verify": "核查",
+}
 NUDGE_AFTER_S = 20.0  # real seconds a skip or an action may take before the server is taken to be stuck
 GIVE_BACK_EVERY_S = 3.0  # real seconds between two holds given back while a skip crawls
 MAX_HOLDS_GIVEN = 8
@@ -373,8 +376,8 @@ class Player:
         self.config = config
         self.offset = offset
         self.report = report or (lambda event: None)
-        self.lead = actor_for(config, next(p.id for p in config.people if p.role is Role.SHIFT_LEAD))
-        self.operator = actor_for(config, next(p.id for p in config.people if p.role is Role.OPERATOR))
+        self.lead = SimulatedClerk(self._person(Role.SHIFT_LEAD), self._send)
+        self.operator = SimulatedClerk(self._person(Role.OPERATOR), self._send)
         self.refused: list[str] = []  # scripted detours the policy did not allow
         self.failures: list[str] = []  # tickets whose script could not go on, each with the step and why
         self.failed: set[str] = set()  # those tickets
@@ -383,11 +386,14 @@ class Player:
         self.facts: dict[str, TicketFacts] = {}  # each ticket as last read, in the scenario's own time
         self._step: dict[str, str] = {}
 
-    def clerk(self, department: str) -> Actor:
+    def _person(self, role: Role) -> Actor:
+        return actor_for(self.config, next(p.id for p in self.config.people if p.role is role))
+
+    def clerk(self, department: str) -> SimulatedClerk:
         person = next((p for p in self.config.people if p.role is Role.CLERK and p.department == department), None)
         if person is None:
             raise ScenarioError(f"承办单位 {department} 在配置中没有经办人（clerk），无法模拟其签收办理")
-        return person.actor()
+        return SimulatedClerk(person.actor(), self._send)
 
     async def play(self, line: ScenarioLine) -> None:
         """One ticket's script; a failure stops this ticket only, named with its step, and what the
@@ -425,10 +431,11 @@ class Player:
         calendar = shifted_calendar(calendar_for(self.config.calendar, line.at), self.offset.days)
         planned = plan_intake(self.config, ticket, calendar)
         self._step[line.no] = "受理"
+        ticket_id = workflow_id_for(line.no)
         await self.client.start_workflow(
             TicketWorkflow.run,
             planned,
-            id=workflow_id_for(line.no),
+            id=ticket_id,
             task_queue=self.config.center.task_queue,
             search_attributes=sa.for_ticket(TicketRecord.receive(planned.ticket, planned.plan, ticket.received_at)),
         )
@@ -441,29 +448,24 @@ class Player:
         # A detour the policy refuses (a return after its window, an extension after the due time)
         # is a finding of the scenario, not an error: the ticket goes on without it.
         if line.return_to is not None:
-            ask_return = RequestReturn(actor=clerk, reason="非本单位职责")
-            result = await self._try(line.no, "退单", TicketWorkflow.request_return, ask_return)
-            if result is not None:
+            asked = await self._try(line.no, clerk.request_return(ticket_id, "非本单位职责"))
+            if asked is not None:
                 to = assignment_for(self.config, line.return_to)
-                decide = Decide(actor=self.lead, approval_id=result.approval_id or "", reassign_to=to)
-                await self._act(line.no, "审批退单", TicketWorkflow.approve, decide)
+                await self.lead.approve(ticket_id, asked.approval_id or "", reassign_to=to)
                 round += 1
                 await self._delivered(line.no, round)
                 clerk = await self._sign(line, self.clerk(line.return_to))
         await self.clock.after(line.delay("contact"))
-        await self._act(line.no, "联系诉求人", TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk))
+        await clerk.contact_citizen(ticket_id)
         if line.extension_days:
-            ask = RequestExtension(actor=clerk, working_days=line.extension_days, reason="需协调多方")
-            result = await self._try(line.no, "延期", TicketWorkflow.request_extension, ask)
-            if result is not None:
-                decide = Decide(actor=self.lead, approval_id=result.approval_id or "")
-                await self._act(line.no, "审批延期", TicketWorkflow.approve, decide)
+            asked = await self._try(line.no, clerk.request_extension(ticket_id, line.extension_days, "需协调多方"))
+            await self._approved(ticket_id, asked)
         if line.backlog_until is not None:
             # 挂账: the plan date is played as much later as the scenario (the answer, if any, still
             # follows contact by its delay; without one the ticket stays open on the backlog).
             until = line.backlog_until + timedelta(days=self.offset.days)
-            ask_backlog = RequestBacklog(actor=clerk, plan_date=until, reason="模拟：需纳入计划逐步解决")
-            await self._approved(line.no, await self._try(line.no, "挂账", TicketWorkflow.request_backlog, ask_backlog))
+            asked = await self._try(line.no, clerk.request_backlog(ticket_id, until, "模拟：需纳入计划逐步解决"))
+            await self._approved(ticket_id, asked)
         if line.answer is None:
             return
         answer, resolved, satisfaction = line.delay("answer"), line.resolved, line.satisfaction
@@ -471,42 +473,29 @@ class Player:
         exempt = line.exempt
         while True:
             await self.clock.after(answer)
-            reply = Answer(text="已办理", resolved=resolved, evidence=["模拟"])
-            await self._act(line.no, "答复", TicketWorkflow.answer, GiveAnswer(actor=clerk, answer=reply))
+            await clerk.answer(ticket_id, "已办理", resolved=resolved, evidence=["模拟"])
             if exempt is not None:  # 免考核, asked once, right after the first answer
-                ask_exempt = RequestExemption(actor=clerk, category=exempt, evidence=f"模拟：{exempt.value}")
-                asked = await self._try(line.no, "免考核", TicketWorkflow.request_exemption, ask_exempt)
-                await self._approved(line.no, asked)
+                asked = await self._try(line.no, clerk.request_exemption(ticket_id, exempt, f"模拟：{exempt.value}"))
+                await self._approved(ticket_id, asked)
                 exempt = None
             await self.clock.after(line.delay("callback"))
             verdict = Callback(resolved=resolved, satisfaction=satisfaction)
-            callback = RecordCallback(actor=self.operator, callback=verdict)
-            called = await self._act(line.no, "回访", TicketWorkflow.record_callback, callback)
+            called: ActionResult = await self.operator.record_callback(ticket_id, verdict)
             if not verdict.needs_redo:
                 return
             closing = line.after_callback is AfterCallback.CLOSE
             if called.status is TicketStatus.AWAITING_VERIFICATION and closing:
-                close = VerifyTicket(
-                    actor=self.lead,
-                    decision=VerifyDecision.CLOSE,
-                    closure=line.closure_category,
-                    reason="模拟：核查结案",
-                )
-                await self._act(line.no, "核查结案", TicketWorkflow.verify, close)
+                close = VerifyDecision.CLOSE
+                await self.lead.verify(ticket_id, close, "模拟：核查结案", closure=line.closure_category)
                 return
             if closing:  # center.callback.auto_redo: the workflow redid it, no 核查 to close at
                 self.refused.append(f"{line.no}：回访后已自动重办（center.callback.auto_redo），未能核查结案")
             if called.status is TicketStatus.AWAITING_VERIFICATION:
                 # 核查: the scenario's redo (past the configured cap, the centre closes it as it is).
-                send_back = VerifyTicket(actor=self.lead, decision=VerifyDecision.REDO, reason="模拟：发回重办")
-                if await self._try(line.no, "核查重办", TicketWorkflow.verify, send_back) is None:
-                    close = VerifyTicket(
-                        actor=self.lead,
-                        decision=VerifyDecision.CLOSE,
-                        closure=ClosureCategory.EXPLAINED,
-                        reason="模拟：重办已达上限",
-                    )
-                    await self._act(line.no, "核查结案", TicketWorkflow.verify, close)
+                sent_back = self.lead.verify(ticket_id, VerifyDecision.REDO, "模拟：发回重办")
+                if await self._try(line.no, sent_back) is None:
+                    close = VerifyDecision.CLOSE
+                    await self.lead.verify(ticket_id, close, "模拟：重办已达上限", closure=ClosureCategory.EXPLAINED)
                     return
             round += 1
             await self._delivered(line.no, round)
@@ -516,23 +505,25 @@ class Player:
             satisfaction = redo.satisfaction if redo else Satisfaction.SATISFIED
             clerk = await self._sign(line, clerk)
             await self.clock.after(line.delay("contact"))
-            await self._act(line.no, "联系诉求人", TicketWorkflow.contact_citizen, ContactCitizen(actor=clerk))
+            await clerk.contact_citizen(ticket_id)
 
-    async def _act(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult:
-        """A scripted action. One the server leaves unanswered (seen under heavy load: the update's
-        workflow task lost, the client's wait timing out) is sent again under the same update id,
-        which the workflow applies once. One unanswered for `NUDGE_AFTER_S` no longer holds the
-        clock (the test server may be holding its workflow task until one of the ticket's timers
-        fires, which only a moving clock brings): the other tickets go on, and this one, played
-        late, is marked to be played again alone (see `simulate`)."""
-        self._step[ticket_no] = step
+    async def _send(self, action: Action) -> ActionResult:
+        """How the simulator's people send a scripted action (the `Send` of their SimulatedClerk).
+        One the server leaves unanswered (seen under heavy load: the update's workflow task lost, the
+        client's wait timing out) is sent again under the same update id, which the workflow
+        applies once. One unanswered for `NUDGE_AFTER_S` no longer holds the clock (the test server
+        may be holding its workflow task until one of the ticket's timers fires, which only a moving
+        clock brings): the other tickets go on, and this one, played late, is marked to be played
+        again alone (see `simulate`)."""
+        ticket_no = ticket_no_of(action.workflow_id)
+        self._step[ticket_no] = STEP_NAMES.get(action.step, action.step)
         update_id = str(uuid.uuid4())
         loop = asyncio.get_running_loop()
         began = loop.time()
         detached = False
         try:
             for attempt in range(1, UPDATE_ATTEMPTS + 1):
-                send = asyncio.ensure_future(act(self.client, ticket_no, update, command, update_id=update_id))
+                send = asyncio.ensure_future(act(self.client, ticket_no, action.update, action.command, update_id))
                 deadline = loop.time() + UPDATE_PATIENCE_S
                 try:
                     while not send.done():
@@ -556,22 +547,22 @@ class Player:
                 self.clock.attach()
         raise AssertionError("unreachable")
 
-    async def _try(self, ticket_no: str, step: str, update: Any, command: Any) -> ActionResult | None:
+    async def _try(self, ticket_no: str, action: Awaitable[ActionResult]) -> ActionResult | None:
+        """A detour the workflow may refuse: a refusal is recorded and the script goes on."""
         try:
-            return await self._act(ticket_no, step, update, command)
+            return await action
         except ActionFailed as refused:
             self.refused.append(f"{ticket_no}：{refused}")
             return None
 
-    async def _approved(self, ticket_no: str, asked: ActionResult | None) -> None:
+    async def _approved(self, ticket_id: str, asked: ActionResult | None) -> None:
         """The shift lead approves an 异常审批 request the workflow accepted."""
         if asked is not None:
-            decide = Decide(actor=self.lead, approval_id=asked.approval_id or "")
-            await self._act(ticket_no, "审批", TicketWorkflow.approve, decide)
+            await self.lead.approve(ticket_id, asked.approval_id or "")
 
-    async def _sign(self, line: ScenarioLine, clerk: Actor) -> Actor:
+    async def _sign(self, line: ScenarioLine, clerk: SimulatedClerk) -> SimulatedClerk:
         await self.clock.after(line.delay("sign"))
-        await self._act(line.no, "签收", TicketWorkflow.sign_for, SignFor(actor=clerk))
+        await clerk.sign_for(workflow_id_for(line.no))
         return clerk
 
     async def _delivered(self, ticket_no: str, round: int) -> Delivery:
