@@ -268,8 +268,8 @@ async def within(
         while pending:
             done, pending = await asyncio.wait(pending, timeout=max(0.0, min(1.0, deadline - time.monotonic())))
             for task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if (error := task.exception()) is not None:
+                    raise error
             if (failed := failure()) is not None:
                 raise failed
             if pending and time.monotonic() >= deadline:

@@ -22,6 +22,7 @@ from domain.enterprise import (
     CloseItem,
     ConfirmItem,
     DeliveryState,
+    EnterpriseResult,
     EnterpriseStatus,
     ItemStatus,
     NoteProgress,
@@ -49,7 +50,7 @@ def inbox(tmp_path: Path, department: str, kind: str) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
-async def act(env: WorkflowEnvironment, update: object, command: object) -> object:
+async def act(env: WorkflowEnvironment, update: object, command: object) -> EnterpriseResult:
     return await act_enterprise(env.client, MINING, update, command)
 
 
@@ -255,7 +256,7 @@ async def test_continue_as_new_keeps_every_item_and_its_history(client: Client, 
             enterprise=enterprise,
             visited_on=datetime.now(UTC).date() - timedelta(days=10),
             members=["hft_li"],
-            items=[spec(config, f"事项{n}", "hft_wang", person=None) for n in range(1, 7)],  # type: ignore[misc]
+            items=[spec(config, f"事项{n}", "hft_wang", person=None) for n in range(1, 7)],
             history_limit=40,
         )
         second = await record_visit(
@@ -265,7 +266,7 @@ async def test_continue_as_new_keeps_every_item_and_its_history(client: Client, 
             enterprise=enterprise,
             visited_on=datetime.now(UTC).date() - timedelta(days=1),
             members=["hft_li", "hft_ma"],
-            items=[spec(config, f"第二次走访事项{n}", "zjj") for n in range(1, 7)],  # type: ignore[misc]
+            items=[spec(config, f"第二次走访事项{n}", "zjj") for n in range(1, 7)],
         )
         assert first.item_nos + second.item_nos == [f"S{n}" for n in range(1, 13)]
         for n in range(1, 7):
@@ -319,7 +320,7 @@ async def test_unsatisfied_sends_the_item_back_to_its_department(
     await act(env, EnterpriseServiceWorkflow.close_item, CloseItem(actor=rsj, item_no="S1", outcome=done("已发布")))
     verdict = ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.UNSATISFIED, comment="未覆盖技术岗位")
     result = await act(env, EnterpriseServiceWorkflow.confirm_item, verdict)
-    assert result.message == "S1：企业不满意，已退回区人力资源和社会保障局重新办理（第 2 轮）"  # type: ignore[attr-defined]
+    assert result.message == "S1：企业不满意，已退回区人力资源和社会保障局重新办理（第 2 轮）"
 
     record = await view_enterprise(env.client, MINING)
     item = record.items[0]

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
-from domain.enterprise import Outcome, OutcomeKind
+from domain.enterprise import ItemSpec, Outcome, OutcomeKind
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import Enterprise
 from starter.enterprises import record_visit
@@ -18,12 +18,14 @@ from tests.support.helpers import person
 MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司, configured, contact hd_zhang
 
 
-def spec(config: DistrictConfig, need: str, unit: str, **extra: object) -> object:
+def spec(config: DistrictConfig, need: str, unit: str, **extra: object) -> ItemSpec:
     raw = {"need": need, "category": "生产经营", "unit": unit, "person": "王科长", "measures": "对接企业，限期办理"}
     return item_spec(config, {**raw, **extra})
 
 
-async def visit(env: WorkflowEnvironment, config: DistrictConfig, *specs: object, on: date | None = None) -> list[str]:
+async def visit(
+    env: WorkflowEnvironment, config: DistrictConfig, *specs: ItemSpec, on: date | None = None
+) -> list[str]:
     result = await record_visit(
         env.client,
         config,
@@ -34,7 +36,7 @@ async def visit(env: WorkflowEnvironment, config: DistrictConfig, *specs: object
         met=["张志远（总经理）"],
         policies=["中小企业技改贴息政策"],
         summary="企业反映转型升级中的用电、用工与审批问题",
-        items=list(specs),  # type: ignore[arg-type]
+        items=list(specs),
     )
     return result.item_nos
 
