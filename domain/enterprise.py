@@ -39,7 +39,7 @@ from domain.models import (
     Satisfaction,
     ShortText,
 )
-from domain.records import ActionRefused, PendingNotice, require_fit, require_role
+from domain.records import ActionRefused, PendingNotice, how_long, require_fit, require_role
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Printable]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Printable]
@@ -201,6 +201,7 @@ class DeliveryState(StrEnum):
     SENDING = "派送中"
     DELIVERED = "已送达"
     FAILED = "派送失败"
+    BLOCKED = "派送受阻"  # the department's system has kept failing: the shift lead was told, still retried
 
 
 class ClosedOutcome(Frozen):
@@ -251,6 +252,7 @@ class ServiceItem(BaseModel):
     reopenings: list[Reopening] = Field(default_factory=list)
     delivery: DeliveryState = DeliveryState.NONE
     delivery_reference: str | None = None
+    blocked_since: datetime | None = None  # 派送受阻: its delivery has kept failing since
 
     @property
     def due_at(self) -> datetime:
@@ -473,17 +475,46 @@ class EnterpriseRecord(BaseModel):
 
     # ----- deliveries to departments -----
 
-    def delivered(self, delivery: ItemDelivery, reference: str) -> None:
+    def delivered(self, delivery: ItemDelivery, reference: str, at: datetime | None = None) -> None:
+        item = self.item(delivery.item_no)
+        if item.round != delivery.round:
+            return
+        if item.blocked_since is not None and at is not None:
+            note = f"受阻 {how_long(at - item.blocked_since)}后恢复送达"
+            text = f"{self._item_label(item)}派送已恢复：{item.spec.unit.name}系统{note}（{reference}）"
+            self._log(at, None, "派送恢复", text, item_no=item.item_no)
+            self.outbox.append(
+                PendingNotice(department=None, kind=NoticeKind.DISPATCH_RESUMED, text=text, audience=["shift_lead"])
+            )
+        item.delivery = DeliveryState.DELIVERED
+        item.delivery_reference = reference
+        item.blocked_since = None
+
+    def delivery_blocked(self, delivery: ItemDelivery, error: str, at: datetime, since: datetime) -> None:
+        """派送受阻: the department's system has kept failing since `since` for the alert threshold.
+        The shift lead is told once; the delivery goes on being retried, and the item's clock runs."""
         item = self.item(delivery.item_no)
         if item.round == delivery.round:
-            item.delivery = DeliveryState.DELIVERED
-            item.delivery_reference = reference
+            item.delivery = DeliveryState.BLOCKED
+            item.blocked_since = since
+        text = (
+            f"{self._item_label(item)}派送受阻：{item.spec.unit.name}系统已连续 {how_long(at - since)}无法接收"
+            f"（{error}），系统继续重试；办理时限 {china_time(item.due_at)} 照常计算"
+        )
+        self._log(at, None, "派送受阻", text, item_no=item.item_no)
+        self.outbox.append(
+            PendingNotice(department=None, kind=NoticeKind.DISPATCH_BLOCKED, text=text, audience=["shift_lead"])
+        )
+
+    def _item_label(self, item: ServiceItem) -> str:
+        return f"{self.enterprise.name} 事项 {item.item_no}（{item.spec.need}）"
 
     def delivery_failed(self, delivery: ItemDelivery, error: str, at: datetime) -> None:
         item = self.item(delivery.item_no)
         if item.round == delivery.round:
             item.delivery = DeliveryState.FAILED
-        text = f"{self.enterprise.name} 事项 {item.item_no}（{item.spec.need}）派送{item.spec.unit.name}失败：{error}"
+            item.blocked_since = None
+        text = f"{self._item_label(item)}派送{item.spec.unit.name}失败：{error}"
         self._log(at, None, "派送失败", text, item_no=item.item_no)
         self.outbox.append(
             PendingNotice(department=None, kind=NoticeKind.ITEM_FAILED, text=text, audience=["shift_lead"])
@@ -714,4 +745,7 @@ class EnterpriseInput(Frozen):
     enterprise: Enterprise
     deadlines: TicketDeadlines
     history_limit: int = Field(default=2000, ge=20)
+    # How long an item's delivery may keep failing before the shift lead is told (派送受阻), fixed
+    # when the enterprise is first visited (`center.delivery_alert_after`); None: the default.
+    delivery_alert_after: Duration | None = None
     carried: EnterpriseRecord | None = None

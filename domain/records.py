@@ -7,7 +7,7 @@ A refusal reaches the client as an `ApplicationError` whose type is the class's 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -64,3 +64,14 @@ def ladder_notices(unit: Assignment, event: ClockEvent, clock: Clock, text: str)
     if audience:
         notices.append(PendingNotice(department=None, audience=audience, **notice))
     return notices
+
+
+def how_long(span: timedelta) -> str:
+    """'3 小时 45 分钟', '15 分钟', '40 秒': how long an outage has lasted."""
+    seconds = max(0, int(span.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} 秒"
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours and minutes:
+        return f"{hours} 小时 {minutes} 分钟"
+    return f"{hours} 小时" if hours else f"{minutes} 分钟"

@@ -42,7 +42,7 @@ from domain.models import (
     TicketStatus,
     VerifyDecision,
 )
-from domain.records import ActionRefused, PendingNotice, ladder_notices, require_role
+from domain.records import ActionRefused, PendingNotice, how_long, ladder_notices, require_role
 
 HANDLING = (TicketStatus.AWAITING_SIGN_FOR, TicketStatus.SIGNED, TicketStatus.CONTACTED)
 # While the department still holds the ticket's outcome: it may ask for 免考核 until the ticket closes.
@@ -273,7 +273,7 @@ class TicketRecord(BaseModel):
 
     def city_blocked(self, at: datetime, label: str, error: str, since: datetime) -> None:
         """上转市级 / 办理结果反馈 受阻: the city centre's system keeps failing; the message is retried on."""
-        lasted = _lasted(at - since)
+        lasted = how_long(at - since)
         self._log(at, None, f"{label}受阻", f"{CITY}系统已连续 {lasted}无法接收：{error}；已告知值班长，继续重试")
         text = f"工单 {self.ticket.ticket_no} {label}受阻：{CITY}系统已连续 {lasted}无法接收（{error}），系统继续重试"
         self.outbox.append(
@@ -281,7 +281,7 @@ class TicketRecord(BaseModel):
         )
 
     def city_resumed(self, at: datetime, label: str, since: datetime) -> None:
-        note = f"受阻 {_lasted(at - since)}后已送达{CITY}"
+        note = f"受阻 {how_long(at - since)}后已送达{CITY}"
         self._log(at, None, f"{label}恢复", note)
         text = f"工单 {self.ticket.ticket_no} {label}已恢复：{note}"
         self.outbox.append(
@@ -470,7 +470,7 @@ class TicketRecord(BaseModel):
         return any(a.blocked_since is not None and a.assignment.department == department for a in self.assists)
 
     def _blocked(self, unit: Assignment, at: datetime, error: str, since: datetime, label: str) -> None:
-        name, lasted = unit.department_name, _lasted(at - since)
+        name, lasted = unit.department_name, how_long(at - since)
         self._log(
             at, None, label, f"{name}系统已连续 {lasted}无法接收工单：{error}；已告知值班长，继续重试，时限照常计算"
         )
@@ -484,7 +484,7 @@ class TicketRecord(BaseModel):
 
     def _resumed(self, unit: Assignment, since: datetime, at: datetime, label: str) -> str:
         """The delivery got through after 派遣受阻: the shift lead hears that too. Returns the log's note."""
-        note = f"受阻 {_lasted(at - since)}后恢复送达"
+        note = f"受阻 {how_long(at - since)}后恢复送达"
         text = f"工单 {self.ticket.ticket_no} {label}已恢复：{unit.department_name}系统{note}"
         self.outbox.append(
             PendingNotice(department=None, kind=NoticeKind.DISPATCH_RESUMED, text=text, audience=["shift_lead"])
@@ -908,7 +908,7 @@ class TicketRecord(BaseModel):
             self.resolve_due = self.clock(ClockKind.RESOLVE).due_at
         self.paused_since = None
         self.clock_version += 1
-        lasted = _lasted(paused)
+        lasted = how_long(paused)
         detail = f"暂停工作时间 {lasted}，办理时限顺延至 {_local(self.resolve_due)}"
         self._log(at, actor, "恢复计时", f"{detail}；{note}".rstrip("；"))
         if actor is None or actor.role is Role.SYSTEM:
@@ -1211,14 +1211,3 @@ def next_approval_id(record: TicketRecord, kind: ApprovalKind) -> str:
 
 def _local(at: datetime | None) -> str:
     return china_time(at) if at else "—"
-
-
-def _lasted(span: timedelta) -> str:
-    """'3 小时 45 分钟', '15 分钟', '40 秒': how long an outage has lasted."""
-    seconds = max(0, int(span.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} 秒"
-    hours, minutes = divmod(seconds // 60, 60)
-    if hours and minutes:
-        return f"{hours} 小时 {minutes} 分钟"
-    return f"{hours} 小时" if hours else f"{minutes} 分钟"

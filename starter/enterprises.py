@@ -112,7 +112,10 @@ async def record_visit(
     )
     deadlines = item_deadlines(config, calendar)
     first = EnterpriseInput(
-        enterprise=enterprise, deadlines=deadlines, history_limit=history_limit or config.red_service.history_limit
+        enterprise=enterprise,
+        deadlines=deadlines,
+        history_limit=history_limit or config.red_service.history_limit,
+        delivery_alert_after=config.center.delivery_alert_after,
     )
     check_payload(visit, RecordVisit, "visit")  # nothing oversized reaches the history
     check_payload(first, EnterpriseInput, "enterprise")

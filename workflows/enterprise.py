@@ -22,7 +22,8 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
-    from domain.delivery import DeliveryReceipt
+    from domain.calendar import natural
+    from domain.delivery import DeliveryReceipt, ItemDelivery
     from domain.enterprise import (
         AddItem,
         CloseItem,
@@ -38,13 +39,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import Satisfaction
 
-from workflows.common import keep_time, publish, send_notices, stopped, validates
-from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
+from workflows.common import keep_delivering, keep_time, publish, send_notices, stopped, validates
+from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 SERVICE_CATEGORY = "红色服务团"
 DRAIN_TIMEOUT = timedelta(minutes=5)  # how long a new run waits for a delivery or notice in flight
 # The enterprise's 不满意 sends the item back to its unit (before it, 不满意 confirmed the item).
 UNSATISFIED_SENDS_BACK = "enterprise-unsatisfied-sends-back"
+# An item's delivery still failing after the alert threshold tells the shift lead (派送受阻) and
+# is retried on (before it, it was retried without a word).
+ITEM_DELIVERY_ALERTS = "enterprise-item-delivery-alerts"
 
 
 @workflow.defn
@@ -56,6 +60,8 @@ class EnterpriseServiceWorkflow:
         self.record.begin_run(workflow.info().run_id, now)
         self._published = workflow.info().typed_search_attributes
         self._closing = False  # moving to a new run: the senders stop between two messages
+        span = input.delivery_alert_after
+        self._alert_after = natural(span) if span is not None else ALERT_AFTER
 
     @workflow.run
     async def run(self, input: EnterpriseInput) -> None:
@@ -82,6 +88,7 @@ class EnterpriseServiceWorkflow:
                 enterprise=record.enterprise,
                 deadlines=record.deadlines,
                 history_limit=input.history_limit,
+                delivery_alert_after=input.delivery_alert_after,
                 carried=record,
             ),
             search_attributes=self._published,
@@ -173,20 +180,37 @@ class EnterpriseServiceWorkflow:
                 return
             delivery = record.deliveries[0]
             try:
-                receipt = await workflow.execute_activity(
-                    "deliver_item",  # a department's activity, by name (workflows/interfaces.py says why)
-                    delivery,
-                    result_type=DeliveryReceipt,
-                    task_queue=delivery.assignment.task_queue,
-                    start_to_close_timeout=DELIVERY_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
-                )
-                record.delivered(delivery, receipt.reference)
+                receipt = await self._deliver(delivery)
+                record.delivered(delivery, receipt.reference, workflow.now())
             except ActivityError as err:
                 if stopped(err):
                     return  # moving to a new run, which sends it again with the same key
                 record.delivery_failed(delivery, str(err.cause or err), workflow.now())
             record.deliveries.pop(0)
+
+    async def _deliver(self, delivery: ItemDelivery) -> DeliveryReceipt:
+        """Retried until the department's system takes it; still failing after the threshold:
+        派送受阻 (the shift lead is told once), and on."""
+        if not workflow.patched(ITEM_DELIVERY_ALERTS):
+            receipt: DeliveryReceipt = await workflow.execute_activity(
+                "deliver_item",  # a department's activity, by name (workflows/interfaces.py says why)
+                delivery,
+                result_type=DeliveryReceipt,
+                task_queue=delivery.assignment.task_queue,
+                start_to_close_timeout=DELIVERY_TIMEOUT,
+                retry_policy=DELIVERY_RETRY,
+            )
+            return receipt
+        began = workflow.now()
+        delivered: DeliveryReceipt = await keep_delivering(
+            "deliver_item",  # a department's activity, by name (workflows/interfaces.py says why)
+            delivery,
+            result_type=DeliveryReceipt,
+            task_queue=delivery.assignment.task_queue,
+            alert_after=self._alert_after,
+            blocked=lambda error: self.record.delivery_blocked(delivery, error, workflow.now(), began),
+        )
+        return delivered
 
     def _next_clock_event(self) -> tuple[datetime, Callable[[datetime], None]] | None:
         upcoming = self.record.next_clock_event()

@@ -40,7 +40,7 @@ from tests.support.district import make_config
 from tests.support.enterprise import MINING, done, spec, visit
 from tests.support.helpers import person
 from worker import build_workers
-from workflows.enterprise import EnterpriseServiceWorkflow
+from workflows.enterprise import UNSATISFIED_SENDS_BACK, EnterpriseServiceWorkflow
 
 pytestmark = pytest.mark.workers(departments=["zjj", "cgj", "rsj"])
 
@@ -337,7 +337,8 @@ async def test_unsatisfied_sends_the_item_back_to_its_department(
 
     history = await env.client.get_workflow_handle(workflow_id_for_enterprise(MINING)).fetch_history()
     markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert len(markers) == 1  # asked for the 不满意 only: other verdicts' histories carry no marker
+    sends_back = [e for e in markers if UNSATISFIED_SENDS_BACK in str(e.marker_recorded_event_attributes)]
+    assert len(sends_back) == 1  # asked for the 不满意 only: other verdicts' histories carry no marker
 
     await act(env, EnterpriseServiceWorkflow.close_item, CloseItem(actor=rsj, item_no="S1", outcome=done("专场招聘")))
     satisfied = ConfirmItem(actor=contact, item_no="S1", satisfaction=Satisfaction.SATISFIED)

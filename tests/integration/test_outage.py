@@ -36,12 +36,15 @@ from domain.calendar import Span, Unit
 from domain.commands import SignFor, TransferToCity
 from domain.config import CityLink, DistrictConfig, WebhookAdapter
 from domain.deadlines import ClockKind, events
-from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, delivery_key
+from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, delivery_key, item_delivery_key
+from domain.enterprise import DeliveryState, workflow_id_for_enterprise
 from domain.intake import workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import AssistStatus, TicketRecord
+from starter.enterprises import view_enterprise
 from starter.tickets import act, outcome, submit, view
 from tests.support.district import make_config
+from tests.support.enterprise import eventually_enterprise, visited_yesterday
 from tests.support.fake_department import serve_posts
 from tests.support.helpers import eventually, person, sample_ticket
 from worker import WorkerSet, build_workers
@@ -411,6 +414,52 @@ async def test_an_assisting_department_down_is_reported_once_and_served_once_whe
     notices = centre_notices(tmp_path)
     assert len(of_kind(notices, "派遣受阻")) == 1 and "协办派遣受阻" in of_kind(notices, "派遣受阻")[0]["text"]
     assert len(of_kind(notices, "派遣恢复")) == 1
+
+
+async def test_an_enterprise_item_for_a_department_down_alerts_once_and_reaches_it_once_when_back(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """红色服务团: an item whose department's system is down is retried as a ticket is: past the
+    threshold the shift lead is told (派送受阻), and told again when it gets through (派遣恢复)."""
+    client = env.client
+    with department_system(503) as system:
+        config = outage_config(tmp_path, system)
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
+        async with workers(client, config, attempts):
+            enterprise = await visited_yesterday(client, config, "qy-outage", "某某建材有限公司")
+            await env.sleep(ALERT_AFTER - timedelta(minutes=1))
+            before = await view_enterprise(client, enterprise.id)
+            assert before.item("S1").delivery is DeliveryState.SENDING and not of_kind(
+                centre_notices(tmp_path), "派遣受阻"
+            )
+
+            await env.sleep(timedelta(minutes=2))
+            blocked = await eventually_enterprise(client, enterprise.id, lambda r: not r.outbox)
+            item = blocked.item("S1")
+            assert item.delivery is DeliveryState.BLOCKED and item.blocked_since is not None
+            [logged] = [a for a in blocked.actions if a.action == "派送受阻"]
+            assert close_to(logged.at, item.blocked_since + ALERT_AFTER)
+            assert CGJ in logged.detail and "HTTP 503" in logged.detail and "用电增容" in logged.detail
+            [alert] = of_kind(centre_notices(tmp_path), "派遣受阻")
+            assert alert["audience"] == ["shift_lead"] and "某某建材有限公司 事项 S1" in alert["text"]
+
+            system.status = 200  # cgj's system is back
+            await env.sleep(LONGEST + timedelta(minutes=1))
+            record = await eventually_enterprise(
+                client, enterprise.id, lambda r: r.item("S1").delivery is DeliveryState.DELIVERED and not r.outbox
+            )
+            history = await client.get_workflow_handle(workflow_id_for_enterprise(enterprise.id)).fetch_history()
+
+    item = record.item("S1")
+    assert item.blocked_since is None and item.delivery_reference == f"CGJ-{item_delivery_key(enterprise.id, 'S1', 1)}"
+    assert [a.action for a in record.actions].count("派送受阻") == 1
+    [resumed] = [a for a in record.actions if a.action == "派送恢复"]
+    assert "后恢复送达" in resumed.detail
+    notices = centre_notices(tmp_path)
+    assert len(of_kind(notices, "派遣受阻")) == 1 and len(of_kind(notices, "派遣恢复")) == 1
+    items = system.of("enterprise_item")
+    assert len({h.key for h in items}) == 1 and [h.status for h in system.taken("enterprise_item")] == [200]
+    await Replayer(workflows=WORKFLOWS, data_converter=converter()).replay_workflow(history)
 
 
 async def test_a_department_down_after_delivery_gets_its_notices_once_and_in_order_when_back(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import Client
@@ -9,10 +11,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.runtime.settings import actor_for
 from domain.config import DistrictConfig
-from domain.enterprise import ItemSpec, Outcome, OutcomeKind
+from domain.enterprise import EnterpriseRecord, ItemSpec, Outcome, OutcomeKind
 from domain.enterprise_plan import enterprise_for, item_spec
 from domain.models import Enterprise
-from starter.enterprises import record_visit
+from starter.enterprises import record_visit, view_enterprise
 from tests.support.helpers import person
 
 MINING = "91150302MA0N8K2L3P"  # 海勃湾宏达矿业有限公司, configured, contact hd_zhang
@@ -60,3 +62,15 @@ async def visited_yesterday(client: Client, config: DistrictConfig, enterprise_n
         items=[item],
     )
     return enterprise
+
+
+async def eventually_enterprise(
+    client: Client, enterprise_id: str, ready: Callable[[EnterpriseRecord], bool]
+) -> EnterpriseRecord:
+    """The enterprise's record once `ready` (the workflow's notices and deliveries run as activities)."""
+    for _ in range(100):
+        record = await view_enterprise(client, enterprise_id)
+        if ready(record):
+            return record
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{enterprise_id}: not ready: {record.actions[-3:]}")

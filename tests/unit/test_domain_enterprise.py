@@ -903,6 +903,32 @@ def test_a_failed_delivery_tells_the_shift_lead(
     assert [n.kind for n in record.outbox] == [NoticeKind.ITEM_FAILED]
 
 
+def test_a_blocked_delivery_tells_the_shift_lead_once_and_again_when_it_gets_through(
+    record: EnterpriseRecord, config: DistrictConfig, deadlines: TicketDeadlines
+) -> None:
+    visit(record, visit_cmd(config, deadlines, [spec(config, "办证")]))
+    first = record.deliveries[0]
+    record.delivery_blocked(first, "HTTP 503：系统维护中", dec(1, 9, 15), since=dec(1))
+
+    item = record.item("S1")
+    assert (item.delivery, item.blocked_since) == (DeliveryState.BLOCKED, dec(1))
+    [alert] = record.outbox
+    assert (alert.kind, alert.department, alert.audience) == (NoticeKind.DISPATCH_BLOCKED, None, ["shift_lead"])
+    assert f"{MINING_NAME} 事项 S1（办证）派送受阻" in alert.text and ZJJ in alert.text
+    assert "已连续 15 分钟无法接收" in alert.text and "系统继续重试" in alert.text
+    assert (record.actions[-1].action, record.actions[-1].actor.role) == ("派送受阻", Role.SYSTEM)
+
+    record.delivered(first, "ZJJ-1", dec(1, 12))
+    item = record.item("S1")
+    assert (item.delivery, item.delivery_reference, item.blocked_since) == (DeliveryState.DELIVERED, "ZJJ-1", None)
+    assert [n.kind for n in record.outbox] == [NoticeKind.DISPATCH_BLOCKED, NoticeKind.DISPATCH_RESUMED]
+    assert "受阻 3 小时后恢复送达" in record.outbox[-1].text
+    assert record.actions[-1].action == "派送恢复"
+
+    record.delivered(first, "ZJJ-1", dec(1, 12, 1))  # delivered without a block before: nothing to say
+    assert len(record.outbox) == 2
+
+
 # ----- runs -----
 
 
