@@ -384,11 +384,34 @@ class TicketRecord(BaseModel):
         self.status = TicketStatus.AWAITING_CALLBACK
         self._log(at, None, "主单答复", f"{'已解决' if answer.resolved else '未解决'}：{answer.text}")
 
-    def check_dispatch(self, actor: Actor, to: Assignment) -> None:
+    def check_may_dispatch(self, actor: Actor) -> None:
+        """Whether `actor` may dispatch the ticket by hand now, to some unit."""
         require_role(actor, "派遣", Role.SHIFT_LEAD)
-        self._require_status("派遣", TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED)
+        if not self.redirectable:
+            self._require_status("派遣", TicketStatus.AWAITING_DISPATCH, TicketStatus.DISPATCH_FAILED)
+
+    def check_dispatch(self, actor: Actor, to: Assignment) -> None:
+        self.check_may_dispatch(actor)
+        if self.redirectable and self.assignment is not None and to.department == self.assignment.department:
+            raise ActionRefused(
+                f"拒绝派遣：工单正在派往 {to.department_name}（派遣受阻，系统继续重试），改派请选择其他单位"
+            )
+
+    @property
+    def redirectable(self) -> bool:
+        """派遣受阻: the delivery keeps failing; the shift lead may send the ticket elsewhere meanwhile."""
+        return self.status is TicketStatus.DISPATCHING and self.delivery_blocked_at is not None
 
     def dispatch(self, actor: Actor, to: Assignment, at: datetime) -> None:
+        previous = self.assignment
+        if self.redirectable and previous is not None:
+            # The blocked department is told (its notices wait for its system) and its delivery is called off.
+            self.delivery_blocked_at = None
+            text = f"工单 {self.ticket.ticket_no} 已改派 {to.department_name}（贵单位系统派遣受阻），请勿办理"
+            self.outbox.append(PendingNotice(department=previous, kind=NoticeKind.WITHDRAWN, text=text))
+            self._assign(to)
+            self._log(at, actor, "人工改派", f"{previous.department_name}系统派遣受阻，改派 {to.department_name}")
+            return
         self._assign(to)
         self._log(at, actor, "人工派遣", f"派往 {to.department_name}")
 

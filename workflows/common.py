@@ -4,6 +4,7 @@ delivering to a department's system through an outage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -198,6 +199,28 @@ def _drop(outbox: list[PendingNotice], pending: PendingNotice) -> None:
     outbox.pop(next(i for i, n in enumerate(outbox) if n is pending))
 
 
+class DeliveryCalledOff(Exception):
+    """The workflow called a delivery off (InFlight.call_off) between two attempts."""
+
+
+class InFlight:
+    """A delivery the workflow may call off: the shift lead redirects a ticket whose delivery is
+    blocked (派遣受阻) to another department. The attempt running is cancelled and none follows."""
+
+    def __init__(self) -> None:
+        self.called_off = False
+        self._attempt: workflow.ActivityHandle[Any] | None = None
+
+    def call_off(self) -> None:
+        self.called_off = True
+        if self._attempt is not None and not self._attempt.done():
+            self._attempt.cancel()
+
+    def check(self) -> None:
+        if self.called_off:
+            raise DeliveryCalledOff()
+
+
 async def keep_delivering(
     activity: Any,  # a department's activity by name, or the centre's by its stub (workflows/interfaces.py)
     arg: Any,
@@ -206,6 +229,7 @@ async def keep_delivering(
     result_type: type | None = None,
     alert_after: timedelta = ALERT_AFTER,
     blocked: Callable[[str], None],
+    in_flight: InFlight | None = None,
 ) -> Any:
     """Run a delivery activity with backoff until the department's system takes it. If it is still
     failing `alert_after` after it began, `blocked(error)` is called once (the workflow logs 派遣受阻
@@ -213,11 +237,15 @@ async def keep_delivering(
     permanent refusal (HTTP 4xx) raises ActivityError at once, as before.
 
     The normal path is the one activity it always was: the first stretch is bounded by its
-    schedule-to-close timeout. Only an outage adds a timer or two and a second activity."""
+    schedule-to-close timeout. Only an outage adds a timer or two and a second activity.
+
+    With `in_flight`, the workflow may call the delivery off: the attempt running is cancelled
+    (ActivityError) or, between two, DeliveryCalledOff is raised."""
     began = workflow.now()
 
     def attempts(retry_policy: RetryPolicy, schedule_to_close: timedelta | None = None) -> Awaitable[Any]:
-        return workflow.execute_activity(
+        # start_activity schedules at once, as execute_activity (which awaits it) does: the same commands.
+        attempt = workflow.start_activity(
             activity,
             arg,
             task_queue=task_queue,
@@ -226,6 +254,9 @@ async def keep_delivering(
             schedule_to_close_timeout=schedule_to_close,
             retry_policy=retry_policy,
         )
+        if in_flight is not None:
+            in_flight._attempt = attempt
+        return attempt
 
     try:
         return await attempts(DELIVERY_RETRY, alert_after)
@@ -238,14 +269,22 @@ async def keep_delivering(
     await _sleep_until(began + alert_after, "派遣受阻：告警时点")
     blocked(error)
     if attempt_failed:  # an attempt has just failed: the next one after the longest pause, as before
-        await _sleep_until(failed_at + retry.initial_interval, "派遣受阻：稍后重试")
+        await _sleep_until(failed_at + retry.initial_interval, "派遣受阻：稍后重试", in_flight)
+    if in_flight is not None:
+        in_flight.check()
     return await attempts(retry)
 
 
-async def _sleep_until(at: datetime, summary: str) -> None:
+async def _sleep_until(at: datetime, summary: str, in_flight: InFlight | None = None) -> None:
+    """Sleep until `at`; a delivery called off meanwhile wakes it (the same one timer either way)."""
     remaining = at - workflow.now()
-    if remaining > timedelta(0):
+    if remaining <= timedelta(0):
+        return
+    if in_flight is None:
         await workflow.sleep(remaining, summary=summary)
+        return
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(lambda: in_flight.called_off, timeout=remaining, timeout_summary=summary)
 
 
 def still_failing(err: ActivityError) -> bool:

@@ -61,7 +61,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.ticket_record import AssistStatus, TicketRecord, next_approval_id
 
 from workflows import interfaces
-from workflows.common import failure_text, keep_delivering, keep_time, publish, send_notices, validates
+from workflows.common import (
+    DeliveryCalledOff,
+    InFlight,
+    failure_text,
+    keep_delivering,
+    keep_time,
+    publish,
+    send_notices,
+    validates,
+)
 from workflows.retry import ALERT_AFTER
 
 
@@ -80,6 +89,7 @@ class TicketWorkflow:
         self.record = TicketRecord.receive(input.ticket, input.plan, workflow.now())
         self._published = workflow.info().typed_search_attributes
         self._city_told = False  # sent up and told, while the city may still return it
+        self._in_flight: InFlight | None = None  # the delivery under way, which a redirect calls off
 
     @workflow.run
     async def run(self, input: TicketInput) -> TicketOutcome:
@@ -187,6 +197,7 @@ class TicketWorkflow:
             resolve_due=record.resolve_due,
             redo=record.redo_count > 0,
         )
+        in_flight = self._in_flight = InFlight()
         try:
             # Retried until the system takes it; still failing after the threshold: 派遣受阻, and on.
             receipt = await keep_delivering(
@@ -196,12 +207,21 @@ class TicketWorkflow:
                 task_queue=record.assignment.task_queue,
                 alert_after=self._alert_after,
                 blocked=lambda error: self._delivery_blocked(delivery.assignment, error),
+                in_flight=in_flight,
             )
-        except ActivityError as err:
+        except (ActivityError, DeliveryCalledOff, asyncio.CancelledError) as err:
+            if in_flight.called_off:
+                return False  # 派遣受阻 and redirected by the shift lead: dispatched anew, to the new unit
+            if not isinstance(err, ActivityError):
+                raise
             record.delivery_failed(workflow.now(), failure_text(err))
             workflow.logger.warning("delivery failed", extra={"ticket": record.ticket.ticket_no})
             self._publish()
             return False
+        finally:
+            self._in_flight = None
+        if in_flight.called_off:
+            return False  # it got through as the shift lead redirected it: the new unit has it (the old was told)
         record.delivered(workflow.now(), receipt.reference)
         self._publish()
         return True
@@ -562,6 +582,8 @@ class TicketWorkflow:
     @workflow.update
     def dispatch(self, cmd: ManualDispatch) -> ActionResult:
         self.record.dispatch(cmd.actor, cmd.to, workflow.now())
+        if self._in_flight is not None:
+            self._in_flight.call_off()  # 派遣受阻: the blocked delivery gives way to the new one
         return self._done(f"已派往 {cmd.to.department_name}")
 
     @validates(dispatch)

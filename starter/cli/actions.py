@@ -249,7 +249,7 @@ def dispatch(
     note: str = typer.Option("", help="派遣说明"),
     config: common.ConfigPath = None,
 ) -> None:
-    """人工派遣（派单目录无匹配或派遣失败时）。"""
+    """人工派遣（派单目录无匹配或派遣失败时），或派遣受阻时改派其他单位。"""
     command = ManualDispatch(actor=actor_from(config, person), to=assignment_from(config, to, "--to"), note=note)
     send_action(ticket, TicketWorkflow.dispatch, command)
 

@@ -171,7 +171,7 @@ def allowed_actions(record: TicketRecord, actor: Actor | None, now: datetime) ->
         "extend": lambda: record.check_request_extension(actor, one, "—", now),
         "assist-sign": lambda: record.check_assist_sign_for(actor),
         "assist-report": lambda: record.check_assist_report(actor),
-        "dispatch": lambda: record.check_dispatch(actor, record.assignment),  # type: ignore[arg-type]  # the check reads no `to`
+        "dispatch": lambda: record.check_may_dispatch(actor),
         "callback": lambda: record.check_callback(actor),
         "exempt": lambda: record.check_request_exemption(actor),
         "backlog": lambda: record.check_request_backlog(actor, date(2099, 12, 31), now),

@@ -23,6 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -33,20 +34,21 @@ from activities.adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, We
 from activities.runtime.settings import converter
 from domain import search_attributes as sa
 from domain.calendar import Span, Unit
-from domain.commands import SignFor, TransferToCity
+from domain.commands import ManualDispatch, SignFor, TransferToCity
 from domain.config import CityLink, DistrictConfig, WebhookAdapter
 from domain.deadlines import ClockKind, events
 from domain.delivery import Delivery, DeliveryReceipt, ItemDelivery, Notice, delivery_key, item_delivery_key
 from domain.enterprise import DeliveryState, workflow_id_for_enterprise
-from domain.intake import workflow_id_for
+from domain.intake import assignment_for, workflow_id_for
 from domain.models import TicketStatus
 from domain.ticket_record import AssistStatus, TicketRecord
 from starter.enterprises import view_enterprise
-from starter.tickets import act, outcome, submit, view
+from starter.tickets import ActionFailed, act, outcome, submit, view
 from tests.support.district import make_config
 from tests.support.enterprise import eventually_enterprise, visited_yesterday
 from tests.support.fake_department import serve_posts
 from tests.support.helpers import eventually, person, sample_ticket
+from tests.support.ticket_steps import inbox
 from worker import WorkerSet, build_workers
 from workflows.registry import WORKFLOWS
 from workflows.retry import ALERT_AFTER
@@ -414,6 +416,61 @@ async def test_an_assisting_department_down_is_reported_once_and_served_once_whe
     notices = centre_notices(tmp_path)
     assert len(of_kind(notices, "派遣受阻")) == 1 and "协办派遣受阻" in of_kind(notices, "派遣受阻")[0]["text"]
     assert len(of_kind(notices, "派遣恢复")) == 1
+
+
+@pytest.mark.parametrize("after_alert", [timedelta(seconds=30), timedelta(minutes=12)], ids=["pause", "retrying"])
+async def test_the_shift_lead_redirects_a_blocked_ticket_and_the_old_department_is_told(
+    env: WorkflowEnvironment, tmp_path: Path, after_alert: timedelta
+) -> None:
+    """派遣受阻 for hours is no reason to wait: the shift lead sends the ticket to another department
+    (人工改派), whether the retries are pausing or an attempt is under way. The blocked delivery is
+    called off; the new department gets the ticket at once, with clocks from the new dispatch; the
+    old one is told (工单改派) when its system is back, and never receives the ticket."""
+    client = env.client
+    with department_system(503) as system:
+        config = outage_config(tmp_path, system)
+        attempts = Attempts(config.department("cgj").adapter)  # type: ignore[arg-type]  # the outage config's cgj adapter is a webhook
+        ticket = sample_ticket()  # 市容环卫 in 滨河街道 → cgj
+        no = ticket.ticket_no
+        lead = person(config, "zhangli")
+        async with workers(client, config, attempts, "zjj"):
+            await submit(client, config, ticket)
+            await env.sleep(ALERT_AFTER - timedelta(minutes=1))  # failing, not yet blocked: no redirect
+            early = ManualDispatch(actor=lead, to=assignment_for(config, "zjj"))
+            with pytest.raises(ActionFailed, match="仅在「待派遣」、「派遣失败」时可派遣"):
+                await act(client, no, TicketWorkflow.dispatch, early)
+
+            await env.sleep(timedelta(minutes=1) + after_alert)
+            blocked = await eventually(client, no, lambda r: r.delivery_blocked_at is not None)
+            same = ManualDispatch(actor=lead, to=assignment_for(config, "cgj"))
+            with pytest.raises(ActionFailed, match="改派请选择其他单位"):
+                await act(client, no, TicketWorkflow.dispatch, same)
+            tried = len(attempts.started)
+            redirected = await act(client, no, TicketWorkflow.dispatch, early)
+            assert redirected.message == "已派往 区住房和城乡建设局"
+            record = await eventually(client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR)
+            assert record.assignment is not None and record.assignment.department == "zjj"
+            assert record.dispatch_round == 2 and record.delivery_blocked_at is None
+            assert record.dispatched_at is not None and record.dispatched_at > blocked.delivery_blocked_at  # type: ignore[operator]  # blocked, as awaited
+            assert record.sign_for_due == record.dispatched_at + timedelta(hours=2)  # clocks from the new dispatch
+            [delivered] = inbox(tmp_path, "zjj")
+            assert delivered["delivery"]["idempotency_key"] == delivery_key(no, 2)
+
+            await env.sleep(timedelta(hours=1))  # cgj still down: nothing more is tried for the ticket
+            assert len(attempts.started) <= tried + 1  # at most the attempt under way when redirected
+            system.status = 200  # cgj's system is back: it hears of the redirect, never gets the ticket
+            await env.sleep(LONGEST + timedelta(minutes=1))
+            record = await eventually(client, no, lambda r: not r.outbox)
+            await act(client, no, TicketWorkflow.sign_for, SignFor(actor=person(config, "zjj_li")))
+            history = await history_of(client, no)
+
+    assert not system.taken("ticket")
+    withdrawn = [h for h in system.taken("notice") if h.notice_kind == "工单改派"]
+    assert len(withdrawn) == 1 and "已改派 区住房和城乡建设局" in withdrawn[0].payload["notice"]["text"]
+    [redirect] = [a for a in record.actions if a.action == "人工改派"]
+    assert redirect.actor.name == lead.name and CGJ in redirect.detail and "区住房和城乡建设局" in redirect.detail
+    assert labels(record).count("派遣受阻") == 1 and "派遣恢复" not in labels(record)
+    await Replayer(workflows=WORKFLOWS, data_converter=converter()).replay_workflow(history)
 
 
 async def test_an_enterprise_item_for_a_department_down_alerts_once_and_reaches_it_once_when_back(

@@ -113,6 +113,26 @@ def test_failed_delivery_may_be_dispatched_by_hand(config: DistrictConfig) -> No
     assert record.dispatch_error is None
 
 
+def test_a_blocked_delivery_may_be_redirected_elsewhere_and_the_old_unit_is_told(config: DistrictConfig) -> None:
+    record = delivered(config)
+    record.start_delivery(T0 + timedelta(minutes=1))
+    lead, cgj, zjj = who(config, "zhangli"), assignment_for(config, "cgj"), assignment_for(config, "zjj")
+    assert "「派遣中」" in refused(record.check_dispatch, lead, zjj)  # failing, not yet 派遣受阻
+
+    record.delivery_blocked(T0 + timedelta(minutes=16), cgj, "HTTP 503：系统维护中")
+    assert "改派请选择其他单位" in refused(record.check_dispatch, lead, cgj)
+    assert "仅限值班长" in refused(record.check_dispatch, who(config, "cgj_sun"), zjj)
+    record.check_dispatch(lead, zjj)
+    record.outbox.clear()
+    record.dispatch(lead, zjj, T0 + timedelta(minutes=20))
+
+    assert record.pending_dispatch and record.assignment == zjj and record.delivery_blocked_at is None
+    [told] = record.outbox
+    assert (told.department, told.kind) == (cgj, NoticeKind.WITHDRAWN) and "已改派 区住房和城乡建设局" in told.text
+    assert record.actions[-1].action == "人工改派" and "区城市管理综合执法局系统派遣受阻" in record.actions[-1].detail
+    assert "「派遣中」" in refused(record.check_dispatch, lead, cgj)  # once redirected: not again until blocked
+
+
 # --- checks refuse with a reason and change nothing ------------------------------------------
 
 
