@@ -58,6 +58,8 @@ EXPECTED = {
         "backlog",
         "paused",
     },
+    # 人工改派 while 派遣受阻 (the blocked delivery called off), and an enterprise item's 派送受阻.
+    "v5": {"redirected", "enterprise_outage"},
 }
 
 

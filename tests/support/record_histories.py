@@ -5,7 +5,8 @@ to climb the escalation ladder; 核查结案; 核查→重办; 免考核; 挂账
 tests/histories/<RELEASE>/<name>.json. Histories of earlier releases stay: they stand for tickets
 still running from then, and must keep replaying. Record a new release folder after an intended
 change of TicketWorkflow's commands. `python -m tests.support.record_histories NAME…` records the named
-scenarios alone (ticket scenarios of SCENARIOS, and `outage` for 派遣受阻) into the current release
+scenarios alone (ticket scenarios of SCENARIOS, and those of OUTAGES: `outage` for 派遣受阻,
+`redirected` for 人工改派 while blocked, `enterprise_outage` for an item's 派送受阻) into the current release
 folder, leaving the other files as they are.
 """
 
@@ -34,6 +35,7 @@ from domain.commands import (
     DetermineOwner,
     EvaluateDepartment,
     GiveAnswer,
+    ManualDispatch,
     RecordCallback,
     RecordMinutes,
     ReportIn,
@@ -94,8 +96,9 @@ from workflows.whistle import WhistleWorkflow
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 # v1: first release (hour-based limits); v2: working-day clocks and the escalation ladder; v3: the
 # dispatch step published once, and no callback request when operators make the callbacks; v4: 核查
-# after the callback, 免考核, 挂账 and 暂停计时, and each round's facts published (issue 17).
-RELEASE = "v4"
+# after the callback, 免考核, 挂账 and 暂停计时, and each round's facts published (issue 17); v5: 改派
+# while 派遣受阻, and an enterprise item's 派送受阻 (recorded alone: redirected, enterprise_outage).
+RELEASE = "v5"
 RECEIVED_AT = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 Scenario = Callable[[Client, DistrictConfig, str], Awaitable[None]]
@@ -300,7 +303,8 @@ async def record(folder: Path = HISTORIES / RELEASE) -> list[Path]:
                 written.append(_write(folder, "campaign", await campaign(env.client, config)))
                 written += [_write(folder, name, h) for name, h in (await enterprise(env.client, config)).items()]
                 written.append(_write(folder, "report_daily", await report(env.client, config)))
-            written.append(_write(folder, "outage", await outage(env.client, Path(tmp))))
+            for name, scenario in OUTAGES.items():
+                written.append(_write(folder, name, await scenario(env.client, Path(tmp))))
     finally:
         await env.shutdown()
     return written
@@ -322,10 +326,10 @@ async def ticket_scenario(client: Client, config: DistrictConfig, name: str) -> 
 
 async def record_named(names: list[str], folder: Path = HISTORIES / RELEASE) -> list[Path]:
     """The named scenarios alone (`python -m tests.support.record_histories standard outage`): the other
-    files stay. Names: those of SCENARIOS, and `outage`."""
-    unknown = [n for n in names if n not in SCENARIOS and n != "outage"]
+    files stay. Names: those of SCENARIOS and of OUTAGES."""
+    unknown = [n for n in names if n not in SCENARIOS and n not in OUTAGES]
     if unknown:
-        raise SystemExit(f"unknown scenario {', '.join(unknown)}; known: {', '.join([*SCENARIOS, 'outage'])}")
+        raise SystemExit(f"unknown scenario {', '.join(unknown)}; known: {', '.join([*SCENARIOS, *OUTAGES])}")
     folder.mkdir(parents=True, exist_ok=True)
     env = await start_dev_server(data_converter(None))
     written: list[Path] = []
@@ -338,8 +342,8 @@ async def record_named(names: list[str], folder: Path = HISTORIES / RELEASE) -> 
                 async with build_workers(env.client, config, departments=codes, center=True):
                     for name in tickets:
                         written.append(_write(folder, name, await ticket_scenario(env.client, config, name)))
-            if "outage" in names:
-                written.append(_write(folder, "outage", await outage(env.client, Path(tmp))))
+            for name in (n for n in names if n in OUTAGES):
+                written.append(_write(folder, name, await OUTAGES[name](env.client, Path(tmp))))
     finally:
         await env.shutdown()
     return written
@@ -352,10 +356,7 @@ async def outage(client: Client, tmp: Path) -> WorkflowHistory:
     with serve() as system:
         for _ in range(3):  # the first stretch's two attempts, and the first after the alert
             system.answer(503, "系统维护中")
-        webhook = {"type": "webhook", "url": system.url, "secret": "outage", "timeout_s": 2}
-        config = make_config(tmp / "outage", adapters={"cgj": webhook})
-        center = config.center.model_copy(update={"delivery_alert_after": Span(amount=2, unit=Unit.SECONDS)})
-        config = config.model_copy(update={"center": center})
+        config = _down_config(tmp, "outage", system.url)
         no = ticket_no_for("outage")
         async with build_workers(client, config, departments=["cgj"], center=True):
             await submit(client, config, sample_ticket(ticket_no=no).model_copy(update={"received_at": RECEIVED_AT}))
@@ -370,6 +371,76 @@ async def outage(client: Client, tmp: Path) -> WorkflowHistory:
     kinds = {e.event_type for e in history.events}
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED in kinds and EventType.EVENT_TYPE_TIMER_STARTED in kinds
     return history
+
+
+def _down_config(tmp: Path, name: str, url: str) -> DistrictConfig:
+    """cgj reached by webhook at `url`; the outage alert after 2 seconds (15 minutes by default)."""
+    webhook = {"type": "webhook", "url": url, "secret": "outage", "timeout_s": 2}
+    config = make_config(tmp / name, adapters={"cgj": webhook})
+    center = config.center.model_copy(update={"delivery_alert_after": Span(amount=2, unit=Unit.SECONDS)})
+    return config.model_copy(update={"center": center})
+
+
+async def redirected(client: Client, tmp: Path) -> WorkflowHistory:
+    """派遣受阻, then 人工改派: cgj's system stays down past the alert; the shift lead sends the ticket
+    to zjj, whose clerk handles it; cgj hears of it (工单改派) once its system is back."""
+    with serve() as system:
+        for _ in range(200):
+            system.answer(503, "系统维护中")
+        config = _down_config(tmp, "redirected", system.url)
+        no = ticket_no_for("redirected")
+        async with build_workers(client, config, departments=["cgj", "zjj"], center=True):
+            await submit(client, config, sample_ticket(ticket_no=no).model_copy(update={"received_at": RECEIVED_AT}))
+            await eventually(client, no, lambda r: r.delivery_blocked_at is not None, timeout=60)
+            redirect = ManualDispatch(actor=person(config, "zhangli"), to=assignment_for(config, "zjj"))
+            await act(client, no, TicketWorkflow.dispatch, redirect)
+            system.replies.clear()  # cgj's system is back: it hears of the redirect
+            await eventually(
+                client, no, lambda r: r.status is TicketStatus.AWAITING_SIGN_FOR and not r.outbox, timeout=60
+            )
+            await _work(client, config, no, "zjj_li")
+            await _call_back(client, config, no, Satisfaction.SATISFIED)
+            result = await outcome(client, no)
+        assert result.status is TicketStatus.CLOSED
+    history = await client.get_workflow_handle(workflow_id_for(no)).fetch_history()
+    kinds = {e.event_type for e in history.events}
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED in kinds or EventType.EVENT_TYPE_TIMER_CANCELED in kinds
+    return history
+
+
+async def enterprise_outage(client: Client, tmp: Path) -> WorkflowHistory:
+    """红色服务团 派送受阻: an item for cgj, whose system answers 503 past the alert; the shift lead is
+    told, the item reaches the system once it is back (派遣恢复), and cgj notes progress until the
+    run continues as new. Its first run is recorded."""
+    with serve() as system:
+        for _ in range(3):  # the first stretch's two attempts, and the first after the alert
+            system.answer(503, "系统维护中")
+        config = _down_config(tmp, "enterprise_outage", system.url)
+        enterprise = enterprise_for(config, "HIST-enterprise-outage", name="某某建材有限公司", street="滨河街道")
+        item = item_spec(config, {"need": "用电增容", "category": "生产经营", "unit": "cgj", "person": "王科长"})
+        async with build_workers(client, config, departments=["cgj"], center=True):
+            await record_visit(
+                client, config, actor=person(config, "hft_li"), enterprise=enterprise,
+                visited_on=datetime(2026, 11, 20, tzinfo=UTC).date(), members=["hft_li"], items=[item],
+                history_limit=50,
+            )  # fmt: skip
+            for _ in range(300):
+                record = await view_enterprise(client, enterprise.id)
+                if record.items[0].delivery is DeliveryState.DELIVERED and not record.outbox:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError("the item never reached cgj's system")
+            clerk = person(config, "cgj_sun")
+            for n in range(30):
+                if len(record.runs) >= 2:
+                    break
+                progress = NoteProgress(actor=clerk, item_no="S1", text=f"推进{n}")
+                await act_enterprise(client, enterprise.id, Enterprise.note_progress, progress)
+                record = await view_enterprise(client, enterprise.id)
+        assert [a.action for a in record.actions].count("派送受阻") == 1 and len(record.runs) >= 2
+    first = record.runs[0].run_id
+    return await client.get_workflow_handle(workflow_id_for_enterprise(enterprise.id), run_id=first).fetch_history()
 
 
 async def whistle(client: Client, config: DistrictConfig) -> WorkflowHistory:
@@ -571,6 +642,14 @@ def _write(folder: Path, name: str, history: WorkflowHistory) -> Path:
     path.write_text(history.to_json(), encoding="utf-8")
     print(f"{path}: {len(history.events)} events")
     return path
+
+
+# Scenarios with a department's system down, each with a server and configuration of its own.
+OUTAGES: dict[str, Callable[[Client, Path], Awaitable[WorkflowHistory]]] = {
+    "outage": outage,
+    "redirected": redirected,
+    "enterprise_outage": enterprise_outage,
+}
 
 
 def main() -> int:
