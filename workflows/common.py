@@ -211,6 +211,9 @@ class InFlight:
         self.called_off = False
         self._attempt: workflow.ActivityHandle[Any] | None = None
 
+    def attempting(self, attempt: workflow.ActivityHandle[Any]) -> None:
+        self._attempt = attempt
+
     def call_off(self) -> None:
         self.called_off = True
         if self._attempt is not None and not self._attempt.done():
@@ -255,7 +258,7 @@ async def keep_delivering(
             retry_policy=retry_policy,
         )
         if in_flight is not None:
-            in_flight._attempt = attempt
+            in_flight.attempting(attempt)
         return attempt
 
     try:
