@@ -17,6 +17,7 @@ from temporalio.exceptions import TimeoutError as TimedOut
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
+    from domain.calendar import Duration, natural
     from domain.delivery import CENTER, Notice
     from domain.limits import check_payload
     from domain.records import PendingNotice
@@ -197,6 +198,12 @@ async def _notify(
 
 def _drop(outbox: list[PendingNotice], pending: PendingNotice) -> None:
     outbox.pop(next(i for i, n in enumerate(outbox) if n is pending))
+
+
+def alert_after(span: Duration | None) -> timedelta:
+    """The alert threshold a workflow was given at its start (`center.delivery_alert_after`), or the
+    default for those started before it existed."""
+    return natural(span) if span is not None else ALERT_AFTER
 
 
 class DeliveryCalledOff(Exception):

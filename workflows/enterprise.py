@@ -22,7 +22,6 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
-    from domain.calendar import natural
     from domain.delivery import DeliveryReceipt, ItemDelivery
     from domain.enterprise import (
         AddItem,
@@ -39,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import Satisfaction
 
-from workflows.common import keep_delivering, keep_time, publish, send_notices, stopped, validates
-from workflows.retry import ALERT_AFTER, DELIVERY_RETRY, DELIVERY_TIMEOUT
+from workflows.common import alert_after, keep_delivering, keep_time, publish, send_notices, stopped, validates
+from workflows.retry import DELIVERY_RETRY, DELIVERY_TIMEOUT
 
 SERVICE_CATEGORY = "红色服务团"
 DRAIN_TIMEOUT = timedelta(minutes=5)  # how long a new run waits for a delivery or notice in flight
@@ -60,8 +59,7 @@ class EnterpriseServiceWorkflow:
         self.record.begin_run(workflow.info().run_id, now)
         self._published = workflow.info().typed_search_attributes
         self._closing = False  # moving to a new run: the senders stop between two messages
-        span = input.delivery_alert_after
-        self._alert_after = natural(span) if span is not None else ALERT_AFTER
+        self._alert_after = alert_after(input.delivery_alert_after)
 
     @workflow.run
     async def run(self, input: EnterpriseInput) -> None:

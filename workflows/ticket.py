@@ -64,6 +64,7 @@ from workflows import interfaces
 from workflows.common import (
     DeliveryCalledOff,
     InFlight,
+    alert_after,
     failure_text,
     keep_delivering,
     keep_time,
@@ -71,7 +72,6 @@ from workflows.common import (
     send_notices,
     validates,
 )
-from workflows.retry import ALERT_AFTER
 
 
 def recheck(check: Callable[[Actor], None], actor: Actor) -> None:
@@ -278,8 +278,7 @@ class TicketWorkflow:
     @property
     def _alert_after(self) -> timedelta:
         """How long a delivery may keep failing before the shift lead is told, fixed at intake."""
-        span = self.record.plan.delivery_alert_after
-        return natural(span) if span is not None else ALERT_AFTER
+        return alert_after(self.record.plan.delivery_alert_after)
 
     def _delivery_blocked(self, unit: Assignment, error: str) -> None:
         self.record.delivery_blocked(workflow.now(), unit, error)

@@ -65,10 +65,11 @@ async def visited_yesterday(client: Client, config: DistrictConfig, enterprise_n
 
 
 async def eventually_enterprise(
-    client: Client, enterprise_id: str, ready: Callable[[EnterpriseRecord], bool]
+    client: Client, enterprise_id: str, ready: Callable[[EnterpriseRecord], bool], tries: int = 100
 ) -> EnterpriseRecord:
-    """The enterprise's record once `ready` (the workflow's notices and deliveries run as activities)."""
-    for _ in range(100):
+    """The enterprise's record once `ready` (the workflow's notices and deliveries run as activities),
+    read every 0.1 s at most `tries` times."""
+    for _ in range(tries):
         record = await view_enterprise(client, enterprise_id)
         if ready(record):
             return record

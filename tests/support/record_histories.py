@@ -83,6 +83,7 @@ from starter.meetings import act_meeting, meeting_outcome, view_meeting
 from starter.tickets import act, outcome, submit
 from starter.whistles import act_whistle, blow, view_whistle, whistle_outcome
 from tests.support.district import make_config
+from tests.support.enterprise import eventually_enterprise
 from tests.support.fake_department import serve
 from tests.support.helpers import eventually, person, sample_ticket
 from worker import build_workers
@@ -424,13 +425,8 @@ async def enterprise_outage(client: Client, tmp: Path) -> WorkflowHistory:
                 visited_on=datetime(2026, 11, 20, tzinfo=UTC).date(), members=["hft_li"], items=[item],
                 history_limit=50,
             )  # fmt: skip
-            for _ in range(300):
-                record = await view_enterprise(client, enterprise.id)
-                if record.items[0].delivery is DeliveryState.DELIVERED and not record.outbox:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise TimeoutError("the item never reached cgj's system")
+            delivered = lambda r: r.items[0].delivery is DeliveryState.DELIVERED and not r.outbox  # noqa: E731
+            record = await eventually_enterprise(client, enterprise.id, delivered, tries=300)
             clerk = person(config, "cgj_sun")
             for n in range(30):
                 if len(record.runs) >= 2:
@@ -599,12 +595,7 @@ async def enterprise(client: Client, config: DistrictConfig) -> dict[str, Workfl
         await act_enterprise(client, enterprise.id, update, command)
 
     async def until(condition: Callable[[EnterpriseRecord], bool]) -> EnterpriseRecord:
-        for _ in range(300):
-            record = await view_enterprise(client, enterprise.id)
-            if condition(record):
-                return record
-            await asyncio.sleep(0.1)
-        raise TimeoutError("enterprise scenario did not reach its state")
+        return await eventually_enterprise(client, enterprise.id, condition, tries=300)
 
     await until(lambda r: r.items[0].delivery is DeliveryState.DELIVERED)
     done = Outcome(kind=OutcomeKind.DONE, text="已办结", evidence=["回执"])
